@@ -1,0 +1,48 @@
+//! Server-side helpers shared by the server functions.
+use crate::error::AppError;
+use backend::chat::UserCtx;
+use backend::Backend;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+pub fn backend() -> Result<Backend, AppError> {
+    use_context::<Backend>().ok_or(AppError::Internal)
+}
+
+/// Converts a backend error, logs internal ones, and sets the HTTP status of the response.
+pub fn fail(e: impl Into<AppError>) -> AppError {
+    let e = e.into();
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    e
+}
+
+/// The session token from the request's cookie, if any.
+pub async fn session_token() -> Option<String> {
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
+    let cookies = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
+    backend::auth::cookie_value(cookies, backend::auth::SESSION_COOKIE).map(str::to_owned)
+}
+
+/// The signed-in user, or `Unauthorized`.
+pub async fn require_user() -> Result<(Backend, UserCtx), AppError> {
+    let backend = backend()?;
+    let token = session_token().await;
+    let user = match token {
+        Some(t) => backend.user_by_session(&t).await.map_err(fail)?,
+        None => None,
+    };
+    match user {
+        Some(u) => Ok((backend, u)),
+        None => Err(fail(AppError::Unauthorized { message: "please sign in".into() })),
+    }
+}
+
+/// Whether the request came over TLS (directly or through a proxy that says so).
+pub async fn is_https() -> bool {
+    let headers: Option<axum::http::HeaderMap> = leptos_axum::extract().await.ok();
+    headers
+        .and_then(|h| h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).map(|p| p == "https"))
+        .unwrap_or(false)
+}

@@ -1,0 +1,2 @@
+//! Pieces shared by pages.
+pub mod transcript;

@@ -1,0 +1,55 @@
+//! Handoff's user interface, rendered on the server and hydrated in the browser.
+//!
+//! * [`pages`] — `/login`, the dashboard (`/conversations[/:id]`) and the widget (`/widget/:id`).
+//! * [`api`] — server functions (compiled to HTTP calls in the browser).
+//! * [`live`] — the browser's self-reconnecting WebSocket.
+//!
+//! Features: `ssr` (server build) and `hydrate` (WASM build); never both in one build.
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod live;
+pub mod pages;
+pub mod util;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/handoff.css"/>
+        <Title text="Handoff"/>
+        <Router>
+            <Routes fallback=|| view! { <main class="page-message"><h1>"Page not found"</h1><a href="/conversations">"Go to the dashboard"</a></main> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/conversations"/> }/>
+                <Route path=path!("/login") view=pages::login::LoginPage/>
+                <Route path=path!("/conversations") view=pages::dashboard::DashboardPage/>
+                <Route path=path!("/conversations/:id") view=pages::dashboard::DashboardPage/>
+                <Route path=path!("/widget/:id") view=pages::widget::WidgetPage/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,376 @@
+//! The agents' dashboard: the live conversation list and the open conversation with the handoff
+//! buttons and the composer. Server-rendered from server functions, then kept live by the
+//! `/ws/agent` socket (list summaries for the whole organization, messages of the open
+//! conversation from the last sequence number seen).
+use crate::api::auth::{current_user, Logout};
+use crate::api::chat::{
+    get_conversation, list_conversations, CloseConversation, ContinueChat, HandleChat, PassChatToAi, SendMessage,
+};
+use crate::components::transcript::{Perspective, Transcript};
+use crate::live::LiveSocket;
+use crate::util::{client_msg_id, now_ms, relative_time};
+use domain::handoff::HandoffState;
+use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
+use std::collections::{BTreeMap, HashMap};
+
+/// Live state shared by the list and the open conversation.
+#[derive(Clone, Copy)]
+struct Live {
+    summaries: RwSignal<HashMap<String, ConversationSummary>>,
+    messages: RwSignal<HashMap<String, BTreeMap<i64, MessageDto>>>,
+    typing: RwSignal<Option<String>>,
+    now: RwSignal<i64>,
+}
+
+impl Live {
+    fn max_seq(&self, conversation_id: &str) -> i64 {
+        self.messages.with_untracked(|m| m.get(conversation_id).and_then(|b| b.keys().next_back().copied()).unwrap_or(0))
+    }
+}
+
+fn state_label(state: &HandoffState) -> String {
+    match state {
+        HandoffState::Ai => "AI".into(),
+        HandoffState::Requested => "Requested".into(),
+        HandoffState::Human { agent } => agent.name.clone(),
+        HandoffState::Closed => "Closed".into(),
+    }
+}
+
+/// The newer of a fetched and a live summary.
+fn newest(fetched: ConversationSummary, live: Option<&ConversationSummary>) -> ConversationSummary {
+    match live {
+        Some(l) if (l.last_activity, l.last_seq) >= (fetched.last_activity, fetched.last_seq) => l.clone(),
+        _ => fetched,
+    }
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    view! {
+        <Title text="Handoff"/>
+        <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
+            {move || me.get().map(|r| match r {
+                Ok(Some(user)) => view! { <Dashboard user/> }.into_any(),
+                Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Dashboard(user: UserDto) -> impl IntoView {
+    let params = use_params_map();
+    let selected = Memo::new(move |_| params.read().get("id"));
+    let list = Resource::new(|| (), |_| list_conversations());
+    let live = Live {
+        summaries: RwSignal::new(HashMap::new()),
+        messages: RwSignal::new(HashMap::new()),
+        typing: RwSignal::new(None),
+        now: RwSignal::new(now_ms()),
+    };
+    let connected = RwSignal::new(false);
+    let socket = StoredValue::new_local(None::<LiveSocket>);
+    let logout = ServerAction::<Logout>::new();
+
+    // Browser only: the clock for relative times, and the live socket.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        gloo_timers::callback::Interval::new(5_000, move || live.now.set(now_ms())).forget();
+        let sock = LiveSocket::open(
+            "/ws/agent",
+            move |s| {
+                if let Some(id) = selected.get_untracked() {
+                    s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
+                }
+                list.refetch(); // whatever changed while we were away
+            },
+            move |frame| match frame {
+                ServerFrame::Conversation { summary } => live.summaries.update(|m| {
+                    m.insert(summary.id.clone(), summary);
+                }),
+                ServerFrame::Message { message } => {
+                    if live.typing.get_untracked().as_deref() == Some(message.conversation_id.as_str()) {
+                        live.typing.set(None);
+                    }
+                    live.messages.update(|m| {
+                        m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
+                    })
+                }
+                ServerFrame::Typing { conversation_id } => live.typing.set(Some(conversation_id)),
+                ServerFrame::State { conversation_id, state } => live.summaries.update(|m| {
+                    if let Some(s) = m.get_mut(&conversation_id) {
+                        s.state = state;
+                    }
+                }),
+                _ => {}
+            },
+            move |ok| connected.set(ok),
+        );
+        socket.set_value(Some(sock));
+    });
+    on_cleanup(move || socket.with_value(|s| if let Some(s) = s { s.close() }));
+
+    // Watch the open conversation (and stop watching the previous one).
+    Effect::new(move |prev: Option<Option<String>>| {
+        let cur = selected.get();
+        socket.with_value(|s| {
+            if let Some(s) = s {
+                if let Some(Some(p)) = &prev {
+                    s.send(&AgentFrame::Unwatch { conversation_id: p.clone() });
+                }
+                if let Some(c) = &cur {
+                    s.send(&AgentFrame::Watch { conversation_id: c.clone(), last_seq: live.max_seq(c) });
+                }
+            }
+        });
+        cur
+    });
+
+    let conversations = move || {
+        let live_map = live.summaries.get();
+        let mut v: Vec<ConversationSummary> = list
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                let l = live_map.get(&s.id);
+                newest(s, l)
+            })
+            .collect();
+        for l in live_map.values() {
+            if !v.iter().any(|s| s.id == l.id) {
+                v.push(l.clone());
+            }
+        }
+        v.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+        v
+    };
+    let waiting = move || conversations().iter().filter(|c| c.state == HandoffState::Requested).count();
+    let me_id = user.id.clone();
+
+    view! {
+        <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
+        <div class="dash">
+            <header class="topbar">
+                <span class="brand">"Handoff"</span>
+                <span class="org">{user.org_name.clone().unwrap_or_default()}</span>
+                <span class="spacer"></span>
+                <span class="conn" class:online=move || connected.get()>
+                    {move || if connected.get() { "live" } else { "connecting…" }}
+                </span>
+                <span class="user">{user.name.clone()}</span>
+                <ActionForm action=logout><button type="submit" class="btn small">"Sign out"</button></ActionForm>
+            </header>
+            <aside class="conv-list" aria-label="Conversations">
+                <Transition fallback=|| view! { <p class="muted pad">"Loading conversations…"</p> }>
+                    {move || {
+                        let items = conversations();
+                        if items.is_empty() {
+                            return view! { <p class="muted pad">"No conversations yet. Open the demo page and say hello."</p> }.into_any();
+                        }
+                        view! {
+                            <ul>
+                                {items.into_iter().map(|c| {
+                                    let attention = c.state.needs_attention();
+                                    let href = format!("/conversations/{}", c.id);
+                                    let id = c.id.clone();
+                                    let is_active = move || selected.get().as_deref() == Some(id.as_str());
+                                    let since = c.state_since;
+                                    view! {
+                                        <li>
+                                            <a href=href class="conv-item" class:active=is_active data-state=c.state.kind().as_str()>
+                                                <span class="attention" aria-label=if attention { "needs attention" } else { "" }>{if attention { "!" } else { "" }}</span>
+                                                <span class="conv-main">
+                                                    <span class="conv-top">
+                                                        <span class="name">{c.visitor_name.clone()}</span>
+                                                        <span class="badge" data-state=c.state.kind().as_str()>{state_label(&c.state)}</span>
+                                                    </span>
+                                                    <span class="preview">{c.last_message.clone().unwrap_or_default()}</span>
+                                                    {attention.then(|| view! { <span class="since">{move || relative_time(since, live.now.get())}</span> })}
+                                                </span>
+                                            </a>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </Transition>
+            </aside>
+            <section class="conv-view">
+                {move || match selected.get() {
+                    Some(id) => view! { <ConversationView id live me_id=me_id.clone()/> }.into_any(),
+                    None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
+                }}
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
+    let detail = {
+        let id = id.clone();
+        Resource::new(move || id.clone(), get_conversation)
+    };
+    let handle = ServerAction::<HandleChat>::new();
+    let take = ServerAction::<ContinueChat>::new();
+    let pass = ServerAction::<PassChatToAi>::new();
+    let close = ServerAction::<CloseConversation>::new();
+    let send = ServerAction::<SendMessage>::new();
+    let draft = RwSignal::new(String::new());
+    // The message being sent: a retry of the same text keeps its client id (stored once).
+    let outgoing = RwSignal::new(None::<(String, String)>);
+    let notice = RwSignal::new(None::<String>);
+
+    let cid = id.clone();
+    let summary = move || {
+        let fetched = detail.get().and_then(Result::ok).map(|d| d.summary);
+        let l = live.summaries.with(|m| m.get(&cid).cloned());
+        match (fetched, l) {
+            (Some(f), l) => Some(newest(f, l.as_ref())),
+            (None, l) => l,
+        }
+    };
+    let cid = id.clone();
+    let messages = Signal::derive(move || {
+        let mut all: BTreeMap<i64, MessageDto> = BTreeMap::new();
+        if let Some(Ok(d)) = detail.get() {
+            all.extend(d.messages.into_iter().map(|m| (m.seq, m)));
+        }
+        live.messages.with(|m| {
+            if let Some(b) = m.get(&cid) {
+                all.extend(b.iter().map(|(k, v)| (*k, v.clone())));
+            }
+        });
+        all.into_values().collect::<Vec<_>>()
+    });
+    let visitor_name = Signal::derive({
+        let summary = summary.clone();
+        move || summary().map(|s| s.visitor_name).unwrap_or_default()
+    });
+
+    // Show the outcome of the buttons; a refusal names who was faster.
+    Effect::new(move |_| {
+        for r in [handle.value().get(), take.value().get(), pass.value().get(), close.value().get()] {
+            match r {
+                Some(Err(e)) => notice.set(Some(e.to_string())),
+                Some(Ok(_)) => notice.set(None),
+                None => {}
+            }
+        }
+    });
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(m)) => {
+            if outgoing.get_untracked().map(|(id, _)| Some(id) == m.client_msg_id).unwrap_or(false) {
+                outgoing.set(None);
+                draft.set(String::new());
+            }
+            live.messages.update(|all| {
+                all.entry(m.conversation_id.clone()).or_default().insert(m.seq, m);
+            });
+        }
+        Some(Err(e)) => notice.set(Some(e.to_string())),
+        None => {}
+    });
+
+    let cid = id.clone();
+    let submit = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let client_id = match outgoing.get_untracked() {
+            Some((cid, t)) if t == text => cid,
+            _ => client_msg_id(),
+        };
+        outgoing.set(Some((client_id.clone(), text.clone())));
+        send.dispatch(SendMessage { id: cid.clone(), client_msg_id: client_id, text });
+    };
+    let submit_key = submit.clone();
+
+    let buttons = {
+        let id = id.clone();
+        let summary = summary.clone();
+        let me_id = me_id.clone();
+        move || {
+            let s = summary()?;
+            let id = id.clone();
+            Some(match s.state {
+                HandoffState::Requested => view! {
+                    <button class="btn primary" on:click=move |_| { handle.dispatch(HandleChat { id: id.clone() }); }>"Handle chat"</button>
+                }.into_any(),
+                HandoffState::Ai => view! {
+                    <button class="btn" on:click=move |_| { take.dispatch(ContinueChat { id: id.clone() }); }>"Continue chat yourself"</button>
+                }.into_any(),
+                HandoffState::Human { agent } if agent.id == me_id => {
+                    let id2 = id.clone();
+                    view! {
+                        <button class="btn" on:click=move |_| { pass.dispatch(PassChatToAi { id: id.clone() }); }>"Pass chat to AI"</button>
+                        <button class="btn subtle" on:click=move |_| { close.dispatch(CloseConversation { id: id2.clone() }); }>"Close"</button>
+                    }.into_any()
+                }
+                HandoffState::Human { agent } => view! { <span class="muted">{format!("{} is handling this chat", agent.name)}</span> }.into_any(),
+                HandoffState::Closed => view! { <span class="muted">"Closed"</span> }.into_any(),
+            })
+        }
+    };
+    let i_hold = {
+        let summary = summary.clone();
+        let me = me_id.clone();
+        move || matches!(summary().map(|s| s.state), Some(HandoffState::Human { agent }) if agent.id == me)
+    };
+    let cid = id.clone();
+    let typing = move || live.typing.get().as_deref() == Some(cid.as_str());
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
+            {move || detail.get().map(|r| r.err().map(|e| view! { <p class="form-error pad">{e.to_string()}</p> }))}
+            <header class="conv-head">
+                <div>
+                    <h2>{move || visitor_name.get()}</h2>
+                    <span class="muted">{
+                        let summary = summary.clone();
+                        move || summary().map(|s| match s.state {
+                            HandoffState::Ai => "The AI is answering".to_string(),
+                            HandoffState::Requested => format!("Waiting for a human since {}", relative_time(s.state_since, live.now.get())),
+                            HandoffState::Human { agent } => format!("{} holds this chat", agent.name),
+                            HandoffState::Closed => "Closed".to_string(),
+                        })
+                    }</span>
+                </div>
+                <div class="actions">{buttons}</div>
+            </header>
+            {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
+            <div class="conv-scroll">
+                <Transcript messages perspective=Perspective::Agent ai_name=Signal::stored("Assistant".to_string()) visitor_name/>
+                {move || typing().then(|| view! { <p class="typing muted">"The AI is typing…"</p> })}
+            </div>
+            <Show when=i_hold.clone() fallback=|| view! { <p class="composer-hint muted">"Take the chat to reply."</p> }>
+                <form class="composer" on:submit={
+                    let submit = submit.clone();
+                    move |ev| { ev.prevent_default(); submit(); }
+                }>
+                    <textarea
+                        name="text" rows="2" placeholder="Write a reply…" aria-label="Reply"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                        on:keydown={
+                            let submit = submit_key.clone();
+                            move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit(); }
+                        }
+                    ></textarea>
+                    <button type="submit" class="btn primary" disabled=move || send.pending().get()>"Send"</button>
+                </form>
+            </Show>
+        </Transition>
+    }
+}

@@ -1,0 +1,39 @@
+//! `/login`: e-mail and password. Works without JavaScript (a plain form post).
+use crate::api::auth::Login;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    // With JavaScript the server's redirect is not followed automatically: go on success.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = login.value().get() {
+            #[cfg(feature = "hydrate")]
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().set_href("/conversations");
+            }
+        }
+    });
+    let error = move || match login.value().get() {
+        Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
+        _ => None,
+    };
+    view! {
+        <Title text="Sign in · Handoff"/>
+        <main class="login">
+            <div class="login-card">
+                <h1 class="brand">"Handoff"</h1>
+                <p class="muted">"Sign in to answer your visitors."</p>
+                <ActionForm action=login attr:class="stack">
+                    <label>"E-mail" <input type="email" name="email" autocomplete="username" required/></label>
+                    <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                    {error}
+                    <button type="submit" class="btn primary" disabled=move || login.pending().get()>
+                        {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}

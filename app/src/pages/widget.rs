@@ -1,0 +1,203 @@
+//! `/widget/:id`: the visitor's chat, shown in an iframe by the embed script. The visitor's
+//! token lives in local storage, so a reload resumes the same conversation; messages not yet
+//! acknowledged are resent after a reconnect with the same client id (stored once).
+use crate::api::chat::start_visitor_session;
+use crate::components::transcript::{Perspective, Transcript};
+use crate::live::LiveSocket;
+use crate::util::client_msg_id;
+use domain::handoff::HandoffState;
+use domain::values::MessageText;
+use domain::wire::{Author, MessageDto, ServerFrame, VisitorFrame, VisitorSession};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use std::collections::BTreeMap;
+
+#[cfg(feature = "hydrate")]
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn load_token(key: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    return storage()?.get_item(key).ok()?;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+fn save_token(key: &str, token: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = storage() {
+        let _ = s.set_item(key, token);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, token);
+}
+
+#[component]
+pub fn WidgetPage() -> impl IntoView {
+    let params = use_params_map();
+    let widget_id = params.read_untracked().get("id").unwrap_or_default();
+    let session = RwSignal::new(None::<VisitorSession>);
+    let messages = RwSignal::new(BTreeMap::<i64, MessageDto>::new());
+    let state = RwSignal::new(HandoffState::Ai);
+    let pending = RwSignal::new(Vec::<(String, String)>::new());
+    let typing = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let connected = RwSignal::new(false);
+    let draft = RwSignal::new(String::new());
+    let socket = StoredValue::new_local(None::<LiveSocket>);
+
+    let on_frame = move |frame: ServerFrame| match frame {
+        ServerFrame::Welcome { state: s, conversation_id, .. } => {
+            if messages.with_untracked(|m| m.values().next().is_some_and(|x| x.conversation_id != conversation_id)) {
+                messages.set(BTreeMap::new());
+            }
+            state.set(s);
+        }
+        ServerFrame::Message { message } => {
+            if message.author == Author::Visitor {
+                pending.update(|p| p.retain(|(id, _)| Some(id) != message.client_msg_id.as_ref()));
+            } else {
+                typing.set(false);
+            }
+            messages.update(|m| {
+                m.insert(message.seq, message);
+            });
+        }
+        ServerFrame::Ack { client_msg_id, .. } => pending.update(|p| p.retain(|(id, _)| *id != client_msg_id)),
+        ServerFrame::State { state: s, .. } => {
+            if s != HandoffState::Ai {
+                typing.set(false);
+            }
+            state.set(s)
+        }
+        ServerFrame::Typing { .. } => typing.set(true),
+        ServerFrame::Error { message, client_msg_id, .. } => {
+            if let Some(id) = client_msg_id {
+                pending.update(|p| p.retain(|(pid, _)| *pid != id));
+            }
+            error.set(Some(message));
+        }
+        _ => {}
+    };
+
+    // Browser only: resume or start the session, then connect.
+    Effect::new(move |_| {
+        let key = format!("handoff:visitor:{widget_id}");
+        let wid = widget_id.clone();
+        spawn_local(async move {
+            match start_visitor_session(wid, load_token(&key)).await {
+                Ok(s) => {
+                    save_token(&key, &s.token);
+                    let token = s.token.clone();
+                    session.set(Some(s));
+                    let sock = LiveSocket::open(
+                        "/ws/visitor",
+                        move |sock| {
+                            let last_seq = messages.with_untracked(|m| m.keys().next_back().copied().unwrap_or(0));
+                            sock.send(&VisitorFrame::Hello { token: token.clone(), last_seq });
+                            for (client_msg_id, text) in pending.get_untracked() {
+                                sock.send(&VisitorFrame::Send { client_msg_id, text });
+                            }
+                        },
+                        on_frame,
+                        move |ok| connected.set(ok),
+                    );
+                    socket.set_value(Some(sock));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    });
+    on_cleanup(move || socket.with_value(|s| if let Some(s) = s { s.close() }));
+
+    let send = move || {
+        let text = draft.get_untracked();
+        match MessageText::parse(&text) {
+            Err(e) => error.set(Some(e.to_string())),
+            Ok(t) => {
+                error.set(None);
+                let id = client_msg_id();
+                pending.update(|p| p.push((id.clone(), t.as_str().to_string())));
+                socket.with_value(|s| {
+                    if let Some(s) = s {
+                        s.send(&VisitorFrame::Send { client_msg_id: id, text: t.into_inner() });
+                    }
+                });
+                draft.set(String::new());
+            }
+        }
+    };
+    let request_human = move |_| {
+        socket.with_value(|s| {
+            if let Some(s) = s {
+                s.send(&VisitorFrame::RequestHuman);
+            }
+        });
+    };
+
+    let agent_name = Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.widget.agent_name.clone()).unwrap_or_default()));
+    let handoff = move || session.with(|s| s.as_ref().map(|s| (s.widget.handoff_enabled, s.widget.handoff_fixed)).unwrap_or((false, false)));
+    let can_request = move || handoff().0 && state.get() == HandoffState::Ai;
+    let status = move || match state.get() {
+        HandoffState::Ai => format!("{} · AI assistant", agent_name.get()),
+        HandoffState::Requested => "Waiting for a human…".to_string(),
+        HandoffState::Human { agent } => format!("You are chatting with {}", agent.name),
+        HandoffState::Closed => "This conversation is closed".to_string(),
+    };
+    let send_key = send;
+
+    view! {
+        <Title text="Chat"/>
+        <div class="widget">
+            <header class="widget-head">
+                <div class="widget-title">
+                    <strong>{move || if agent_name.get().is_empty() { "Chat".to_string() } else { agent_name.get() }}</strong>
+                    <small class="widget-status">{status}</small>
+                </div>
+                <Show when=move || can_request() && !handoff().1>
+                    <button class="btn small human-btn" on:click=request_human>"Talk to a human"</button>
+                </Show>
+            </header>
+            <Show when=move || handoff().0 && handoff().1>
+                <div class="handoff-pinned">
+                    {move || if can_request() {
+                        view! { <span>"Prefer a person?"</span> <button class="btn small human-btn" on:click=request_human>"Talk to a human"</button> }.into_any()
+                    } else {
+                        view! { <span>{status}</span> }.into_any()
+                    }}
+                </div>
+            </Show>
+            <div class="widget-messages">
+                {move || session.get().is_none().then(|| view! { <p class="muted pad">{move || error.get().unwrap_or_else(|| "Connecting…".into())}</p> })}
+                <Transcript
+                    messages=Signal::derive(move || messages.get().into_values().collect::<Vec<_>>())
+                    perspective=Perspective::Visitor
+                    ai_name=agent_name
+                    visitor_name=Signal::stored("You".to_string())
+                />
+                <ol class="transcript pending">
+                    <For each=move || pending.get() key=|(id, _)| id.clone() let:p>
+                        <li class="msg mine sending" data-author="visitor"><span class="msg-text">{p.1.clone()}</span></li>
+                    </For>
+                </ol>
+                {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", agent_name.get())}</p> })}
+            </div>
+            {move || (session.get().is_some()).then(|| error.get()).flatten().map(|e| view! { <p class="form-error widget-error" role="alert">{e}</p> })}
+            <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+                <textarea
+                    rows="1" placeholder="Type a message…" aria-label="Message"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); send_key(); }
+                ></textarea>
+                <button type="submit" class="btn primary" disabled=move || !connected.get()>"Send"</button>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,67 @@
+//! Small helpers for the UI.
+
+/// Milliseconds since the Unix epoch, in the browser or on the server.
+pub fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// A fresh id for a message the client sends (unique enough; not a secret).
+pub fn client_msg_id() -> String {
+    #[cfg(feature = "hydrate")]
+    let (a, b) = ((js_sys::Math::random() * 1e15) as u64, (js_sys::Math::random() * 1e15) as u64);
+    #[cfg(not(feature = "hydrate"))]
+    let (a, b) = (now_ms() as u64, std::process::id() as u64);
+    format!("m{:x}{:x}", a, b)
+}
+
+/// "a few seconds ago", "2 minutes ago", "3 hours ago", "5 days ago".
+pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
+    let s = ((now_ms - then_ms).max(0) / 1000) as u64;
+    let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
+    match s {
+        0..=44 => "a few seconds ago".into(),
+        45..=89 => "a minute ago".into(),
+        90..=3599 => plural(s.div_ceil(60).max(2).min(59), "minute"),
+        3600..=86_399 => plural(s / 3600, "hour"),
+        _ => plural(s / 86_400, "day"),
+    }
+}
+
+/// Clock time "14:05" of a timestamp, in the browser's time zone (UTC on the server).
+pub fn clock(ms: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let mins = (ms / 60_000) % (24 * 60);
+        format!("{:02}:{:02}", mins / 60, mins % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative_time(0, 3_000), "a few seconds ago");
+        assert_eq!(relative_time(0, 60_000), "a minute ago");
+        assert_eq!(relative_time(0, 120_000), "2 minutes ago");
+        assert_eq!(relative_time(0, 7_200_000), "2 hours ago");
+        assert_eq!(relative_time(0, 86_400_000), "1 day ago");
+        assert_eq!(relative_time(10, 0), "a few seconds ago");
+    }
+}

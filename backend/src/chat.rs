@@ -1,0 +1,860 @@
+//! The chat service: the one place that writes conversations and messages.
+//!
+//! * Messages get the conversation's next sequence number inside the same transaction that
+//!   stores them (`UPDATE conversations SET last_seq = last_seq + 1 … RETURNING`), so numbers are
+//!   gap-free and ordered whatever the number of writers or server processes.
+//! * Every append is guarded in that same statement: a visitor cannot write to a closed
+//!   conversation, an agent only while holding it, and the AI only while the conversation is
+//!   still `ai` *at the state version its generation started from*. That is how "the AI never
+//!   replies while a human holds the conversation" holds even for a reply that was being
+//!   generated during the takeover (the generation task is also aborted, but correctness does
+//!   not depend on it).
+//! * A retried message with the same client message id returns the stored one; nothing is
+//!   stored twice.
+//! * Handoff transitions are computed by `domain::handoff::transition` and applied with an
+//!   optimistic compare-and-set on `state_version`: of two concurrent "Handle chat" clicks
+//!   exactly one wins; the other re-reads and gets "already taken by X".
+use crate::ai::{AiContext, AiReply, AiResponder, EmbeddedResponder};
+use crate::auth::{new_token, token_hash, verify_password};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{BackendError, Result};
+use crate::hub::Hub;
+use crate::{new_id, now_ms};
+use domain::handoff::{transition, Actor, AgentRef, Effect, HandoffEvent, HandoffState, Requester, StateKind};
+use domain::values::{ClientMsgId, MessageText};
+use domain::wire::{
+    Author, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto, VisitorSession,
+    WidgetConfig,
+};
+use sqlx::{Any, AssertSqlSafe, Transaction};
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::AbortHandle;
+
+/// How many messages of history the AI sees.
+const AI_HISTORY: i64 = 20;
+/// Largest page of messages returned at once.
+pub const PAGE: i64 = 500;
+
+#[derive(Clone)]
+pub struct Backend(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub hub: Hub,
+    pub config: Config,
+    ai: Arc<dyn AiResponder>,
+    generating: Mutex<HashMap<String, Vec<AbortHandle>>>,
+}
+
+impl Deref for Backend {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A signed-in user of the dashboard.
+#[derive(Clone, Debug)]
+pub struct UserCtx {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub org_name: Option<String>,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub perm_conversations: bool,
+    pub perm_settings: bool,
+}
+
+impl UserCtx {
+    pub fn agent_ref(&self) -> AgentRef {
+        AgentRef { id: self.id.clone(), name: self.name.clone() }
+    }
+
+    /// The organization whose conversations this user may see and handle.
+    pub fn conversations_org(&self) -> Result<&str> {
+        match (&self.org_id, self.perm_conversations) {
+            (Some(org), true) => Ok(org),
+            _ => Err(BackendError::Forbidden("you may not handle conversations".into())),
+        }
+    }
+
+    pub fn dto(&self) -> UserDto {
+        UserDto {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            org_name: self.org_name.clone(),
+            is_admin: self.role == "admin",
+            can_settings: self.perm_settings || self.role == "admin",
+        }
+    }
+}
+
+/// A visitor connected through a widget, identified by their token.
+#[derive(Clone, Debug)]
+pub struct VisitorCtx {
+    pub visitor_id: String,
+    pub org_id: String,
+    pub conversation_id: String,
+}
+
+/// Who may append, checked atomically with the append.
+#[derive(Clone, Copy)]
+enum Guard<'a> {
+    /// Anything but a closed conversation (visitor messages).
+    Open,
+    /// Only while the AI still holds the conversation at this state version.
+    AiAt(i64),
+    /// Only while this user holds the conversation.
+    HeldBy(&'a str),
+    /// Unconditional (system notices written inside a transition).
+    Always,
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+struct SummaryRow {
+    id: String,
+    org_id: String,
+    visitor_name: String,
+    state: String,
+    holder_id: Option<String>,
+    holder_name: Option<String>,
+    state_version: i64,
+    state_since: i64,
+    last_seq: i64,
+    last_message: Option<String>,
+    last_activity: i64,
+}
+
+const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity";
+
+impl SummaryRow {
+    fn state(&self) -> Result<HandoffState> {
+        let kind = StateKind::parse(&self.state)
+            .ok_or_else(|| BackendError::Internal(format!("bad state {}", self.state)))?;
+        let agent = match (&self.holder_id, &self.holder_name) {
+            (Some(id), Some(name)) => Some(AgentRef { id: id.clone(), name: name.clone() }),
+            _ => None,
+        };
+        HandoffState::from_parts(kind, agent)
+            .ok_or_else(|| BackendError::Internal("human state without holder".into()))
+    }
+
+    fn summary(&self) -> Result<ConversationSummary> {
+        Ok(ConversationSummary {
+            id: self.id.clone(),
+            visitor_name: self.visitor_name.clone(),
+            state: self.state()?,
+            state_since: self.state_since,
+            last_seq: self.last_seq,
+            last_message: self.last_message.clone(),
+            last_activity: self.last_activity,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    conversation_id: String,
+    seq: i64,
+    author_kind: String,
+    author_id: Option<String>,
+    author_name: Option<String>,
+    body: String,
+    client_msg_id: Option<String>,
+    created_at: i64,
+}
+
+const MESSAGE_COLS: &str = "conversation_id, seq, author_kind, author_id, author_name, body, client_msg_id, created_at";
+
+impl MessageRow {
+    fn dto(self) -> MessageDto {
+        let author = match self.author_kind.as_str() {
+            "visitor" => Author::Visitor,
+            "ai" => Author::Ai,
+            "agent" => Author::Agent {
+                id: self.author_id.unwrap_or_default(),
+                name: self.author_name.unwrap_or_default(),
+            },
+            _ => Author::System,
+        };
+        MessageDto {
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            author,
+            text: self.body,
+            client_msg_id: self.client_msg_id,
+            created_at: self.created_at,
+        }
+    }
+}
+
+fn author_columns(author: &Author) -> (&'static str, Option<String>, Option<String>, String) {
+    match author {
+        Author::Visitor => ("visitor", None, None, "visitor".into()),
+        Author::Ai => ("ai", None, None, "ai".into()),
+        Author::Agent { id, name } => ("agent", Some(id.clone()), Some(name.clone()), format!("agent:{id}")),
+        Author::System => ("system", None, None, "system".into()),
+    }
+}
+
+fn preview(text: &str) -> String {
+    const MAX: usize = 140;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// The outcome of an append.
+#[derive(Clone, Debug)]
+pub struct Posted {
+    pub message: MessageDto,
+    /// The message had been stored before under the same client message id.
+    pub duplicate: bool,
+}
+
+/// What an agent asks of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentAction {
+    HandleChat,
+    ContinueChatYourself,
+    PassChatToAi,
+    Close,
+}
+
+impl Backend {
+    /// Opens the database (creating the data dir), migrates, seeds the demo if configured.
+    pub async fn start(config: Config) -> Result<Self> {
+        Self::start_with_ai(config, Arc::new(EmbeddedResponder)).await
+    }
+
+    pub async fn start_with_ai(config: Config, ai: Arc<dyn AiResponder>) -> Result<Self> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                BackendError::Internal(format!("cannot create data dir {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let db = Db::connect(&config.effective_database_url()).await?;
+        if config.seed_demo && crate::seed::seed_demo(&db, &config.demo_password).await? {
+            tracing::info!("seeded the demo organization");
+        }
+        Ok(Self(Arc::new(Inner {
+            db,
+            hub: Hub::default(),
+            config,
+            ai,
+            generating: Mutex::new(HashMap::new()),
+        })))
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        &self.db.pool
+    }
+
+    // ---------------------------------------------------------------- sign-in
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<(String, UserCtx)> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((user_id, hash)) = row else {
+            // Spend the same time as a real check, so that e-mails cannot be probed by timing.
+            let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA");
+            return Err(BackendError::BadCredentials);
+        };
+        let ok = {
+            let (password, hash) = (password.to_string(), hash.clone());
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false)
+        };
+        if !ok {
+            return Err(BackendError::BadCredentials);
+        }
+        let token = new_token();
+        let now = now_ms();
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash(&token))
+            .bind(&user_id)
+            .bind(now)
+            .bind(now + self.config.session_hours * 3_600_000)
+            .execute(self.pool())
+            .await?;
+        let user = self.user_by_id(&user_id).await?.ok_or(BackendError::BadCredentials)?;
+        Ok((token, user))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn user_by_session(&self, token: &str) -> Result<Option<UserCtx>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token_hash(token))
+                .bind(now_ms())
+                .fetch_optional(self.pool())
+                .await?;
+        match row {
+            Some((id,)) => self.user_by_id(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserCtx>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: String,
+            org_id: Option<String>,
+            org_name: Option<String>,
+            email: String,
+            name: String,
+            role: String,
+            perm_conversations: i64,
+            perm_settings: i64,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT u.id, u.org_id, o.name AS org_name, u.email, u.name, u.role, u.perm_conversations, u.perm_settings
+             FROM users u LEFT JOIN organizations o ON o.id = u.org_id WHERE u.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| UserCtx {
+            id: r.id,
+            org_id: r.org_id,
+            org_name: r.org_name,
+            email: r.email,
+            name: r.name,
+            role: r.role,
+            perm_conversations: r.perm_conversations != 0,
+            perm_settings: r.perm_settings != 0,
+        }))
+    }
+
+    // ---------------------------------------------------------------- visitors
+
+    async fn widget_config(&self, widget_id: &str) -> Result<(WidgetConfig, String, String)> {
+        let row: Option<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT w.org_id, w.agent_id, a.name, a.greeting, a.handoff_enabled, a.handoff_fixed
+             FROM widgets w JOIN agents a ON a.id = w.agent_id WHERE w.id = $1",
+        )
+        .bind(widget_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let (org_id, agent_id, agent_name, greeting, enabled, fixed) =
+            row.ok_or(BackendError::NotFound("widget"))?;
+        Ok((
+            WidgetConfig {
+                widget_id: widget_id.to_string(),
+                agent_name,
+                greeting,
+                handoff_enabled: enabled != 0,
+                handoff_fixed: fixed != 0 && enabled != 0,
+            },
+            org_id,
+            agent_id,
+        ))
+    }
+
+    /// Starts or resumes a visitor's session on a widget. A token that is unknown or belongs to
+    /// another widget starts a new visitor (it never grants access to anything else).
+    pub async fn visitor_session(&self, widget_id: &str, token: Option<&str>) -> Result<VisitorSession> {
+        let (widget, org_id, agent_id) = self.widget_config(widget_id).await?;
+        let known: Option<(String, String)> = match token.filter(|t| !t.is_empty()) {
+            Some(t) => {
+                sqlx::query_as("SELECT id, name FROM visitors WHERE token_hash = $1 AND widget_id = $2")
+                    .bind(token_hash(t))
+                    .bind(widget_id)
+                    .fetch_optional(self.pool())
+                    .await?
+            }
+            None => None,
+        };
+        let (token, visitor_id, visitor_name) = match known {
+            Some((id, name)) => (token.unwrap_or_default().to_string(), id, name),
+            None => {
+                let token = new_token();
+                let id = new_id();
+                let name = format!("Visitor {}", id[..4].to_uppercase());
+                sqlx::query("INSERT INTO visitors (id, widget_id, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&id)
+                    .bind(widget_id)
+                    .bind(token_hash(&token))
+                    .bind(&name)
+                    .bind(now_ms())
+                    .execute(self.pool())
+                    .await?;
+                (token, id, name)
+            }
+        };
+        let open: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM conversations WHERE visitor_id = $1 AND state <> 'closed' ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(&visitor_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let conversation_id = match open {
+            Some((id,)) => id,
+            None => {
+                let id = new_id();
+                let now = now_ms();
+                let mut tx = self.pool().begin().await?;
+                sqlx::query(
+                    "INSERT INTO conversations (id, org_id, widget_id, agent_id, visitor_id, visitor_name, state, state_version, state_since, last_seq, last_activity, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'ai', 0, $7, 0, $7, $7)",
+                )
+                .bind(&id)
+                .bind(&org_id)
+                .bind(widget_id)
+                .bind(&agent_id)
+                .bind(&visitor_id)
+                .bind(&visitor_name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let (greeting, row) =
+                    Self::append(&mut tx, &id, &org_id, &Author::Ai, Guard::Always, None, &widget.greeting).await?;
+                tx.commit().await?;
+                self.after_append(&greeting, &row);
+                id
+            }
+        };
+        Ok(VisitorSession { token, conversation_id, visitor_name, widget })
+    }
+
+    /// Resolves a visitor token to the visitor's latest conversation.
+    pub async fn visitor_by_token(&self, token: &str) -> Result<VisitorCtx> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT v.id, c.org_id, c.id FROM visitors v JOIN conversations c ON c.visitor_id = v.id
+             WHERE v.token_hash = $1 ORDER BY c.created_at DESC LIMIT 1",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(self.pool())
+        .await?;
+        let (visitor_id, org_id, conversation_id) =
+            row.ok_or_else(|| BackendError::Forbidden("unknown visitor token".into()))?;
+        Ok(VisitorCtx { visitor_id, org_id, conversation_id })
+    }
+
+    /// A visitor's chat message. Triggers the AI when it holds the conversation.
+    pub async fn visitor_send(&self, v: &VisitorCtx, client_msg_id: &str, text: &str) -> Result<Posted> {
+        let id = ClientMsgId::parse(client_msg_id)?;
+        let text = MessageText::parse(text)?;
+        let posted = self
+            .append_or_replay(&v.conversation_id, &v.org_id, &Author::Visitor, Guard::Open, &id, text.as_str())
+            .await?;
+        if let (false, Some(row)) = (posted.duplicate, &posted.row) {
+            self.after_append(&posted.message, row);
+            if row.state == "ai" {
+                self.spawn_ai_reply(v.conversation_id.clone(), v.org_id.clone(), row.state_version);
+            }
+        }
+        Ok(Posted { message: posted.message, duplicate: posted.duplicate })
+    }
+
+    pub async fn visitor_request_human(&self, v: &VisitorCtx) -> Result<HandoffState> {
+        self.handoff(&v.conversation_id, &v.org_id, HandoffEvent::RequestHuman { by: Requester::Visitor }).await
+    }
+
+    // ---------------------------------------------------------------- agents
+
+    pub async fn list_conversations(&self, user: &UserCtx) -> Result<Vec<ConversationSummary>> {
+        let org = user.conversations_org()?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLS} FROM conversations WHERE org_id = $1 ORDER BY last_activity DESC LIMIT 200"
+        )))
+        .bind(org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(SummaryRow::summary).collect()
+    }
+
+    pub async fn conversation_detail(&self, user: &UserCtx, conversation_id: &str) -> Result<ConversationDetail> {
+        let org = user.conversations_org()?;
+        let row = self.summary_row(conversation_id, org).await?;
+        let messages = self.messages_after(conversation_id, 0).await?;
+        Ok(ConversationDetail { summary: row.summary()?, messages })
+    }
+
+    /// Checks that a conversation belongs to the user's organization.
+    pub async fn authorize_conversation(&self, user: &UserCtx, conversation_id: &str) -> Result<()> {
+        let org = user.conversations_org()?;
+        self.summary_row(conversation_id, org).await.map(|_| ())
+    }
+
+    pub async fn agent_send(&self, user: &UserCtx, conversation_id: &str, client_msg_id: &str, text: &str) -> Result<Posted> {
+        let org = user.conversations_org()?.to_string();
+        let id = ClientMsgId::parse(client_msg_id)?;
+        let text = MessageText::parse(text)?;
+        let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
+        let posted = self
+            .append_or_replay(conversation_id, &org, &author, Guard::HeldBy(&user.id), &id, text.as_str())
+            .await?;
+        if let (false, Some(row)) = (posted.duplicate, &posted.row) {
+            self.after_append(&posted.message, row);
+        }
+        Ok(Posted { message: posted.message, duplicate: posted.duplicate })
+    }
+
+    pub async fn agent_action(&self, user: &UserCtx, conversation_id: &str, action: AgentAction) -> Result<HandoffState> {
+        let org = user.conversations_org()?.to_string();
+        let agent = user.agent_ref();
+        let event = match action {
+            AgentAction::HandleChat => HandoffEvent::HandleChat { agent },
+            AgentAction::ContinueChatYourself => HandoffEvent::ContinueChatYourself { agent },
+            AgentAction::PassChatToAi => HandoffEvent::PassChatToAi { agent },
+            AgentAction::Close => HandoffEvent::Close { by: Actor::Agent { agent } },
+        };
+        self.handoff(conversation_id, &org, event).await
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    async fn summary_row(&self, conversation_id: &str, org_id: &str) -> Result<SummaryRow> {
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {SUMMARY_COLS} FROM conversations WHERE id = $1 AND org_id = $2")))
+            .bind(conversation_id)
+            .bind(org_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(BackendError::NotFound("conversation"))
+    }
+
+    /// Messages with `seq > after`, in order (at most [`PAGE`]). Callers must have authorized
+    /// access to the conversation.
+    pub async fn messages_after(&self, conversation_id: &str, after: i64) -> Result<Vec<MessageDto>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT {PAGE}"
+        )))
+        .bind(conversation_id)
+        .bind(after)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(MessageRow::dto).collect())
+    }
+
+    pub async fn conversation_state(&self, conversation_id: &str, org_id: &str) -> Result<(HandoffState, i64)> {
+        let row = self.summary_row(conversation_id, org_id).await?;
+        Ok((row.state()?, row.last_seq))
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /// Appends a message inside `tx`, taking the next sequence number, if the guard allows.
+    async fn append(
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: &str,
+        org_id: &str,
+        author: &Author,
+        guard: Guard<'_>,
+        client_msg_id: Option<&ClientMsgId>,
+        text: &str,
+    ) -> Result<(MessageDto, SummaryRow)> {
+        let row = Self::take_seq(tx, conversation_id, org_id, guard, text).await?;
+        let message = Self::insert_message(tx, &row, author, client_msg_id, text).await?;
+        Ok((message, row))
+    }
+
+    /// Takes the conversation's next sequence number if the guard allows (this also takes the
+    /// conversation's write lock until `tx` ends).
+    async fn take_seq(
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: &str,
+        org_id: &str,
+        guard: Guard<'_>,
+        text: &str,
+    ) -> Result<SummaryRow> {
+        let now = now_ms();
+        let cond = match guard {
+            Guard::Open => "state <> 'closed'",
+            Guard::AiAt(_) => "state = 'ai' AND state_version = $5",
+            Guard::HeldBy(_) => "state = 'human' AND holder_id = $5",
+            Guard::Always => "1 = 1",
+        };
+        let sql = format!(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_message = $2, last_activity = $3
+             WHERE id = $1 AND org_id = $4 AND {cond} RETURNING {SUMMARY_COLS}"
+        );
+        let q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql)).bind(conversation_id).bind(preview(text)).bind(now).bind(org_id);
+        let q = match guard {
+            Guard::AiAt(version) => q.bind(version),
+            Guard::HeldBy(user) => q.bind(user.to_string()),
+            Guard::Open | Guard::Always => q,
+        };
+        match q.fetch_optional(&mut **tx).await? {
+            Some(row) => Ok(row),
+            None => Err(Self::explain_refusal(tx, conversation_id, org_id, &guard).await),
+        }
+    }
+
+    /// Stores a message under the sequence number `row` took.
+    async fn insert_message(
+        tx: &mut Transaction<'static, Any>,
+        row: &SummaryRow,
+        author: &Author,
+        client_msg_id: Option<&ClientMsgId>,
+        text: &str,
+    ) -> Result<MessageDto> {
+        let (conversation_id, now) = (row.id.as_str(), row.last_activity);
+        let (kind, author_id, author_name, sender) = author_columns(author);
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender, author_kind, author_id, author_name, body, client_msg_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(conversation_id)
+        .bind(row.last_seq)
+        .bind(sender)
+        .bind(kind)
+        .bind(author_id)
+        .bind(author_name)
+        .bind(text)
+        .bind(client_msg_id.map(|c| c.as_str().to_string()))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(MessageDto {
+            conversation_id: conversation_id.to_string(),
+            seq: row.last_seq,
+            author: author.clone(),
+            text: text.to_string(),
+            client_msg_id: client_msg_id.map(|c| c.as_str().to_string()),
+            created_at: now,
+        })
+    }
+
+    async fn explain_refusal(
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: &str,
+        org_id: &str,
+        guard: &Guard<'_>,
+    ) -> BackendError {
+        let state: Option<(String,)> =
+            match sqlx::query_as("SELECT state FROM conversations WHERE id = $1 AND org_id = $2")
+                .bind(conversation_id)
+                .bind(org_id)
+                .fetch_optional(&mut **tx)
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => return e.into(),
+            };
+        match (state, guard) {
+            (None, _) => BackendError::NotFound("conversation"),
+            (Some((s,)), _) if s == "closed" => domain::handoff::TransitionError::ConversationClosed.into(),
+            (_, Guard::AiAt(_)) => BackendError::Conflict("the AI reply is no longer wanted".into()),
+            (_, Guard::HeldBy(_)) => BackendError::Forbidden(
+                "take the chat first (Handle chat or Continue chat yourself) to reply".into(),
+            ),
+            _ => BackendError::Conflict("the conversation changed; try again".into()),
+        }
+    }
+
+    /// Like [`append`] in a transaction of its own, but a message already stored under the same
+    /// sender and client message id is returned instead (with `duplicate`) and nothing is written.
+    async fn append_or_replay(
+        &self,
+        conversation_id: &str,
+        org_id: &str,
+        author: &Author,
+        guard: Guard<'_>,
+        client_msg_id: &ClientMsgId,
+        text: &str,
+    ) -> Result<AppendOutcome> {
+        let (_, _, _, sender) = author_columns(author);
+        let mut tx = self.pool().begin().await?;
+        // Take the sequence number first: that locks the conversation (both engines), so the
+        // duplicate check below cannot race another append to the same conversation.
+        let taken = Self::take_seq(&mut tx, conversation_id, org_id, guard, text).await;
+        let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
+        )))
+        .bind(conversation_id)
+        .bind(&sender)
+        .bind(client_msg_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match (existing, taken) {
+            (Some(old), _) => {
+                tx.rollback().await?; // gives the sequence number back
+                Ok(AppendOutcome { message: old.dto(), duplicate: true, row: None })
+            }
+            (None, Ok(row)) => {
+                let message = Self::insert_message(&mut tx, &row, author, Some(client_msg_id), text).await?;
+                tx.commit().await?;
+                Ok(AppendOutcome { message, duplicate: false, row: Some(row) })
+            }
+            (None, Err(e)) => Err(e),
+        }
+    }
+
+    /// Publishes a committed message and the conversation's new summary.
+    fn after_append(&self, message: &MessageDto, row: &SummaryRow) {
+        self.hub.publish(&row.org_id, &row.id, ServerFrame::Message { message: message.clone() });
+        if let Ok(summary) = row.summary() {
+            self.hub.publish_org(&row.org_id, ServerFrame::Conversation { summary });
+        }
+    }
+
+    /// Applies a handoff event: transition, compare-and-set, event log, announcements, effects.
+    pub async fn handoff(&self, conversation_id: &str, org_id: &str, event: HandoffEvent) -> Result<HandoffState> {
+        for _ in 0..8 {
+            let row = self.summary_row(conversation_id, org_id).await?;
+            let from = row.state()?;
+            let (to, effects) = transition(&from, &event)?;
+            let now = now_ms();
+            let mut tx = self.pool().begin().await?;
+            let holder = to.holder();
+            let updated = sqlx::query(
+                "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
+                 state_since = $4, last_activity = $4 WHERE id = $5 AND org_id = $6 AND state_version = $7",
+            )
+            .bind(to.kind().as_str())
+            .bind(holder.map(|a| a.id.clone()))
+            .bind(holder.map(|a| a.name.clone()))
+            .bind(now)
+            .bind(conversation_id)
+            .bind(org_id)
+            .bind(row.state_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                tx.rollback().await?;
+                continue; // somebody else changed it first: re-read and re-decide
+            }
+            let actor = event.actor();
+            let (actor_kind, actor_id, actor_name) = match &actor {
+                Actor::Visitor => ("visitor", None, None),
+                Actor::Ai => ("ai", None, None),
+                Actor::Agent { agent } => ("agent", Some(agent.id.clone()), Some(agent.name.clone())),
+                Actor::System => ("system", None, None),
+            };
+            sqlx::query(
+                "INSERT INTO control_events (conversation_id, event, actor_kind, actor_id, actor_name, from_state, to_state, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(conversation_id)
+            .bind(event.name())
+            .bind(actor_kind)
+            .bind(actor_id)
+            .bind(actor_name)
+            .bind(from.kind().as_str())
+            .bind(to.kind().as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let mut announced = Vec::new();
+            for effect in &effects {
+                if let Effect::Announce { notice } = effect {
+                    announced.push(
+                        Self::append(&mut tx, conversation_id, org_id, &Author::System, Guard::Always, None, &notice.text())
+                            .await?,
+                    );
+                }
+            }
+            tx.commit().await?;
+            if effects.contains(&Effect::CancelAiGeneration) {
+                self.cancel_generation(conversation_id);
+            }
+            self.hub.publish(
+                org_id,
+                conversation_id,
+                ServerFrame::State { conversation_id: conversation_id.to_string(), state: to.clone() },
+            );
+            for (message, row) in &announced {
+                self.after_append(message, row);
+            }
+            if announced.is_empty() {
+                let row = self.summary_row(conversation_id, org_id).await?;
+                self.hub.publish_org(org_id, ServerFrame::Conversation { summary: row.summary()? });
+            }
+            tracing::info!(conversation = conversation_id, event = event.name(), from = %from.kind(), to = %to.kind(), "handoff");
+            return Ok(to);
+        }
+        Err(BackendError::Conflict("the conversation is changing too fast; try again".into()))
+    }
+
+    // ---------------------------------------------------------------- the AI
+
+    fn spawn_ai_reply(&self, conversation_id: String, org_id: String, version: i64) {
+        let this = self.clone();
+        let key = conversation_id.clone();
+        let task = tokio::spawn(async move {
+            this.hub.publish(&org_id, &conversation_id, ServerFrame::Typing { conversation_id: conversation_id.clone() });
+            if let Err(e) = this.ai_reply(&conversation_id, &org_id, version).await {
+                match e {
+                    BackendError::Conflict(_) | BackendError::Transition(_) => {
+                        tracing::debug!(conversation = %conversation_id, "AI reply dropped: {e}")
+                    }
+                    e => tracing::error!(conversation = %conversation_id, error = %e, "AI reply failed"),
+                }
+            }
+        });
+        let mut map = self.generating.lock().expect("generating lock");
+        let handles = map.entry(key).or_default();
+        handles.retain(|h| !h.is_finished());
+        handles.push(task.abort_handle());
+    }
+
+    async fn ai_reply(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
+        tokio::time::sleep(Duration::from_millis(self.config.ai_typing_delay_ms)).await;
+        let (agent_name, knowledge, handoff_enabled): (String, String, i64) = sqlx::query_as(
+            "SELECT a.name, a.knowledge, a.handoff_enabled FROM conversations c JOIN agents a ON a.id = c.agent_id
+             WHERE c.id = $1 AND c.org_id = $2",
+        )
+        .bind(conversation_id)
+        .bind(org_id)
+        .fetch_one(self.pool())
+        .await?;
+        let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT {AI_HISTORY}"
+        )))
+        .bind(conversation_id)
+        .fetch_all(self.pool())
+        .await?;
+        let history = rows.into_iter().rev().map(MessageRow::dto).collect();
+        let ctx = AiContext { agent_name, knowledge, handoff_enabled: handoff_enabled != 0, history };
+        let reply = self.ai.reply(&ctx).await;
+        let (text, then_handoff) = match reply {
+            AiReply::Say(t) => (t, false),
+            AiReply::Handoff(t) => (t, true),
+        };
+        let text = MessageText::parse(&text).unwrap_or_else(|_| MessageText::parse("…").expect("literal"));
+        let mut tx = self.pool().begin().await?;
+        let (message, row) =
+            Self::append(&mut tx, conversation_id, org_id, &Author::Ai, Guard::AiAt(version), None, text.as_str()).await?;
+        tx.commit().await?;
+        self.after_append(&message, &row);
+        if then_handoff {
+            self.handoff(conversation_id, org_id, HandoffEvent::RequestHuman { by: Requester::Ai }).await?;
+        }
+        Ok(())
+    }
+
+    fn cancel_generation(&self, conversation_id: &str) {
+        let handles = self.generating.lock().expect("generating lock").remove(conversation_id);
+        for h in handles.into_iter().flatten() {
+            h.abort();
+        }
+    }
+
+    /// How many AI generations are running (for tests and diagnostics).
+    pub fn generations_running(&self) -> usize {
+        self.generating.lock().expect("generating lock").values().flatten().filter(|h| !h.is_finished()).count()
+    }
+}
+
+struct AppendOutcome {
+    message: MessageDto,
+    duplicate: bool,
+    row: Option<SummaryRow>,
+}

@@ -1,0 +1,173 @@
+//! Handoff's configuration, layered: built-in defaults, then the `[handoff]` table of the config
+//! file (`Leptos.toml` in the working directory, or the file named by `HANDOFF_CONFIG`), then
+//! `HANDOFF_*` environment variables (and `DATABASE_URL`). Leptos's own `LEPTOS_*` values
+//! (site address, site root) come from cargo-leptos or the environment.
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the SQLite database (and later, attachments) live. Created at start.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; otherwise SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Seed a demo organization, AI agent, widget and two agents when the database is empty.
+    pub seed_demo: bool,
+    /// Password of the seeded demo users.
+    pub demo_password: String,
+    /// How long the AI "types" before answering, in milliseconds (also makes takeovers during
+    /// generation observable).
+    pub ai_typing_delay_ms: u64,
+    /// Sign-in sessions last this many hours.
+    pub session_hours: i64,
+    /// Extra origins (besides the server's own) allowed to open dashboard WebSockets and to
+    /// post forms, e.g. `https://chat.example.com` behind a proxy.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            seed_demo: true,
+            demo_password: "handoff-demo".into(),
+            ai_typing_delay_ms: 400,
+            session_hours: 24 * 14,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults ← config file ← environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut cfg = Self::default();
+        let path = std::env::var("HANDOFF_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            cfg.apply_toml(&text).map_err(|e| ConfigError(format!("{path}: {e}")))?;
+        }
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Applies the `[handoff]` table of a TOML document (a tiny subset parser: `key = value`
+    /// lines with strings, integers, booleans and string arrays; that is all the file uses).
+    pub fn apply_toml(&mut self, text: &str) -> Result<(), String> {
+        let mut in_section = false;
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split(" #").next().unwrap_or("").trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.starts_with('[') {
+                in_section = line == "[handoff]";
+                continue;
+            }
+            if !in_section {
+                continue;
+            }
+            let (key, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("line {}: expected key = value", n + 1))?;
+            let value = value.trim();
+            let unquote = |v: &str| v.trim().trim_matches('"').to_string();
+            self.set(key.trim(), &if value.starts_with('[') {
+                value
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .map(unquote)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            } else {
+                unquote(value)
+            })
+            .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for key in [
+            "data_dir",
+            "database_url",
+            "seed_demo",
+            "demo_password",
+            "ai_typing_delay_ms",
+            "session_hours",
+            "allowed_origins",
+        ] {
+            if let Some(v) = get(&format!("HANDOFF_{}", key.to_uppercase())) {
+                self.set(key, &v).map_err(|e| ConfigError(format!("HANDOFF_{}: {e}", key.to_uppercase())))?;
+            }
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            self.set("database_url", &v).map_err(ConfigError)?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, key: &str, v: &str) -> Result<(), String> {
+        let int = |v: &str| v.parse::<i64>().map_err(|_| format!("`{v}` is not a whole number"));
+        match key {
+            "data_dir" => self.data_dir = PathBuf::from(v),
+            "database_url" => self.database_url = (!v.is_empty()).then(|| v.to_string()),
+            "seed_demo" => {
+                self.seed_demo = match v {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => return Err(format!("`{v}` is not true/false")),
+                }
+            }
+            "demo_password" => self.demo_password = v.to_string(),
+            "ai_typing_delay_ms" => self.ai_typing_delay_ms = int(v)?.max(0) as u64,
+            "session_hours" => self.session_hours = int(v)?.max(1),
+            "allowed_origins" => {
+                self.allowed_origins =
+                    v.split(',').map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect()
+            }
+            other => return Err(format!("unknown setting `{other}`")),
+        }
+        Ok(())
+    }
+
+    /// The sqlx URL to connect to.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("handoff.sqlite3").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_section_then_env_override() {
+        let mut c = Config::default();
+        c.apply_toml(
+            "[other]\nx = 1\n[handoff]\n# comment\ndata_dir = \"/tmp/h\" # trailing\nai_typing_delay_ms = 5\nallowed_origins = [\"https://a.example\", \"https://b.example/\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/h"));
+        assert_eq!(c.ai_typing_delay_ms, 5);
+        assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        c.apply_env(|k| (k == "HANDOFF_AI_TYPING_DELAY_MS").then(|| "7".into())).unwrap();
+        assert_eq!(c.ai_typing_delay_ms, 7);
+        assert!(c.effective_database_url().starts_with("sqlite:///tmp/h/"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let mut c = Config::default();
+        assert!(c.apply_toml("[handoff]\nai_typing_delay_ms = soon\n").unwrap_err().contains("line 2"));
+        assert!(c.apply_toml("[handoff]\nnope = 1\n").unwrap_err().contains("unknown setting"));
+        assert!(c.apply_env(|k| (k == "HANDOFF_SEED_DEMO").then(|| "maybe".into())).is_err());
+    }
+}

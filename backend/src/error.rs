@@ -1,0 +1,52 @@
+//! Errors of the server-side services. Each has a stable `code` and a message safe to show to the
+//! user; internal details are logged, never returned.
+use domain::handoff::TransitionError;
+use domain::values::ValueError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    Invalid(#[from] ValueError),
+    #[error("{0}")]
+    Transition(#[from] TransitionError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("wrong e-mail or password")]
+    BadCredentials,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl BackendError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(e) => e.code(),
+            Self::Transition(e) => e.code(),
+            Self::NotFound(_) => "not_found",
+            Self::Forbidden(_) => "forbidden",
+            Self::Conflict(_) => "conflict",
+            Self::BadCredentials => "bad_credentials",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for BackendError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for BackendError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        tracing::error!(error = %e, "migration error");
+        Self::Internal(e.to_string())
+    }
+}
+
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;

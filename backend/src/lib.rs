@@ -1,0 +1,38 @@
+//! Everything Handoff does on the server that is not HTTP wiring.
+//!
+//! * [`db`] — connecting to SQLite or PostgreSQL through sqlx's `Any` driver and migrating.
+//! * [`hub`] — in-process fan-out of live frames to WebSocket connections.
+//! * [`chat`] — the [`Backend`] service: visitor sessions, messages with gap-free sequence
+//!   numbers and idempotent client ids, and handoff transitions applied atomically.
+//! * [`ai`] — the AI responder seam and its embedded offline default.
+//! * [`auth`] — passwords and database-backed sessions.
+//! * [`seed`] — the demo organization.
+//!
+//! Invariant: the handoff rules live in `domain::handoff`; this crate only stores their results,
+//! and every write that depends on the handoff state is conditional on that state in the same SQL
+//! statement (no check-then-act across statements).
+pub mod ai;
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod hub;
+pub mod seed;
+
+pub use chat::Backend;
+pub use config::Config;
+pub use error::BackendError;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh random id for rows.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,140 @@
+//! Frames exchanged over the WebSockets, and the DTOs the dashboard and widget share with the
+//! server. Everything is JSON with a `type` tag. Unknown or malformed frames are answered with an
+//! [`ServerFrame::Error`] and change nothing.
+use crate::handoff::HandoffState;
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Author {
+    Visitor,
+    Ai,
+    Agent { id: String, name: String },
+    System,
+}
+
+/// One stored message. `seq` is the conversation's gap-free sequence number (1, 2, 3, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDto {
+    pub conversation_id: String,
+    pub seq: i64,
+    pub author: Author,
+    pub text: String,
+    /// The sender's id for this message, echoed back so that the sender can match it.
+    pub client_msg_id: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// A conversation as listed in the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub visitor_name: String,
+    pub state: HandoffState,
+    /// When the current state began (ms since epoch): "requested a few seconds ago".
+    pub state_since: i64,
+    pub last_seq: i64,
+    pub last_message: Option<String>,
+    pub last_activity: i64,
+}
+
+/// A conversation with its transcript, for the dashboard's conversation view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationDetail {
+    pub summary: ConversationSummary,
+    pub messages: Vec<MessageDto>,
+}
+
+/// What the widget needs to know about its AI agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    pub widget_id: String,
+    pub agent_name: String,
+    pub greeting: String,
+    /// Show the "Talk to a human" UI.
+    pub handoff_enabled: bool,
+    /// Keep the handoff UI pinned at the top of the chat.
+    pub handoff_fixed: bool,
+}
+
+/// A visitor's identity and current conversation. The token is the visitor's only credential:
+/// the widget keeps it in local storage and sends it in `Hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorSession {
+    pub token: String,
+    pub conversation_id: String,
+    pub visitor_name: String,
+    pub widget: WidgetConfig,
+}
+
+/// The signed-in user, as the dashboard sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDto {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub org_name: Option<String>,
+    pub is_admin: bool,
+    pub can_settings: bool,
+}
+
+/// Frames a visitor's widget sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorFrame {
+    /// First frame on every connection: who I am and what I have already seen.
+    Hello { token: String, last_seq: i64 },
+    /// A chat message. Retrying with the same `client_msg_id` stores it once.
+    Send { client_msg_id: String, text: String },
+    /// "Talk to a human".
+    RequestHuman,
+    Ping,
+}
+
+/// Frames an agent's dashboard sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentFrame {
+    /// Receive this conversation's messages from `last_seq + 1` on, then live.
+    Watch { conversation_id: String, last_seq: i64 },
+    Unwatch { conversation_id: String },
+    Ping,
+}
+
+/// Frames the server sends to widgets and dashboards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Reply to `Hello`: the conversation as it is now. Missed messages follow as `Message`s.
+    Welcome { conversation_id: String, state: HandoffState, last_seq: i64 },
+    /// A message, in sequence order, each at most once per connection.
+    Message { message: MessageDto },
+    /// A sent message was stored (or had been stored before, for a retry) under this seq.
+    Ack { client_msg_id: String, seq: i64 },
+    /// The handoff state changed.
+    State { conversation_id: String, state: HandoffState },
+    /// (Dashboard) a conversation's summary changed: new, new message, or new state.
+    Conversation { summary: ConversationSummary },
+    /// The AI is composing a reply.
+    Typing { conversation_id: String },
+    Error { code: String, message: String, client_msg_id: Option<String> },
+    Pong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_use_type_tags() {
+        let f: VisitorFrame =
+            serde_json::from_str(r#"{"type":"send","client_msg_id":"a1","text":"hi"}"#).unwrap();
+        assert_eq!(f, VisitorFrame::Send { client_msg_id: "a1".into(), text: "hi".into() });
+        let s = serde_json::to_string(&ServerFrame::Ack { client_msg_id: "a1".into(), seq: 3 })
+            .unwrap();
+        assert_eq!(s, r#"{"type":"ack","client_msg_id":"a1","seq":3}"#);
+        assert!(serde_json::from_str::<VisitorFrame>(r#"{"type":"nope"}"#).is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! The Handoff server: HTTP wiring around [`backend::Backend`].
+//!
+//! * Leptos SSR pages and server functions (from the `app` crate) under `/` and `/api/*`.
+//! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`].
+//! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
+//! * Security headers and a same-origin check on state-changing requests — see [`security`].
+pub mod embed;
+pub mod security;
+pub mod ws;
+
+use axum::routing::get;
+use axum::Router;
+use backend::{Backend, Config};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Shared state of the axum router.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub backend: Backend,
+}
+
+/// Opens storage and builds the whole router.
+pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<(Router, Backend), backend::BackendError> {
+    let backend = Backend::start(config).await?;
+    Ok((router(backend.clone(), leptos_options), backend))
+}
+
+pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), backend: backend.clone() };
+    let routes = generate_route_list(app::App);
+    let ctx_backend = backend.clone();
+    Router::new()
+        .route("/ws/visitor", get(ws::visitor_socket))
+        .route("/ws/agent", get(ws::agent_socket))
+        .route("/widget.js", get(embed::widget_js))
+        .route("/demo", get(embed::demo_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx_backend.clone()),
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(backend, security::guard))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Serves until SIGTERM/Ctrl-C, then stops accepting and lets in-flight requests finish.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,287 @@
+//! WebSocket endpoints.
+//!
+//! * `/ws/visitor`: the widget. First frame `hello {token, last_seq}`; the server answers
+//!   `welcome`, then every message after `last_seq` in order, then live frames.
+//! * `/ws/agent`: the dashboard, authenticated by the session cookie. It receives every
+//!   conversation summary of its organization live, and the messages of the conversations it
+//!   `watch`es (from the `last_seq` it gives).
+//!
+//! Delivery rule for both: messages of a conversation go out in `seq` order, each at most once
+//! per connection. Live frames from the hub are hints; a gap (or a lagging receiver) is filled
+//! from the database. Upgrades from foreign origins are refused; frames are limited to 16 KiB.
+use crate::security::origin_allowed;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use backend::chat::UserCtx;
+use backend::hub::Frame;
+use backend::{Backend, BackendError};
+use domain::wire::{AgentFrame, MessageDto, ServerFrame, VisitorFrame};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+const MAX_FRAME: usize = 16 * 1024;
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const PING_EVERY: Duration = Duration::from_secs(25);
+
+fn error_frame(e: &BackendError, client_msg_id: Option<String>) -> ServerFrame {
+    ServerFrame::Error { code: e.code().into(), message: e.to_string(), client_msg_id }
+}
+
+fn bad_frame(detail: impl std::fmt::Display) -> ServerFrame {
+    ServerFrame::Error { code: "bad_frame".into(), message: format!("malformed frame: {detail}"), client_msg_id: None }
+}
+
+async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Sends the messages of one conversation after `*last_sent` (reading the database), advancing
+/// `*last_sent`. `upto` is a live message that triggered this, if any: when it is the next one it
+/// is sent directly without a query.
+async fn deliver(
+    socket: &mut WebSocket,
+    backend: &Backend,
+    conversation_id: &str,
+    last_sent: &mut i64,
+    upto: Option<&MessageDto>,
+) -> bool {
+    if let Some(m) = upto {
+        if m.seq <= *last_sent {
+            return true; // already delivered
+        }
+        if m.seq == *last_sent + 1 {
+            *last_sent = m.seq;
+            return send(socket, &ServerFrame::Message { message: m.clone() }).await;
+        }
+    }
+    loop {
+        let page = match backend.messages_after(conversation_id, *last_sent).await {
+            Ok(p) => p,
+            Err(e) => return send(socket, &error_frame(&e, None)).await,
+        };
+        let full = page.len() as i64 >= backend::chat::PAGE;
+        for message in page {
+            *last_sent = message.seq;
+            if !send(socket, &ServerFrame::Message { message }).await {
+                return false;
+            }
+        }
+        if !full {
+            return true;
+        }
+    }
+}
+
+enum Incoming {
+    Text(String),
+    Ignore,
+    Closed,
+}
+
+fn classify(msg: Option<Result<Message, axum::Error>>) -> Incoming {
+    match msg {
+        Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
+        Some(Ok(Message::Binary(_))) => Incoming::Text(String::new()), // answered as malformed
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Incoming::Ignore,
+        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Incoming::Closed,
+    }
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))).await;
+}
+
+// ------------------------------------------------------------------------------------- visitor
+
+pub async fn visitor_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backend): State<Backend>) -> Response {
+    if !origin_allowed(&headers, &backend) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |s| visitor_loop(s, backend))
+}
+
+async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
+    // 1. hello
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
+    let (token, mut last_sent) = match hello.map(classify) {
+        Ok(Incoming::Text(t)) => match serde_json::from_str::<VisitorFrame>(&t) {
+            Ok(VisitorFrame::Hello { token, last_seq }) => (token, last_seq.max(0)),
+            Ok(_) => {
+                send(&mut socket, &bad_frame("the first frame must be hello")).await;
+                return close(socket, 1008, "hello expected").await;
+            }
+            Err(e) => {
+                send(&mut socket, &bad_frame(e)).await;
+                return close(socket, 1008, "hello expected").await;
+            }
+        },
+        _ => return close(socket, 1008, "hello expected").await,
+    };
+    let visitor = match backend.visitor_by_token(&token).await {
+        Ok(v) => v,
+        Err(e) => {
+            send(&mut socket, &error_frame(&e, None)).await;
+            return close(socket, 1008, "unknown visitor").await;
+        }
+    };
+    let conv = visitor.conversation_id.clone();
+    // 2. subscribe before reading the backlog, so nothing falls between the two
+    let mut live = backend.hub.subscribe_conversation(&conv);
+    let (state, last_seq) = match backend.conversation_state(&conv, &visitor.org_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            send(&mut socket, &error_frame(&e, None)).await;
+            return close(socket, 1011, "unavailable").await;
+        }
+    };
+    if last_sent > last_seq {
+        last_sent = 0; // the client remembers another conversation: send it everything
+    }
+    if !send(&mut socket, &ServerFrame::Welcome { conversation_id: conv.clone(), state, last_seq }).await
+        || !deliver(&mut socket, &backend, &conv, &mut last_sent, None).await
+    {
+        return;
+    }
+    // 3. live
+    let mut ping = tokio::time::interval(PING_EVERY);
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match classify(msg) {
+                Incoming::Closed => return,
+                Incoming::Ignore => {}
+                Incoming::Text(t) => {
+                    let reply = match serde_json::from_str::<VisitorFrame>(&t) {
+                        Ok(VisitorFrame::Send { client_msg_id, text }) => {
+                            match backend.visitor_send(&visitor, &client_msg_id, &text).await {
+                                Ok(p) => ServerFrame::Ack { client_msg_id, seq: p.message.seq },
+                                Err(e) => error_frame(&e, Some(client_msg_id)),
+                            }
+                        }
+                        Ok(VisitorFrame::RequestHuman) => match backend.visitor_request_human(&visitor).await {
+                            Ok(state) => ServerFrame::State { conversation_id: conv.clone(), state },
+                            Err(e) => error_frame(&e, None),
+                        },
+                        Ok(VisitorFrame::Ping) => ServerFrame::Pong,
+                        Ok(VisitorFrame::Hello { .. }) => bad_frame("already said hello"),
+                        Err(e) => bad_frame(e),
+                    };
+                    if !send(&mut socket, &reply).await { return; }
+                }
+            },
+            frame = live.recv() => {
+                let ok = match frame {
+                    Ok(f) => visitor_forward(&mut socket, &backend, &conv, &mut last_sent, f).await,
+                    Err(RecvError::Lagged(_)) => deliver(&mut socket, &backend, &conv, &mut last_sent, None).await,
+                    Err(RecvError::Closed) => return,
+                };
+                if !ok { return; }
+            }
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
+            }
+        }
+    }
+}
+
+async fn visitor_forward(socket: &mut WebSocket, backend: &Backend, conv: &str, last_sent: &mut i64, frame: Frame) -> bool {
+    match &*frame {
+        ServerFrame::Message { message } => deliver(socket, backend, conv, last_sent, Some(message)).await,
+        f @ (ServerFrame::State { .. } | ServerFrame::Typing { .. }) => send(socket, f).await,
+        _ => true, // dashboard-only frames
+    }
+}
+
+// --------------------------------------------------------------------------------------- agent
+
+pub async fn agent_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backend): State<Backend>) -> Response {
+    if !origin_allowed(&headers, &backend) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let token = headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| backend::auth::cookie_value(c, backend::auth::SESSION_COOKIE))
+        .map(str::to_owned);
+    let user = match token {
+        Some(t) => backend.user_by_session(&t).await.ok().flatten(),
+        None => None,
+    };
+    let Some(user) = user.filter(|u| u.conversations_org().is_ok()) else {
+        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    };
+    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |s| agent_loop(s, backend, user))
+}
+
+async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
+    let Ok(org) = user.conversations_org().map(str::to_owned) else { return };
+    let mut live = backend.hub.subscribe_org(&org);
+    // conversation id -> last seq sent on this connection
+    let mut watched: HashMap<String, i64> = HashMap::new();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match classify(msg) {
+                Incoming::Closed => return,
+                Incoming::Ignore => {}
+                Incoming::Text(t) => {
+                    let ok = match serde_json::from_str::<AgentFrame>(&t) {
+                        Ok(AgentFrame::Watch { conversation_id, last_seq }) => {
+                            match backend.authorize_conversation(&user, &conversation_id).await {
+                                Ok(()) => {
+                                    let last = watched.entry(conversation_id.clone()).or_insert(last_seq.max(0));
+                                    deliver(&mut socket, &backend, &conversation_id, last, None).await
+                                }
+                                Err(e) => send(&mut socket, &error_frame(&e, None)).await,
+                            }
+                        }
+                        Ok(AgentFrame::Unwatch { conversation_id }) => { watched.remove(&conversation_id); true }
+                        Ok(AgentFrame::Ping) => send(&mut socket, &ServerFrame::Pong).await,
+                        Err(e) => send(&mut socket, &bad_frame(e)).await,
+                    };
+                    if !ok { return; }
+                }
+            },
+            frame = live.recv() => {
+                let ok = match frame {
+                    Ok(f) => match &*f {
+                        ServerFrame::Message { message } => match watched.get_mut(&message.conversation_id) {
+                            Some(last) => deliver(&mut socket, &backend, &message.conversation_id, last, Some(message)).await,
+                            None => true,
+                        },
+                        ServerFrame::Typing { conversation_id } if !watched.contains_key(conversation_id) => true,
+                        other => send(&mut socket, other).await,
+                    },
+                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &user, &mut watched).await,
+                    Err(RecvError::Closed) => return,
+                };
+                if !ok { return; }
+            }
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
+            }
+        }
+    }
+}
+
+/// After lagging: re-send every summary and fill every watched conversation from the database.
+async fn agent_resync(socket: &mut WebSocket, backend: &Backend, user: &UserCtx, watched: &mut HashMap<String, i64>) -> bool {
+    if let Ok(list) = backend.list_conversations(user).await {
+        for summary in list {
+            if !send(socket, &ServerFrame::Conversation { summary }).await {
+                return false;
+            }
+        }
+    }
+    for (conv, last) in watched.iter_mut() {
+        if !deliver(socket, backend, conv, last, None).await {
+            return false;
+        }
+    }
+    true
+}
