@@ -19,12 +19,7 @@ pub struct AiContext {
 
 impl AiContext {
     pub fn question(&self) -> &str {
-        self.history
-            .iter()
-            .rev()
-            .find(|m| m.author == Author::Visitor)
-            .map(|m| m.text.as_str())
-            .unwrap_or("")
+        self.history.iter().rev().find(|m| m.author == Author::Visitor).map(|m| m.text.as_str()).unwrap_or("")
     }
 }
 
@@ -49,15 +44,26 @@ pub trait AiResponder: Send + Sync + 'static {
 pub struct EmbeddedResponder;
 
 const HUMAN_PHRASES: &[&str] = &[
-    "human", "real person", "agent please", "talk to someone", "speak to someone", "operator",
-    "live agent", "mensch", "mitarbeiter", "humain", "conseiller", "persona real", "humano",
+    "human",
+    "real person",
+    "agent please",
+    "talk to someone",
+    "speak to someone",
+    "operator",
+    "live agent",
+    "mensch",
+    "mitarbeiter",
+    "humain",
+    "conseiller",
+    "persona real",
+    "humano",
     "agente",
 ];
 
 const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "is", "are", "do", "does", "you", "your", "i", "my", "me", "we", "to", "of",
-    "in", "on", "for", "and", "or", "it", "can", "how", "what", "when", "where", "which", "with",
-    "be", "have", "has", "there", "this", "that", "any", "please", "hi", "hello",
+    "a", "an", "the", "is", "are", "do", "does", "you", "your", "i", "my", "me", "we", "to", "of", "in", "on", "for",
+    "and", "or", "it", "can", "how", "what", "when", "where", "which", "with", "be", "have", "has", "there", "this",
+    "that", "any", "please", "hi", "hello",
 ];
 
 fn words(text: &str) -> Vec<String> {
@@ -122,7 +128,15 @@ pub fn best_passage<'a>(question: &str, passages: &'a [Passage]) -> Option<(&'a 
             let body = words(&p.answer);
             let score = q
                 .iter()
-                .map(|w| if title.contains(w) { 1.0 } else if body.contains(w) { 0.6 } else { 0.0 })
+                .map(|w| {
+                    if title.contains(w) {
+                        1.0
+                    } else if body.contains(w) {
+                        0.6
+                    } else {
+                        0.0
+                    }
+                })
                 .sum::<f64>()
                 / q.len() as f64;
             (p, score)
@@ -183,7 +197,10 @@ mod tests {
 
     #[test]
     fn answers_from_knowledge() {
-        assert_eq!(reply("what are the opening hours?"), AiReply::Say("We are open 9:00-17:00, Monday to Friday.".into()));
+        assert_eq!(
+            reply("what are the opening hours?"),
+            AiReply::Say("We are open 9:00-17:00, Monday to Friday.".into())
+        );
         assert_eq!(reply("shipping cost"), AiReply::Say("Shipping is free above 50 EUR.".into()));
         assert!(matches!(reply("can I return an item?"), AiReply::Say(s) if s.contains("30 days")));
     }
@@ -195,7 +212,13 @@ mod tests {
 
     #[test]
     fn detects_requests_for_a_human_in_several_languages() {
-        for q in ["I want to talk to a human", "real person please", "Ich möchte einen Mitarbeiter", "un conseiller svp", "quiero un humano"] {
+        for q in [
+            "I want to talk to a human",
+            "real person please",
+            "Ich möchte einen Mitarbeiter",
+            "un conseiller svp",
+            "quiero un humano",
+        ] {
             assert!(matches!(reply(q), AiReply::Handoff(_)), "{q}");
         }
     }

@@ -24,8 +24,7 @@ use crate::{new_id, now_ms};
 use domain::handoff::{transition, Actor, AgentRef, Effect, HandoffEvent, HandoffState, Requester, StateKind};
 use domain::values::{ClientMsgId, MessageText};
 use domain::wire::{
-    Author, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto, VisitorSession,
-    WidgetConfig,
+    Author, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto, VisitorSession, WidgetConfig,
 };
 use sqlx::{Any, AssertSqlSafe, Transaction};
 use std::collections::HashMap;
@@ -135,14 +134,13 @@ const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_n
 
 impl SummaryRow {
     fn state(&self) -> Result<HandoffState> {
-        let kind = StateKind::parse(&self.state)
-            .ok_or_else(|| BackendError::Internal(format!("bad state {}", self.state)))?;
+        let kind =
+            StateKind::parse(&self.state).ok_or_else(|| BackendError::Internal(format!("bad state {}", self.state)))?;
         let agent = match (&self.holder_id, &self.holder_name) {
             (Some(id), Some(name)) => Some(AgentRef { id: id.clone(), name: name.clone() }),
             _ => None,
         };
-        HandoffState::from_parts(kind, agent)
-            .ok_or_else(|| BackendError::Internal("human state without holder".into()))
+        HandoffState::from_parts(kind, agent).ok_or_else(|| BackendError::Internal("human state without holder".into()))
     }
 
     fn summary(&self) -> Result<ConversationSummary> {
@@ -177,10 +175,9 @@ impl MessageRow {
         let author = match self.author_kind.as_str() {
             "visitor" => Author::Visitor,
             "ai" => Author::Ai,
-            "agent" => Author::Agent {
-                id: self.author_id.unwrap_or_default(),
-                name: self.author_name.unwrap_or_default(),
-            },
+            "agent" => {
+                Author::Agent { id: self.author_id.unwrap_or_default(), name: self.author_name.unwrap_or_default() }
+            }
             _ => Author::System,
         };
         MessageDto {
@@ -244,13 +241,7 @@ impl Backend {
         if config.seed_demo && crate::seed::seed_demo(&db, &config.demo_password).await? {
             tracing::info!("seeded the demo organization");
         }
-        Ok(Self(Arc::new(Inner {
-            db,
-            hub: Hub::default(),
-            config,
-            ai,
-            generating: Mutex::new(HashMap::new()),
-        })))
+        Ok(Self(Arc::new(Inner { db, hub: Hub::default(), config, ai, generating: Mutex::new(HashMap::new()) })))
     }
 
     fn pool(&self) -> &sqlx::AnyPool {
@@ -260,11 +251,10 @@ impl Backend {
     // ---------------------------------------------------------------- sign-in
 
     pub async fn login(&self, email: &str, password: &str) -> Result<(String, UserCtx)> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<(String, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(self.pool())
+            .await?;
         let Some((user_id, hash)) = row else {
             // Spend the same time as a real check, so that e-mails cannot be probed by timing.
             let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA");
@@ -272,9 +262,7 @@ impl Backend {
         };
         let ok = {
             let (password, hash) = (password.to_string(), hash.clone());
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false)
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
         };
         if !ok {
             return Err(BackendError::BadCredentials);
@@ -351,8 +339,7 @@ impl Backend {
         .bind(widget_id)
         .fetch_optional(self.pool())
         .await?;
-        let (org_id, agent_id, agent_name, greeting, enabled, fixed) =
-            row.ok_or(BackendError::NotFound("widget"))?;
+        let (org_id, agent_id, agent_name, greeting, enabled, fixed) = row.ok_or(BackendError::NotFound("widget"))?;
         Ok((
             WidgetConfig {
                 widget_id: widget_id.to_string(),
@@ -386,14 +373,16 @@ impl Backend {
                 let token = new_token();
                 let id = new_id();
                 let name = format!("Visitor {}", id[..4].to_uppercase());
-                sqlx::query("INSERT INTO visitors (id, widget_id, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&id)
-                    .bind(widget_id)
-                    .bind(token_hash(&token))
-                    .bind(&name)
-                    .bind(now_ms())
-                    .execute(self.pool())
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO visitors (id, widget_id, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&id)
+                .bind(widget_id)
+                .bind(token_hash(&token))
+                .bind(&name)
+                .bind(now_ms())
+                .execute(self.pool())
+                .await?;
                 (token, id, name)
             }
         };
@@ -492,21 +481,31 @@ impl Backend {
         self.summary_row(conversation_id, org).await.map(|_| ())
     }
 
-    pub async fn agent_send(&self, user: &UserCtx, conversation_id: &str, client_msg_id: &str, text: &str) -> Result<Posted> {
+    pub async fn agent_send(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<Posted> {
         let org = user.conversations_org()?.to_string();
         let id = ClientMsgId::parse(client_msg_id)?;
         let text = MessageText::parse(text)?;
         let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
-        let posted = self
-            .append_or_replay(conversation_id, &org, &author, Guard::HeldBy(&user.id), &id, text.as_str())
-            .await?;
+        let posted =
+            self.append_or_replay(conversation_id, &org, &author, Guard::HeldBy(&user.id), &id, text.as_str()).await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
         }
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }
 
-    pub async fn agent_action(&self, user: &UserCtx, conversation_id: &str, action: AgentAction) -> Result<HandoffState> {
+    pub async fn agent_action(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        action: AgentAction,
+    ) -> Result<HandoffState> {
         let org = user.conversations_org()?.to_string();
         let agent = user.agent_ref();
         let event = match action {
@@ -584,7 +583,11 @@ impl Backend {
             "UPDATE conversations SET last_seq = last_seq + 1, last_message = $2, last_activity = $3
              WHERE id = $1 AND org_id = $4 AND {cond} RETURNING {SUMMARY_COLS}"
         );
-        let q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql)).bind(conversation_id).bind(preview(text)).bind(now).bind(org_id);
+        let q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql))
+            .bind(conversation_id)
+            .bind(preview(text))
+            .bind(now)
+            .bind(org_id);
         let q = match guard {
             Guard::AiAt(version) => q.bind(version),
             Guard::HeldBy(user) => q.bind(user.to_string()),
@@ -651,9 +654,9 @@ impl Backend {
             (None, _) => BackendError::NotFound("conversation"),
             (Some((s,)), _) if s == "closed" => domain::handoff::TransitionError::ConversationClosed.into(),
             (_, Guard::AiAt(_)) => BackendError::Conflict("the AI reply is no longer wanted".into()),
-            (_, Guard::HeldBy(_)) => BackendError::Forbidden(
-                "take the chat first (Handle chat or Continue chat yourself) to reply".into(),
-            ),
+            (_, Guard::HeldBy(_)) => {
+                BackendError::Forbidden("take the chat first (Handle chat or Continue chat yourself) to reply".into())
+            }
             _ => BackendError::Conflict("the conversation changed; try again".into()),
         }
     }
@@ -756,8 +759,16 @@ impl Backend {
             for effect in &effects {
                 if let Effect::Announce { notice } = effect {
                     announced.push(
-                        Self::append(&mut tx, conversation_id, org_id, &Author::System, Guard::Always, None, &notice.text())
-                            .await?,
+                        Self::append(
+                            &mut tx,
+                            conversation_id,
+                            org_id,
+                            &Author::System,
+                            Guard::Always,
+                            None,
+                            &notice.text(),
+                        )
+                        .await?,
                     );
                 }
             }
@@ -789,7 +800,11 @@ impl Backend {
         let this = self.clone();
         let key = conversation_id.clone();
         let task = tokio::spawn(async move {
-            this.hub.publish(&org_id, &conversation_id, ServerFrame::Typing { conversation_id: conversation_id.clone() });
+            this.hub.publish(
+                &org_id,
+                &conversation_id,
+                ServerFrame::Typing { conversation_id: conversation_id.clone() },
+            );
             if let Err(e) = this.ai_reply(&conversation_id, &org_id, version).await {
                 match e {
                     BackendError::Conflict(_) | BackendError::Transition(_) => {
@@ -831,7 +846,8 @@ impl Backend {
         let text = MessageText::parse(&text).unwrap_or_else(|_| MessageText::parse("…").expect("literal"));
         let mut tx = self.pool().begin().await?;
         let (message, row) =
-            Self::append(&mut tx, conversation_id, org_id, &Author::Ai, Guard::AiAt(version), None, text.as_str()).await?;
+            Self::append(&mut tx, conversation_id, org_id, &Author::Ai, Guard::AiAt(version), None, text.as_str())
+                .await?;
         tx.commit().await?;
         self.after_append(&message, &row);
         if then_handoff {

@@ -70,22 +70,23 @@ impl Config {
             if !in_section {
                 continue;
             }
-            let (key, value) = line
-                .split_once('=')
-                .ok_or_else(|| format!("line {}: expected key = value", n + 1))?;
+            let (key, value) = line.split_once('=').ok_or_else(|| format!("line {}: expected key = value", n + 1))?;
             let value = value.trim();
             let unquote = |v: &str| v.trim().trim_matches('"').to_string();
-            self.set(key.trim(), &if value.starts_with('[') {
-                value
-                    .trim_matches(|c| c == '[' || c == ']')
-                    .split(',')
-                    .map(unquote)
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            } else {
-                unquote(value)
-            })
+            self.set(
+                key.trim(),
+                &if value.starts_with('[') {
+                    value
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .split(',')
+                        .map(unquote)
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                } else {
+                    unquote(value)
+                },
+            )
             .map_err(|e| format!("line {}: {e}", n + 1))?;
         }
         Ok(())

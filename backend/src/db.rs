@@ -2,7 +2,7 @@
 //! driver. All SQL is written once, with `$N` placeholders that both engines accept; types are
 //! limited to TEXT and 64-bit integers so that both decode alike.
 use crate::error::Result;
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 use std::time::Duration;
 

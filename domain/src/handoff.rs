@@ -142,9 +142,9 @@ impl HandoffEvent {
         match self {
             Self::RequestHuman { by: Requester::Visitor } => Actor::Visitor,
             Self::RequestHuman { by: Requester::Ai } => Actor::Ai,
-            Self::HandleChat { agent }
-            | Self::ContinueChatYourself { agent }
-            | Self::PassChatToAi { agent } => Actor::Agent { agent: agent.clone() },
+            Self::HandleChat { agent } | Self::ContinueChatYourself { agent } | Self::PassChatToAi { agent } => {
+                Actor::Agent { agent: agent.clone() }
+            }
             Self::Close { by } => by.clone(),
         }
     }
@@ -177,9 +177,7 @@ pub enum Notice {
 impl Notice {
     pub fn text(&self) -> String {
         match self {
-            Self::HumanRequested => {
-                "You asked for a human. We are getting someone for you — please stay here.".into()
-            }
+            Self::HumanRequested => "You asked for a human. We are getting someone for you — please stay here.".into(),
             Self::AgentJoined { agent_name } => format!("{agent_name} joined the chat."),
             Self::ReturnedToAi { agent_name } => {
                 format!("{agent_name} passed the chat back to the AI assistant.")
@@ -230,52 +228,34 @@ impl fmt::Display for StateKind {
 }
 
 /// The whole state machine. Pure and total.
-pub fn transition(
-    state: &HandoffState,
-    event: &HandoffEvent,
-) -> Result<(HandoffState, Vec<Effect>), TransitionError> {
+pub fn transition(state: &HandoffState, event: &HandoffEvent) -> Result<(HandoffState, Vec<Effect>), TransitionError> {
     use HandoffEvent as E;
     use HandoffState as S;
-    let joined = |agent: &AgentRef| Effect::Announce {
-        notice: Notice::AgentJoined { agent_name: agent.name.clone() },
-    };
+    let joined = |agent: &AgentRef| Effect::Announce { notice: Notice::AgentJoined { agent_name: agent.name.clone() } };
     match (state, event) {
         (S::Closed, _) => Err(TransitionError::ConversationClosed),
 
         (S::Ai, E::RequestHuman { .. }) => Ok((
             S::Requested,
-            vec![
-                Effect::CancelAiGeneration,
-                Effect::Announce { notice: Notice::HumanRequested },
-                Effect::AlertAgents,
-            ],
+            vec![Effect::CancelAiGeneration, Effect::Announce { notice: Notice::HumanRequested }, Effect::AlertAgents],
         )),
         (S::Requested, E::RequestHuman { .. }) => Err(TransitionError::AlreadyRequested),
-        (S::Human { agent }, E::RequestHuman { .. }) => {
-            Err(TransitionError::HumanAlreadyPresent { by: agent.clone() })
-        }
+        (S::Human { agent }, E::RequestHuman { .. }) => Err(TransitionError::HumanAlreadyPresent { by: agent.clone() }),
 
-        (S::Requested, E::HandleChat { agent } | E::ContinueChatYourself { agent }) => Ok((
-            S::Human { agent: agent.clone() },
-            vec![Effect::CancelAiGeneration, Effect::StopAlert, joined(agent)],
-        )),
+        (S::Requested, E::HandleChat { agent } | E::ContinueChatYourself { agent }) => {
+            Ok((S::Human { agent: agent.clone() }, vec![Effect::CancelAiGeneration, Effect::StopAlert, joined(agent)]))
+        }
         (S::Ai, E::HandleChat { .. }) => Err(TransitionError::NotRequested),
-        (S::Ai, E::ContinueChatYourself { agent }) => Ok((
-            S::Human { agent: agent.clone() },
-            vec![Effect::CancelAiGeneration, joined(agent)],
-        )),
+        (S::Ai, E::ContinueChatYourself { agent }) => {
+            Ok((S::Human { agent: agent.clone() }, vec![Effect::CancelAiGeneration, joined(agent)]))
+        }
         (S::Human { agent: holder }, E::HandleChat { .. } | E::ContinueChatYourself { .. }) => {
             Err(TransitionError::AlreadyTaken { by: holder.clone() })
         }
 
         (S::Human { agent: holder }, E::PassChatToAi { agent }) => {
             if holder.id == agent.id {
-                Ok((
-                    S::Ai,
-                    vec![Effect::Announce {
-                        notice: Notice::ReturnedToAi { agent_name: agent.name.clone() },
-                    }],
-                ))
+                Ok((S::Ai, vec![Effect::Announce { notice: Notice::ReturnedToAi { agent_name: agent.name.clone() } }]))
             } else {
                 Err(TransitionError::NotHolder { holder: holder.clone() })
             }
@@ -284,16 +264,11 @@ pub fn transition(
 
         (S::Requested, E::Close { .. }) => Ok((
             S::Closed,
-            vec![
-                Effect::CancelAiGeneration,
-                Effect::StopAlert,
-                Effect::Announce { notice: Notice::Closed },
-            ],
+            vec![Effect::CancelAiGeneration, Effect::StopAlert, Effect::Announce { notice: Notice::Closed }],
         )),
-        (S::Ai | S::Human { .. }, E::Close { .. }) => Ok((
-            S::Closed,
-            vec![Effect::CancelAiGeneration, Effect::Announce { notice: Notice::Closed }],
-        )),
+        (S::Ai | S::Human { .. }, E::Close { .. }) => {
+            Ok((S::Closed, vec![Effect::CancelAiGeneration, Effect::Announce { notice: Notice::Closed }]))
+        }
     }
 }
 
@@ -327,11 +302,7 @@ mod tests {
         assert_eq!(s, S::Requested);
         assert_eq!(
             fx,
-            vec![
-                Effect::CancelAiGeneration,
-                Effect::Announce { notice: Notice::HumanRequested },
-                Effect::AlertAgents
-            ]
+            vec![Effect::CancelAiGeneration, Effect::Announce { notice: Notice::HumanRequested }, Effect::AlertAgents]
         );
     }
 
@@ -343,10 +314,7 @@ mod tests {
 
     #[test]
     fn request_twice_is_refused() {
-        assert_eq!(
-            err(S::Requested, E::RequestHuman { by: Requester::Visitor }),
-            TransitionError::AlreadyRequested
-        );
+        assert_eq!(err(S::Requested, E::RequestHuman { by: Requester::Visitor }), TransitionError::AlreadyRequested);
     }
 
     #[test]
@@ -411,27 +379,18 @@ mod tests {
     fn pass_chat_to_ai_by_holder() {
         let (s, fx) = ok(human(ann()), E::PassChatToAi { agent: ann() });
         assert_eq!(s, S::Ai);
-        assert_eq!(
-            fx,
-            vec![Effect::Announce { notice: Notice::ReturnedToAi { agent_name: "Ann".into() } }]
-        );
+        assert_eq!(fx, vec![Effect::Announce { notice: Notice::ReturnedToAi { agent_name: "Ann".into() } }]);
     }
 
     #[test]
     fn pass_chat_to_ai_by_other_agent_is_refused() {
-        assert_eq!(
-            err(human(ann()), E::PassChatToAi { agent: bob() }),
-            TransitionError::NotHolder { holder: ann() }
-        );
+        assert_eq!(err(human(ann()), E::PassChatToAi { agent: bob() }), TransitionError::NotHolder { holder: ann() });
     }
 
     #[test]
     fn pass_chat_to_ai_without_human_is_refused() {
         assert_eq!(err(S::Ai, E::PassChatToAi { agent: ann() }), TransitionError::NotWithHuman);
-        assert_eq!(
-            err(S::Requested, E::PassChatToAi { agent: ann() }),
-            TransitionError::NotWithHuman
-        );
+        assert_eq!(err(S::Requested, E::PassChatToAi { agent: ann() }), TransitionError::NotWithHuman);
     }
 
     #[test]
@@ -467,10 +426,7 @@ mod tests {
         }
         assert_eq!(StateKind::parse("bogus"), None);
         assert_eq!(HandoffState::from_parts(StateKind::Human, None), None);
-        assert_eq!(
-            HandoffState::from_parts(StateKind::Human, Some(ann())),
-            Some(human(ann()))
-        );
+        assert_eq!(HandoffState::from_parts(StateKind::Human, Some(ann())), Some(human(ann())));
     }
 
     #[test]
@@ -486,8 +442,7 @@ mod tests {
     }
     fn arb_event() -> impl Strategy<Value = HandoffEvent> {
         prop_oneof![
-            prop_oneof![Just(Requester::Visitor), Just(Requester::Ai)]
-                .prop_map(|by| E::RequestHuman { by }),
+            prop_oneof![Just(Requester::Visitor), Just(Requester::Ai)].prop_map(|by| E::RequestHuman { by }),
             arb_agent().prop_map(|agent| E::HandleChat { agent }),
             arb_agent().prop_map(|agent| E::ContinueChatYourself { agent }),
             arb_agent().prop_map(|agent| E::PassChatToAi { agent }),

@@ -39,11 +39,7 @@ impl MessageText {
         if raw.len() > MAX_MESSAGE_BYTES {
             return Err(ValueError::MessageTooLong { len: raw.len(), max: MAX_MESSAGE_BYTES });
         }
-        let cleaned: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-            .collect();
+        let cleaned: String = raw.trim().chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
         if cleaned.trim().is_empty() {
             return Err(ValueError::EmptyMessage);
         }

@@ -85,9 +85,15 @@ pub struct UserDto {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorFrame {
     /// First frame on every connection: who I am and what I have already seen.
-    Hello { token: String, last_seq: i64 },
+    Hello {
+        token: String,
+        last_seq: i64,
+    },
     /// A chat message. Retrying with the same `client_msg_id` stores it once.
-    Send { client_msg_id: String, text: String },
+    Send {
+        client_msg_id: String,
+        text: String,
+    },
     /// "Talk to a human".
     RequestHuman,
     Ping,
@@ -98,8 +104,13 @@ pub enum VisitorFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentFrame {
     /// Receive this conversation's messages from `last_seq + 1` on, then live.
-    Watch { conversation_id: String, last_seq: i64 },
-    Unwatch { conversation_id: String },
+    Watch {
+        conversation_id: String,
+        last_seq: i64,
+    },
+    Unwatch {
+        conversation_id: String,
+    },
     Ping,
 }
 
@@ -108,18 +119,38 @@ pub enum AgentFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Reply to `Hello`: the conversation as it is now. Missed messages follow as `Message`s.
-    Welcome { conversation_id: String, state: HandoffState, last_seq: i64 },
+    Welcome {
+        conversation_id: String,
+        state: HandoffState,
+        last_seq: i64,
+    },
     /// A message, in sequence order, each at most once per connection.
-    Message { message: MessageDto },
+    Message {
+        message: MessageDto,
+    },
     /// A sent message was stored (or had been stored before, for a retry) under this seq.
-    Ack { client_msg_id: String, seq: i64 },
+    Ack {
+        client_msg_id: String,
+        seq: i64,
+    },
     /// The handoff state changed.
-    State { conversation_id: String, state: HandoffState },
+    State {
+        conversation_id: String,
+        state: HandoffState,
+    },
     /// (Dashboard) a conversation's summary changed: new, new message, or new state.
-    Conversation { summary: ConversationSummary },
+    Conversation {
+        summary: ConversationSummary,
+    },
     /// The AI is composing a reply.
-    Typing { conversation_id: String },
-    Error { code: String, message: String, client_msg_id: Option<String> },
+    Typing {
+        conversation_id: String,
+    },
+    Error {
+        code: String,
+        message: String,
+        client_msg_id: Option<String>,
+    },
     Pong,
 }
 
@@ -129,11 +160,9 @@ mod tests {
 
     #[test]
     fn frames_use_type_tags() {
-        let f: VisitorFrame =
-            serde_json::from_str(r#"{"type":"send","client_msg_id":"a1","text":"hi"}"#).unwrap();
+        let f: VisitorFrame = serde_json::from_str(r#"{"type":"send","client_msg_id":"a1","text":"hi"}"#).unwrap();
         assert_eq!(f, VisitorFrame::Send { client_msg_id: "a1".into(), text: "hi".into() });
-        let s = serde_json::to_string(&ServerFrame::Ack { client_msg_id: "a1".into(), seq: 3 })
-            .unwrap();
+        let s = serde_json::to_string(&ServerFrame::Ack { client_msg_id: "a1".into(), seq: 3 }).unwrap();
         assert_eq!(s, r#"{"type":"ack","client_msg_id":"a1","seq":3}"#);
         assert!(serde_json::from_str::<VisitorFrame>(r#"{"type":"nope"}"#).is_err());
     }

@@ -38,15 +38,10 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
         .route("/widget.js", get(embed::widget_js))
         .route("/demo", get(embed::demo_page))
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(ctx_backend.clone()),
-            {
-                let options = leptos_options.clone();
-                move || app::shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_backend.clone()), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))

@@ -22,12 +22,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Handoff listening on {url}");
-    println!("  storage:   {}", match backend.db.kind {
-        backend::db::DbKind::Sqlite => format!("SQLite in {}", config.data_dir.display()),
-        backend::db::DbKind::Postgres => "PostgreSQL".to_string(),
-    });
+    println!(
+        "  storage:   {}",
+        match backend.db.kind {
+            backend::db::DbKind::Sqlite => format!("SQLite in {}", config.data_dir.display()),
+            backend::db::DbKind::Postgres => "PostgreSQL".to_string(),
+        }
+    );
     if config.seed_demo {
-        println!("  dashboard: {url}/login   (demo agents: ann@demo.test and bob@demo.test, password: {})", config.demo_password);
+        println!(
+            "  dashboard: {url}/login   (demo agents: ann@demo.test and bob@demo.test, password: {})",
+            config.demo_password
+        );
         println!("  visitor:   {url}/demo    (a sample customer page with the chat widget)");
         println!("  embed:     <script src=\"{url}/widget.js\" data-widget=\"demo\" async></script>");
     }

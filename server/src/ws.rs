@@ -189,7 +189,13 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
     }
 }
 
-async fn visitor_forward(socket: &mut WebSocket, backend: &Backend, conv: &str, last_sent: &mut i64, frame: Frame) -> bool {
+async fn visitor_forward(
+    socket: &mut WebSocket,
+    backend: &Backend,
+    conv: &str,
+    last_sent: &mut i64,
+    frame: Frame,
+) -> bool {
     match &*frame {
         ServerFrame::Message { message } => deliver(socket, backend, conv, last_sent, Some(message)).await,
         f @ (ServerFrame::State { .. } | ServerFrame::Typing { .. }) => send(socket, f).await,
@@ -270,7 +276,12 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
 }
 
 /// After lagging: re-send every summary and fill every watched conversation from the database.
-async fn agent_resync(socket: &mut WebSocket, backend: &Backend, user: &UserCtx, watched: &mut HashMap<String, i64>) -> bool {
+async fn agent_resync(
+    socket: &mut WebSocket,
+    backend: &Backend,
+    user: &UserCtx,
+    watched: &mut HashMap<String, i64>,
+) -> bool {
     if let Ok(list) = backend.list_conversations(user).await {
         for summary in list {
             if !send(socket, &ServerFrame::Conversation { summary }).await {

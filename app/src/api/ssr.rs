@@ -13,7 +13,9 @@ pub fn backend() -> Result<Backend, AppError> {
 pub fn fail(e: impl Into<AppError>) -> AppError {
     let e = e.into();
     if let Some(res) = use_context::<ResponseOptions>() {
-        res.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+        res.set_status(
+            axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     e
 }

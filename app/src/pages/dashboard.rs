@@ -28,7 +28,8 @@ struct Live {
 
 impl Live {
     fn max_seq(&self, conversation_id: &str) -> i64 {
-        self.messages.with_untracked(|m| m.get(conversation_id).and_then(|b| b.keys().next_back().copied()).unwrap_or(0))
+        self.messages
+            .with_untracked(|m| m.get(conversation_id).and_then(|b| b.keys().next_back().copied()).unwrap_or(0))
     }
 }
 
@@ -115,7 +116,13 @@ fn Dashboard(user: UserDto) -> impl IntoView {
         );
         socket.set_value(Some(sock));
     });
-    on_cleanup(move || socket.with_value(|s| if let Some(s) = s { s.close() }));
+    on_cleanup(move || {
+        socket.with_value(|s| {
+            if let Some(s) = s {
+                s.close()
+            }
+        })
+    });
 
     // Watch the open conversation (and stop watching the previous one).
     Effect::new(move |prev: Option<Option<String>>| {

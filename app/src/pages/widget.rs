@@ -114,7 +114,13 @@ pub fn WidgetPage() -> impl IntoView {
             }
         });
     });
-    on_cleanup(move || socket.with_value(|s| if let Some(s) = s { s.close() }));
+    on_cleanup(move || {
+        socket.with_value(|s| {
+            if let Some(s) = s {
+                s.close()
+            }
+        })
+    });
 
     let send = move || {
         let text = draft.get_untracked();
@@ -141,8 +147,12 @@ pub fn WidgetPage() -> impl IntoView {
         });
     };
 
-    let agent_name = Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.widget.agent_name.clone()).unwrap_or_default()));
-    let handoff = move || session.with(|s| s.as_ref().map(|s| (s.widget.handoff_enabled, s.widget.handoff_fixed)).unwrap_or((false, false)));
+    let agent_name =
+        Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.widget.agent_name.clone()).unwrap_or_default()));
+    let handoff = move || {
+        session
+            .with(|s| s.as_ref().map(|s| (s.widget.handoff_enabled, s.widget.handoff_fixed)).unwrap_or((false, false)))
+    };
     let can_request = move || handoff().0 && state.get() == HandoffState::Ai;
     let status = move || match state.get() {
         HandoffState::Ai => format!("{} · AI assistant", agent_name.get()),

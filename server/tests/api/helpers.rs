@@ -48,7 +48,8 @@ pub fn pg_base_url() -> String {
 
 pub async fn postgres_available() -> bool {
     let reachable = TcpStream::connect("127.0.0.1:5432").await.is_ok() || std::env::var("HANDOFF_TEST_PG_URL").is_ok();
-    let required = std::env::var("CI").as_deref() == Ok("true") || std::env::var("HANDOFF_REQUIRE_PG").as_deref() == Ok("1");
+    let required =
+        std::env::var("CI").as_deref() == Ok("true") || std::env::var("HANDOFF_REQUIRE_PG").as_deref() == Ok("1");
     if !reachable {
         assert!(!required, "PostgreSQL is required (CI=true) but 127.0.0.1:5432 is not reachable");
         eprintln!("skipped: PostgreSQL is not reachable");
@@ -91,7 +92,10 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
         let schema = unique("t");
         sqlx::any::install_default_drivers();
         let admin = sqlx::AnyPool::connect(&pg_base_url()).await.expect("connect to PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.expect("create schema");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .expect("create schema");
         admin.close().await;
         config.database_url = Some(format!("{}?options=-c%20search_path%3D{schema}", pg_base_url()));
     }
@@ -330,8 +334,12 @@ impl Agent {
     }
 
     pub async fn say(&self, app: &TestApp, conversation_id: &str, client_msg_id: &str, text: &str) -> Answer {
-        app.call("chat/send", Some(&self.cookie), &[("id", conversation_id), ("client_msg_id", client_msg_id), ("text", text)])
-            .await
+        app.call(
+            "chat/send",
+            Some(&self.cookie),
+            &[("id", conversation_id), ("client_msg_id", client_msg_id), ("text", text)],
+        )
+        .await
     }
 
     pub async fn watch(&mut self, conversation_id: &str, last_seq: i64) {

@@ -37,7 +37,9 @@ async fn full_handoff_flow(db: Db) {
     // The dashboard learns of the request live.
     ann.socket
         .until(|f| match f {
-            ServerFrame::Conversation { summary } if summary.id == conv && summary.state == HandoffState::Requested => Some(()),
+            ServerFrame::Conversation { summary } if summary.id == conv && summary.state == HandoffState::Requested => {
+                Some(())
+            }
             _ => None,
         })
         .await;
@@ -156,7 +158,8 @@ async fn ai_never_replies_while_human_holds(db: Db) {
         // Wait well past the moment the reply would have been stored.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let stored = app.stored(&conv).await;
-        let ai_after_question = stored.iter().skip_while(|m| m.client_msg_id.as_deref() != Some("q")).filter(|m| is_ai(m)).count();
+        let ai_after_question =
+            stored.iter().skip_while(|m| m.client_msg_id.as_deref() != Some("q")).filter(|m| is_ai(m)).count();
         assert_eq!(ai_after_question, 0, "stale AI reply stored (pass_back={pass_back}): {stored:#?}");
         while let Some(f) = v.socket.try_next(Duration::from_millis(100)).await {
             if let ServerFrame::Message { message } = f {
@@ -182,7 +185,11 @@ async fn resent_messages_are_stored_once(db: Db) {
     // a retry after a reconnect
     let token = v.session.token.clone();
     v.socket.close().await;
-    let mut v2 = Visitor { session: app.visitor_session("demo", Some(&token)).await, socket: Socket::connect(&app, "/ws/visitor", None).await, seen: vec![] };
+    let mut v2 = Visitor {
+        session: app.visitor_session("demo", Some(&token)).await,
+        socket: Socket::connect(&app, "/ws/visitor", None).await,
+        seen: vec![],
+    };
     assert_eq!(v2.conversation_id(), conv);
     v2.hello(first).await;
     v2.send("same-id", "Hi there").await;
@@ -230,7 +237,11 @@ async fn reconnect_resumes_from_last_seen_sequence(db: Db) {
     assert!(v.socket.try_next(Duration::from_millis(300)).await.is_none(), "nothing more, nothing twice");
 
     // A full reload (last_seq 0) gets the whole history once.
-    let mut fresh = Visitor { session: app.visitor_session("demo", Some(&token)).await, socket: Socket::connect(&app, "/ws/visitor", None).await, seen: vec![] };
+    let mut fresh = Visitor {
+        session: app.visitor_session("demo", Some(&token)).await,
+        socket: Socket::connect(&app, "/ws/visitor", None).await,
+        seen: vec![],
+    };
     fresh.hello(0).await;
     let total = app.stored(&conv).await.len();
     for _ in 0..total {
@@ -291,8 +302,14 @@ async fn bad_input_is_refused_and_changes_nothing(db: Db) {
     ann.act(&app, "handoff/continue", &conv).await.ok();
     assert_eq!(ann.say(&app, &conv, "n2", "").await.err(400)["code"], "empty_message");
     assert_eq!(app.call("conversations/list", None, &[]).await.err(401)["kind"], "unauthorized");
-    assert_eq!(app.call("conversations/list", Some("handoff_session=forged"), &[]).await.err(401)["kind"], "unauthorized");
-    assert_eq!(app.call("widget/session", None, &[("widget_id", "no-such-widget")]).await.err(404)["kind"], "not_found");
+    assert_eq!(
+        app.call("conversations/list", Some("handoff_session=forged"), &[]).await.err(401)["kind"],
+        "unauthorized"
+    );
+    assert_eq!(
+        app.call("widget/session", None, &[("widget_id", "no-such-widget")]).await.err(404)["kind"],
+        "not_found"
+    );
     let wrong = app.call("auth/login", None, &[("email", ANN), ("password", "wrong")]).await;
     assert_eq!(wrong.err(401)["message"], "wrong e-mail or password");
 
@@ -329,6 +346,9 @@ async fn pages_and_embed_script(db: Db) {
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
     assert!(js.text().await.unwrap().contains("/widget/"));
     let dash = app.http.get(format!("{}/conversations", app.base)).header("accept", "text/html").send().await.unwrap();
-    assert!(dash.status().is_redirection() || dash.text().await.unwrap().contains("/login"), "signed-out users are sent to sign in");
+    assert!(
+        dash.status().is_redirection() || dash.text().await.unwrap().contains("/login"),
+        "signed-out users are sent to sign in"
+    );
 }
 on_both_databases!(pages_and_embed_script);

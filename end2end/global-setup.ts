@@ -1,0 +1,66 @@
+// Starts the Handoff server (release build) and a "customer website" on another origin that
+// embeds the widget with one script tag. Exposes BASE_URL and CUSTOMER_URL to the tests and
+// returns the teardown.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export default async function globalSetup() {
+  const root = path.resolve(__dirname, '..');
+  const bin = process.env.HANDOFF_SERVER_BIN || path.join(root, 'target/release/handoff-server');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo leptos build --release\` first`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-e2e-'));
+  fs.mkdirSync(path.join(__dirname, 'test-results'), { recursive: true });
+  const logPath = path.join(__dirname, 'test-results', 'server.log');
+  const log = fs.createWriteStream(logPath);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HANDOFF_DATA_DIR: dataDir,
+    HANDOFF_DEMO_PASSWORD: 'handoff-demo',
+    LEPTOS_SITE_ADDR: '127.0.0.1:0',
+    LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
+    LEPTOS_SITE_PKG_DIR: 'pkg',
+    LEPTOS_OUTPUT_NAME: 'handoff',
+    LEPTOS_ENV: 'PROD',
+    RUST_LOG: process.env.RUST_LOG || 'info,sqlx=warn',
+  };
+  delete env.DATABASE_URL;
+  const server = spawn(bin, [], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stderr.pipe(log);
+
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s; see ${logPath}`)), 60_000);
+    server.stdout.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      buffered += chunk.toString();
+      const m = buffered.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}; see ${logPath}`)); });
+  });
+  server.removeAllListeners('exit');
+  server.stdout.on('data', (chunk: Buffer) => log.write(chunk));
+
+  const customer = http.createServer((req, res) => {
+    if (req.url !== '/' && !req.url?.startsWith('/?')) { res.writeHead(404); res.end('not found'); return; }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Acme Store</title></head>
+<body><h1>Acme Store</h1><p>Welcome to our shop.</p>
+<script src="${baseUrl}/widget.js" data-widget="demo" async></script></body></html>`);
+  });
+  await new Promise<void>((resolve) => customer.listen(0, '127.0.0.1', resolve));
+  const port = (customer.address() as { port: number }).port;
+
+  process.env.BASE_URL = baseUrl;
+  process.env.CUSTOMER_URL = `http://127.0.0.1:${port}`;
+
+  return async () => {
+    customer.close();
+    server.kill('SIGTERM');
+    await new Promise((resolve) => { const t = setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 5000); server.on('exit', () => { clearTimeout(t); resolve(null); }); });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+}

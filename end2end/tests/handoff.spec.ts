@@ -1,0 +1,108 @@
+// A visitor on a customer's website and an agent in the dashboard, two browser contexts,
+// clicking the real (hydrated, release-build) UI.
+import { expect, test, type Browser, type Page } from '@playwright/test';
+
+const BASE = () => process.env.BASE_URL!;
+const CUSTOMER = () => process.env.CUSTOMER_URL!;
+const XSS = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
+
+async function signIn(browser: Browser, email: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${BASE()}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill('handoff-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/conversations$/);
+  await expect(page.locator('.conn')).toHaveText('live');
+  return page;
+}
+
+async function openWidget(page: Page) {
+  await page.goto(CUSTOMER());
+  await page.locator('#handoff-launcher').click();
+  const widget = page.frameLocator('#handoff-frame');
+  await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
+  return widget;
+}
+
+test('visitor asks the AI, requests a human, agent handles, chats, passes back', async ({ browser }) => {
+  const visitorPage = await (await browser.newContext()).newPage();
+  const widget = await openWidget(visitorPage);
+  const composer = widget.getByLabel('Message');
+
+  // The AI answers from the knowledge base.
+  await composer.fill('What are your opening hours?');
+  await composer.press('Enter');
+  await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('Monday to Friday');
+
+  await composer.fill(XSS);
+  await widget.getByRole('button', { name: 'Send' }).click();
+  await expect(widget.locator('.msg[data-author="visitor"]').last()).toHaveText(XSS);
+
+  // The visitor asks for a human.
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
+
+  // The agent sees the request: "!" and a red relative time.
+  const agent = await signIn(browser, 'ann@demo.test');
+  const item = agent.locator('.conv-item[data-state="requested"]').first();
+  await expect(item.locator('.attention')).toHaveText('!');
+  await expect(item.locator('.since')).toHaveText('a few seconds ago');
+  await expect(agent).toHaveTitle('(1) Handoff');
+  await item.click();
+  await expect(agent.locator('.conv-view .msg[data-author="visitor"]').last()).toHaveText(XSS);
+
+  await agent.getByRole('button', { name: 'Handle chat' }).click();
+  await expect(widget.locator('.msg[data-author="system"]').last()).toHaveText('Ann Agent joined the chat.');
+  await expect(widget.locator('.widget-status')).toHaveText('You are chatting with Ann Agent');
+
+  // Messages flow both ways, live.
+  const reply = agent.getByLabel('Reply');
+  await reply.fill("Hi, I'm Ann. How can I help?");
+  await reply.press('Enter');
+  await expect(widget.locator('.msg[data-author="agent"]').last()).toHaveText(/Hi, I'm Ann\. How can I help\?/);
+  await composer.fill('Thanks Ann, just checking.');
+  await composer.press('Enter');
+  await expect(agent.locator('.conv-view .msg[data-author="visitor"]').last()).toContainText('Thanks Ann, just checking.');
+
+  // The visitor's HTML is shown as text, never run.
+  expect(await agent.evaluate(() => (window as any).__xss)).toBeUndefined();
+  expect(await agent.locator('.conv-view img').count()).toBe(0);
+
+  await agent.screenshot({ path: 'screenshots/dashboard.png', fullPage: true });
+
+  // Pass chat to AI: announced to the visitor, and the AI answers again.
+  await agent.getByRole('button', { name: 'Pass chat to AI' }).click();
+  await expect(widget.locator('.msg[data-author="system"]').last()).toHaveText('Ann Agent passed the chat back to the AI assistant.');
+  await composer.fill('How much does shipping cost?');
+  await composer.press('Enter');
+  await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('Shipping is free');
+  await visitorPage.screenshot({ path: 'screenshots/widget.png', fullPage: true });
+
+  // A reload brings the history back, nothing duplicated.
+  const again = await openWidget(visitorPage);
+  await expect(again.locator('.msg', { hasText: 'Thanks Ann, just checking.' })).toHaveCount(1);
+  await expect(again.locator('.msg[data-author="ai"]').last()).toContainText('Shipping is free');
+});
+
+test('Continue chat yourself on an AI conversation silences the AI', async ({ browser }) => {
+  const visitorPage = await (await browser.newContext()).newPage();
+  const widget = await openWidget(visitorPage);
+  const composer = widget.getByLabel('Message');
+  await composer.fill('Which payment methods do you accept?');
+  await composer.press('Enter');
+  await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('PayPal');
+
+  const agent = await signIn(browser, 'bob@demo.test');
+  await agent.locator('.conv-item[data-state="ai"]').first().click();
+  await agent.getByRole('button', { name: 'Continue chat yourself' }).click();
+  await expect(widget.locator('.msg[data-author="system"]').last()).toHaveText('Bob Agent joined the chat.');
+
+  const aiBefore = await widget.locator('.msg[data-author="ai"]').count();
+  await composer.fill('What are your opening hours?');
+  await composer.press('Enter');
+  await expect(agent.locator('.conv-view .msg[data-author="visitor"]').last()).toContainText('opening hours');
+  await visitorPage.waitForTimeout(1500); // longer than the AI's typing delay
+  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(aiBefore);
+  await expect(agent.getByRole('button', { name: 'Pass chat to AI' })).toBeVisible();
+});
