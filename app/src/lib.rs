@@ -5,6 +5,7 @@
 //! * [`live`] — the browser's self-reconnecting WebSocket.
 //!
 //! Features: `ssr` (server build) and `hydrate` (WASM build); never both in one build.
+#![recursion_limit = "256"]
 pub mod api;
 pub mod components;
 pub mod error;
@@ -25,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

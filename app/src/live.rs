@@ -144,3 +144,18 @@ mod imp {
 }
 
 pub use imp::LiveSocket;
+
+/// Where a page keeps its socket. In the browser the socket is `!Send` and lives in local
+/// storage; on the server the inert stub is `Send + Sync` and must use sync storage, because SSR
+/// may drop the page's owner on another thread (local storage would panic there).
+#[cfg(feature = "hydrate")]
+pub type SocketSlot = leptos::prelude::StoredValue<Option<LiveSocket>, leptos::prelude::LocalStorage>;
+#[cfg(not(feature = "hydrate"))]
+pub type SocketSlot = leptos::prelude::StoredValue<Option<LiveSocket>>;
+
+pub fn socket_slot() -> SocketSlot {
+    #[cfg(feature = "hydrate")]
+    return leptos::prelude::StoredValue::new_local(None);
+    #[cfg(not(feature = "hydrate"))]
+    leptos::prelude::StoredValue::new(None)
+}

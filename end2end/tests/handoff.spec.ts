@@ -37,7 +37,7 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
 
   await composer.fill(XSS);
   await widget.getByRole('button', { name: 'Send' }).click();
-  await expect(widget.locator('.msg[data-author="visitor"]').last()).toHaveText(XSS);
+  await expect(widget.locator('.msg[data-author="visitor"] .msg-text').last()).toHaveText(XSS);
 
   // The visitor asks for a human.
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
@@ -53,14 +53,14 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
   await expect(agent.locator('.conv-view .msg[data-author="visitor"]').last()).toHaveText(XSS);
 
   await agent.getByRole('button', { name: 'Handle chat' }).click();
-  await expect(widget.locator('.msg[data-author="system"]').last()).toHaveText('Ann Agent joined the chat.');
+  await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Ann Agent joined the chat.');
   await expect(widget.locator('.widget-status')).toHaveText('You are chatting with Ann Agent');
 
   // Messages flow both ways, live.
   const reply = agent.getByLabel('Reply');
   await reply.fill("Hi, I'm Ann. How can I help?");
   await reply.press('Enter');
-  await expect(widget.locator('.msg[data-author="agent"]').last()).toHaveText(/Hi, I'm Ann\. How can I help\?/);
+  await expect(widget.locator('.msg[data-author="agent"] .msg-text').last()).toHaveText(/Hi, I'm Ann\. How can I help\?/);
   await composer.fill('Thanks Ann, just checking.');
   await composer.press('Enter');
   await expect(agent.locator('.conv-view .msg[data-author="visitor"]').last()).toContainText('Thanks Ann, just checking.');
@@ -73,7 +73,7 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
 
   // Pass chat to AI: announced to the visitor, and the AI answers again.
   await agent.getByRole('button', { name: 'Pass chat to AI' }).click();
-  await expect(widget.locator('.msg[data-author="system"]').last()).toHaveText('Ann Agent passed the chat back to the AI assistant.');
+  await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Ann Agent passed the chat back to the AI assistant.');
   await composer.fill('How much does shipping cost?');
   await composer.press('Enter');
   await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('Shipping is free');
@@ -96,7 +96,7 @@ test('Continue chat yourself on an AI conversation silences the AI', async ({ br
   const agent = await signIn(browser, 'bob@demo.test');
   await agent.locator('.conv-item[data-state="ai"]').first().click();
   await agent.getByRole('button', { name: 'Continue chat yourself' }).click();
-  await expect(widget.locator('.msg[data-author="system"]').last()).toHaveText('Bob Agent joined the chat.');
+  await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Bob Agent joined the chat.');
 
   const aiBefore = await widget.locator('.msg[data-author="ai"]').count();
   await composer.fill('What are your opening hours?');

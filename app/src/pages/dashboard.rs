@@ -7,7 +7,7 @@ use crate::api::chat::{
     get_conversation, list_conversations, CloseConversation, ContinueChat, HandleChat, PassChatToAi, SendMessage,
 };
 use crate::components::transcript::{Perspective, Transcript};
-use crate::live::LiveSocket;
+use crate::live::{socket_slot, LiveSocket};
 use crate::util::{client_msg_id, now_ms, relative_time};
 use domain::handoff::HandoffState;
 use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
@@ -77,7 +77,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
         now: RwSignal::new(now_ms()),
     };
     let connected = RwSignal::new(false);
-    let socket = StoredValue::new_local(None::<LiveSocket>);
+    let socket = socket_slot();
     let logout = ServerAction::<Logout>::new();
 
     // Browser only: the clock for relative times, and the live socket.

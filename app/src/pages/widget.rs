@@ -3,7 +3,7 @@
 //! acknowledged are resent after a reconnect with the same client id (stored once).
 use crate::api::chat::start_visitor_session;
 use crate::components::transcript::{Perspective, Transcript};
-use crate::live::LiveSocket;
+use crate::live::{socket_slot, LiveSocket};
 use crate::util::client_msg_id;
 use domain::handoff::HandoffState;
 use domain::values::MessageText;
@@ -50,7 +50,7 @@ pub fn WidgetPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let connected = RwSignal::new(false);
     let draft = RwSignal::new(String::new());
-    let socket = StoredValue::new_local(None::<LiveSocket>);
+    let socket = socket_slot();
 
     let on_frame = move |frame: ServerFrame| match frame {
         ServerFrame::Welcome { state: s, conversation_id, .. } => {

@@ -345,6 +345,17 @@ async fn pages_and_embed_script(db: Db) {
     let js = app.http.get(format!("{}/widget.js", app.base)).send().await.unwrap();
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
     assert!(js.text().await.unwrap().contains("/widget/"));
+    // Signed in, the dashboard and a conversation render completely (the whole stream arrives).
+    let mut v = app.visitor().await;
+    v.message(is_ai).await;
+    let cookie = app.login(ANN).await;
+    for path in ["/conversations".to_string(), format!("/conversations/{}", v.conversation_id())] {
+        let res = app.http.get(format!("{}{path}", app.base)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.expect("a complete page");
+        assert!(html.contains(&v.session.visitor_name), "{path} lists the conversation");
+        assert!(html.contains("</html>"), "{path} rendered to the end");
+    }
     let dash = app.http.get(format!("{}/conversations", app.base)).header("accept", "text/html").send().await.unwrap();
     assert!(
         dash.status().is_redirection() || dash.text().await.unwrap().contains("/login"),
