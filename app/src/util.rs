@@ -21,6 +21,22 @@ pub fn client_msg_id() -> String {
     format!("m{:x}{:x}", a, b)
 }
 
+/// Keeps a scrolling container at its bottom whenever `track` (e.g. the message list) changes,
+/// so the newest message stays in view. Browser only; a no-op on the server.
+pub fn follow_bottom(container: leptos::prelude::NodeRef<leptos::html::Div>, track: impl Fn() + 'static) {
+    use leptos::prelude::*;
+    Effect::new(move |_| {
+        track();
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = container.get() {
+            let el: web_sys::Element = el.into();
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = container;
+    });
+}
+
 /// "a few seconds ago", "2 minutes ago", "3 hours ago", "5 days ago".
 pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
     let s = ((now_ms - then_ms).max(0) / 1000) as u64;
@@ -28,7 +44,7 @@ pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
     match s {
         0..=44 => "a few seconds ago".into(),
         45..=89 => "a minute ago".into(),
-        90..=3599 => plural(s.div_ceil(60).max(2).min(59), "minute"),
+        90..=3599 => plural(s.div_ceil(60).clamp(2, 59), "minute"),
         3600..=86_399 => plural(s / 3600, "hour"),
         _ => plural(s / 86_400, "day"),
     }

@@ -50,7 +50,7 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
   await expect(item.locator('.since')).toHaveText('a few seconds ago');
   await expect(agent).toHaveTitle('(1) Handoff');
   await item.click();
-  await expect(agent.locator('.conv-view .msg[data-author="visitor"]').last()).toHaveText(XSS);
+  await expect(agent.locator('.conv-view .msg[data-author="visitor"] .msg-text').last()).toHaveText(XSS);
 
   await agent.getByRole('button', { name: 'Handle chat' }).click();
   await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Ann Agent joined the chat.');
@@ -77,6 +77,8 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
   await composer.fill('How much does shipping cost?');
   await composer.press('Enter');
   await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('Shipping is free');
+  // The chat follows the conversation: the newest message is in view.
+  await expect(widget.locator('.msg[data-author="ai"]').last()).toBeInViewport();
   await visitorPage.screenshot({ path: 'screenshots/widget.png', fullPage: true });
 
   // A reload brings the history back, nothing duplicated.

@@ -8,7 +8,7 @@ use crate::api::chat::{
 };
 use crate::components::transcript::{Perspective, Transcript};
 use crate::live::{socket_slot, LiveSocket};
-use crate::util::{client_msg_id, now_ms, relative_time};
+use crate::util::{client_msg_id, follow_bottom, now_ms, relative_time};
 use domain::handoff::HandoffState;
 use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
 use leptos::prelude::*;
@@ -157,7 +157,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 v.push(l.clone());
             }
         }
-        v.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+        v.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
         v
     };
     let waiting = move || conversations().iter().filter(|c| c.state == HandoffState::Requested).count();
@@ -337,6 +337,11 @@ fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
     };
     let cid = id.clone();
     let typing = move || live.typing.get().as_deref() == Some(cid.as_str());
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    follow_bottom(scroller, move || {
+        messages.track();
+        live.typing.track();
+    });
 
     view! {
         <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
@@ -357,7 +362,7 @@ fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
                 <div class="actions">{buttons}</div>
             </header>
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
-            <div class="conv-scroll">
+            <div class="conv-scroll" node_ref=scroller>
                 <Transcript messages perspective=Perspective::Agent ai_name=Signal::stored("Assistant".to_string()) visitor_name/>
                 {move || typing().then(|| view! { <p class="typing muted">"The AI is typing…"</p> })}
             </div>

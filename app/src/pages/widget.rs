@@ -4,7 +4,7 @@
 use crate::api::chat::start_visitor_session;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::live::{socket_slot, LiveSocket};
-use crate::util::client_msg_id;
+use crate::util::{client_msg_id, follow_bottom};
 use domain::handoff::HandoffState;
 use domain::values::MessageText;
 use domain::wire::{Author, MessageDto, ServerFrame, VisitorFrame, VisitorSession};
@@ -161,6 +161,12 @@ pub fn WidgetPage() -> impl IntoView {
         HandoffState::Closed => "This conversation is closed".to_string(),
     };
     let send_key = send;
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    follow_bottom(scroller, move || {
+        messages.track();
+        pending.track();
+        typing.track();
+    });
 
     view! {
         <Title text="Chat"/>
@@ -183,7 +189,7 @@ pub fn WidgetPage() -> impl IntoView {
                     }}
                 </div>
             </Show>
-            <div class="widget-messages">
+            <div class="widget-messages" node_ref=scroller>
                 {move || session.get().is_none().then(|| view! { <p class="muted pad">{move || error.get().unwrap_or_else(|| "Connecting…".into())}</p> })}
                 <Transcript
                     messages=Signal::derive(move || messages.get().into_values().collect::<Vec<_>>())
