@@ -241,7 +241,13 @@ impl Backend {
         if config.seed_demo && crate::seed::seed_demo(&db, &config.demo_password).await? {
             tracing::info!("seeded the demo organization");
         }
-        Ok(Self(Arc::new(Inner { db, hub: Hub::default(), config, ai, generating: Mutex::new(HashMap::new()) })))
+        let kind = db.kind;
+        let backend =
+            Self(Arc::new(Inner { db, hub: Hub::default(), config, ai, generating: Mutex::new(HashMap::new()) }));
+        if kind == crate::db::DbKind::Postgres {
+            crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
+        }
+        Ok(backend)
     }
 
     fn pool(&self) -> &sqlx::AnyPool {

@@ -1,11 +1,16 @@
-//! In-process fan-out of live frames. One broadcast channel per conversation (visitor sockets)
-//! and one per organization (dashboard sockets). Frames are hints: a receiver that lags or sees a
-//! gap in sequence numbers reads the missing messages from the database, which is the source of
-//! truth. Channels are created on first subscription and dropped when nobody listens.
+//! Fan-out of live frames. One broadcast channel per conversation (visitor sockets) and one per
+//! organization (dashboard sockets), created on first subscription and dropped when nobody
+//! listens. Frames are hints: a receiver that lags or sees a gap in sequence numbers reads the
+//! missing messages from the database, which is the source of truth.
+//!
+//! With several server processes (PostgreSQL), every frame published here is also handed to the
+//! [`crate::bus`], which relays it to the other processes; frames arriving from them are
+//! published locally through [`Hub::deliver_remote`].
 use domain::wire::ServerFrame;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{broadcast, mpsc};
 
 pub type Frame = Arc<ServerFrame>;
 
@@ -30,13 +35,48 @@ impl Channels {
     }
 }
 
-#[derive(Default)]
+/// A frame travelling between server processes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The process that published it (it ignores its own).
+    pub node: String,
+    pub org: String,
+    /// Set for frames about one conversation (they also go to its visitor).
+    pub conv: Option<String>,
+    /// The frame, or `None` when it was too large to relay: then `seq` names the message to read
+    /// from the database.
+    pub frame: Option<ServerFrame>,
+    pub seq: Option<i64>,
+}
+
 pub struct Hub {
     conversations: Channels,
     orgs: Channels,
+    node: String,
+    remote: OnceLock<mpsc::UnboundedSender<Envelope>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            conversations: Channels::default(),
+            orgs: Channels::default(),
+            node: crate::new_id(),
+            remote: OnceLock::new(),
+        }
+    }
 }
 
 impl Hub {
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    /// Relays every frame published from now on to other processes through `tx`.
+    pub fn relay_to(&self, tx: mpsc::UnboundedSender<Envelope>) {
+        let _ = self.remote.set(tx);
+    }
+
     pub fn subscribe_conversation(&self, conversation_id: &str) -> broadcast::Receiver<Frame> {
         self.conversations.subscribe(conversation_id)
     }
@@ -47,13 +87,40 @@ impl Hub {
 
     /// Sends a frame about a conversation to its visitor and to its organization's dashboards.
     pub fn publish(&self, org_id: &str, conversation_id: &str, frame: ServerFrame) {
-        let frame = Arc::new(frame);
-        self.conversations.publish(conversation_id, frame.clone());
-        self.orgs.publish(org_id, frame);
+        self.relay(org_id, Some(conversation_id), &frame);
+        self.local(org_id, Some(conversation_id), frame);
     }
 
     /// Sends a frame to the organization's dashboards only.
     pub fn publish_org(&self, org_id: &str, frame: ServerFrame) {
-        self.orgs.publish(org_id, Arc::new(frame));
+        self.relay(org_id, None, &frame);
+        self.local(org_id, None, frame);
+    }
+
+    /// Publishes a frame that another process relayed (ignoring our own).
+    pub fn deliver_remote(&self, env: Envelope, frame: ServerFrame) {
+        if env.node != self.node {
+            self.local(&env.org, env.conv.as_deref(), frame);
+        }
+    }
+
+    fn local(&self, org_id: &str, conversation_id: Option<&str>, frame: ServerFrame) {
+        let frame = Arc::new(frame);
+        if let Some(c) = conversation_id {
+            self.conversations.publish(c, frame.clone());
+        }
+        self.orgs.publish(org_id, frame);
+    }
+
+    fn relay(&self, org_id: &str, conversation_id: Option<&str>, frame: &ServerFrame) {
+        if let Some(tx) = self.remote.get() {
+            let _ = tx.send(Envelope {
+                node: self.node.clone(),
+                org: org_id.to_string(),
+                conv: conversation_id.map(str::to_owned),
+                frame: Some(frame.clone()),
+                seq: None,
+            });
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Everything Handoff does on the server that is not HTTP wiring.
 //!
 //! * [`db`] — connecting to SQLite or PostgreSQL through sqlx's `Any` driver and migrating.
-//! * [`hub`] — in-process fan-out of live frames to WebSocket connections.
+//! * [`hub`] — fan-out of live frames to WebSocket connections; [`bus`] relays them between
+//!   server processes sharing a PostgreSQL database (LISTEN/NOTIFY).
 //! * [`chat`] — the [`Backend`] service: visitor sessions, messages with gap-free sequence
 //!   numbers and idempotent client ids, and handoff transitions applied atomically.
 //! * [`ai`] — the AI responder seam and its embedded offline default.
@@ -13,6 +14,7 @@
 //! statement (no check-then-act across statements).
 pub mod ai;
 pub mod auth;
+pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod db;

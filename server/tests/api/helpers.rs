@@ -65,6 +65,8 @@ fn unique(prefix: &str) -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// The database this node uses (PostgreSQL only), so that a second node can share it.
+    pub database_url: Option<String>,
     pub backend: Backend,
     pub http: reqwest::Client,
     data_dir: std::path::PathBuf,
@@ -74,6 +76,12 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// Another server process on the same PostgreSQL database as `first`.
+pub async fn spawn_second_node(first: &TestApp) -> TestApp {
+    let url = first.database_url.clone().expect("a second node needs PostgreSQL");
+    spawn_app_with(Db::Sqlite, move |c| c.database_url = Some(url)).await
 }
 
 pub async fn spawn_app(db: Db) -> TestApp {
@@ -100,6 +108,7 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
         config.database_url = Some(format!("{}?options=-c%20search_path%3D{schema}", pg_base_url()));
     }
     tweak(&mut config);
+    let database_url = config.database_url.clone();
     let leptos_options = leptos::config::LeptosOptions::builder()
         .output_name("handoff")
         .site_root("target/site")
@@ -110,7 +119,7 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(handoff_server::serve(listener, router));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, backend, http, data_dir }
+    TestApp { base, database_url, backend, http, data_dir }
 }
 
 /// A server-function answer: status and JSON body.

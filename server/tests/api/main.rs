@@ -363,3 +363,49 @@ async fn pages_and_embed_script(db: Db) {
     );
 }
 on_both_databases!(pages_and_embed_script);
+
+/// Two server processes on one PostgreSQL: a visitor on node A and an agent on node B see each
+/// other's messages and state changes live; claims on both nodes at once still have one winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_live_events_on_postgres() {
+    if !postgres_available().await {
+        return;
+    }
+    let a = spawn_app(Db::Postgres).await;
+    let b = spawn_second_node(&a).await;
+    let mut ann = b.agent(ANN).await;
+    let mut v = a.visitor().await;
+    let conv = v.conversation_id();
+    v.message(is_ai).await;
+
+    v.socket.send_json(json!({"type": "request_human"})).await;
+    ann.socket
+        .until(|f| match f {
+            ServerFrame::Conversation { summary } if summary.id == conv && summary.state == HandoffState::Requested => {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    ann.act(&b, "handoff/handle", &conv).await.ok();
+    v.message(|m| is_system(m) && m.text == "Ann Agent joined the chat.").await;
+
+    ann.watch(&conv, 0).await;
+    v.send("from-a", "hello from node A").await;
+    v.ack("from-a").await;
+    ann.message(|m| m.client_msg_id.as_deref() == Some("from-a")).await;
+    ann.say(&b, &conv, "from-b", "hello from node B").await.ok();
+    let got = v.message(|m| matches!(m.author, Author::Agent { .. })).await;
+    assert_eq!(got.text, "hello from node B");
+    assert_gap_free(&a.stored(&conv).await);
+
+    let bob = a.agent(BOB).await;
+    let mut v2 = a.visitor().await;
+    let conv2 = v2.conversation_id();
+    v2.socket.send_json(json!({"type": "request_human"})).await;
+    v2.socket.until(|f| matches!(f, ServerFrame::State { state: HandoffState::Requested, .. }).then_some(())).await;
+    let (x, y) = tokio::join!(ann.act(&b, "handoff/handle", &conv2), bob.act(&a, "handoff/handle", &conv2));
+    let mut statuses = [x.status, y.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{x:?} {y:?}");
+}

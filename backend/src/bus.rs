@@ -1,0 +1,127 @@
+//! Live events between server processes sharing one PostgreSQL database, over
+//! `LISTEN`/`NOTIFY` on the channel `handoff_events`.
+//!
+//! Each process publishes its frames locally and NOTIFYs them (in publish order, from one task);
+//! each process LISTENs and re-publishes the frames of the others locally. Correctness does not
+//! depend on this relay: messages carry sequence numbers and sockets fill gaps from the database;
+//! handoff transitions are compare-and-set in the database. The relay makes other processes'
+//! events *live*. NOTIFY payloads are limited to 8000 bytes; a larger message frame is relayed as
+//! its sequence number and read from the database by the receivers.
+use crate::error::Result;
+use crate::hub::Envelope;
+use crate::Backend;
+use domain::wire::ServerFrame;
+use sqlx::postgres::PgListener;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub const CHANNEL: &str = "handoff_events";
+const MAX_PAYLOAD: usize = 7900;
+
+/// Starts relaying this process's hub to and from the other processes.
+pub async fn start(backend: &Backend, url: &str) -> Result<()> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Envelope>();
+    backend.hub.relay_to(tx);
+
+    let pool = backend.db.pool.clone();
+    tokio::spawn(async move {
+        while let Some(env) = rx.recv().await {
+            let Some(payload) = encode(env) else { continue };
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&pool).await {
+                tracing::warn!(error = %e, "could not relay a live event to other nodes");
+            }
+        }
+    });
+
+    let receiver = backend.clone();
+    tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => match serde_json::from_str::<Envelope>(n.payload()) {
+                    Ok(env) => receiver.deliver_relayed(env).await,
+                    Err(e) => tracing::warn!(error = %e, "malformed relayed event"),
+                },
+                // The connection dropped; the next call reconnects. Events in between were not
+                // relayed live; clients catch up from the database on their next message.
+                Ok(None) => tracing::warn!("event relay connection lost; reconnecting"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event relay unavailable; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The NOTIFY payload; an oversized message frame shrinks to its sequence number.
+fn encode(mut env: Envelope) -> Option<String> {
+    let json = serde_json::to_string(&env).ok()?;
+    if json.len() <= MAX_PAYLOAD {
+        return Some(json);
+    }
+    match env.frame.take() {
+        Some(ServerFrame::Message { message }) => {
+            env.seq = Some(message.seq);
+            serde_json::to_string(&env).ok()
+        }
+        _ => {
+            tracing::warn!("live event too large to relay; clients will catch up from the database");
+            None
+        }
+    }
+}
+
+impl Backend {
+    async fn deliver_relayed(&self, mut env: Envelope) {
+        if env.node == self.hub.node_id() {
+            return;
+        }
+        let frame = match (env.frame.take(), &env.conv, env.seq) {
+            (Some(f), _, _) => f,
+            (None, Some(conv), Some(seq)) => match self.messages_after(conv, seq - 1).await {
+                Ok(mut page) if !page.is_empty() => ServerFrame::Message { message: page.swap_remove(0) },
+                _ => return,
+            },
+            _ => return,
+        };
+        self.hub.deliver_remote(env, frame);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::wire::{Author, MessageDto};
+
+    fn env(text: &str) -> Envelope {
+        Envelope {
+            node: "n".into(),
+            org: "o".into(),
+            conv: Some("c".into()),
+            frame: Some(ServerFrame::Message {
+                message: MessageDto {
+                    conversation_id: "c".into(),
+                    seq: 7,
+                    author: Author::Visitor,
+                    text: text.into(),
+                    client_msg_id: None,
+                    created_at: 0,
+                },
+            }),
+            seq: None,
+        }
+    }
+
+    #[test]
+    fn small_frames_travel_whole_large_ones_as_sequence_numbers() {
+        let small: Envelope = serde_json::from_str(&encode(env("hi")).unwrap()).unwrap();
+        assert!(small.frame.is_some());
+        let big = encode(env(&"\"".repeat(4096))).unwrap();
+        assert!(big.len() <= MAX_PAYLOAD);
+        let big: Envelope = serde_json::from_str(&big).unwrap();
+        assert_eq!((big.frame, big.seq), (None, Some(7)));
+    }
+}
