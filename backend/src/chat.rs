@@ -457,7 +457,21 @@ impl Backend {
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }
 
+    /// "Talk to a human". Refused when the conversation's AI agent has handoff disabled (the
+    /// widget hides the button then; this is the server-side check).
     pub async fn visitor_request_human(&self, v: &VisitorCtx) -> Result<HandoffState> {
+        let enabled: Option<(i64,)> = sqlx::query_as(
+            "SELECT a.handoff_enabled FROM conversations c JOIN agents a ON a.id = c.agent_id WHERE c.id = $1 AND c.org_id = $2",
+        )
+        .bind(&v.conversation_id)
+        .bind(&v.org_id)
+        .fetch_optional(self.pool())
+        .await?;
+        match enabled {
+            None => return Err(BackendError::NotFound("conversation")),
+            Some((0,)) => return Err(BackendError::Forbidden("talking to a human is not available here".into())),
+            Some(_) => {}
+        }
         self.handoff(&v.conversation_id, &v.org_id, HandoffEvent::RequestHuman { by: Requester::Visitor }).await
     }
 

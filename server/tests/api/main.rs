@@ -409,3 +409,33 @@ async fn two_nodes_share_live_events_on_postgres() {
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{x:?} {y:?}");
 }
+
+/// With "Enable handoff popup" off, the widget is told to hide the button, and the server refuses
+/// a request for a human sent anyway; with it on, "Fixed handoff popup" is passed through.
+async fn handoff_popup_settings_reach_the_widget_and_are_enforced(db: Db) {
+    let app = spawn_app(db).await;
+    let set = |enabled: i64, fixed: i64| {
+        let pool = app.backend.db.pool.clone();
+        async move {
+            sqlx::query("UPDATE agents SET handoff_enabled = $1, handoff_fixed = $2 WHERE id = 'demo-agent'")
+                .bind(enabled)
+                .bind(fixed)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    set(1, 1).await;
+    let on = app.visitor_session("demo", None).await;
+    assert!(on.widget.handoff_enabled && on.widget.handoff_fixed);
+
+    set(0, 0).await;
+    let mut v = app.visitor().await;
+    assert!(!v.session.widget.handoff_enabled);
+    v.socket.send_json(json!({"type": "request_human"})).await;
+    let (code, message) = v.error().await;
+    assert_eq!((code.as_str(), message.as_str()), ("forbidden", "talking to a human is not available here"));
+    let (state, _) = app.backend.conversation_state(&v.conversation_id(), "demo-org").await.unwrap();
+    assert_eq!(state, HandoffState::Ai);
+}
+on_both_databases!(handoff_popup_settings_reach_the_widget_and_are_enforced);
