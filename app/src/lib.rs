@@ -11,6 +11,8 @@ pub mod components;
 pub mod error;
 pub mod live;
 pub mod pages;
+#[cfg(feature = "hydrate")]
+pub mod sound;
 pub mod util;
 
 use leptos::prelude::*;

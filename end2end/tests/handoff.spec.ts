@@ -108,3 +108,37 @@ test('Continue chat yourself on an AI conversation silences the AI', async ({ br
   await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(aiBefore);
   await expect(agent.getByRole('button', { name: 'Pass chat to AI' })).toBeVisible();
 });
+
+test('a handoff request rings and shows a toast that opens the conversation', async ({ browser }) => {
+  const signedIn = await signIn(browser, 'ann@demo.test');
+  // A fresh tab nobody has clicked in yet: the browser blocks sound there, the hint says so,
+  // and a click unlocks it. (After clicking "Sign in" the same tab may already play sound.)
+  const agent = await signedIn.context().newPage();
+  await signedIn.close();
+  await agent.goto(`${BASE()}/conversations`);
+  await expect(agent.locator('.conn')).toHaveText('live');
+  const hint = agent.getByRole('button', { name: /Enable sound alerts/ });
+  await expect(hint).toBeVisible();
+  await hint.click();
+  await expect(hint).toBeHidden();
+
+  const visitorPage = await (await browser.newContext()).newPage();
+  const widget = await openWidget(visitorPage);
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+
+  const toast = agent.locator('.toast');
+  await expect(toast).toHaveCount(1);
+  await expect(toast).toContainText('is asking for a human');
+  await expect(toast.locator('.since')).toHaveText('a few seconds ago');
+  await expect.poll(() => agent.evaluate(() => Number(document.body.dataset.rings || 0))).toBeGreaterThan(0);
+  await agent.screenshot({ path: 'screenshots/toast.png' });
+
+  await toast.locator('.toast-open').click();
+  await expect(agent).toHaveURL(/\/conversations\/[0-9a-f]{32}$/);
+  await agent.getByRole('button', { name: 'Handle chat' }).click();
+  // Handled: the toast goes and the ringing stops.
+  await expect(toast).toHaveCount(0);
+  const rings = await agent.evaluate(() => Number(document.body.dataset.rings || 0));
+  await agent.waitForTimeout(4500);
+  expect(await agent.evaluate(() => Number(document.body.dataset.rings || 0))).toBe(rings);
+});

@@ -1,2 +1,3 @@
 //! Pieces shared by pages.
+pub mod alerts;
 pub mod transcript;

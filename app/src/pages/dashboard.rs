@@ -6,6 +6,7 @@ use crate::api::auth::{current_user, Logout};
 use crate::api::chat::{
     get_conversation, list_conversations, CloseConversation, ContinueChat, HandleChat, PassChatToAi, SendMessage,
 };
+use crate::components::alerts::RequestAlerts;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::live::{socket_slot, LiveSocket};
 use crate::util::{client_msg_id, follow_bottom, now_ms, relative_time};
@@ -160,7 +161,17 @@ fn Dashboard(user: UserDto) -> impl IntoView {
         v.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
         v
     };
-    let waiting = move || conversations().iter().filter(|c| c.state == HandoffState::Requested).count();
+    // Alerts and the title count are browser-only UI. They read the list outside a <Suspense>, so
+    // they start after hydration: SSR (no data yet) and hydration (data) would disagree otherwise.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let requested = Signal::derive(move || {
+        if !mounted.get() {
+            return Vec::new();
+        }
+        conversations().into_iter().filter(|c| c.state == HandoffState::Requested).collect::<Vec<_>>()
+    });
+    let waiting = move || requested.with(Vec::len);
     let me_id = user.id.clone();
 
     view! {
@@ -212,6 +223,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                     }}
                 </Transition>
             </aside>
+            <RequestAlerts requested now=live.now/>
             <section class="conv-view">
                 {move || match selected.get() {
                     Some(id) => view! { <ConversationView id live me_id=me_id.clone()/> }.into_any(),
