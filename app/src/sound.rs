@@ -5,10 +5,13 @@ pub struct Ringer {
     ctx: Option<AudioContext>,
 }
 
-impl Ringer {
-    pub fn new() -> Self {
+impl Default for Ringer {
+    fn default() -> Self {
         Self { ctx: AudioContext::new().ok() }
     }
+}
+
+impl Ringer {
 
     /// Whether the browser lets us play sound now.
     pub fn unlocked(&self) -> bool {

@@ -33,7 +33,7 @@ pub fn RequestAlerts(#[prop(into)] requested: Signal<Vec<ConversationSummary>>, 
         {
             use std::rc::Rc;
             use wasm_bindgen::prelude::*;
-            let ringer = Rc::new(crate::sound::Ringer::new());
+            let ringer = Rc::new(crate::sound::Ringer::default());
             let refresh = {
                 let ringer = ringer.clone();
                 move || sound_on.set(ringer.unlocked())
