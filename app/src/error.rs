@@ -15,6 +15,9 @@ pub enum AppError {
     /// Bad input; `code` names the rule (e.g. `empty_message`).
     #[error("{message}")]
     Validation { code: String, message: String },
+    /// One form field is wrong; the UI shows `message` next to `field`.
+    #[error("{message}")]
+    Field { field: String, message: String },
     /// The state changed under the caller (e.g. "already taken by Ann").
     #[error("{message}")]
     Conflict { code: String, message: String },
@@ -45,7 +48,7 @@ impl AppError {
             Self::Unauthorized { .. } => 401,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
-            Self::Validation { .. } => 400,
+            Self::Validation { .. } | Self::Field { .. } => 400,
             Self::Conflict { .. } => 409,
             Self::Internal | Self::Transport { .. } => 500,
         }
@@ -59,6 +62,7 @@ impl From<backend::BackendError> for AppError {
         let message = e.to_string();
         match e {
             B::Invalid(v) => Self::Validation { code: v.code().into(), message },
+            B::Field(f) => Self::Field { field: f.field, message: f.message },
             B::Transition(t) => Self::Conflict { code: t.code().into(), message },
             B::Conflict(_) => Self::Conflict { code: "conflict".into(), message },
             B::NotFound(_) => Self::NotFound { message },

@@ -1,6 +1,7 @@
 //! Handoff's user interface, rendered on the server and hydrated in the browser.
 //!
-//! * [`pages`] — `/login`, the dashboard (`/conversations[/:id]`) and the widget (`/widget/:id`).
+//! * [`pages`] — `/login`, the dashboard (`/conversations[/:id]`), the AI agent settings and
+//!   knowledge base (`/settings/ai`) and the widget (`/widget/:id`).
 //! * [`api`] — server functions (compiled to HTTP calls in the browser).
 //! * [`live`] — the browser's self-reconnecting WebSocket.
 //!
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <Route path=path!("/conversations") view=pages::dashboard::DashboardPage/>
                 <Route path=path!("/conversations/:id") view=pages::dashboard::DashboardPage/>
+                <Route path=path!("/settings/ai") view=pages::agents::AgentsPage/>
                 <Route path=path!("/widget/:id") view=pages::widget::WidgetPage/>
             </Routes>
         </Router>

@@ -87,6 +87,12 @@ impl Backend {
             },
             _ => return,
         };
+        // Another process took the conversation from the AI: stop generating here too.
+        if let ServerFrame::State { conversation_id, state } = &frame {
+            if state.kind() != domain::handoff::StateKind::Ai {
+                self.cancel_generation(conversation_id);
+            }
+        }
         self.hub.deliver_remote(env, frame);
     }
 }

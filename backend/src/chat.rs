@@ -14,7 +14,7 @@
 //! * Handoff transitions are computed by `domain::handoff::transition` and applied with an
 //!   optimistic compare-and-set on `state_version`: of two concurrent "Handle chat" clicks
 //!   exactly one wins; the other re-reads and gets "already taken by X".
-use crate::ai::{AiContext, AiReply, AiResponder, EmbeddedResponder};
+use crate::ai::{intent, AiContext, AiReply, AiResponder, DraftSink, Responders};
 use crate::auth::{new_token, token_hash, verify_password};
 use crate::config::Config;
 use crate::db::Db;
@@ -33,8 +33,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::AbortHandle;
 
-/// How many messages of history the AI sees.
-const AI_HISTORY: i64 = 20;
+/// How many messages of history the AI sees (the OpenAI backend cuts them to a token budget).
+const AI_HISTORY: i64 = 60;
+/// Said (once) when a conversation exceeds its AI reply rate.
+const RATE_NOTICE: &str =
+    "You're sending messages faster than I can answer. Please wait a moment before asking again.";
 /// Largest page of messages returned at once.
 pub const PAGE: i64 = 500;
 
@@ -228,7 +231,8 @@ pub enum AgentAction {
 impl Backend {
     /// Opens the database (creating the data dir), migrates, seeds the demo if configured.
     pub async fn start(config: Config) -> Result<Self> {
-        Self::start_with_ai(config, Arc::new(EmbeddedResponder)).await
+        let ai = Responders::new(Duration::from_millis(config.ai_timeout_ms));
+        Self::start_with_ai(config, Arc::new(ai)).await
     }
 
     pub async fn start_with_ai(config: Config, ai: Arc<dyn AiResponder>) -> Result<Self> {
@@ -244,13 +248,14 @@ impl Backend {
         let kind = db.kind;
         let backend =
             Self(Arc::new(Inner { db, hub: Hub::default(), config, ai, generating: Mutex::new(HashMap::new()) }));
+        backend.upgrade_legacy_knowledge().await?;
         if kind == crate::db::DbKind::Postgres {
             crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
         }
         Ok(backend)
     }
 
-    fn pool(&self) -> &sqlx::AnyPool {
+    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         &self.db.pool
     }
 
@@ -842,28 +847,57 @@ impl Backend {
 
     async fn ai_reply(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(self.config.ai_typing_delay_ms)).await;
-        let (agent_name, knowledge, handoff_enabled): (String, String, i64) = sqlx::query_as(
-            "SELECT a.name, a.knowledge, a.handoff_enabled FROM conversations c JOIN agents a ON a.id = c.agent_id
-             WHERE c.id = $1 AND c.org_id = $2",
-        )
-        .bind(conversation_id)
-        .bind(org_id)
-        .fetch_one(self.pool())
-        .await?;
+        let (agent_id,): (String,) = sqlx::query_as("SELECT agent_id FROM conversations WHERE id = $1 AND org_id = $2")
+            .bind(conversation_id)
+            .bind(org_id)
+            .fetch_one(self.pool())
+            .await?;
+        let agent = self.agent_row(&agent_id).await?;
         let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT {AI_HISTORY}"
         )))
         .bind(conversation_id)
         .fetch_all(self.pool())
         .await?;
-        let history = rows.into_iter().rev().map(MessageRow::dto).collect();
-        let ctx = AiContext { agent_name, knowledge, handoff_enabled: handoff_enabled != 0, history };
-        let reply = self.ai.reply(&ctx).await;
+        let history: Vec<MessageDto> = rows.into_iter().rev().map(MessageRow::dto).collect();
+
+        let ctx = AiContext {
+            conversation_id: conversation_id.to_string(),
+            knowledge: self.knowledge_of(&agent_id).await?,
+            agent,
+            history,
+        };
+        let reply = if ctx.handoff_enabled() && intent::wants_human(ctx.question()) {
+            AiReply::Handoff(ctx.agent.handoff())
+        } else {
+            // A visitor cannot make the server call a model in a loop: at most N AI replies a minute.
+            match self.ai_rate_limited(conversation_id, &ctx.history).await? {
+                None => self.ai.reply(&ctx, self.draft_sink(conversation_id, org_id)).await,
+                Some(Some(notice)) => AiReply::Say(notice.into()),
+                Some(None) => return Ok(()),
+            }
+        };
         let (text, then_handoff) = match reply {
             AiReply::Say(t) => (t, false),
             AiReply::Handoff(t) => (t, true),
         };
-        let text = MessageText::parse(&text).unwrap_or_else(|_| MessageText::parse("…").expect("literal"));
+        let stored = self.store_ai_reply(conversation_id, org_id, version, &text, then_handoff).await;
+        if stored.is_err() {
+            // The reply is no longer wanted (takeover): drop any streamed draft.
+            self.hub.publish(org_id, conversation_id, ServerFrame::DraftEnd { conversation_id: conversation_id.into() });
+        }
+        stored
+    }
+
+    async fn store_ai_reply(
+        &self,
+        conversation_id: &str,
+        org_id: &str,
+        version: i64,
+        text: &str,
+        then_handoff: bool,
+    ) -> Result<()> {
+        let text = MessageText::parse(text).unwrap_or_else(|_| MessageText::parse("…").expect("literal"));
         let mut tx = self.pool().begin().await?;
         let (message, row) =
             Self::append(&mut tx, conversation_id, org_id, &Author::Ai, Guard::AiAt(version), None, text.as_str())
@@ -876,7 +910,44 @@ impl Backend {
         Ok(())
     }
 
-    fn cancel_generation(&self, conversation_id: &str) {
+    /// `None`: go ahead. `Some(Some(notice))`: over the limit, say so once. `Some(None)`: over the
+    /// limit and already said. Counted in the database, so it holds across server processes.
+    async fn ai_rate_limited(&self, conversation_id: &str, history: &[MessageDto]) -> Result<Option<Option<&'static str>>> {
+        let limit = self.config.ai_replies_per_minute;
+        if limit == 0 {
+            return Ok(None);
+        }
+        let (recent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND author_kind = 'ai' AND created_at > $2",
+        )
+        .bind(conversation_id)
+        .bind(now_ms() - 60_000)
+        .fetch_one(self.pool())
+        .await?;
+        if recent < limit as i64 {
+            return Ok(None);
+        }
+        let last_ai = history.iter().rev().find(|m| m.author == Author::Ai);
+        tracing::info!(conversation = %conversation_id, "AI reply rate limit reached");
+        Ok(Some(if last_ai.is_some_and(|m| m.text == RATE_NOTICE) { None } else { Some(RATE_NOTICE) }))
+    }
+
+    /// Streams the growing reply to the visitor and dashboards, at most every 50 ms.
+    fn draft_sink(&self, conversation_id: &str, org_id: &str) -> DraftSink {
+        let this = self.clone();
+        let (conv, org) = (conversation_id.to_string(), org_id.to_string());
+        let last = Mutex::new(None::<std::time::Instant>);
+        Arc::new(move |text: &str| {
+            let mut last = last.lock().expect("draft lock");
+            if last.is_some_and(|t| t.elapsed() < Duration::from_millis(50)) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+            this.hub.publish(&org, &conv, ServerFrame::Draft { conversation_id: conv.clone(), text: text.to_string() });
+        })
+    }
+
+    pub(crate) fn cancel_generation(&self, conversation_id: &str) {
         let handles = self.generating.lock().expect("generating lock").remove(conversation_id);
         for h in handles.into_iter().flatten() {
             h.abort();

@@ -17,6 +17,11 @@ pub struct Config {
     /// How long the AI "types" before answering, in milliseconds (also makes takeovers during
     /// generation observable).
     pub ai_typing_delay_ms: u64,
+    /// Longest wait for an AI backend's whole answer, in milliseconds; then the agent's fallback
+    /// text is sent.
+    pub ai_timeout_ms: u64,
+    /// At most this many AI replies per conversation per minute (0 = unlimited).
+    pub ai_replies_per_minute: u32,
     /// Sign-in sessions last this many hours.
     pub session_hours: i64,
     /// Extra origins (besides the server's own) allowed to open dashboard WebSockets and to
@@ -32,6 +37,8 @@ impl Default for Config {
             seed_demo: true,
             demo_password: "handoff-demo".into(),
             ai_typing_delay_ms: 400,
+            ai_timeout_ms: 30_000,
+            ai_replies_per_minute: 12,
             session_hours: 24 * 14,
             allowed_origins: Vec::new(),
         }
@@ -99,6 +106,8 @@ impl Config {
             "seed_demo",
             "demo_password",
             "ai_typing_delay_ms",
+            "ai_timeout_ms",
+            "ai_replies_per_minute",
             "session_hours",
             "allowed_origins",
         ] {
@@ -126,6 +135,8 @@ impl Config {
             }
             "demo_password" => self.demo_password = v.to_string(),
             "ai_typing_delay_ms" => self.ai_typing_delay_ms = int(v)?.max(0) as u64,
+            "ai_timeout_ms" => self.ai_timeout_ms = int(v)?.max(100) as u64,
+            "ai_replies_per_minute" => self.ai_replies_per_minute = int(v)?.clamp(0, 10_000) as u32,
             "session_hours" => self.session_hours = int(v)?.max(1),
             "allowed_origins" => {
                 self.allowed_origins =

@@ -1,5 +1,6 @@
 //! Errors of the server-side services. Each has a stable `code` and a message safe to show to the
 //! user; internal details are logged, never returned.
+use domain::agent::FieldError;
 use domain::handoff::TransitionError;
 use domain::values::ValueError;
 
@@ -9,6 +10,9 @@ pub enum BackendError {
     Invalid(#[from] ValueError),
     #[error("{0}")]
     Transition(#[from] TransitionError),
+    /// One field of a form is wrong.
+    #[error("{}", .0.message)]
+    Field(#[from] FieldError),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -26,6 +30,7 @@ impl BackendError {
         match self {
             Self::Invalid(e) => e.code(),
             Self::Transition(e) => e.code(),
+            Self::Field(_) => "invalid_field",
             Self::NotFound(_) => "not_found",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",

@@ -5,13 +5,16 @@
 //!   server processes sharing a PostgreSQL database (LISTEN/NOTIFY).
 //! * [`chat`] — the [`Backend`] service: visitor sessions, messages with gap-free sequence
 //!   numbers and idempotent client ids, and handoff transitions applied atomically.
-//! * [`ai`] — the AI responder seam and its embedded offline default.
+//! * [`ai`] — the AI responder seam: embedded retrieval over the knowledge base (offline) and an
+//!   OpenAI-compatible streaming backend; handoff intent detection.
+//! * [`agents`] — AI agent settings and knowledge bases, as the dashboard edits them.
 //! * [`auth`] — passwords and database-backed sessions.
 //! * [`seed`] — the demo organization.
 //!
 //! Invariant: the handoff rules live in `domain::handoff`; this crate only stores their results,
 //! and every write that depends on the handoff state is conditional on that state in the same SQL
 //! statement (no check-then-act across statements).
+pub mod agents;
 pub mod ai;
 pub mod auth;
 pub mod bus;

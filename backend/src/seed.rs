@@ -4,6 +4,8 @@
 use crate::auth::hash_password;
 use crate::error::Result;
 use crate::{db::Db, now_ms};
+use crate::agents::insert_knowledge;
+use domain::agent::parse_knowledge_file;
 
 pub const DEMO_WIDGET_ID: &str = "demo";
 pub const DEMO_USERS: [(&str, &str); 2] = [("ann@demo.test", "Ann Agent"), ("bob@demo.test", "Bob Agent")];
@@ -21,7 +23,14 @@ Q: Which payment methods do you accept?
 A: We accept credit cards, PayPal and bank transfer.
 
 Q: Where is my order? How do I track my order?
-A: You find the tracking link in your shipping confirmation e-mail and under \"My orders\".";
+A: You find the tracking link in your shipping confirmation e-mail and under \"My orders\".
+
+# Warranty and repairs
+Every product comes with a two-year warranty from the day of delivery.
+
+If something breaks, send us a photo through the chat or by e-mail; we repair or replace it free of charge within the warranty.
+
+Repairs outside the warranty cost a flat 25 EUR plus parts; we send you a quote first.";
 
 /// Seeds the demo data if the database has no organization yet. Returns whether it seeded.
 pub async fn seed_demo(db: &Db, password: &str) -> Result<bool> {
@@ -37,14 +46,16 @@ pub async fn seed_demo(db: &Db, password: &str) -> Result<bool> {
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO agents (id, org_id, name, greeting, knowledge, handoff_enabled, handoff_fixed, created_at)
-         VALUES ('demo-agent', 'demo-org', 'Ada', $1, $2, 1, 0, $3)",
+        "INSERT INTO agents (id, org_id, name, greeting, handoff_enabled, handoff_fixed, created_at)
+         VALUES ('demo-agent', 'demo-org', 'Ada', $1, 1, 0, $2)",
     )
-    .bind("Hi! I'm Ada, Demo Org's assistant. Ask me about opening hours, shipping, returns or payment — or talk to a human.")
-    .bind(DEMO_KNOWLEDGE)
+    .bind("Hi! I'm Ada, Demo Org's assistant. Ask me about opening hours, shipping, returns, payment or warranty — or talk to a human.")
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    for (i, e) in parse_knowledge_file("demo.md", DEMO_KNOWLEDGE).iter().enumerate() {
+        insert_knowledge(&mut tx, "demo-agent", e, now + i as i64).await?;
+    }
     sqlx::query(
         "INSERT INTO widgets (id, org_id, agent_id, name, allowed_origins, created_at)
          VALUES ($1, 'demo-org', 'demo-agent', 'Demo website', '', $2)",

@@ -146,6 +146,17 @@ pub enum ServerFrame {
     Typing {
         conversation_id: String,
     },
+    /// The AI's reply so far, while it streams in (`text` is everything so far, not a delta, so a
+    /// lost frame does no harm). Never stored: the finished reply arrives as a `Message` and
+    /// replaces the draft. A `State` change away from `ai` or a `DraftEnd` discards it.
+    Draft {
+        conversation_id: String,
+        text: String,
+    },
+    /// The streamed draft was abandoned (takeover, error): clients remove it.
+    DraftEnd {
+        conversation_id: String,
+    },
     Error {
         code: String,
         message: String,

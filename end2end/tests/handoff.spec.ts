@@ -107,6 +107,14 @@ test('Continue chat yourself on an AI conversation silences the AI', async ({ br
   await visitorPage.waitForTimeout(1500); // longer than the AI's typing delay
   await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(aiBefore);
   await expect(agent.getByRole('button', { name: 'Pass chat to AI' })).toBeVisible();
+
+  // Closing ends it for the visitor, who can start afresh.
+  await agent.getByRole('button', { name: 'Close' }).click();
+  await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('This conversation was closed.');
+  await widget.getByRole('button', { name: 'Start a new conversation' }).click();
+  await expect(widget.locator('.msg')).toHaveCount(1); // a new conversation: just the greeting
+  await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
+  await expect(widget.getByLabel('Message')).toBeVisible();
 });
 
 test('a handoff request rings and shows a toast that opens the conversation', async ({ browser }) => {
@@ -115,6 +123,7 @@ test('a handoff request rings and shows a toast that opens the conversation', as
   // and a click unlocks it. (After clicking "Sign in" the same tab may already play sound.)
   const agent = await signedIn.context().newPage();
   await signedIn.close();
+  await agent.clock.install(); // real time flows, and the test can jump ahead
   await agent.goto(`${BASE()}/conversations`);
   await expect(agent.locator('.conn')).toHaveText('live');
   const hint = agent.getByRole('button', { name: /Enable sound alerts/ });
@@ -132,6 +141,11 @@ test('a handoff request rings and shows a toast that opens the conversation', as
   await expect(toast.locator('.since')).toHaveText('a few seconds ago');
   await expect.poll(() => agent.evaluate(() => Number(document.body.dataset.rings || 0))).toBeGreaterThan(0);
   await agent.screenshot({ path: 'screenshots/toast.png' });
+
+  // The red relative time keeps updating while the visitor waits.
+  await agent.clock.fastForward('02:30');
+  await expect(toast.locator('.since')).toHaveText(/^\d+ minutes ago$/);
+  await expect(agent.locator('.conv-item[data-state="requested"] .since')).toHaveText(/^\d+ minutes ago$/);
 
   await toast.locator('.toast-open').click();
   await expect(agent).toHaveURL(/\/conversations\/[0-9a-f]{32}$/);

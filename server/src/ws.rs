@@ -198,7 +198,10 @@ async fn visitor_forward(
 ) -> bool {
     match &*frame {
         ServerFrame::Message { message } => deliver(socket, backend, conv, last_sent, Some(message)).await,
-        f @ (ServerFrame::State { .. } | ServerFrame::Typing { .. }) => send(socket, f).await,
+        f @ (ServerFrame::State { .. }
+        | ServerFrame::Typing { .. }
+        | ServerFrame::Draft { .. }
+        | ServerFrame::DraftEnd { .. }) => send(socket, f).await,
         _ => true, // dashboard-only frames
     }
 }
@@ -260,7 +263,10 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
                             Some(last) => deliver(&mut socket, &backend, &message.conversation_id, last, Some(message)).await,
                             None => true,
                         },
-                        ServerFrame::Typing { conversation_id } if !watched.contains_key(conversation_id) => true,
+                        ServerFrame::Typing { conversation_id }
+                        | ServerFrame::Draft { conversation_id, .. }
+                        | ServerFrame::DraftEnd { conversation_id }
+                            if !watched.contains_key(conversation_id) => true,
                         other => send(&mut socket, other).await,
                     },
                     Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &user, &mut watched).await,

@@ -105,12 +105,24 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                         m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
                     })
                 }
-                ServerFrame::Typing { conversation_id } => live.typing.set(Some(conversation_id)),
-                ServerFrame::State { conversation_id, state } => live.summaries.update(|m| {
-                    if let Some(s) = m.get_mut(&conversation_id) {
-                        s.state = state;
+                ServerFrame::Typing { conversation_id } | ServerFrame::Draft { conversation_id, .. } => {
+                    live.typing.set(Some(conversation_id))
+                }
+                ServerFrame::DraftEnd { conversation_id } => {
+                    if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) {
+                        live.typing.set(None);
                     }
-                }),
+                }
+                ServerFrame::State { conversation_id, state } => {
+                    if state != HandoffState::Ai && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) {
+                        live.typing.set(None);
+                    }
+                    live.summaries.update(|m| {
+                        if let Some(s) = m.get_mut(&conversation_id) {
+                            s.state = state;
+                        }
+                    })
+                }
                 _ => {}
             },
             move |ok| connected.set(ok),
@@ -180,6 +192,10 @@ fn Dashboard(user: UserDto) -> impl IntoView {
             <header class="topbar">
                 <span class="brand">"Handoff"</span>
                 <span class="org">{user.org_name.clone().unwrap_or_default()}</span>
+                <nav class="nav">
+                    <a href="/conversations" aria-current="page">"Conversations"</a>
+                    <a href="/settings/ai">"AI agent"</a>
+                </nav>
                 <span class="spacer"></span>
                 <span class="conn" class:online=move || connected.get()>
                     {move || if connected.get() { "live" } else { "connecting…" }}

@@ -1,3 +1,4 @@
+pub mod agents;
 pub mod dashboard;
 pub mod login;
 pub mod widget;

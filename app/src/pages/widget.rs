@@ -50,6 +50,8 @@ pub fn WidgetPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let connected = RwSignal::new(false);
     let draft = RwSignal::new(String::new());
+    // The AI's reply while it streams in; replaced by the stored message.
+    let ai_draft = RwSignal::new(None::<String>);
     let socket = socket_slot();
 
     let on_frame = move |frame: ServerFrame| match frame {
@@ -64,6 +66,7 @@ pub fn WidgetPage() -> impl IntoView {
                 pending.update(|p| p.retain(|(id, _)| Some(id) != message.client_msg_id.as_ref()));
             } else {
                 typing.set(false);
+                ai_draft.set(None);
             }
             messages.update(|m| {
                 m.insert(message.seq, message);
@@ -73,10 +76,16 @@ pub fn WidgetPage() -> impl IntoView {
         ServerFrame::State { state: s, .. } => {
             if s != HandoffState::Ai {
                 typing.set(false);
+                ai_draft.set(None);
             }
             state.set(s)
         }
         ServerFrame::Typing { .. } => typing.set(true),
+        ServerFrame::Draft { text, .. } => {
+            typing.set(false);
+            ai_draft.set(Some(text));
+        }
+        ServerFrame::DraftEnd { .. } => ai_draft.set(None),
         ServerFrame::Error { message, client_msg_id, .. } => {
             if let Some(id) = client_msg_id {
                 pending.update(|p| p.retain(|(pid, _)| *pid != id));
@@ -166,6 +175,7 @@ pub fn WidgetPage() -> impl IntoView {
         messages.track();
         pending.track();
         typing.track();
+        ai_draft.track();
     });
 
     view! {
@@ -202,18 +212,37 @@ pub fn WidgetPage() -> impl IntoView {
                         <li class="msg mine sending" data-author="visitor"><span class="msg-text">{p.1.clone()}</span></li>
                     </For>
                 </ol>
+                {move || ai_draft.get().map(|t| view! {
+                    <ol class="transcript"><li class="msg streaming" data-author="ai" aria-live="polite"><span class="msg-text">{t}</span></li></ol>
+                })}
                 {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", agent_name.get())}</p> })}
             </div>
             {move || (session.get().is_some()).then(|| error.get()).flatten().map(|e| view! { <p class="form-error widget-error" role="alert">{e}</p> })}
-            <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-                <textarea
-                    rows="1" placeholder="Type a message…" aria-label="Message"
-                    prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); send_key(); }
-                ></textarea>
-                <button type="submit" class="btn primary" disabled=move || !connected.get()>"Send"</button>
-            </form>
+            <Show
+                when=move || state.get() != HandoffState::Closed
+                fallback=|| view! {
+                    <div class="widget-ended">
+                        <span>"This conversation has ended."</span>
+                        // A new session starts a new conversation (the old one is closed).
+                        <button class="btn small primary" type="button" on:click=|_| {
+                            #[cfg(feature = "hydrate")]
+                            if let Some(w) = web_sys::window() {
+                                let _ = w.location().reload();
+                            }
+                        }>"Start a new conversation"</button>
+                    </div>
+                }
+            >
+                <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+                    <textarea
+                        rows="1" placeholder="Type a message…" aria-label="Message"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); send_key(); }
+                    ></textarea>
+                    <button type="submit" class="btn primary" disabled=move || !connected.get()>"Send"</button>
+                </form>
+            </Show>
         </div>
     }
 }

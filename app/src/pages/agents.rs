@@ -1,0 +1,469 @@
+//! `/settings/ai`: the AI agent's settings (texts, handoff popup, backend) and its knowledge base
+//! (Q&A pairs and articles: add, edit, delete, import a Markdown/plain-text file, try a question).
+//! Users without the *settings* permission see everything read-only; the server refuses changes
+//! anyway.
+#[cfg(feature = "hydrate")]
+use crate::api::agents::import_knowledge;
+use crate::api::agents::{delete_knowledge, list_agents, list_knowledge, preview_answer, save_knowledge, update_agent};
+use crate::api::auth::current_user;
+use crate::error::AppError;
+use domain::agent::{
+    AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, KnowledgeEntry, KnowledgeInput, KnowledgeKind, LlmSettings,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+/// A form's outcome: which field is wrong (if one is) and what to say.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Feedback {
+    field: Option<String>,
+    message: String,
+    ok: bool,
+}
+
+impl Feedback {
+    fn from_error(e: AppError) -> Self {
+        match e {
+            AppError::Field { field, message } => Self { field: Some(field), message, ok: false },
+            e => Self { field: None, message: e.to_string(), ok: false },
+        }
+    }
+    fn ok(message: &str) -> Self {
+        Self { field: None, message: message.into(), ok: true }
+    }
+}
+
+/// The message for one field, if the last answer was about it.
+fn field_error(fb: RwSignal<Feedback>, field: &'static str) -> impl IntoView {
+    move || {
+        fb.with(|f| (f.field.as_deref() == Some(field)).then(|| f.message.clone()))
+            .map(|m| view! { <span class="field-error" role="alert" data-field=field>{m}</span> })
+    }
+}
+
+/// The message not tied to a field (success or general error).
+fn form_status(fb: RwSignal<Feedback>) -> impl IntoView {
+    move || {
+        fb.with(|f| (f.field.is_none() && !f.message.is_empty()).then(|| (f.ok, f.message.clone()))).map(|(ok, m)| {
+            view! { <p class=if ok { "form-ok" } else { "form-error" } role="status">{m}</p> }
+        })
+    }
+}
+
+#[component]
+pub fn AgentsPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    let agents = Resource::new(|| (), |_| list_agents());
+    view! {
+        <Title text="AI agent · Handoff"/>
+        <div class="settings-page">
+            <header class="topbar">
+                <span class="brand">"Handoff"</span>
+                <nav class="nav">
+                    <a href="/conversations">"Conversations"</a>
+                    <a href="/settings/ai" aria-current="page">"AI agent"</a>
+                </nav>
+                <span class="spacer"></span>
+            </header>
+            <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
+                {move || me.get().map(|r| match r {
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    _ => view! {}.into_any(),
+                })}
+                {move || agents.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <main class="settings">
+                            {list.into_iter().map(|agent| view! { <AgentSection agent/> }).collect_view()}
+                        </main>
+                    }.into_any(),
+                    Err(AppError::Unauthorized { .. }) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn AgentSection(agent: AgentDto) -> impl IntoView {
+    let (id, key, editable) = (agent.id.clone(), agent.id.clone(), agent.editable);
+    view! {
+        <section class="agent-section" data-agent=key>
+            <AgentSettings agent/>
+            <Knowledge agent_id=id editable/>
+        </section>
+    }
+}
+
+#[component]
+fn AgentSettings(agent: AgentDto) -> impl IntoView {
+    let editable = agent.editable;
+    let agent_id = agent.id.clone();
+    let name = RwSignal::new(agent.name.clone());
+    let greeting = RwSignal::new(agent.greeting.clone());
+    let fallback_text = RwSignal::new(agent.fallback_text.clone());
+    let handoff_text = RwSignal::new(agent.handoff_text.clone());
+    let handoff_enabled = RwSignal::new(agent.handoff_enabled);
+    let handoff_fixed = RwSignal::new(agent.handoff_fixed);
+    let backend = RwSignal::new(agent.backend);
+    let base_url = RwSignal::new(agent.llm.base_url.clone());
+    let model = RwSignal::new(agent.llm.model.clone());
+    let api_key_env = RwSignal::new(agent.llm.api_key_env.clone());
+    let system_prompt = RwSignal::new(agent.llm.system_prompt.clone());
+    let temperature = RwSignal::new(agent.llm.temperature.to_string());
+    let max_tokens = RwSignal::new(agent.llm.max_tokens.to_string());
+    let api_key = RwSignal::new(String::new());
+    let clear_key = RwSignal::new(false);
+    let key_set = RwSignal::new(agent.api_key_set);
+    let fb = RwSignal::new(Feedback::default());
+    let saving = RwSignal::new(false);
+
+    let save = move || {
+        let temperature = match temperature.get_untracked().trim().parse::<f32>() {
+            Ok(t) => t,
+            Err(_) => {
+                fb.set(Feedback { field: Some("temperature".into()), message: "enter a number".into(), ok: false });
+                return;
+            }
+        };
+        let max_tokens = match max_tokens.get_untracked().trim().parse::<u32>() {
+            Ok(t) => t,
+            Err(_) => {
+                fb.set(Feedback { field: Some("max_tokens".into()), message: "enter a whole number".into(), ok: false });
+                return;
+            }
+        };
+        let key = api_key.get_untracked();
+        let update = AgentUpdate {
+            name: name.get_untracked(),
+            greeting: greeting.get_untracked(),
+            fallback_text: fallback_text.get_untracked(),
+            handoff_text: handoff_text.get_untracked(),
+            handoff_enabled: handoff_enabled.get_untracked(),
+            handoff_fixed: handoff_fixed.get_untracked(),
+            backend: backend.get_untracked(),
+            llm: LlmSettings {
+                base_url: base_url.get_untracked(),
+                model: model.get_untracked(),
+                api_key_env: api_key_env.get_untracked(),
+                system_prompt: system_prompt.get_untracked(),
+                temperature,
+                max_tokens,
+            },
+            api_key: if clear_key.get_untracked() {
+                ApiKeyChange::Clear
+            } else if key.trim().is_empty() {
+                ApiKeyChange::Keep
+            } else {
+                ApiKeyChange::Set(key)
+            },
+        };
+        let id = agent_id.clone();
+        saving.set(true);
+        spawn_local(async move {
+            match update_agent(id, update).await {
+                Ok(a) => {
+                    key_set.set(a.api_key_set);
+                    api_key.set(String::new());
+                    clear_key.set(false);
+                    fallback_text.set(a.fallback_text);
+                    handoff_text.set(a.handoff_text);
+                    fb.set(Feedback::ok("Saved."));
+                }
+                Err(e) => fb.set(Feedback::from_error(e)),
+            }
+            saving.set(false);
+        });
+    };
+
+    let text_input = move |label: &'static str, field: &'static str, sig: RwSignal<String>| {
+        view! {
+            <label>
+                {label}
+                <input type="text" name=field prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) disabled=!editable/>
+                {field_error(fb, field)}
+            </label>
+        }
+    };
+    let text_area = move |label: &'static str, field: &'static str, sig: RwSignal<String>, rows: &'static str| {
+        view! {
+            <label>
+                {label}
+                <textarea name=field rows=rows prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) disabled=!editable></textarea>
+                {field_error(fb, field)}
+            </label>
+        }
+    };
+
+    view! {
+        <form class="card stack agent-settings" on:submit=move |ev| { ev.prevent_default(); save(); }>
+            <h2>"AI agent"</h2>
+            {(!editable).then(|| view! { <p class="muted notice">"You can view these settings. Changing them needs the settings permission."</p> })}
+            {text_input("Name", "name", name)}
+            {text_area("Greeting", "greeting", greeting, "2")}
+            {text_area("When it does not know the answer", "fallback_text", fallback_text, "2")}
+            {text_area("When it fetches a human", "handoff_text", handoff_text, "2")}
+            <label class="check">
+                <input type="checkbox" name="handoff_enabled" prop:checked=move || handoff_enabled.get() on:change=move |ev| handoff_enabled.set(event_target_checked(&ev)) disabled=!editable/>
+                "Enable handoff popup (visitors can ask for a human)"
+            </label>
+            <label class="check">
+                <input type="checkbox" name="handoff_fixed" prop:checked=move || handoff_fixed.get() on:change=move |ev| handoff_fixed.set(event_target_checked(&ev)) disabled=!editable/>
+                "Fixed handoff popup (pinned at the top of the chat)"
+            </label>
+            {field_error(fb, "handoff_fixed")}
+            <fieldset class="stack">
+                <legend>"Answers come from"</legend>
+                <label class="check">
+                    <input type="radio" name="backend" value="embedded" prop:checked=move || backend.get() == AiBackendKind::Embedded on:change=move |_| backend.set(AiBackendKind::Embedded) disabled=!editable/>
+                    "The knowledge base below (built in, works offline)"
+                </label>
+                <label class="check">
+                    <input type="radio" name="backend" value="open_ai" prop:checked=move || backend.get() == AiBackendKind::OpenAi on:change=move |_| backend.set(AiBackendKind::OpenAi) disabled=!editable/>
+                    "A language model with an OpenAI-compatible API (OpenAI, Ollama, llama.cpp, vLLM…), given the knowledge base as context"
+                </label>
+            </fieldset>
+            <Show when=move || backend.get() == AiBackendKind::OpenAi>
+                <div class="stack llm-settings">
+                    {text_input("Base URL (e.g. https://api.openai.com/v1)", "base_url", base_url)}
+                    {text_input("Model", "model", model)}
+                    <label>
+                        "API key"
+                        <input type="password" name="api_key" autocomplete="off"
+                            placeholder=move || if key_set.get() { "a key is stored — type to replace it" } else { "none stored" }
+                            prop:value=move || api_key.get() on:input=move |ev| api_key.set(event_target_value(&ev)) disabled=!editable/>
+                        {field_error(fb, "api_key")}
+                    </label>
+                    <Show when=move || key_set.get()>
+                        <label class="check">
+                            <input type="checkbox" name="clear_key" prop:checked=move || clear_key.get() on:change=move |ev| clear_key.set(event_target_checked(&ev)) disabled=!editable/>
+                            "Remove the stored key"
+                        </label>
+                    </Show>
+                    {text_input("…or the server's environment variable holding the key", "api_key_env", api_key_env)}
+                    {text_area("System prompt (empty: a sensible default)", "system_prompt", system_prompt, "4")}
+                    <div class="row">
+                        {text_input("Temperature (0–2)", "temperature", temperature)}
+                        {text_input("Max tokens", "max_tokens", max_tokens)}
+                    </div>
+                </div>
+            </Show>
+            {form_status(fb)}
+            <div>
+                <button type="submit" class="btn primary" disabled=move || !editable || saving.get()>
+                    {move || if saving.get() { "Saving…" } else { "Save settings" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
+    let entries = RwSignal::new(Vec::<KnowledgeEntry>::new());
+    let loaded = RwSignal::new(None::<Result<(), String>>);
+    let editing = RwSignal::new(None::<String>); // id of the entry in the form, None = new
+    let kind = RwSignal::new(KnowledgeKind::Qa);
+    let title = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let fb = RwSignal::new(Feedback::default());
+    let import_fb = RwSignal::new(Feedback::default());
+    let question = RwSignal::new(String::new());
+    let answer = RwSignal::new(None::<String>);
+
+    {
+        let id = agent_id.clone();
+        Effect::new(move |_| {
+            let id = id.clone();
+            spawn_local(async move {
+                match list_knowledge(id).await {
+                    Ok(list) => {
+                        entries.set(list);
+                        loaded.set(Some(Ok(())));
+                    }
+                    Err(e) => loaded.set(Some(Err(e.to_string()))),
+                }
+            });
+        });
+    }
+    let reset = move || {
+        editing.set(None);
+        title.set(String::new());
+        body.set(String::new());
+    };
+    let save = {
+        let id = agent_id.clone();
+        move || {
+            let input = KnowledgeInput { kind: kind.get_untracked(), title: title.get_untracked(), body: body.get_untracked() };
+            let (id, entry_id) = (id.clone(), editing.get_untracked());
+            spawn_local(async move {
+                match save_knowledge(id, entry_id.clone(), input).await {
+                    Ok(e) => {
+                        entries.update(|list| match list.iter_mut().find(|x| Some(&x.id) == entry_id.as_ref()) {
+                            Some(x) => *x = e,
+                            None => list.push(e),
+                        });
+                        reset();
+                        fb.set(Feedback::ok("Saved."));
+                    }
+                    Err(e) => fb.set(Feedback::from_error(e)),
+                }
+            });
+        }
+    };
+    let remove = {
+        let id = agent_id.clone();
+        move |entry_id: String| {
+            let id = id.clone();
+            spawn_local(async move {
+                match delete_knowledge(id, entry_id.clone()).await {
+                    Ok(()) => entries.update(|l| l.retain(|x| x.id != entry_id)),
+                    Err(e) => fb.set(Feedback::from_error(e)),
+                }
+            });
+        }
+    };
+    let on_file = {
+        let id = agent_id.clone();
+        move |ev: leptos::ev::Event| {
+            let _ = (&id, &ev);
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+                let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+                input.set_value("");
+                let name = file.name();
+                if file.size() > domain::agent::MAX_IMPORT_BYTES as f64 {
+                    import_fb.set(Feedback {
+                        field: Some("file".into()),
+                        message: format!("the file is too large (limit {} KB)", domain::agent::MAX_IMPORT_BYTES / 1024),
+                        ok: false,
+                    });
+                    return;
+                }
+                let id = id.clone();
+                import_fb.set(Feedback::ok("Importing…"));
+                spawn_local(async move {
+                    let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                        Ok(t) => t.as_string().unwrap_or_default(),
+                        Err(_) => {
+                            import_fb.set(Feedback { field: Some("file".into()), message: "could not read the file".into(), ok: false });
+                            return;
+                        }
+                    };
+                    match import_knowledge(id, name, text).await {
+                        Ok(added) => {
+                            let n = added.len();
+                            entries.update(|l| l.extend(added));
+                            import_fb.set(Feedback::ok(&format!("Imported {n} entries.")));
+                        }
+                        Err(e) => import_fb.set(Feedback::from_error(e)),
+                    }
+                });
+            }
+        }
+    };
+    let ask = {
+        let id = agent_id.clone();
+        move || {
+            let (id, q) = (id.clone(), question.get_untracked());
+            spawn_local(async move {
+                answer.set(Some(match preview_answer(id, q).await {
+                    Ok(a) => a,
+                    Err(e) => format!("⚠ {e}"),
+                }));
+            });
+        }
+    };
+
+    view! {
+        <section class="card stack knowledge">
+            <h2>"Knowledge base"</h2>
+            <p class="muted">"The AI answers from these entries: questions with their answers, and articles (it quotes the matching paragraph and names the article). A language model gets the matching entries as context."</p>
+            {move || match loaded.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="form-error">{e}</p> }.into_any(),
+                Some(Ok(())) => { let remove = remove.clone(); view! {
+                    <ul class="kb-list">
+                        <For each=move || entries.get() key=|e| (e.id.clone(), e.updated_at, e.title.clone(), e.body.len()) let:e>
+                            {
+                                let (eid, etitle, ebody, ekind) = (e.id.clone(), e.title.clone(), e.body.clone(), e.kind);
+                                let remove = remove.clone();
+                                view! {
+                                    <li class="kb-entry" data-kind=e.kind.as_str()>
+                                        <div class="kb-head">
+                                            <span class="badge">{if e.kind == KnowledgeKind::Qa { "Q&A" } else { "Article" }}</span>
+                                            <strong class="kb-title">{e.title.clone()}</strong>
+                                            <span class="spacer"></span>
+                                            {editable.then(|| {
+                                                let eid2 = eid.clone();
+                                                view! {
+                                                    <button type="button" class="btn small" on:click=move |_| {
+                                                        editing.set(Some(eid.clone()));
+                                                        kind.set(ekind);
+                                                        title.set(etitle.clone());
+                                                        body.set(ebody.clone());
+                                                        fb.set(Feedback::default());
+                                                    }>"Edit"</button>
+                                                    <button type="button" class="btn small subtle" on:click=move |_| remove(eid2.clone())>"Delete"</button>
+                                                }
+                                            })}
+                                        </div>
+                                        <p class="kb-body">{e.body.clone()}</p>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                    {move || entries.with(Vec::is_empty).then(|| view! { <p class="muted">"No entries yet. Add a question and its answer, or import a file."</p> })}
+                }.into_any() }
+            }}
+            {editable.then(|| view! {
+                <form class="stack kb-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+                    <h3>{move || if editing.get().is_some() { "Edit entry" } else { "Add an entry" }}</h3>
+                    <div class="row">
+                        <label class="check"><input type="radio" name="kind" prop:checked=move || kind.get() == KnowledgeKind::Qa on:change=move |_| kind.set(KnowledgeKind::Qa)/>"Question and answer"</label>
+                        <label class="check"><input type="radio" name="kind" prop:checked=move || kind.get() == KnowledgeKind::Article on:change=move |_| kind.set(KnowledgeKind::Article)/>"Article"</label>
+                    </div>
+                    <label>
+                        {move || if kind.get() == KnowledgeKind::Qa { "Question" } else { "Title" }}
+                        <input type="text" name="title" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                        {field_error(fb, "title")}
+                    </label>
+                    <label>
+                        {move || if kind.get() == KnowledgeKind::Qa { "Answer" } else { "Text (blank lines separate paragraphs)" }}
+                        <textarea name="body" rows="4" prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+                        {field_error(fb, "body")}
+                    </label>
+                    {form_status(fb)}
+                    <div class="row">
+                        <button type="submit" class="btn primary">{move || if editing.get().is_some() { "Save entry" } else { "Add entry" }}</button>
+                        <Show when=move || editing.get().is_some()>
+                            <button type="button" class="btn" on:click=move |_| { reset(); fb.set(Feedback::default()); }>"Cancel"</button>
+                        </Show>
+                    </div>
+                </form>
+                <div class="stack kb-import">
+                    <label>
+                        "Import a Markdown or text file (headings become articles, \"Q:\"/\"A:\" blocks become questions)"
+                        <input type="file" name="file" accept=".md,.markdown,.txt,text/markdown,text/plain" on:change=on_file.clone()/>
+                    </label>
+                    {field_error(import_fb, "file")}
+                    {form_status(import_fb)}
+                </div>
+            })}
+            <form class="stack kb-try" on:submit=move |ev| { ev.prevent_default(); ask(); }>
+                <h3>"Try it"</h3>
+                <div class="row">
+                    <input type="text" name="question" placeholder="Ask what a visitor would ask…" prop:value=move || question.get() on:input=move |ev| question.set(event_target_value(&ev))/>
+                    <button type="submit" class="btn">"Ask"</button>
+                </div>
+                {move || answer.get().map(|a| view! { <p class="kb-answer" role="status">{a}</p> })}
+            </form>
+        </section>
+    }
+}

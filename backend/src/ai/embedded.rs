@@ -1,0 +1,93 @@
+//! The offline default responder: answers from the agent's knowledge base by retrieval, answers
+//! greetings and thanks, and below a confidence threshold says it is not sure (offering a human
+//! when handoff is enabled) instead of guessing.
+use super::intent::{small_talk, SmallTalk};
+use super::retrieval::search;
+use super::{AiContext, AiReply, AiResponder, DraftSink, ReplyFuture};
+use domain::agent::KnowledgeKind;
+
+/// Share of the question's meaningful words a passage must contain to be given as the answer.
+pub const MIN_COVERAGE: f32 = 0.5;
+
+#[derive(Default)]
+pub struct EmbeddedResponder;
+
+/// The embedded answer for a context (synchronous; used by the responder and by previews).
+pub fn answer(ctx: &AiContext) -> String {
+    let question = ctx.question();
+    match small_talk(question) {
+        Some(SmallTalk::Greeting) => return "Hello! What can I help you with?".into(),
+        Some(SmallTalk::Thanks) => return "You're welcome! Is there anything else I can help with?".into(),
+        None => {}
+    }
+    match search(&ctx.knowledge, question, 3).into_iter().next() {
+        Some(hit) if hit.coverage >= MIN_COVERAGE => match hit.kind {
+            KnowledgeKind::Qa => hit.text,
+            KnowledgeKind::Article => format!("{}\n\n(Source: {})", hit.text, hit.title),
+        },
+        _ => ctx.agent.fallback(),
+    }
+}
+
+impl AiResponder for EmbeddedResponder {
+    fn reply<'a>(&'a self, ctx: &'a AiContext, _draft: DraftSink) -> ReplyFuture<'a> {
+        Box::pin(async move { AiReply::Say(answer(ctx)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ai::test_support::{agent, message};
+    use domain::agent::KnowledgeEntry;
+    use domain::wire::Author;
+
+    fn ctx(q: &str, handoff: bool) -> AiContext {
+        let mut a = agent();
+        a.handoff_enabled = handoff as i64;
+        let e = |kind, title: &str, body: &str| KnowledgeEntry {
+            id: title.into(),
+            kind,
+            title: title.into(),
+            body: body.into(),
+            updated_at: 0,
+        };
+        AiContext {
+            conversation_id: "c".into(),
+            agent: a,
+            knowledge: vec![
+                e(KnowledgeKind::Qa, "What are your opening hours?", "We are open 9:00-17:00, Monday to Friday."),
+                e(KnowledgeKind::Article, "Returns", "You can return any item within 30 days."),
+            ],
+            history: vec![message(1, Author::Ai, "Hi"), message(2, Author::Visitor, q)],
+        }
+    }
+
+    #[test]
+    fn answers_from_knowledge_and_cites_articles() {
+        assert_eq!(answer(&ctx("what are the opening hours?", true)), "We are open 9:00-17:00, Monday to Friday.");
+        let a = answer(&ctx("can I return an item?", true));
+        assert!(a.contains("30 days") && a.ends_with("(Source: Returns)"), "{a}");
+    }
+
+    #[test]
+    fn admits_not_knowing_and_offers_a_human_only_when_enabled() {
+        let a = answer(&ctx("quantum chromodynamics", true));
+        assert!(a.contains("not sure") && a.contains("human"), "{a}");
+        let a = answer(&ctx("quantum chromodynamics", false));
+        assert!(a.contains("not sure") && !a.contains("human"), "{a}");
+    }
+
+    #[test]
+    fn configured_fallback_text_is_used() {
+        let mut c = ctx("quantum chromodynamics", true);
+        c.agent.fallback_text = "No idea, sorry!".into();
+        assert_eq!(answer(&c), "No idea, sorry!");
+    }
+
+    #[test]
+    fn greets_and_thanks() {
+        assert!(answer(&ctx("hello", true)).starts_with("Hello"));
+        assert!(answer(&ctx("thanks!", true)).starts_with("You're welcome"));
+    }
+}

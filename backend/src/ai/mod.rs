@@ -1,0 +1,117 @@
+//! The AI responder seam.
+//!
+//! [`AiResponder`] is what the chat service calls for a reply. [`Responders`] (the default)
+//! dispatches on the agent's configured backend:
+//! * [`embedded::EmbeddedResponder`] — offline retrieval over the agent's knowledge base (BM25);
+//! * [`openai::OpenAiResponder`] — any server speaking the OpenAI chat-completions API, streaming,
+//!   with the retrieved knowledge passages as context.
+//!
+//! Responders have no side effects: they return text (and may report a growing draft through a
+//! [`DraftSink`]); the chat service decides whether the reply is still wanted and stores it.
+//! Handoff intent ("talk to a human") is detected by the chat service before any responder runs
+//! ([`intent::wants_human`]), so it works the same for every backend.
+pub mod embedded;
+pub mod intent;
+pub mod openai;
+pub mod retrieval;
+
+use crate::agents::AgentRow;
+use domain::agent::{AiBackendKind, KnowledgeEntry};
+use domain::wire::{Author, MessageDto};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use embedded::EmbeddedResponder;
+pub use openai::OpenAiResponder;
+
+/// What a responder sees.
+#[derive(Clone, Debug)]
+pub struct AiContext {
+    pub conversation_id: String,
+    pub agent: AgentRow,
+    pub knowledge: Vec<KnowledgeEntry>,
+    /// Recent transcript, oldest first, ending with the visitor's question. Includes what human
+    /// agents wrote, so that after "Pass chat to AI" the AI continues from there.
+    pub history: Vec<MessageDto>,
+}
+
+impl AiContext {
+    /// The visitor's latest message.
+    pub fn question(&self) -> &str {
+        self.history.iter().rev().find(|m| m.author == Author::Visitor).map(|m| m.text.as_str()).unwrap_or("")
+    }
+
+    pub fn handoff_enabled(&self) -> bool {
+        self.agent.handoff_enabled != 0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AiReply {
+    /// Say this to the visitor.
+    Say(String),
+    /// Say this, then ask for a human (the visitor wants one).
+    Handoff(String),
+}
+
+pub type ReplyFuture<'a> = Pin<Box<dyn Future<Output = AiReply> + Send + 'a>>;
+
+/// Receives the reply as it grows (the whole text so far), for streaming to the visitor.
+pub type DraftSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A pluggable AI backend.
+pub trait AiResponder: Send + Sync + 'static {
+    fn reply<'a>(&'a self, ctx: &'a AiContext, draft: DraftSink) -> ReplyFuture<'a>;
+}
+
+/// The default responder: each agent's configured backend.
+pub struct Responders {
+    pub embedded: EmbeddedResponder,
+    pub openai: OpenAiResponder,
+}
+
+impl Responders {
+    pub fn new(timeout: std::time::Duration) -> Self {
+        Self { embedded: EmbeddedResponder, openai: OpenAiResponder::new(timeout) }
+    }
+}
+
+impl AiResponder for Responders {
+    fn reply<'a>(&'a self, ctx: &'a AiContext, draft: DraftSink) -> ReplyFuture<'a> {
+        match AiBackendKind::parse(&ctx.agent.ai_backend) {
+            AiBackendKind::Embedded => self.embedded.reply(ctx, draft),
+            AiBackendKind::OpenAi => self.openai.reply(ctx, draft),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub fn agent() -> AgentRow {
+        AgentRow {
+            id: "a".into(),
+            org_id: Some("o".into()),
+            name: "Ada".into(),
+            greeting: "Hi".into(),
+            fallback_text: String::new(),
+            handoff_text: String::new(),
+            handoff_enabled: 1,
+            handoff_fixed: 0,
+            ai_backend: "embedded".into(),
+            llm_base_url: String::new(),
+            llm_model: String::new(),
+            llm_api_key_env: String::new(),
+            llm_api_key: None,
+            llm_system_prompt: String::new(),
+            llm_temperature_pct: 30,
+            llm_max_tokens: 400,
+        }
+    }
+
+    pub fn message(seq: i64, author: Author, text: &str) -> MessageDto {
+        MessageDto { conversation_id: "c".into(), seq, author, text: text.into(), client_msg_id: None, created_at: 0 }
+    }
+}
