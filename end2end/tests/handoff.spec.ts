@@ -1,29 +1,9 @@
 // A visitor on a customer's website and an agent in the dashboard, two browser contexts,
 // clicking the real (hydrated, release-build) UI.
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { BASE, CUSTOMER, openWidget, signIn } from './support';
 
-const BASE = () => process.env.BASE_URL!;
-const CUSTOMER = () => process.env.CUSTOMER_URL!;
 const XSS = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
-
-async function signIn(browser: Browser, email: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${BASE()}/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill('handoff-demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/conversations$/);
-  await expect(page.locator('.conn')).toHaveText('live');
-  return page;
-}
-
-async function openWidget(page: Page) {
-  await page.goto(CUSTOMER());
-  await page.locator('#handoff-launcher').click();
-  const widget = page.frameLocator('#handoff-frame');
-  await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
-  return widget;
-}
 
 test('visitor asks the AI, requests a human, agent handles, chats, passes back', async ({ browser }) => {
   const visitorPage = await (await browser.newContext()).newPage();

@@ -4,6 +4,7 @@
 //! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`].
 //! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
+#![recursion_limit = "256"]
 pub mod embed;
 pub mod security;
 pub mod ws;

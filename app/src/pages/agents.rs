@@ -259,6 +259,7 @@ fn AgentSettings(agent: AgentDto) -> impl IntoView {
             </div>
         </form>
     }
+    .into_any()
 }
 
 #[component]
@@ -359,7 +360,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                         Ok(added) => {
                             let n = added.len();
                             entries.update(|l| l.extend(added));
-                            import_fb.set(Feedback::ok(&format!("Imported {n} entries.")));
+                            import_fb.set(Feedback::ok(&format!("Imported {n} {}.", if n == 1 { "entry" } else { "entries" })));
                         }
                         Err(e) => import_fb.set(Feedback::from_error(e)),
                     }
@@ -466,4 +467,5 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }

@@ -1,0 +1,25 @@
+// Shared steps of the browser suite: signing in to the dashboard and opening the widget on the
+// "customer site" (another origin, started by global-setup.ts).
+import { expect, type Browser, type Page } from '@playwright/test';
+
+export const BASE = () => process.env.BASE_URL!;
+export const CUSTOMER = () => process.env.CUSTOMER_URL!;
+
+export async function signIn(browser: Browser, email: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${BASE()}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill('handoff-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/conversations$/);
+  await expect(page.locator('.conn')).toHaveText('live');
+  return page;
+}
+
+export async function openWidget(page: Page) {
+  await page.goto(CUSTOMER());
+  await page.locator('#handoff-launcher').click();
+  const widget = page.frameLocator('#handoff-frame');
+  await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
+  return widget;
+}
