@@ -136,3 +136,27 @@ test('a handoff request rings and shows a toast that opens the conversation', as
   await agent.waitForTimeout(4500);
   expect(await agent.evaluate(() => Number(document.body.dataset.rings || 0))).toBe(rings);
 });
+
+test('two agents click Handle chat at once: one wins, the other sees who took it', async ({ browser }) => {
+  const visitorPage = await (await browser.newContext()).newPage();
+  const widget = await openWidget(visitorPage);
+  const marker = `race ${Date.now()}`;
+  await widget.getByLabel('Message').fill(marker);
+  await widget.getByLabel('Message').press('Enter');
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
+
+  const agents = [await signIn(browser, 'ann@demo.test'), await signIn(browser, 'bob@demo.test')];
+  for (const a of agents) {
+    await a.locator('.conv-item[data-state="requested"]').first().click(); // newest activity first
+    await expect(a.locator('.conv-view .msg[data-author="visitor"]').last()).toContainText(marker);
+  }
+  await Promise.all(agents.map((a) => a.getByRole('button', { name: 'Handle chat' }).click()));
+
+  await expect(widget.locator('.widget-status')).toHaveText(/You are chatting with (Ann|Bob) Agent/);
+  const winnerName = (await widget.locator('.widget-status').textContent())!.replace('You are chatting with ', '');
+  const [winner, loser] = winnerName.startsWith('Ann') ? agents : [agents[1], agents[0]];
+  await expect(loser.locator('.conv-view .notice')).toContainText(`already taken by ${winnerName}`);
+  await expect(winner.getByLabel('Reply')).toBeVisible();
+  await expect(loser.getByLabel('Reply')).toHaveCount(0);
+});

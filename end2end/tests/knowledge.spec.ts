@@ -66,3 +66,32 @@ test('an agent adds and imports knowledge, tries it, and the widget answers from
   await expect(bob.getByRole('button', { name: 'Save settings' })).toBeDisabled();
   await expect(bob.getByRole('button', { name: 'Add entry' })).toHaveCount(0);
 });
+
+test('handoff popup settings: off hides the human button, fixed pins it', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test');
+  await ann.goto(`${BASE()}/settings/ai`);
+  const settings = ann.locator('.agent-settings');
+  const save = async () => {
+    await settings.getByRole('button', { name: 'Save settings' }).click();
+    await expect(settings.locator('.form-ok')).toHaveText('Saved.');
+  };
+  const newVisitor = async () => openWidget(await (await browser.newContext()).newPage());
+
+  await settings.getByLabel('Enable handoff popup').uncheck();
+  await save();
+  const off = await newVisitor();
+  await expect(off.locator('.widget-status')).toContainText('AI assistant');
+  await expect(off.getByRole('button', { name: 'Talk to a human' })).toHaveCount(0);
+
+  await settings.getByLabel('Enable handoff popup').check();
+  await settings.getByLabel('Fixed handoff popup').check();
+  await save();
+  const pinned = await newVisitor();
+  await expect(pinned.locator('.handoff-pinned').getByRole('button', { name: 'Talk to a human' })).toBeVisible();
+
+  await settings.getByLabel('Fixed handoff popup').uncheck();
+  await save();
+  const normal = await newVisitor();
+  await expect(normal.locator('.widget-head').getByRole('button', { name: 'Talk to a human' })).toBeVisible();
+  await expect(normal.locator('.handoff-pinned')).toHaveCount(0);
+});

@@ -162,6 +162,7 @@ fn AgentSettings(agent: AgentDto) -> impl IntoView {
             },
         };
         let id = agent_id.clone();
+        fb.set(Feedback::default());
         saving.set(true);
         spawn_local(async move {
             match update_agent(id, update).await {
