@@ -12,7 +12,6 @@ impl Default for Ringer {
 }
 
 impl Ringer {
-
     /// Whether the browser lets us play sound now.
     pub fn unlocked(&self) -> bool {
         self.ctx.as_ref().is_some_and(|c| c.state() == AudioContextState::Running)

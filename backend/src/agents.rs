@@ -188,8 +188,17 @@ impl Backend {
             ApiKeyChange::Set(k) => Some(k.trim().to_string()),
             ApiKeyChange::Clear => None,
         };
-        let AgentUpdate { name, greeting, fallback_text, handoff_text, handoff_enabled, handoff_fixed, backend, llm, .. } =
-            update;
+        let AgentUpdate {
+            name,
+            greeting,
+            fallback_text,
+            handoff_text,
+            handoff_enabled,
+            handoff_fixed,
+            backend,
+            llm,
+            ..
+        } = update;
         sqlx::query(
             "UPDATE agents SET name = $2, greeting = $3, fallback_text = $4, handoff_text = $5, handoff_enabled = $6,
                 handoff_fixed = $7, ai_backend = $8, llm_base_url = $9, llm_model = $10, llm_api_key_env = $11,
@@ -270,7 +279,13 @@ impl Backend {
                 insert_knowledge(&mut conn, agent_id, &input, now).await?
             }
         };
-        Ok(KnowledgeEntry { id, kind: input.kind, title: input.title.trim().into(), body: input.body.trim().into(), updated_at: now })
+        Ok(KnowledgeEntry {
+            id,
+            kind: input.kind,
+            title: input.title.trim().into(),
+            body: input.body.trim().into(),
+            updated_at: now,
+        })
     }
 
     pub async fn delete_knowledge(&self, user: &UserCtx, agent_id: &str, entry_id: &str) -> Result<()> {
@@ -368,9 +383,8 @@ impl Backend {
     /// Moves knowledge kept in the old `agents.knowledge` text column into entries (databases
     /// created before the knowledge base had its own table). Runs at start; idempotent.
     pub(crate) async fn upgrade_legacy_knowledge(&self) -> Result<()> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, knowledge FROM agents WHERE knowledge <> ''")
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, knowledge FROM agents WHERE knowledge <> ''").fetch_all(self.pool()).await?;
         for (agent_id, text) in rows {
             let now = now_ms();
             let mut tx = self.pool().begin().await?;

@@ -36,8 +36,7 @@ use tokio::task::AbortHandle;
 /// How many messages of history the AI sees (the OpenAI backend cuts them to a token budget).
 const AI_HISTORY: i64 = 60;
 /// Said (once) when a conversation exceeds its AI reply rate.
-const RATE_NOTICE: &str =
-    "You're sending messages faster than I can answer. Please wait a moment before asking again.";
+const RATE_NOTICE: &str = "You're sending messages faster than I can answer. Please wait a moment before asking again.";
 /// Largest page of messages returned at once.
 pub const PAGE: i64 = 500;
 
@@ -455,6 +454,8 @@ impl Backend {
             .await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
+            let (this, row2, text) = (self.clone(), row.clone(), posted.message.text.clone());
+            tokio::spawn(async move { this.notify_message(&row2.org_id, &row2.id, &row2.visitor_name, &text).await });
             if row.state == "ai" {
                 self.spawn_ai_reply(v.conversation_id.clone(), v.org_id.clone(), row.state_version);
             }
@@ -521,6 +522,8 @@ impl Backend {
             self.append_or_replay(conversation_id, &org, &author, Guard::HeldBy(&user.id), &id, text.as_str()).await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
+            let (this, row2, text) = (self.clone(), row.clone(), posted.message.text.clone());
+            tokio::spawn(async move { this.notify_message(&row2.org_id, &row2.id, &row2.visitor_name, &text).await });
         }
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }
@@ -797,7 +800,30 @@ impl Backend {
                     );
                 }
             }
+            // The bell: a new request notifies the team; a handled one is no longer news.
+            let bell_changed = match (from.kind(), to.kind()) {
+                (StateKind::Requested, StateKind::Requested) => false,
+                (_, StateKind::Requested) => {
+                    crate::notify::notify_request(&mut tx, org_id, conversation_id, &row.visitor_name, now).await?;
+                    true
+                }
+                (StateKind::Requested, _) => {
+                    sqlx::query(
+                        "UPDATE notifications SET read_at = $2 WHERE conversation_id = $1 AND kind = 'request'
+                         AND read_at IS NULL",
+                    )
+                    .bind(conversation_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    true
+                }
+                _ => false,
+            };
             tx.commit().await?;
+            if bell_changed {
+                self.hub.publish_org(org_id, ServerFrame::Notifications);
+            }
             if effects.contains(&Effect::CancelAiGeneration) {
                 self.cancel_generation(conversation_id);
             }
@@ -884,7 +910,11 @@ impl Backend {
         let stored = self.store_ai_reply(conversation_id, org_id, version, &text, then_handoff).await;
         if stored.is_err() {
             // The reply is no longer wanted (takeover): drop any streamed draft.
-            self.hub.publish(org_id, conversation_id, ServerFrame::DraftEnd { conversation_id: conversation_id.into() });
+            self.hub.publish(
+                org_id,
+                conversation_id,
+                ServerFrame::DraftEnd { conversation_id: conversation_id.into() },
+            );
         }
         stored
     }
@@ -912,7 +942,11 @@ impl Backend {
 
     /// `None`: go ahead. `Some(Some(notice))`: over the limit, say so once. `Some(None)`: over the
     /// limit and already said. Counted in the database, so it holds across server processes.
-    async fn ai_rate_limited(&self, conversation_id: &str, history: &[MessageDto]) -> Result<Option<Option<&'static str>>> {
+    async fn ai_rate_limited(
+        &self,
+        conversation_id: &str,
+        history: &[MessageDto],
+    ) -> Result<Option<Option<&'static str>>> {
         let limit = self.config.ai_replies_per_minute;
         if limit == 0 {
             return Ok(None);

@@ -8,6 +8,7 @@
 //! * [`ai`] — the AI responder seam: embedded retrieval over the knowledge base (offline) and an
 //!   OpenAI-compatible streaming backend; handoff intent detection.
 //! * [`agents`] — AI agent settings and knowledge bases, as the dashboard edits them.
+//! * [`notify`] — the dashboard's bell: who is notified of what, per-user preferences.
 //! * [`auth`] — passwords and database-backed sessions.
 //! * [`seed`] — the demo organization.
 //!
@@ -23,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod hub;
+pub mod notify;
 pub mod seed;
 
 pub use chat::Backend;

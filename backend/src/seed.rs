@@ -1,10 +1,10 @@
 //! The demo organization, seeded into an empty database so that a fresh install can be tried at
 //! once: one organization, one AI agent with a small knowledge base, one widget (`demo`), and two
 //! client users who can handle conversations.
+use crate::agents::insert_knowledge;
 use crate::auth::hash_password;
 use crate::error::Result;
 use crate::{db::Db, now_ms};
-use crate::agents::insert_knowledge;
 use domain::agent::parse_knowledge_file;
 
 pub const DEMO_WIDGET_ID: &str = "demo";

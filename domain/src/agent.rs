@@ -365,7 +365,10 @@ mod tests {
         let txt = "Q: Opening hours?\nA: 9 to 5.\n\nWarranty\nTwo years on everything.";
         let e = parse_knowledge_file("kb.txt", txt);
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].kind, e[0].title.as_str(), e[0].body.as_str()), (KnowledgeKind::Qa, "Opening hours?", "9 to 5."));
+        assert_eq!(
+            (e[0].kind, e[0].title.as_str(), e[0].body.as_str()),
+            (KnowledgeKind::Qa, "Opening hours?", "9 to 5.")
+        );
         assert_eq!((e[1].kind, e[1].title.as_str()), (KnowledgeKind::Article, "Warranty"));
 
         let e = parse_knowledge_file("returns-policy.txt", "Returns are free within 30 days.");

@@ -80,6 +80,55 @@ pub struct UserDto {
     pub can_settings: bool,
 }
 
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A visitor asked for a human.
+    Request,
+    /// New visitor messages (for users who chose "all messages").
+    Message,
+    /// A visitor sent the e-mail form.
+    EmailForm,
+}
+
+/// One entry of the bell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationDto {
+    pub id: String,
+    pub conversation_id: String,
+    pub kind: NotificationKind,
+    pub text: String,
+    pub created_at: i64,
+    pub read: bool,
+}
+
+/// The bell's contents: the newest notifications and how many are unread in all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationList {
+    pub items: Vec<NotificationDto>,
+    pub unread: i64,
+}
+
+/// Which events a user is notified of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvents {
+    /// Every visitor message, and requests.
+    All,
+    /// Handoff requests (and e-mail form submissions) only.
+    #[default]
+    Requests,
+}
+
+/// A user's notification settings (the bell's gear).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPrefs {
+    pub via_email: bool,
+    pub via_push: bool,
+    pub events: NotifyEvents,
+}
+
 /// Frames a visitor's widget sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -153,6 +202,8 @@ pub enum ServerFrame {
         conversation_id: String,
         text: String,
     },
+    /// (Dashboard) the signed-in user's notifications changed: re-read the bell.
+    Notifications,
     /// The streamed draft was abandoned (takeover, error): clients remove it.
     DraftEnd {
         conversation_id: String,

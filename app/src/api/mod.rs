@@ -4,5 +4,6 @@
 pub mod agents;
 pub mod auth;
 pub mod chat;
+pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -1,3 +1,4 @@
 //! Pieces shared by pages.
 pub mod alerts;
+pub mod bell;
 pub mod transcript;

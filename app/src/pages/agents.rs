@@ -132,7 +132,11 @@ fn AgentSettings(agent: AgentDto) -> impl IntoView {
         let max_tokens = match max_tokens.get_untracked().trim().parse::<u32>() {
             Ok(t) => t,
             Err(_) => {
-                fb.set(Feedback { field: Some("max_tokens".into()), message: "enter a whole number".into(), ok: false });
+                fb.set(Feedback {
+                    field: Some("max_tokens".into()),
+                    message: "enter a whole number".into(),
+                    ok: false,
+                });
                 return;
             }
         };
@@ -299,7 +303,8 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
     let save = {
         let id = agent_id.clone();
         move || {
-            let input = KnowledgeInput { kind: kind.get_untracked(), title: title.get_untracked(), body: body.get_untracked() };
+            let input =
+                KnowledgeInput { kind: kind.get_untracked(), title: title.get_untracked(), body: body.get_untracked() };
             let (id, entry_id) = (id.clone(), editing.get_untracked());
             spawn_local(async move {
                 match save_knowledge(id, entry_id.clone(), input).await {
@@ -335,7 +340,9 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
             #[cfg(feature = "hydrate")]
             {
                 use wasm_bindgen::JsCast;
-                let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+                let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+                    return;
+                };
                 let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
                 input.set_value("");
                 let name = file.name();
@@ -353,7 +360,11 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                     let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
                         Ok(t) => t.as_string().unwrap_or_default(),
                         Err(_) => {
-                            import_fb.set(Feedback { field: Some("file".into()), message: "could not read the file".into(), ok: false });
+                            import_fb.set(Feedback {
+                                field: Some("file".into()),
+                                message: "could not read the file".into(),
+                                ok: false,
+                            });
                             return;
                         }
                     };
@@ -361,7 +372,10 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                         Ok(added) => {
                             let n = added.len();
                             entries.update(|l| l.extend(added));
-                            import_fb.set(Feedback::ok(&format!("Imported {n} {}.", if n == 1 { "entry" } else { "entries" })));
+                            import_fb.set(Feedback::ok(&format!(
+                                "Imported {n} {}.",
+                                if n == 1 { "entry" } else { "entries" }
+                            )));
                         }
                         Err(e) => import_fb.set(Feedback::from_error(e)),
                     }

@@ -6,7 +6,9 @@ use crate::api::auth::{current_user, Logout};
 use crate::api::chat::{
     get_conversation, list_conversations, CloseConversation, ContinueChat, HandleChat, PassChatToAi, SendMessage,
 };
+use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
+use crate::components::bell::Bell;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::live::{socket_slot, LiveSocket};
 use crate::util::{client_msg_id, follow_bottom, now_ms, relative_time};
@@ -80,6 +82,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
     let connected = RwSignal::new(false);
     let socket = socket_slot();
     let logout = ServerAction::<Logout>::new();
+    let bell_version = RwSignal::new(0u64);
 
     // Browser only: the clock for relative times, and the live socket.
     Effect::new(move |_| {
@@ -92,6 +95,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
                 }
                 list.refetch(); // whatever changed while we were away
+                bell_version.update(|v| *v += 1);
             },
             move |frame| match frame {
                 ServerFrame::Conversation { summary } => live.summaries.update(|m| {
@@ -108,13 +112,16 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 ServerFrame::Typing { conversation_id } | ServerFrame::Draft { conversation_id, .. } => {
                     live.typing.set(Some(conversation_id))
                 }
+                ServerFrame::Notifications => bell_version.update(|v| *v += 1),
                 ServerFrame::DraftEnd { conversation_id } => {
                     if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) {
                         live.typing.set(None);
                     }
                 }
                 ServerFrame::State { conversation_id, state } => {
-                    if state != HandoffState::Ai && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) {
+                    if state != HandoffState::Ai
+                        && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str())
+                    {
                         live.typing.set(None);
                     }
                     live.summaries.update(|m| {
@@ -150,6 +157,14 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 }
             }
         });
+        // Opening a conversation reads its notifications.
+        if let Some(c) = cur.clone() {
+            leptos::task::spawn_local(async move {
+                if read_all_notifications(Some(c)).await.is_ok() {
+                    bell_version.update(|v| *v += 1);
+                }
+            });
+        }
         cur
     });
 
@@ -200,6 +215,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 <span class="conn" class:online=move || connected.get()>
                     {move || if connected.get() { "live" } else { "connecting…" }}
                 </span>
+                <Bell version=bell_version now=live.now/>
                 <span class="user">{user.name.clone()}</span>
                 <ActionForm action=logout><button type="submit" class="btn small">"Sign out"</button></ActionForm>
             </header>

@@ -64,7 +64,8 @@ impl OpenAiResponder {
         let url = format!("{}/chat/completions", llm.base_url.trim_end_matches('/'));
         let deadline = tokio::time::Instant::now() + self.timeout;
         let timeout = || LlmError::Timeout(self.timeout);
-        let mut req = self.http.post(&url).header("content-type", "application/json").body(request_body(ctx).to_string());
+        let mut req =
+            self.http.post(&url).header("content-type", "application/json").body(request_body(ctx).to_string());
         if let Some(key) = ctx.agent.api_key() {
             req = req.bearer_auth(key);
         }
@@ -74,7 +75,8 @@ impl OpenAiResponder {
             .map_err(|e| LlmError::Transport(e.to_string()))?;
         let status = res.status();
         if !status.is_success() {
-            let body = tokio::time::timeout_at(deadline, res.text()).await.ok().and_then(Result::ok).unwrap_or_default();
+            let body =
+                tokio::time::timeout_at(deadline, res.text()).await.ok().and_then(Result::ok).unwrap_or_default();
             return Err(LlmError::Http { status: status.as_u16(), body: body.chars().take(300).collect() });
         }
         let is_json = res

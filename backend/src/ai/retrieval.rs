@@ -62,10 +62,8 @@ pub fn search(entries: &[KnowledgeEntry], question: &str, limit: usize) -> Vec<H
         return Vec::new();
     }
     // The title counts twice: a question that matches an FAQ's question should win.
-    let docs = passages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Document::new(i as u32, format!("{t}\n{t}\n{}", p.text, t = p.title)));
+    let docs =
+        passages.iter().enumerate().map(|(i, p)| Document::new(i as u32, format!("{t}\n{t}\n{}", p.text, t = p.title)));
     let engine = SearchEngineBuilder::<u32>::with_tokenizer_and_documents(tok, docs).build();
     let tok = tokenizer();
     engine

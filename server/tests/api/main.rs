@@ -439,3 +439,98 @@ async fn handoff_popup_settings_reach_the_widget_and_are_enforced(db: Db) {
     assert_eq!(state, HandoffState::Ai);
 }
 on_both_databases!(handoff_popup_settings_reach_the_widget_and_are_enforced);
+
+/// POSTs a JSON-bodied server function.
+async fn call_json(app: &TestApp, endpoint: &str, cookie: &str, body: serde_json::Value) -> Answer {
+    let res = app
+        .http
+        .post(format!("{}/api/{endpoint}", app.base))
+        .header("cookie", cookie)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    Answer { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)) }
+}
+
+/// The bell's routing rules: requests reach every user of the organization allowed to handle
+/// conversations (never another organization's); messages reach those who chose "all messages",
+/// batched into one unread entry per conversation; a handled request is read for everyone; a
+/// user can read only their own notifications.
+async fn notifications_follow_the_routing_rules(db: Db) {
+    let app = spawn_app(db).await;
+    let pool = app.backend.db.pool.clone();
+    let hash = backend::auth::hash_password(PASSWORD).unwrap();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other-org', 'Other', 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, org_id, email, name, password_hash, role, perm_conversations, perm_settings, perm_users, created_at)
+         VALUES ('other-user', 'other-org', 'eve@other.test', 'Eve', $1, 'client', 1, 1, 1, 0)",
+    )
+    .bind(&hash)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let ann = app.login(ANN).await;
+    let bob = app.login(BOB).await;
+    let eve = app.login("eve@other.test").await;
+    let bell = |cookie: String| {
+        let app = &app;
+        async move { call_json(app, "notifications/list", &cookie, json!({})).await.ok() }
+    };
+
+    // Bob wants every message; Ann keeps the default (requests only).
+    let saved = call_json(
+        &app,
+        "notifications/save_prefs",
+        &bob,
+        json!({"prefs": {"via_email": false, "via_push": true, "events": "all"}}),
+    )
+    .await
+    .ok();
+    assert_eq!(saved["events"], "all");
+    assert_eq!(call_json(&app, "notifications/prefs", &bob, json!({})).await.ok()["via_push"], true);
+
+    let mut v = app.visitor().await;
+    let conv = v.conversation_id();
+    for (i, text) in ["first", "second", "third"].iter().enumerate() {
+        v.send(&format!("m{i}"), text).await;
+        v.ack(&format!("m{i}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = bell(bob.clone()).await;
+    let messages: Vec<_> = b["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "message").collect();
+    assert_eq!(messages.len(), 1, "batched: {b}");
+    assert!(messages[0]["text"].as_str().unwrap().ends_with(": third"), "{b}");
+    assert_eq!(bell(ann.clone()).await["unread"], 0, "Ann chose requests only");
+
+    v.socket.send_json(json!({"type": "request_human"})).await;
+    v.socket.until(|f| matches!(f, ServerFrame::State { state: HandoffState::Requested, .. }).then_some(())).await;
+    let a = bell(ann.clone()).await;
+    assert_eq!(a["unread"], 1, "{a}");
+    let req = &a["items"][0];
+    assert_eq!((req["kind"].as_str(), req["conversation_id"].as_str()), (Some("request"), Some(conv.as_str())));
+    assert!(req["text"].as_str().unwrap().ends_with("asked for a human"));
+    assert_eq!(bell(bob.clone()).await["unread"], 2);
+    assert_eq!(bell(eve.clone()).await["unread"], 0, "another organization hears nothing");
+
+    // Eve cannot read Ann's notification; Ann can.
+    let id = req["id"].as_str().unwrap().to_string();
+    call_json(&app, "notifications/read", &eve, json!({"id": id})).await.err(404);
+    call_json(&app, "notifications/read", &ann, json!({"id": id})).await.ok();
+    assert_eq!(bell(ann.clone()).await["unread"], 0);
+
+    // Handling the request makes it old news for everyone.
+    app.call("handoff/handle", Some(&ann), &[("id", &conv)]).await.ok();
+    let b = bell(bob.clone()).await;
+    assert!(b["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "request").all(|n| n["read"] == true), "{b}");
+    call_json(&app, "notifications/read_all", &bob, json!({"conversation_id": null})).await.ok();
+    assert_eq!(bell(bob).await["unread"], 0);
+    call_json(&app, "notifications/list", "handoff_session=nope", json!({})).await.err(401);
+}
+on_both_databases!(notifications_follow_the_routing_rules);

@@ -1,0 +1,20 @@
+-- The dashboard's bell (issue 5): one row per user and event, and each user's preferences.
+-- A visitor's messages to one conversation collapse into one unread row per user (batching).
+CREATE TABLE notifications (
+    id               TEXT PRIMARY KEY,
+    org_id           TEXT NOT NULL REFERENCES organizations(id),
+    user_id          TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    conversation_id  TEXT NOT NULL REFERENCES conversations(id),
+    kind             TEXT NOT NULL CHECK (kind IN ('request', 'message', 'email_form')),
+    text             TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    read_at          BIGINT
+);
+CREATE INDEX notifications_user ON notifications(user_id, created_at);
+
+CREATE TABLE notification_prefs (
+    user_id    TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    via_email  BIGINT NOT NULL DEFAULT 0,
+    via_push   BIGINT NOT NULL DEFAULT 0,
+    events     TEXT NOT NULL DEFAULT 'requests' CHECK (events IN ('all', 'requests'))
+);

@@ -1,0 +1,217 @@
+//! The dashboard's bell: who is notified of what, and each user's preferences.
+//!
+//! Rules (decided here, in SQL, for every event):
+//! * only users of the conversation's organization with the *conversations* permission;
+//! * a handoff request notifies all of them (whatever their *events* choice);
+//! * a visitor message notifies those who chose *all messages*; consecutive messages of one
+//!   conversation collapse into one unread notification per user (the newest text wins), so a
+//!   chatty visitor does not flood the bell.
+//!
+//! Request notifications are written in the same transaction as the transition that caused them
+//! (nothing lost on a crash); after a change the organization's dashboards get a
+//! `Notifications` frame and re-read their own bell.
+use crate::chat::UserCtx;
+use crate::error::{BackendError, Result};
+use crate::{new_id, now_ms, Backend};
+use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents, ServerFrame};
+use sqlx::AnyConnection;
+
+/// Newest notifications returned to the bell.
+const BELL_SIZE: i64 = 50;
+/// Longest text kept in a notification.
+const TEXT_CHARS: usize = 140;
+
+/// The users to notify: the organization's users allowed to handle conversations, optionally
+/// only those who chose "all messages".
+const ELIGIBLE: &str = "SELECT u.id FROM users u LEFT JOIN notification_prefs p ON p.user_id = u.id
+     WHERE u.org_id = $1 AND u.perm_conversations = 1";
+
+fn short(text: &str) -> String {
+    let t: String = text.chars().take(TEXT_CHARS).collect();
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// Inside a transition's transaction: notify of a handoff request.
+pub(crate) async fn notify_request(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    conversation_id: &str,
+    visitor_name: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
+         SELECT $2 || u.id, $1, u.id, $3, 'request', $4, $5 FROM ({ELIGIBLE}) u"
+    )))
+    .bind(org_id)
+    .bind(format!("{}-", new_id()))
+    .bind(conversation_id)
+    .bind(format!("{visitor_name} asked for a human"))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Backend {
+    /// After a visitor message: notify the users who want every message (batched per
+    /// conversation while unread).
+    pub(crate) async fn notify_message(&self, org_id: &str, conversation_id: &str, visitor_name: &str, text: &str) {
+        if let Err(e) = self.try_notify_message(org_id, conversation_id, visitor_name, text).await {
+            tracing::error!(conversation = conversation_id, error = %e, "could not store message notifications");
+        }
+    }
+
+    async fn try_notify_message(
+        &self,
+        org_id: &str,
+        conversation_id: &str,
+        visitor_name: &str,
+        text: &str,
+    ) -> Result<()> {
+        let all = format!("{ELIGIBLE} AND p.events = 'all'");
+        let text = format!("{visitor_name}: {}", short(text));
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE notifications SET text = $3, created_at = $4
+             WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
+        )))
+        .bind(org_id)
+        .bind(conversation_id)
+        .bind(&text)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
+             SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
+             WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
+                               AND n.kind = 'message' AND n.read_at IS NULL)"
+        )))
+        .bind(org_id)
+        .bind(conversation_id)
+        .bind(format!("{}-", new_id()))
+        .bind(&text)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if updated + inserted > 0 {
+            self.hub.publish_org(org_id, ServerFrame::Notifications);
+        }
+        Ok(())
+    }
+
+    fn bell_user<'a>(&self, user: &'a UserCtx) -> Result<&'a str> {
+        user.conversations_org()?;
+        Ok(&user.id)
+    }
+
+    /// The user's newest notifications and unread count.
+    pub async fn notifications(&self, user: &UserCtx) -> Result<NotificationList> {
+        let uid = self.bell_user(user)?;
+        let rows: Vec<(String, String, String, String, i64, Option<i64>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, conversation_id, kind, text, created_at, read_at FROM notifications
+             WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT {BELL_SIZE}"
+            )))
+            .bind(uid)
+            .fetch_all(self.pool())
+            .await?;
+        let (unread,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+                .bind(uid)
+                .fetch_one(self.pool())
+                .await?;
+        let items = rows
+            .into_iter()
+            .map(|(id, conversation_id, kind, text, created_at, read_at)| NotificationDto {
+                id,
+                conversation_id,
+                kind: match kind.as_str() {
+                    "request" => NotificationKind::Request,
+                    "email_form" => NotificationKind::EmailForm,
+                    _ => NotificationKind::Message,
+                },
+                text,
+                created_at,
+                read: read_at.is_some(),
+            })
+            .collect();
+        Ok(NotificationList { items, unread })
+    }
+
+    /// Marks one notification read (only the user's own; others are "not found").
+    pub async fn mark_notification_read(&self, user: &UserCtx, id: &str) -> Result<()> {
+        let uid = self.bell_user(user)?;
+        let done =
+            sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, $3) WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(uid)
+                .bind(now_ms())
+                .execute(self.pool())
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(BackendError::NotFound("notification"));
+        }
+        Ok(())
+    }
+
+    /// Marks every notification of the user read; with a conversation id, only that
+    /// conversation's (opening a conversation reads its notifications).
+    pub async fn mark_notifications_read(&self, user: &UserCtx, conversation_id: Option<&str>) -> Result<()> {
+        let uid = self.bell_user(user)?;
+        sqlx::query(
+            "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL
+             AND ($3 = '' OR conversation_id = $3)",
+        )
+        .bind(uid)
+        .bind(now_ms())
+        .bind(conversation_id.unwrap_or(""))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn notification_prefs(&self, user: &UserCtx) -> Result<NotificationPrefs> {
+        let uid = self.bell_user(user)?;
+        let row: Option<(i64, i64, String)> =
+            sqlx::query_as("SELECT via_email, via_push, events FROM notification_prefs WHERE user_id = $1")
+                .bind(uid)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row
+            .map(|(e, p, ev)| NotificationPrefs {
+                via_email: e != 0,
+                via_push: p != 0,
+                events: if ev == "all" { NotifyEvents::All } else { NotifyEvents::Requests },
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn save_notification_prefs(&self, user: &UserCtx, prefs: NotificationPrefs) -> Result<NotificationPrefs> {
+        let uid = self.bell_user(user)?;
+        let events = match prefs.events {
+            NotifyEvents::All => "all",
+            NotifyEvents::Requests => "requests",
+        };
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM notification_prefs WHERE user_id = $1").bind(uid).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO notification_prefs (user_id, via_email, via_push, events) VALUES ($1, $2, $3, $4)")
+            .bind(uid)
+            .bind(prefs.via_email as i64)
+            .bind(prefs.via_push as i64)
+            .bind(events)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(prefs)
+    }
+}
