@@ -62,5 +62,11 @@ export default async function globalSetup() {
     server.kill('SIGTERM');
     await new Promise((resolve) => { const t = setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 5000); server.on('exit', () => { clearTimeout(t); resolve(null); }); });
     fs.rmSync(dataDir, { recursive: true, force: true });
+    // A panic on the server (e.g. while streaming a page) can leave pages looking right but dead:
+    // fail the run whatever the scenarios said.
+    const log = fs.readFileSync(logPath, 'utf8');
+    if (log.includes('panicked at')) {
+      throw new Error(`the server panicked during the browser tests; see ${logPath}`);
+    }
   };
 }
