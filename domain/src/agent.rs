@@ -136,8 +136,9 @@ impl AgentUpdate {
     pub fn validate(&self) -> Result<(), FieldError> {
         check_text("name", &self.name, MAX_NAME, true)?;
         check_text("greeting", &self.greeting, MAX_TEXT, true)?;
-        check_text("fallback_text", &self.fallback_text, MAX_TEXT, true)?;
-        check_text("handoff_text", &self.handoff_text, MAX_TEXT, true)?;
+        // Empty: the built-in text.
+        check_text("fallback_text", &self.fallback_text, MAX_TEXT, false)?;
+        check_text("handoff_text", &self.handoff_text, MAX_TEXT, false)?;
         check_text("system_prompt", &self.llm.system_prompt, MAX_BODY, false)?;
         check_text("model", &self.llm.model, 200, false)?;
         if !(0.0..=2.0).contains(&self.llm.temperature) || self.llm.temperature.is_nan() {

@@ -158,6 +158,22 @@ impl TestApp {
         Answer { status, body }
     }
 
+    /// POSTs a server function that takes a JSON body.
+    pub async fn call_json(&self, endpoint: &str, cookie: &str, body: Value) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
     pub async fn visitor_session(&self, widget: &str, token: Option<&str>) -> VisitorSession {
         let mut form = vec![("widget_id", widget)];
         if let Some(t) = token {

@@ -1,4 +1,5 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
+mod ai_responder;
 mod helpers;
 
 use domain::handoff::HandoffState;
@@ -440,22 +441,6 @@ async fn handoff_popup_settings_reach_the_widget_and_are_enforced(db: Db) {
 }
 on_both_databases!(handoff_popup_settings_reach_the_widget_and_are_enforced);
 
-/// POSTs a JSON-bodied server function.
-async fn call_json(app: &TestApp, endpoint: &str, cookie: &str, body: serde_json::Value) -> Answer {
-    let res = app
-        .http
-        .post(format!("{}/api/{endpoint}", app.base))
-        .header("cookie", cookie)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    Answer { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)) }
-}
-
 /// The bell's routing rules: requests reach every user of the organization allowed to handle
 /// conversations (never another organization's); messages reach those who chose "all messages",
 /// batched into one unread entry per conversation; a handled request is read for everyone; a
@@ -481,20 +466,20 @@ async fn notifications_follow_the_routing_rules(db: Db) {
     let eve = app.login("eve@other.test").await;
     let bell = |cookie: String| {
         let app = &app;
-        async move { call_json(app, "notifications/list", &cookie, json!({})).await.ok() }
+        async move { app.call_json("notifications/list", &cookie, json!({})).await.ok() }
     };
 
     // Bob wants every message; Ann keeps the default (requests only).
-    let saved = call_json(
-        &app,
-        "notifications/save_prefs",
-        &bob,
-        json!({"prefs": {"via_email": false, "via_push": true, "events": "all"}}),
-    )
-    .await
-    .ok();
+    let saved = app
+        .call_json(
+            "notifications/save_prefs",
+            &bob,
+            json!({"prefs": {"via_email": false, "via_push": true, "events": "all"}}),
+        )
+        .await
+        .ok();
     assert_eq!(saved["events"], "all");
-    assert_eq!(call_json(&app, "notifications/prefs", &bob, json!({})).await.ok()["via_push"], true);
+    assert_eq!(app.call_json("notifications/prefs", &bob, json!({})).await.ok()["via_push"], true);
 
     let mut v = app.visitor().await;
     let conv = v.conversation_id();
@@ -521,16 +506,16 @@ async fn notifications_follow_the_routing_rules(db: Db) {
 
     // Eve cannot read Ann's notification; Ann can.
     let id = req["id"].as_str().unwrap().to_string();
-    call_json(&app, "notifications/read", &eve, json!({"id": id})).await.err(404);
-    call_json(&app, "notifications/read", &ann, json!({"id": id})).await.ok();
+    app.call_json("notifications/read", &eve, json!({"id": id})).await.err(404);
+    app.call_json("notifications/read", &ann, json!({"id": id})).await.ok();
     assert_eq!(bell(ann.clone()).await["unread"], 0);
 
     // Handling the request makes it old news for everyone.
     app.call("handoff/handle", Some(&ann), &[("id", &conv)]).await.ok();
     let b = bell(bob.clone()).await;
     assert!(b["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "request").all(|n| n["read"] == true), "{b}");
-    call_json(&app, "notifications/read_all", &bob, json!({"conversation_id": null})).await.ok();
+    app.call_json("notifications/read_all", &bob, json!({"conversation_id": null})).await.ok();
     assert_eq!(bell(bob).await["unread"], 0);
-    call_json(&app, "notifications/list", "handoff_session=nope", json!({})).await.err(401);
+    app.call_json("notifications/list", "handoff_session=nope", json!({})).await.err(401);
 }
 on_both_databases!(notifications_follow_the_routing_rules);
