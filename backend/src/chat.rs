@@ -454,8 +454,8 @@ impl Backend {
             .await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
-            let (this, row2, text) = (self.clone(), row.clone(), posted.message.text.clone());
-            tokio::spawn(async move { this.notify_message(&row2.org_id, &row2.id, &row2.visitor_name, &text).await });
+            // In order, before the ack: one visitor's messages update the bell in sequence.
+            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &posted.message.text).await;
             if row.state == "ai" {
                 self.spawn_ai_reply(v.conversation_id.clone(), v.org_id.clone(), row.state_version);
             }
@@ -522,8 +522,8 @@ impl Backend {
             self.append_or_replay(conversation_id, &org, &author, Guard::HeldBy(&user.id), &id, text.as_str()).await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
-            let (this, row2, text) = (self.clone(), row.clone(), posted.message.text.clone());
-            tokio::spawn(async move { this.notify_message(&row2.org_id, &row2.id, &row2.visitor_name, &text).await });
+            // In order, before the ack: one visitor's messages update the bell in sequence.
+            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &posted.message.text).await;
         }
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }

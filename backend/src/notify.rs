@@ -92,7 +92,8 @@ impl Backend {
             "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
              SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
              WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
-                               AND n.kind = 'message' AND n.read_at IS NULL)"
+                               AND n.kind = 'message' AND n.read_at IS NULL)
+             ON CONFLICT DO NOTHING"
         )))
         .bind(org_id)
         .bind(conversation_id)

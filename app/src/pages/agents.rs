@@ -70,7 +70,7 @@ pub fn AgentsPage() -> impl IntoView {
             <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
                 {move || me.get().map(|r| match r {
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    _ => view! {}.into_any(),
+                    _ => ().into_any(),
                 })}
                 {move || agents.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),

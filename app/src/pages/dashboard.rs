@@ -113,10 +113,10 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                     live.typing.set(Some(conversation_id))
                 }
                 ServerFrame::Notifications => bell_version.update(|v| *v += 1),
-                ServerFrame::DraftEnd { conversation_id } => {
-                    if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) {
-                        live.typing.set(None);
-                    }
+                ServerFrame::DraftEnd { conversation_id }
+                    if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
+                {
+                    live.typing.set(None)
                 }
                 ServerFrame::State { conversation_id, state } => {
                     if state != HandoffState::Ai

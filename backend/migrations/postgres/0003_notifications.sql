@@ -11,6 +11,9 @@ CREATE TABLE notifications (
     read_at          BIGINT
 );
 CREATE INDEX notifications_user ON notifications(user_id, created_at);
+-- At most one unread "message" notification per user and conversation (the batching rule).
+CREATE UNIQUE INDEX notifications_unread_message ON notifications(user_id, conversation_id)
+    WHERE kind = 'message' AND read_at IS NULL;
 
 CREATE TABLE notification_prefs (
     user_id    TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,

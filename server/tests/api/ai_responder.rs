@@ -30,11 +30,14 @@ enum Mode {
     Hang,
 }
 
+/// A recorded request: its JSON body and Authorization header.
+type Recorded = (Value, Option<String>);
+
 #[derive(Clone)]
 struct FakeLlm {
     mode: Arc<Mutex<Mode>>,
     /// Every request: its JSON body and Authorization header.
-    requests: Arc<Mutex<Vec<(Value, Option<String>)>>>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
     base_url: String,
 }
 
@@ -52,7 +55,7 @@ impl FakeLlm {
         *self.mode.lock().unwrap() = mode;
     }
 
-    fn last_request(&self) -> (Value, Option<String>) {
+    fn last_request(&self) -> Recorded {
         self.requests.lock().unwrap().last().cloned().expect("the model was called")
     }
 }
@@ -110,6 +113,18 @@ async fn use_llm(app: &TestApp, ann: &str, fake: &FakeLlm) {
         .ok();
     assert_eq!(a["api_key_set"], true);
     assert!(!a.to_string().contains("sk-test-secret"), "the key is never sent back: {a}");
+}
+
+/// A server whose demo agent answers through the fake model, Ann signed in, and a visitor who
+/// has had the greeting.
+async fn with_llm(db: Db, mode: Mode, tweak: impl FnOnce(&mut backend::Config)) -> (FakeLlm, TestApp, String, Visitor) {
+    let fake = FakeLlm::start(mode).await;
+    let app = spawn_app_with(db, tweak).await;
+    let ann = app.login(ANN).await;
+    use_llm(&app, &ann, &fake).await;
+    let mut v = app.visitor().await;
+    v.message(is_ai).await;
+    (fake, app, ann, v)
 }
 
 async fn ask(v: &mut Visitor, id: &str, text: &str) {
@@ -226,13 +241,8 @@ on_both_databases!(handoff_intent_moves_the_conversation_to_requested);
 /// model name and the matching knowledge base passage.
 async fn openai_backend_streams_and_stores_once(db: Db) {
     let answer = "Shipping is free above 50 EUR, otherwise 4.90 EUR.";
-    let fake = FakeLlm::start(Mode::Stream { pieces: pieces(answer), delay: Duration::from_millis(80) }).await;
-    let app = spawn_app(db).await;
-    let ann = app.login(ANN).await;
-    use_llm(&app, &ann, &fake).await;
-
-    let mut v = app.visitor().await;
-    v.message(is_ai).await;
+    let mode = Mode::Stream { pieces: pieces(answer), delay: Duration::from_millis(80) };
+    let (fake, app, _ann, mut v) = with_llm(db, mode, |_| {}).await;
     v.send("s1", "How much does shipping cost?").await;
     let mut drafts: Vec<String> = Vec::new();
     let final_text = v
@@ -265,12 +275,7 @@ on_both_databases!(openai_backend_streams_and_stores_once);
 /// HTTP errors, rate limits and silence: the visitor gets the fallback (with the offer of a
 /// human) within the timeout; nothing hangs.
 async fn openai_failures_fall_back_politely(db: Db) {
-    let fake = FakeLlm::start(Mode::Status(500)).await;
-    let app = spawn_app_with(db, |c| c.ai_timeout_ms = 700).await;
-    let ann = app.login(ANN).await;
-    use_llm(&app, &ann, &fake).await;
-    let mut v = app.visitor().await;
-    v.message(is_ai).await;
+    let (fake, _app, _ann, mut v) = with_llm(db, Mode::Status(500), |c| c.ai_timeout_ms = 700).await;
     for (i, mode) in [Mode::Status(500), Mode::Status(429), Mode::Hang].into_iter().enumerate() {
         fake.set(mode);
         let started = std::time::Instant::now();
@@ -287,13 +292,9 @@ on_both_databases!(openai_failures_fall_back_politely);
 /// is dropped with the state change, the generation stops.
 async fn takeover_cancels_a_streaming_answer(db: Db) {
     let answer = "one two three four five six seven eight nine ten eleven twelve";
-    let fake = FakeLlm::start(Mode::Stream { pieces: pieces(answer), delay: Duration::from_millis(150) }).await;
-    let app = spawn_app(db).await;
-    let ann = app.login(ANN).await;
-    use_llm(&app, &ann, &fake).await;
-    let mut v = app.visitor().await;
+    let mode = Mode::Stream { pieces: pieces(answer), delay: Duration::from_millis(150) };
+    let (_fake, app, ann, mut v) = with_llm(db, mode, |_| {}).await;
     let conv = v.conversation_id();
-    v.message(is_ai).await;
     v.send("t1", "tell me a long story").await;
     v.socket.until(|f| matches!(f, ServerFrame::Draft { .. }).then_some(())).await;
     app.call("handoff/continue", Some(&ann), &[("id", &conv)]).await.ok();
@@ -313,13 +314,9 @@ on_both_databases!(takeover_cancels_a_streaming_answer);
 
 /// After "Pass chat to AI" the model sees what the human said.
 async fn after_pass_back_the_model_reads_the_human_part(db: Db) {
-    let fake = FakeLlm::start(Mode::Stream { pieces: pieces("Glad to help."), delay: Duration::ZERO }).await;
-    let app = spawn_app(db).await;
-    let ann = app.login(ANN).await;
-    use_llm(&app, &ann, &fake).await;
-    let mut v = app.visitor().await;
+    let mode = Mode::Stream { pieces: pieces("Glad to help."), delay: Duration::ZERO };
+    let (fake, app, ann, mut v) = with_llm(db, mode, |_| {}).await;
     let conv = v.conversation_id();
-    v.message(is_ai).await;
     app.call("handoff/continue", Some(&ann), &[("id", &conv)]).await.ok();
     app.call("chat/send", Some(&ann), &[("id", &conv), ("client_msg_id", "a1"), ("text", "I sent the parcel today.")])
         .await
