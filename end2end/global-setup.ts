@@ -54,11 +54,35 @@ export default async function globalSetup() {
   await new Promise<void>((resolve) => customer.listen(0, '127.0.0.1', resolve));
   const port = (customer.address() as { port: number }).port;
 
+  // A language model stand-in speaking the OpenAI chat-completions protocol: it streams a fixed
+  // answer word by word, slowly enough to watch it grow in the widget.
+  const llm = http.createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') { res.writeHead(404); res.end(); return; }
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const words = 'Our gift wrapping costs 3 EUR per parcel and is available for every order.'.split(/(?<= )/);
+      let i = 0;
+      const tick = setInterval(() => {
+        if (i < words.length) {
+          res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: words[i++] } }] })}\n\n`);
+        } else {
+          clearInterval(tick);
+          res.end('data: [DONE]\n\n');
+        }
+      }, 250);
+      res.on('close', () => clearInterval(tick));
+    });
+  });
+  await new Promise<void>((resolve) => llm.listen(0, '127.0.0.1', resolve));
+
   process.env.BASE_URL = baseUrl;
   process.env.CUSTOMER_URL = `http://127.0.0.1:${port}`;
+  process.env.LLM_URL = `http://127.0.0.1:${(llm.address() as { port: number }).port}/v1`;
 
   return async () => {
     customer.close();
+    llm.close();
     server.kill('SIGTERM');
     await new Promise((resolve) => { const t = setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 5000); server.on('exit', () => { clearTimeout(t); resolve(null); }); });
     fs.rmSync(dataDir, { recursive: true, force: true });
