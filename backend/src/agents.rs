@@ -199,6 +199,12 @@ impl Backend {
             llm,
             ..
         } = update;
+        // The page shows the built-in texts; sent back unchanged they stay "built-in" (so that, for
+        // example, the fallback stops offering a human when handoff is switched off).
+        let builtin =
+            |t: &str, defaults: &[&str]| if defaults.contains(&t.trim()) { String::new() } else { t.to_string() };
+        let fallback_text = builtin(&fallback_text, &[DEFAULT_FALLBACK, DEFAULT_FALLBACK_WITH_HANDOFF]);
+        let handoff_text = builtin(&handoff_text, &[DEFAULT_HANDOFF]);
         sqlx::query(
             "UPDATE agents SET name = $2, greeting = $3, fallback_text = $4, handoff_text = $5, handoff_enabled = $6,
                 handoff_fixed = $7, ai_backend = $8, llm_base_url = $9, llm_model = $10, llm_api_key_env = $11,

@@ -49,6 +49,8 @@ pub struct Inner {
     pub config: Config,
     ai: Arc<dyn AiResponder>,
     generating: Mutex<HashMap<String, Vec<AbortHandle>>>,
+    /// Serializes AI replies per conversation.
+    ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Deref for Backend {
@@ -245,8 +247,14 @@ impl Backend {
             tracing::info!("seeded the demo organization");
         }
         let kind = db.kind;
-        let backend =
-            Self(Arc::new(Inner { db, hub: Hub::default(), config, ai, generating: Mutex::new(HashMap::new()) }));
+        let backend = Self(Arc::new(Inner {
+            db,
+            hub: Hub::default(),
+            config,
+            ai,
+            generating: Mutex::new(HashMap::new()),
+            ai_locks: Mutex::new(HashMap::new()),
+        }));
         backend.upgrade_legacy_knowledge().await?;
         if kind == crate::db::DbKind::Postgres {
             crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
@@ -872,6 +880,20 @@ impl Backend {
     }
 
     async fn ai_reply(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
+        // One reply at a time per conversation (in this process): answers come in the order of
+        // the questions, and the rate limit below sees every earlier reply of a burst.
+        let lock = self.ai_locks.lock().expect("ai locks").entry(conversation_id.to_string()).or_default().clone();
+        let guard = lock.lock().await;
+        let result = self.ai_reply_locked(conversation_id, org_id, version).await;
+        drop(guard);
+        let mut locks = self.ai_locks.lock().expect("ai locks");
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(conversation_id); // nobody else waits
+        }
+        result
+    }
+
+    async fn ai_reply_locked(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(self.config.ai_typing_delay_ms)).await;
         let (agent_id,): (String,) = sqlx::query_as("SELECT agent_id FROM conversations WHERE id = $1 AND org_id = $2")
             .bind(conversation_id)

@@ -151,7 +151,10 @@ test('two agents click Handle chat at once: one wins, the other sees who took it
     await a.locator('.conv-item[data-state="requested"]').first().click(); // newest activity first
     await expect(a.locator('.conv-view .msg[data-author="visitor"]').last()).toContainText(marker);
   }
-  await Promise.all(agents.map((a) => a.getByRole('button', { name: 'Handle chat' }).click()));
+  // Both clicks leave at once: Playwright's click() waits for a stable button, and the loser's
+  // button may disappear (live state change) while it waits.
+  const buttons = await Promise.all(agents.map((a) => a.getByRole('button', { name: 'Handle chat' }).elementHandle()));
+  await Promise.all(buttons.map((b) => b!.evaluate((el) => (el as HTMLButtonElement).click())));
 
   await expect(widget.locator('.widget-status')).toHaveText(/You are chatting with (Ann|Bob) Agent/);
   const winnerName = (await widget.locator('.widget-status').textContent())!.replace('You are chatting with ', '');
