@@ -1,6 +1,6 @@
 // The AI agent's knowledge base, edited in the dashboard and answered from in the widget.
 import { expect, test } from '@playwright/test';
-import { BASE, openWidget, signIn } from './support';
+import { agentSettings, BASE, openWidget, signIn } from './support';
 
 test('an agent adds and imports knowledge, tries it, and the widget answers from it', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test');
@@ -68,13 +68,7 @@ test('an agent adds and imports knowledge, tries it, and the widget answers from
 });
 
 test('handoff popup settings: off hides the human button, fixed pins it', async ({ browser }) => {
-  const ann = await signIn(browser, 'ann@demo.test');
-  await ann.goto(`${BASE()}/settings/ai`);
-  const settings = ann.locator('.agent-settings');
-  const save = async () => {
-    await settings.getByRole('button', { name: 'Save settings' }).click();
-    await expect(settings.locator('.form-ok')).toHaveText('Saved.');
-  };
+  const { settings, save } = await agentSettings(browser);
   const newVisitor = async () => openWidget(await (await browser.newContext()).newPage());
 
   await settings.getByLabel('Enable handoff popup').uncheck();

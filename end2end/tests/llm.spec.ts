@@ -1,16 +1,10 @@
 // An agent switched to an OpenAI-compatible model (a local stand-in started by global-setup.ts):
 // the visitor watches the answer grow, then gets it as a normal message.
 import { expect, test } from '@playwright/test';
-import { BASE, openWidget, signIn } from './support';
+import { agentSettings, openWidget } from './support';
 
 test('answers from an OpenAI-compatible model stream into the widget', async ({ browser }) => {
-  const ann = await signIn(browser, 'ann@demo.test');
-  await ann.goto(`${BASE()}/settings/ai`);
-  const settings = ann.locator('.agent-settings');
-  const save = async () => {
-    await settings.getByRole('button', { name: 'Save settings' }).click();
-    await expect(settings.locator('.form-ok')).toHaveText('Saved.');
-  };
+  const { settings, save } = await agentSettings(browser);
   await settings.getByLabel('A language model').check();
   await settings.getByLabel('Base URL').fill(process.env.LLM_URL!);
   await settings.getByLabel('Model', { exact: true }).fill('stand-in');

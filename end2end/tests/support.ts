@@ -23,3 +23,15 @@ export async function openWidget(page: Page) {
   await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
   return widget;
 }
+
+// Ann's AI agent settings form, and a save that waits for the server's "Saved.".
+export async function agentSettings(browser: Browser) {
+  const ann = await signIn(browser, 'ann@demo.test');
+  await ann.goto(`${BASE()}/settings/ai`);
+  const settings = ann.locator('.agent-settings');
+  const save = async () => {
+    await settings.getByRole('button', { name: 'Save settings' }).click();
+    await expect(settings.locator('.form-ok')).toHaveText('Saved.');
+  };
+  return { settings, save };
+}
