@@ -858,3 +858,49 @@ async fn disabling_handoff_in_the_settings_stops_offering_a_human() {
     let a = ask(&mut v, "x1", "What is the airspeed velocity of an unladen swallow?").await.text;
     assert!(a.contains("not sure") && !a.contains("human"), "{a}");
 }
+
+/// Another organization's agent does not exist for the caller: reading, changing, previewing and
+/// knowledge edits all answer "not found", and its entries cannot be reached through one's own
+/// agent either.
+async fn another_organizations_agent_is_not_found(db: Db) {
+    let app = spawn_app(db).await;
+    let ann = app.login(ANN).await;
+    let pool = &app.backend.db.pool;
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('org-b', 'B', 0)")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO agents (id, org_id, name, greeting, created_at) VALUES ('agent-b', 'org-b', 'Bea', 'Hi', 0)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO knowledge_entries (id, agent_id, kind, title, body, created_at, updated_at)
+         VALUES ('entry-b', 'agent-b', 'qa', 'Secret?', 'B only.', 0, 0)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let update = as_update(&demo_agent(&app, &ann).await);
+    let entry = json!({"kind": "qa", "title": "T", "body": "B"});
+    for (endpoint, body) in [
+        ("knowledge/list", json!({"agent_id": "agent-b"})),
+        ("agents/update", json!({"agent_id": "agent-b", "update": update})),
+        ("knowledge/save", json!({"agent_id": "agent-b", "entry_id": null, "input": entry})),
+        ("knowledge/save", json!({"agent_id": "demo-agent", "entry_id": "entry-b", "input": entry})),
+        ("knowledge/delete", json!({"agent_id": "demo-agent", "entry_id": "entry-b"})),
+        ("knowledge/preview", json!({"agent_id": "agent-b", "question": "Secret?"})),
+    ] {
+        let answer = app.call_json(endpoint, &ann, body).await;
+        assert_eq!(answer.err(404)["kind"], "not_found", "{endpoint}");
+        assert!(!answer.body.to_string().contains("B only"), "{endpoint}: {}", answer.body);
+    }
+    let listed = app.call_json("agents/list", &ann, json!({})).await.ok();
+    assert!(listed.as_array().unwrap().iter().all(|a| a["id"] != "agent-b"), "{listed}");
+    let (body,): (String,) =
+        sqlx::query_as("SELECT body FROM knowledge_entries WHERE id = 'entry-b'").fetch_one(pool).await.unwrap();
+    assert_eq!(body, "B only.", "nothing changed");
+}
+on_both_databases!(another_organizations_agent_is_not_found);

@@ -1,6 +1,5 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
 mod ai;
-mod ai_responder;
 mod helpers;
 
 use domain::handoff::HandoffState;
