@@ -21,6 +21,9 @@ pub enum AppError {
     /// The state changed under the caller (e.g. "already taken by Ann").
     #[error("{message}")]
     Conflict { code: String, message: String },
+    /// Too many requests; the message says when to try again.
+    #[error("{message}")]
+    RateLimited { message: String },
     #[error("something went wrong on our side; please try again")]
     Internal,
     #[error("could not reach the server: {message}")]
@@ -50,6 +53,7 @@ impl AppError {
             Self::NotFound { .. } => 404,
             Self::Validation { .. } | Self::Field { .. } => 400,
             Self::Conflict { .. } => 409,
+            Self::RateLimited { .. } => 429,
             Self::Internal | Self::Transport { .. } => 500,
         }
     }
@@ -67,6 +71,7 @@ impl From<backend::BackendError> for AppError {
             B::Conflict(_) => Self::Conflict { code: "conflict".into(), message },
             B::NotFound(_) => Self::NotFound { message },
             B::Forbidden(_) => Self::Forbidden { message },
+            B::RateLimited(_) => Self::RateLimited { message },
             B::BadCredentials => Self::Unauthorized { message },
             B::Internal(_) => Self::Internal,
         }

@@ -376,6 +376,7 @@ impl Backend {
                 text: question.into_inner(),
                 client_msg_id: None,
                 created_at: now_ms(),
+                extra: Default::default(),
             }],
             agent,
         };

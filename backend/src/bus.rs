@@ -115,6 +115,7 @@ mod tests {
                     text: text.into(),
                     client_msg_id: None,
                     created_at: 0,
+                    extra: Default::default(),
                 },
             }),
             seq: None,

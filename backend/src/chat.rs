@@ -24,7 +24,8 @@ use crate::{new_id, now_ms};
 use domain::handoff::{transition, Actor, AgentRef, Effect, HandoffEvent, HandoffState, Requester, StateKind};
 use domain::values::{ClientMsgId, MessageText};
 use domain::wire::{
-    Author, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto, VisitorSession, WidgetConfig,
+    Author, ConversationDetail, ConversationSummary, MessageDto, MessageExtra, ServerFrame, UserDto, VisitorSession,
+    WidgetConfig,
 };
 use sqlx::{Any, AssertSqlSafe, Transaction};
 use std::collections::HashMap;
@@ -108,7 +109,7 @@ pub struct VisitorCtx {
 
 /// Who may append, checked atomically with the append.
 #[derive(Clone, Copy)]
-enum Guard<'a> {
+pub(crate) enum Guard<'a> {
     /// Anything but a closed conversation (visitor messages).
     Open,
     /// Only while the AI still holds the conversation at this state version.
@@ -120,18 +121,18 @@ enum Guard<'a> {
 }
 
 #[derive(sqlx::FromRow, Clone, Debug)]
-struct SummaryRow {
-    id: String,
-    org_id: String,
-    visitor_name: String,
+pub(crate) struct SummaryRow {
+    pub(crate) id: String,
+    pub(crate) org_id: String,
+    pub(crate) visitor_name: String,
     state: String,
     holder_id: Option<String>,
     holder_name: Option<String>,
     state_version: i64,
     state_since: i64,
-    last_seq: i64,
+    pub(crate) last_seq: i64,
     last_message: Option<String>,
-    last_activity: i64,
+    pub(crate) last_activity: i64,
 }
 
 const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity";
@@ -161,7 +162,7 @@ impl SummaryRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     conversation_id: String,
     seq: i64,
     author_kind: String,
@@ -170,12 +171,17 @@ struct MessageRow {
     body: String,
     client_msg_id: Option<String>,
     created_at: i64,
+    kind: String,
+    meta: Option<String>,
 }
 
-const MESSAGE_COLS: &str = "conversation_id, seq, author_kind, author_id, author_name, body, client_msg_id, created_at";
+pub(crate) const MESSAGE_COLS: &str =
+    "conversation_id, seq, author_kind, author_id, author_name, body, client_msg_id, created_at, kind, meta";
 
 impl MessageRow {
-    fn dto(self) -> MessageDto {
+    /// The message without the details kept in other tables (attachments, delivery):
+    /// [`Backend::complete_messages`] adds those.
+    pub(crate) fn dto(self) -> MessageDto {
         let author = match self.author_kind.as_str() {
             "visitor" => Author::Visitor,
             "ai" => Author::Ai,
@@ -191,6 +197,7 @@ impl MessageRow {
             text: self.body,
             client_msg_id: self.client_msg_id,
             created_at: self.created_at,
+            extra: crate::email::extra_from_columns(&self.kind, self.meta.as_deref()),
         }
     }
 }
@@ -259,10 +266,11 @@ impl Backend {
         if kind == crate::db::DbKind::Postgres {
             crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
         }
+        backend.start_workers();
         Ok(backend)
     }
 
-    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
+    pub fn pool(&self) -> &sqlx::AnyPool {
         &self.db.pool
     }
 
@@ -574,7 +582,7 @@ impl Backend {
         .bind(after)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(MessageRow::dto).collect())
+        self.complete_messages(rows.into_iter().map(MessageRow::dto).collect()).await
     }
 
     pub async fn conversation_state(&self, conversation_id: &str, org_id: &str) -> Result<(HandoffState, i64)> {
@@ -595,13 +603,13 @@ impl Backend {
         text: &str,
     ) -> Result<(MessageDto, SummaryRow)> {
         let row = Self::take_seq(tx, conversation_id, org_id, guard, text).await?;
-        let message = Self::insert_message(tx, &row, author, client_msg_id, text).await?;
+        let message = Self::insert_message(tx, &row, author, client_msg_id, text, &MessageExtra::Chat).await?;
         Ok((message, row))
     }
 
     /// Takes the conversation's next sequence number if the guard allows (this also takes the
     /// conversation's write lock until `tx` ends).
-    async fn take_seq(
+    pub(crate) async fn take_seq(
         tx: &mut Transaction<'static, Any>,
         conversation_id: &str,
         org_id: &str,
@@ -636,18 +644,20 @@ impl Backend {
     }
 
     /// Stores a message under the sequence number `row` took.
-    async fn insert_message(
+    pub(crate) async fn insert_message(
         tx: &mut Transaction<'static, Any>,
         row: &SummaryRow,
         author: &Author,
         client_msg_id: Option<&ClientMsgId>,
         text: &str,
+        extra: &MessageExtra,
     ) -> Result<MessageDto> {
         let (conversation_id, now) = (row.id.as_str(), row.last_activity);
         let (kind, author_id, author_name, sender) = author_columns(author);
+        let (extra_kind, meta) = crate::email::extra_columns(extra);
         sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, sender, author_kind, author_id, author_name, body, client_msg_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO messages (conversation_id, seq, sender, author_kind, author_id, author_name, body, client_msg_id, created_at, kind, meta)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(conversation_id)
         .bind(row.last_seq)
@@ -658,6 +668,8 @@ impl Backend {
         .bind(text)
         .bind(client_msg_id.map(|c| c.as_str().to_string()))
         .bind(now)
+        .bind(extra_kind)
+        .bind(meta)
         .execute(&mut **tx)
         .await?;
         Ok(MessageDto {
@@ -667,6 +679,7 @@ impl Backend {
             text: text.to_string(),
             client_msg_id: client_msg_id.map(|c| c.as_str().to_string()),
             created_at: now,
+            extra: extra.clone(),
         })
     }
 
@@ -727,7 +740,8 @@ impl Backend {
                 Ok(AppendOutcome { message: old.dto(), duplicate: true, row: None })
             }
             (None, Ok(row)) => {
-                let message = Self::insert_message(&mut tx, &row, author, Some(client_msg_id), text).await?;
+                let message =
+                    Self::insert_message(&mut tx, &row, author, Some(client_msg_id), text, &MessageExtra::Chat).await?;
                 tx.commit().await?;
                 Ok(AppendOutcome { message, duplicate: false, row: Some(row) })
             }
@@ -736,7 +750,7 @@ impl Backend {
     }
 
     /// Publishes a committed message and the conversation's new summary.
-    fn after_append(&self, message: &MessageDto, row: &SummaryRow) {
+    pub(crate) fn after_append(&self, message: &MessageDto, row: &SummaryRow) {
         self.hub.publish(&row.org_id, &row.id, ServerFrame::Message { message: message.clone() });
         if let Ok(summary) = row.summary() {
             self.hub.publish_org(&row.org_id, ServerFrame::Conversation { summary });

@@ -27,6 +27,26 @@ pub struct Config {
     /// Extra origins (besides the server's own) allowed to open dashboard WebSockets and to
     /// post forms, e.g. `https://chat.example.com` behind a proxy.
     pub allowed_origins: Vec<String>,
+    /// Where e-mail goes out: `smtp://host:port` (plain), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465` (TLS). Empty: mails are written as `.eml` files
+    /// to `data_dir/mail` instead (development).
+    pub smtp_url: String,
+    /// The sender of every e-mail, e.g. `Handoff <support@example.com>`.
+    pub mail_from: String,
+    /// The dashboard's public address, for links in e-mails.
+    pub public_url: String,
+    /// Notification e-mails about new messages wait this long to collect more (requests and
+    /// e-mail forms go out at once), in milliseconds.
+    pub email_batch_ms: u64,
+    /// How often each server process looks for due e-mails, in milliseconds (0: never; tests).
+    pub outbox_poll_ms: u64,
+    /// First retry delay of a failed e-mail, doubled per attempt (capped at 15 minutes).
+    pub outbox_retry_ms: u64,
+    /// Attempts before an e-mail is marked failed.
+    pub outbox_max_attempts: u32,
+    /// How often each server process looks for requests that waited too long (or have no agent
+    /// online) to offer the visitor the e-mail form, in milliseconds (0: never).
+    pub email_offer_check_ms: u64,
 }
 
 impl Default for Config {
@@ -41,6 +61,14 @@ impl Default for Config {
             ai_replies_per_minute: 12,
             session_hours: 24 * 14,
             allowed_origins: Vec::new(),
+            smtp_url: String::new(),
+            mail_from: "Handoff <handoff@localhost>".into(),
+            public_url: "http://127.0.0.1:3000".into(),
+            email_batch_ms: 60_000,
+            outbox_poll_ms: 1_000,
+            outbox_retry_ms: 5_000,
+            outbox_max_attempts: 8,
+            email_offer_check_ms: 1_000,
         }
     }
 }
@@ -110,6 +138,14 @@ impl Config {
             "ai_replies_per_minute",
             "session_hours",
             "allowed_origins",
+            "smtp_url",
+            "mail_from",
+            "public_url",
+            "email_batch_ms",
+            "outbox_poll_ms",
+            "outbox_retry_ms",
+            "outbox_max_attempts",
+            "email_offer_check_ms",
         ] {
             if let Some(v) = get(&format!("HANDOFF_{}", key.to_uppercase())) {
                 self.set(key, &v).map_err(|e| ConfigError(format!("HANDOFF_{}: {e}", key.to_uppercase())))?;
@@ -142,6 +178,14 @@ impl Config {
                 self.allowed_origins =
                     v.split(',').map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect()
             }
+            "smtp_url" => self.smtp_url = v.to_string(),
+            "mail_from" => self.mail_from = v.to_string(),
+            "public_url" => self.public_url = v.trim_end_matches('/').to_string(),
+            "email_batch_ms" => self.email_batch_ms = int(v)?.max(0) as u64,
+            "outbox_poll_ms" => self.outbox_poll_ms = int(v)?.max(0) as u64,
+            "outbox_retry_ms" => self.outbox_retry_ms = int(v)?.max(10) as u64,
+            "outbox_max_attempts" => self.outbox_max_attempts = int(v)?.clamp(1, 100) as u32,
+            "email_offer_check_ms" => self.email_offer_check_ms = int(v)?.max(0) as u64,
             other => return Err(format!("unknown setting `{other}`")),
         }
         Ok(())

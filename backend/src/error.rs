@@ -19,6 +19,9 @@ pub enum BackendError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many requests of one kind; try again later.
+    #[error("{0}")]
+    RateLimited(String),
     #[error("wrong e-mail or password")]
     BadCredentials,
     #[error("internal error")]
@@ -34,6 +37,7 @@ impl BackendError {
             Self::NotFound(_) => "not_found",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",
+            Self::RateLimited(_) => "rate_limited",
             Self::BadCredentials => "bad_credentials",
             Self::Internal(_) => "internal",
         }

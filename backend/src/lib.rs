@@ -8,6 +8,9 @@
 //! * [`ai`] — the AI responder seam: embedded retrieval over the knowledge base (offline) and an
 //!   OpenAI-compatible streaming backend; handoff intent detection.
 //! * [`agents`] — AI agent settings and knowledge bases, as the dashboard edits them.
+//! * [`email`] — the "send email" fallback: offers, form submissions with attachments, agents'
+//!   e-mail replies, the organization's handoff settings, presence.
+//! * [`mail`] — the durable outbox and its SMTP worker (lettre), notification digests.
 //! * [`notify`] — the dashboard's bell: who is notified of what, per-user preferences.
 //! * [`auth`] — passwords and database-backed sessions.
 //! * [`seed`] — the demo organization.
@@ -22,8 +25,10 @@ pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod hub;
+pub mod mail;
 pub mod notify;
 pub mod seed;
 

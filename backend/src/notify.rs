@@ -43,18 +43,32 @@ pub(crate) async fn notify_request(
     visitor_name: &str,
     at: i64,
 ) -> Result<()> {
+    notify_team(conn, org_id, conversation_id, "request", &format!("{visitor_name} asked for a human"), at).await
+}
+
+/// Inside the caller's transaction: notify every eligible user of the organization (requests,
+/// e-mail forms), and queue an e-mail digest, due now, for those who want e-mail.
+pub(crate) async fn notify_team(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    conversation_id: &str,
+    kind: &str,
+    text: &str,
+    at: i64,
+) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
-         SELECT $2 || u.id, $1, u.id, $3, 'request', $4, $5 FROM ({ELIGIBLE}) u"
+         SELECT $2 || u.id, $1, u.id, $3, $6, $4, $5 FROM ({ELIGIBLE}) u"
     )))
     .bind(org_id)
     .bind(format!("{}-", new_id()))
     .bind(conversation_id)
-    .bind(format!("{visitor_name} asked for a human"))
+    .bind(short(text))
     .bind(at)
+    .bind(kind)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::mail::enqueue_digests(conn, org_id, conversation_id, at, at).await
 }
 
 impl Backend {
@@ -103,6 +117,10 @@ impl Backend {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if updated + inserted > 0 {
+            let due = now + self.config.email_batch_ms as i64;
+            crate::mail::enqueue_digests(&mut tx, org_id, conversation_id, due, now).await?;
+        }
         tx.commit().await?;
         if updated + inserted > 0 {
             self.hub.publish_org(org_id, ServerFrame::Notifications);

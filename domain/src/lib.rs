@@ -1,6 +1,8 @@
 //! The pure core of Handoff: no I/O, no async, no HTTP, no SQL.
 //!
 //! * [`agent`] — AI agent settings and knowledge base entries, their validation and file import.
+//! * [`email`] — the visitor's "send email" form and agents' e-mail replies: addresses, text,
+//!   attachments checked by content.
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
 //!   human agent) as a pure `transition(state, event)` function.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
@@ -8,6 +10,7 @@
 //! * [`wire`] — the JSON frames exchanged over WebSockets and the DTOs shared by server and
 //!   browser code.
 pub mod agent;
+pub mod email;
 pub mod handoff;
 pub mod values;
 pub mod wire;

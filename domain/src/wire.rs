@@ -25,6 +25,66 @@ pub struct MessageDto {
     pub client_msg_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// What the message is besides its text (chat, e-mail form, e-mail reply…).
+    #[serde(default)]
+    pub extra: MessageExtra,
+}
+
+/// What kind of message it is, beyond its text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageExtra {
+    /// An ordinary chat message.
+    #[default]
+    Chat,
+    /// (System) nobody answered the request in time: the widget offers the "send email" form.
+    EmailOffer,
+    /// A visitor's "send email" form: their address and files; the message's `text` is what
+    /// they wrote.
+    EmailForm { email: String, attachments: Vec<AttachmentDto> },
+    /// An agent's answer, sent by e-mail to `to`; the message's `text` is the answer.
+    EmailReply { to: String, delivery: Delivery },
+}
+
+/// A file a visitor attached to the e-mail form. Downloaded from `/attachments/{id}` (signed-in
+/// users of the organization, or the visitor with the `X-Visitor-Token` header).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentDto {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// Where an outgoing e-mail is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting in the outbox (also between retries).
+    #[default]
+    Queued,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Given up after the last retry (an agent can retry it).
+    Failed,
+}
+
+/// An outgoing e-mail's delivery, as the dashboard shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    /// The last error, when an attempt failed.
+    pub error: Option<String>,
+}
+
+/// An organization's handoff settings (the dashboard's settings page).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSettings {
+    /// A request not handled within this many seconds gets the visitor the e-mail form.
+    pub handoff_timeout_secs: i64,
+    /// Replies to the e-mails agents send go here (empty: the server's sender address).
+    pub reply_to: String,
 }
 
 /// A conversation as listed in the dashboard.
@@ -204,6 +264,10 @@ pub enum ServerFrame {
     },
     /// (Dashboard) the signed-in user's notifications changed: re-read the bell.
     Notifications,
+    /// A stored message changed (an e-mail reply's delivery status): replace it by seq.
+    MessageUpdated {
+        message: MessageDto,
+    },
     /// The streamed draft was abandoned (takeover, error): clients remove it.
     DraftEnd {
         conversation_id: String,

@@ -3,10 +3,13 @@
 //! * Leptos SSR pages and server functions (from the `app` crate) under `/` and `/api/*`.
 //! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`].
 //! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
+//! * `/api/widget/email` (the visitor's e-mail form, multipart) and `/attachments/{id}` — see
+//!   [`upload`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
 #![recursion_limit = "256"]
 pub mod embed;
 pub mod security;
+pub mod upload;
 pub mod ws;
 
 use axum::routing::get;
@@ -39,6 +42,12 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
         .route("/widget.js", get(embed::widget_js))
         .route("/demo", get(embed::demo_page))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/widget/email",
+            axum::routing::post(upload::submit_email_form)
+                .layer(axum::extract::DefaultBodyLimit::max(upload::MAX_FORM_BODY)),
+        )
+        .route("/attachments/{id}", get(upload::download_attachment))
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx_backend.clone()), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())

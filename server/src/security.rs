@@ -33,7 +33,8 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
     h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
     if !framable {
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        h.insert("content-security-policy", HeaderValue::from_static("frame-ancestors 'none'"));
+        // A response with a stricter policy of its own (attachments) keeps it.
+        h.entry("content-security-policy").or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
     }
     res
 }

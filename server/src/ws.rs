@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use backend::chat::UserCtx;
 use backend::hub::Frame;
 use backend::{Backend, BackendError};
-use domain::wire::{AgentFrame, MessageDto, ServerFrame, VisitorFrame};
+use domain::wire::{AgentFrame, MessageDto, MessageExtra, ServerFrame, VisitorFrame};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -41,6 +41,14 @@ async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
     }
 }
 
+/// A message as the visitor may see it: without delivery error details (SMTP server names).
+fn for_visitor(mut message: MessageDto) -> MessageDto {
+    if let MessageExtra::EmailReply { delivery, .. } = &mut message.extra {
+        delivery.error = None;
+    }
+    message
+}
+
 /// Sends the messages of one conversation after `*last_sent` (reading the database), advancing
 /// `*last_sent`. `upto` is a live message that triggered this, if any: when it is the next one it
 /// is sent directly without a query.
@@ -50,6 +58,7 @@ async fn deliver(
     conversation_id: &str,
     last_sent: &mut i64,
     upto: Option<&MessageDto>,
+    view: fn(MessageDto) -> MessageDto,
 ) -> bool {
     if let Some(m) = upto {
         if m.seq <= *last_sent {
@@ -57,7 +66,7 @@ async fn deliver(
         }
         if m.seq == *last_sent + 1 {
             *last_sent = m.seq;
-            return send(socket, &ServerFrame::Message { message: m.clone() }).await;
+            return send(socket, &ServerFrame::Message { message: view(m.clone()) }).await;
         }
     }
     loop {
@@ -68,7 +77,7 @@ async fn deliver(
         let full = page.len() as i64 >= backend::chat::PAGE;
         for message in page {
             *last_sent = message.seq;
-            if !send(socket, &ServerFrame::Message { message }).await {
+            if !send(socket, &ServerFrame::Message { message: view(message) }).await {
                 return false;
             }
         }
@@ -144,7 +153,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
         last_sent = 0; // the client remembers another conversation: send it everything
     }
     if !send(&mut socket, &ServerFrame::Welcome { conversation_id: conv.clone(), state, last_seq }).await
-        || !deliver(&mut socket, &backend, &conv, &mut last_sent, None).await
+        || !deliver(&mut socket, &backend, &conv, &mut last_sent, None, for_visitor).await
     {
         return;
     }
@@ -177,7 +186,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
             frame = live.recv() => {
                 let ok = match frame {
                     Ok(f) => visitor_forward(&mut socket, &backend, &conv, &mut last_sent, f).await,
-                    Err(RecvError::Lagged(_)) => deliver(&mut socket, &backend, &conv, &mut last_sent, None).await,
+                    Err(RecvError::Lagged(_)) => deliver(&mut socket, &backend, &conv, &mut last_sent, None, for_visitor).await,
                     Err(RecvError::Closed) => return,
                 };
                 if !ok { return; }
@@ -197,7 +206,11 @@ async fn visitor_forward(
     frame: Frame,
 ) -> bool {
     match &*frame {
-        ServerFrame::Message { message } => deliver(socket, backend, conv, last_sent, Some(message)).await,
+        ServerFrame::Message { message } => deliver(socket, backend, conv, last_sent, Some(message), for_visitor).await,
+        // A message the visitor has (delivery status of an e-mail reply); errors stay internal.
+        ServerFrame::MessageUpdated { message } if message.seq <= *last_sent => {
+            send(socket, &ServerFrame::MessageUpdated { message: for_visitor(message.clone()) }).await
+        }
         f @ (ServerFrame::State { .. }
         | ServerFrame::Typing { .. }
         | ServerFrame::Draft { .. }
@@ -233,8 +246,15 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
+    // An open dashboard keeps its user "online" (see backend::email: the e-mail offer).
+    let mut presence = tokio::time::interval(Duration::from_millis(backend::email::PRESENCE_EVERY_MS));
     loop {
         tokio::select! {
+            _ = presence.tick() => {
+                if let Err(e) = backend.touch_presence(&user.id).await {
+                    tracing::warn!(error = %e, "could not record presence");
+                }
+            }
             msg = socket.recv() => match classify(msg) {
                 Incoming::Closed => return,
                 Incoming::Ignore => {}
@@ -244,7 +264,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
                             match backend.authorize_conversation(&user, &conversation_id).await {
                                 Ok(()) => {
                                     let last = watched.entry(conversation_id.clone()).or_insert(last_seq.max(0));
-                                    deliver(&mut socket, &backend, &conversation_id, last, None).await
+                                    deliver(&mut socket, &backend, &conversation_id, last, None, std::convert::identity).await
                                 }
                                 Err(e) => send(&mut socket, &error_frame(&e, None)).await,
                             }
@@ -260,9 +280,11 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
                 let ok = match frame {
                     Ok(f) => match &*f {
                         ServerFrame::Message { message } => match watched.get_mut(&message.conversation_id) {
-                            Some(last) => deliver(&mut socket, &backend, &message.conversation_id, last, Some(message)).await,
+                            Some(last) => deliver(&mut socket, &backend, &message.conversation_id, last, Some(message), std::convert::identity).await,
                             None => true,
                         },
+                        ServerFrame::MessageUpdated { message }
+                            if watched.get(&message.conversation_id).is_none_or(|last| message.seq > *last) => true,
                         ServerFrame::Typing { conversation_id }
                         | ServerFrame::Draft { conversation_id, .. }
                         | ServerFrame::DraftEnd { conversation_id }
@@ -296,7 +318,7 @@ async fn agent_resync(
         }
     }
     for (conv, last) in watched.iter_mut() {
-        if !deliver(socket, backend, conv, last, None).await {
+        if !deliver(socket, backend, conv, last, None, std::convert::identity).await {
             return false;
         }
     }

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod auth;
 pub mod chat;
+pub mod email;
 pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod ssr;

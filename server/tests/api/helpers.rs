@@ -94,6 +94,9 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
         data_dir: data_dir.clone(),
         demo_password: PASSWORD.into(),
         ai_typing_delay_ms: 30,
+        // Background workers stay off unless a test turns them on (see email.rs).
+        outbox_poll_ms: 0,
+        email_offer_check_ms: 0,
         ..Config::default()
     };
     if let Db::Postgres = db {
