@@ -289,7 +289,8 @@ impl Backend {
             return Ok(None);
         }
         let subject = match rows.as_slice() {
-            [(_, _, text, _)] => text.chars().take(120).collect(),
+            // One line: visitors' text may hold line breaks.
+            [(_, _, text, _)] => text.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect(),
             many => format!("{} new notifications in Handoff", many.len()),
         };
         let mut body = String::from("New in Handoff:\n\n");

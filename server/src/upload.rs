@@ -10,7 +10,7 @@
 //!   sandbox, so nothing uploaded is ever rendered as a page of this origin. Unknown and
 //!   foreign ids are the same 404.
 use app::error::AppError;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -56,7 +56,44 @@ struct Submitted {
     duplicate: bool,
 }
 
-pub async fn submit_email_form(State(backend): State<Backend>, mut form: Multipart) -> Response {
+/// A body declared too large is still read (and thrown away) up to this much, so that the client
+/// gets the 413 answer instead of a connection reset mid-upload.
+const MAX_DRAIN: usize = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn drain(body: axum::body::Body) {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > MAX_DRAIN {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+pub async fn submit_email_form(State(backend): State<Backend>, request: Request) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BODY) {
+        drain(request.into_body()).await;
+        return too_large();
+    }
+    // The route's `DefaultBodyLimit` still cuts bodies without a length (chunked) at the limit.
+    let mut form = match Multipart::from_request(request, &()).await {
+        Ok(f) => f,
+        Err(rejection) => {
+            let message = rejection.body_text();
+            return error(StatusCode::BAD_REQUEST, AppError::Validation { code: "bad_form".into(), message });
+        }
+    };
     let (mut token, mut submission_id, mut email, mut message) = (None, None, None, None);
     let mut files = Vec::new();
     let mut total = 0usize;

@@ -84,6 +84,18 @@ pub async fn spawn_second_node(first: &TestApp) -> TestApp {
     spawn_app_with(Db::Sqlite, move |c| c.database_url = Some(url)).await
 }
 
+/// Another server process on the same database as `first` (its SQLite file, or its PostgreSQL
+/// schema), e.g. to restart after `first` stopped working.
+pub async fn spawn_node_sharing(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, dir) = (first.database_url.clone(), first.data_dir.clone());
+    spawn_app_with(Db::Sqlite, move |c| {
+        c.database_url = url;
+        c.data_dir = dir;
+        tweak(c);
+    })
+    .await
+}
+
 pub async fn spawn_app(db: Db) -> TestApp {
     spawn_app_with(db, |_| {}).await
 }

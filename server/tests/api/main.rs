@@ -1,6 +1,8 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
 mod ai;
+mod email;
 mod helpers;
+mod smtp;
 
 use domain::handoff::HandoffState;
 use domain::wire::{Author, MessageDto, ServerFrame};
