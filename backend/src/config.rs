@@ -128,25 +128,7 @@ impl Config {
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        for key in [
-            "data_dir",
-            "database_url",
-            "seed_demo",
-            "demo_password",
-            "ai_typing_delay_ms",
-            "ai_timeout_ms",
-            "ai_replies_per_minute",
-            "session_hours",
-            "allowed_origins",
-            "smtp_url",
-            "mail_from",
-            "public_url",
-            "email_batch_ms",
-            "outbox_poll_ms",
-            "outbox_retry_ms",
-            "outbox_max_attempts",
-            "email_offer_check_ms",
-        ] {
+        for key in KEYS {
             if let Some(v) = get(&format!("HANDOFF_{}", key.to_uppercase())) {
                 self.set(key, &v).map_err(|e| ConfigError(format!("HANDOFF_{}: {e}", key.to_uppercase())))?;
             }
@@ -156,7 +138,31 @@ impl Config {
         }
         Ok(())
     }
+}
 
+/// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
+/// environment).
+const KEYS: [&str; 17] = [
+    "data_dir",
+    "database_url",
+    "seed_demo",
+    "demo_password",
+    "ai_typing_delay_ms",
+    "ai_timeout_ms",
+    "ai_replies_per_minute",
+    "session_hours",
+    "allowed_origins",
+    "smtp_url",
+    "mail_from",
+    "public_url",
+    "email_batch_ms",
+    "outbox_poll_ms",
+    "outbox_retry_ms",
+    "outbox_max_attempts",
+    "email_offer_check_ms",
+];
+
+impl Config {
     fn set(&mut self, key: &str, v: &str) -> Result<(), String> {
         let int = |v: &str| v.parse::<i64>().map_err(|_| format!("`{v}` is not a whole number"));
         match key {
@@ -217,6 +223,16 @@ mod tests {
         c.apply_env(|k| (k == "HANDOFF_AI_TYPING_DELAY_MS").then(|| "7".into())).unwrap();
         assert_eq!(c.ai_typing_delay_ms, 7);
         assert!(c.effective_database_url().starts_with("sqlite:///tmp/h/"));
+    }
+
+    /// The shipped Leptos.toml parses and documents every setting the server knows.
+    #[test]
+    fn shipped_config_documents_every_setting() {
+        let text = include_str!("../../Leptos.toml");
+        Config::default().apply_toml(text).expect("Leptos.toml parses");
+        for key in KEYS {
+            assert!(text.lines().any(|l| l.starts_with(&format!("{key} ="))), "Leptos.toml lacks `{key}`");
+        }
     }
 
     #[test]

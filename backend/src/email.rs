@@ -19,7 +19,9 @@ use crate::{new_id, now_ms, Backend};
 use domain::agent::FieldError;
 use domain::email::{check_files, parse_form_text, EmailAddress, UploadedFile};
 use domain::values::ClientMsgId;
-use domain::wire::{AttachmentDto, Author, Delivery, DeliveryStatus, MessageDto, MessageExtra, OrgSettings, ServerFrame};
+use domain::wire::{
+    AttachmentDto, Author, Delivery, DeliveryStatus, MessageDto, MessageExtra, OrgSettings, ServerFrame,
+};
 use sha2::Digest;
 use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
@@ -41,7 +43,9 @@ pub(crate) fn extra_columns(extra: &MessageExtra) -> (&'static str, Option<Strin
     match extra {
         MessageExtra::Chat => ("chat", None),
         MessageExtra::EmailOffer => ("email_offer", None),
-        MessageExtra::EmailForm { email, .. } => ("email_form", Some(serde_json::json!({ "email": email }).to_string())),
+        MessageExtra::EmailForm { email, .. } => {
+            ("email_form", Some(serde_json::json!({ "email": email }).to_string()))
+        }
         MessageExtra::EmailReply { to, .. } => ("email_reply", Some(serde_json::json!({ "to": to }).to_string())),
     }
 }
@@ -343,11 +347,8 @@ impl Backend {
         let extra = MessageExtra::EmailReply { to: to.clone(), delivery: Delivery::default() };
         let message = Self::insert_message(&mut tx, &row, &author, Some(&id), &text, &extra).await?;
         let quoted: String = original.lines().map(|l| format!("> {l}\n")).collect();
-        let body = format!(
-            "{text}\n\n{}\n{org_name}\n\n---\nOn {}, you wrote:\n{quoted}",
-            user.name,
-            utc_time(sent_at)
-        );
+        let body =
+            format!("{text}\n\n{}\n{org_name}\n\n---\nOn {}, you wrote:\n{quoted}", user.name, utc_time(sent_at));
         sqlx::query(
             "INSERT INTO outbox (id, org_id, kind, conversation_id, seq, to_addr, reply_to, subject, body, status, next_attempt_at, created_at)
              VALUES ($1, $2, 'reply', $3, $4, $5, $6, $7, $8, 'queued', $9, $9)",
@@ -483,7 +484,8 @@ impl Backend {
             }
             let row = Self::take_seq(&mut tx, &conversation_id, &org_id, Guard::Always, OFFER_TEXT).await?;
             let message =
-                Self::insert_message(&mut tx, &row, &Author::System, None, OFFER_TEXT, &MessageExtra::EmailOffer).await?;
+                Self::insert_message(&mut tx, &row, &Author::System, None, OFFER_TEXT, &MessageExtra::EmailOffer)
+                    .await?;
             tx.commit().await?;
             tracing::info!(conversation = %conversation_id, "offered the e-mail form");
             self.after_append(&message, &row);

@@ -236,7 +236,10 @@ impl Backend {
                 .execute(&mut *tx)
                 .await?;
                 for id in &covered {
-                    sqlx::query("UPDATE notifications SET emailed = 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE notifications SET emailed = 1 WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 tracing::info!(outbox = %row.id, kind = %row.kind, "e-mail sent");

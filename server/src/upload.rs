@@ -158,7 +158,11 @@ pub async fn submit_email_form(State(backend): State<Backend>, request: Request)
     }
 }
 
-pub async fn download_attachment(State(backend): State<Backend>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn download_attachment(
+    State(backend): State<Backend>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let visitor_token = headers.get("x-visitor-token").and_then(|v| v.to_str().ok()).filter(|t| !t.is_empty());
     let session = headers
         .get(header::COOKIE)
@@ -187,14 +191,24 @@ pub async fn download_attachment(State(backend): State<Backend>, Path(id): Path<
     let encoded: String = file
         .name
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
     let mut res = file.bytes.into_response();
     let h = res.headers_mut();
-    let set = |v: &str| HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let set =
+        |v: &str| HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, set(&file.content_type));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));

@@ -112,6 +112,14 @@ pub(crate) mod test_support {
     }
 
     pub fn message(seq: i64, author: Author, text: &str) -> MessageDto {
-        MessageDto { conversation_id: "c".into(), seq, author, text: text.into(), client_msg_id: None, created_at: 0, extra: Default::default() }
+        MessageDto {
+            conversation_id: "c".into(),
+            seq,
+            author,
+            text: text.into(),
+            client_msg_id: None,
+            created_at: 0,
+            extra: Default::default(),
+        }
     }
 }

@@ -116,7 +116,11 @@ async fn form_reaches_the_team_and_the_reply_reaches_the_visitor(db: Db) {
     .await
     .ok();
     let settings = app
-        .call_json("org/save_settings", &ann.cookie, json!({"settings": {"handoff_timeout_secs": 90, "reply_to": " help@Demo.TEST "}}))
+        .call_json(
+            "org/save_settings",
+            &ann.cookie,
+            json!({"settings": {"handoff_timeout_secs": 90, "reply_to": " help@Demo.TEST "}}),
+        )
         .await
         .ok();
     assert_eq!(settings, json!({"handoff_timeout_secs": 90, "reply_to": "help@demo.test"}));
@@ -127,7 +131,15 @@ async fn form_reaches_the_team_and_the_reply_reaches_the_visitor(db: Db) {
     ann.watch(&conv, 0).await;
     let text = "My order #1234 never arrived.\n<img src=x onerror=alert(1)>";
     // (The subject of the team's mail quotes it on one line: no header injection.)
-    let answer = submit(&app, &v.session.token, "form-1", VISITOR_MAIL, text, &[("notes.txt", b"order 1234"), ("shot.png", PNG)]).await;
+    let answer = submit(
+        &app,
+        &v.session.token,
+        "form-1",
+        VISITOR_MAIL,
+        text,
+        &[("notes.txt", b"order 1234"), ("shot.png", PNG)],
+    )
+    .await;
     let seq = answer.ok()["seq"].as_i64().unwrap();
     assert_eq!(seq, 2);
 
@@ -137,12 +149,24 @@ async fn form_reaches_the_team_and_the_reply_reaches_the_visitor(db: Db) {
     let (email, files) = form_of(&live).expect("an e-mail form message");
     assert_eq!(email, VISITOR_MAIL);
     let names: Vec<_> = files.iter().map(|f| (f.name.as_str(), f.content_type.as_str(), f.size)).collect();
-    assert_eq!(names, vec![("notes.txt", "text/plain; charset=utf-8", 10), ("shot.png", "image/png", PNG.len() as i64)]);
+    assert_eq!(
+        names,
+        vec![("notes.txt", "text/plain; charset=utf-8", 10), ("shot.png", "image/png", PNG.len() as i64)]
+    );
     let seen_by_ann = ann.message(|m| m.seq == 2).await;
     assert_eq!(form_of(&seen_by_ann), form_of(&live));
 
     // Sending the same form again (a retry after a lost answer) stores nothing new.
-    let again = submit(&app, &v.session.token, "form-1", VISITOR_MAIL, text, &[("notes.txt", b"order 1234"), ("shot.png", PNG)]).await.ok();
+    let again = submit(
+        &app,
+        &v.session.token,
+        "form-1",
+        VISITOR_MAIL,
+        text,
+        &[("notes.txt", b"order 1234"), ("shot.png", PNG)],
+    )
+    .await
+    .ok();
     assert_eq!((again["seq"].as_i64(), again["duplicate"].as_bool()), (Some(2), Some(true)));
     assert_eq!(app.stored(&conv).await.len(), 2);
     assert_eq!(attachment_rows(&app).await, 2);
@@ -188,7 +212,11 @@ async fn form_reaches_the_team_and_the_reply_reaches_the_visitor(db: Db) {
     assert_eq!(download(&app, "no-such-id", Some(&ann.cookie), None).await.status(), 404);
     // Another organization cannot answer the form either.
     let foreign = app
-        .call_json("email/reply", &eve, json!({"conversation_id": conv, "form_seq": 2, "client_msg_id": "x1", "text": "Hi"}))
+        .call_json(
+            "email/reply",
+            &eve,
+            json!({"conversation_id": conv, "form_seq": 2, "client_msg_id": "x1", "text": "Hi"}),
+        )
         .await;
     assert_eq!(foreign.err(404)["kind"], "not_found");
 
@@ -268,7 +296,8 @@ async fn replies_survive_an_smtp_outage(db: Db) {
     let reply = |id: &'static str| {
         let (app, cookie, conv) = (&app, ann.cookie.clone(), conv.clone());
         async move {
-            let body = json!({"conversation_id": conv, "form_seq": 2, "client_msg_id": id, "text": format!("Answer {id}")});
+            let body =
+                json!({"conversation_id": conv, "form_seq": 2, "client_msg_id": id, "text": format!("Answer {id}")});
             serde_json::from_value::<MessageDto>(app.call_json("email/reply", &cookie, body).await.ok()).unwrap()
         }
     };
@@ -370,7 +399,15 @@ async fn bad_forms_are_refused_and_store_nothing(db: Db) {
         ("s3", "a@b.test", "  \n ", vec![], 400, "message", ""),
         ("s4", "a@b.test", &long, vec![], 400, "message", "too long"),
         ("s5", "a@b.test", "Hi", vec![("invoice.pdf", PNG)], 400, "files", "does not match"),
-        ("s6", "a@b.test", "Hi", vec![("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")], 400, "files", "not accepted"),
+        (
+            "s6",
+            "a@b.test",
+            "Hi",
+            vec![("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")],
+            400,
+            "files",
+            "not accepted",
+        ),
         ("s7", "a@b.test", "Hi", vec![("x.png", b"<script>alert(1)</script>")], 400, "files", ""),
         ("s8", "a@b.test", "Hi", vec![("run.exe", b"MZ\x90\0\x03")], 400, "files", "not accepted"),
         ("s9", "a@b.test", "Hi", six, 400, "files", "at most 5"),
@@ -442,10 +479,7 @@ async fn the_form_is_offered_when_nobody_answers(db: Db) {
     )));
     // Ann handles it: no offer, however long it waits.
     ann.act(&app, "handoff/handle", &w.conversation_id()).await.ok();
-    sqlx::query("UPDATE organizations SET handoff_timeout_secs = 1")
-        .execute(&app.backend.db.pool)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE organizations SET handoff_timeout_secs = 1").execute(&app.backend.db.pool).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!app.stored(&w.conversation_id()).await.iter().any(|m| is_offer(m)));
 
@@ -453,7 +487,8 @@ async fn the_form_is_offered_when_nobody_answers(db: Db) {
     let mut x = app.visitor().await;
     x.socket.send_json(json!({"type": "request_human"})).await;
     let offer = x.message(is_offer).await;
-    let requested_at = app.stored(&x.conversation_id()).await.iter().find(|m| m.author == Author::System).unwrap().created_at;
+    let requested_at =
+        app.stored(&x.conversation_id()).await.iter().find(|m| m.author == Author::System).unwrap().created_at;
     assert!(offer.created_at - requested_at >= 1000, "offered after the timeout");
 }
 on_both_databases!(the_form_is_offered_when_nobody_answers);
@@ -496,7 +531,17 @@ async fn handoff_settings_need_the_settings_permission(db: Db) {
     app.call_json("org/save_settings", &ann, change).await.ok();
     assert_eq!(app.call_json("org/settings", &bob, json!({})).await.ok()["handoff_timeout_secs"], 30);
     assert_eq!(app.call_json("org/settings", &ann, json!({})).await.ok()["reply_to"], "help@demo.test");
-    assert_eq!(app.http.post(format!("{}/api/org/settings", app.base)).header("content-type", "application/json").body("{}").send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.http
+            .post(format!("{}/api/org/settings", app.base))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
 on_both_databases!(handoff_settings_need_the_settings_permission);
 

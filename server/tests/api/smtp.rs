@@ -86,12 +86,7 @@ impl SmtpSink {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP sink");
         let port = listener.local_addr().unwrap().port();
-        let sink = Self {
-            port,
-            mails: Arc::default(),
-            down: Arc::default(),
-            refused: Arc::default(),
-        };
+        let sink = Self { port, mails: Arc::default(), down: Arc::default(), refused: Arc::default() };
         let (mails, down, refused) = (sink.mails.clone(), sink.down.clone(), sink.refused.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
