@@ -1,6 +1,7 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
 mod ai;
 mod email;
+mod faults;
 mod helpers;
 mod smtp;
 

@@ -1,0 +1,75 @@
+//! Faults: the database going away under a running server, and coming back.
+use crate::helpers::*;
+use domain::wire::ServerFrame;
+use serde_json::json;
+use std::time::Duration;
+
+/// While PostgreSQL cannot serve the server's tables (its schema is renamed away and every
+/// connection of the server is killed), requests get a clear error (HTTP 500 `internal`, a
+/// WebSocket error frame), nothing crashes and no socket is dropped; once the database is back,
+/// the same server serves again without a restart and the visitor's resent message is stored
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_gives_clear_errors_and_heals() {
+    if !postgres_available().await {
+        return;
+    }
+    let app_name = format!("outage_{}", std::process::id());
+    let tag = app_name.clone();
+    let app = spawn_app_with(Db::Postgres, move |c| {
+        let url = c.database_url.take().unwrap();
+        c.database_url = Some(format!("{url}&application_name={tag}"));
+    })
+    .await;
+    let url = app.database_url.clone().unwrap();
+    let schema = url.rsplit("search_path%3D").next().unwrap().split('&').next().unwrap().to_string();
+    let ann = app.login(ANN).await;
+    let mut v = app.visitor().await;
+    v.message(|_| true).await;
+
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&pg_base_url()).await.unwrap();
+    let exec = |sql: String| {
+        let admin = admin.clone();
+        async move { sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await.unwrap() }
+    };
+    exec(format!("ALTER SCHEMA {schema} RENAME TO {schema}_away")).await;
+    exec(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app_name}'")).await;
+
+    let list = app.call_json("conversations/list", &ann, json!({})).await;
+    assert_eq!(list.status, 500, "{:?}", list);
+    assert_eq!(list.body["kind"], "internal", "a clear, detail-free error: {}", list.body);
+    assert!(!list.body.to_string().contains(&schema), "{}", list.body);
+    v.send("during", "are you there?").await;
+    let (code, _) = v.error().await;
+    assert_eq!(code, "internal");
+
+    exec(format!("ALTER SCHEMA {schema}_away RENAME TO {schema}")).await;
+    let mut healed = false;
+    for _ in 0..50 {
+        if app.call_json("conversations/list", &ann, json!({})).await.status == 200 {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healed, "the server serves again once the database is back");
+    // The same socket still works; the resent message is stored once.
+    v.send("during", "are you there?").await;
+    assert_eq!(v.ack("during").await, 2);
+    v.send("during", "are you there?").await;
+    assert_eq!(v.ack("during").await, 2);
+    let stored = app.stored(&v.conversation_id()).await;
+    assert_eq!(stored.iter().filter(|m| m.client_msg_id.as_deref() == Some("during")).count(), 1);
+    // And a new dashboard connection gets live frames again.
+    let mut bob = app.agent(BOB).await;
+    let mut w = app.visitor().await;
+    w.socket.send_json(json!({"type": "request_human"})).await;
+    let conv = w.conversation_id();
+    bob.socket
+        .until(|f| match f {
+            ServerFrame::Conversation { summary } if summary.id == conv => Some(()),
+            _ => None,
+        })
+        .await;
+}
