@@ -1,0 +1,211 @@
+//! Crash safety: the real server binary is killed with SIGKILL while a visitor is sending, and
+//! started again on the same database. Every message the server acknowledged is still there,
+//! exactly once; the client resumes from its last seen sequence number and resends what was not
+//! acknowledged without creating duplicates.
+use crate::helpers::*;
+use domain::wire::{MessageDto, ServerFrame, VisitorSession};
+use futures::{SinkExt, StreamExt};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Starts `handoff-server` on a free port; returns the process and its base URL.
+async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff-server"));
+    cmd.env("HANDOFF_DATA_DIR", data_dir)
+        .env("HANDOFF_DEMO_PASSWORD", PASSWORD)
+        .env("HANDOFF_AI_TYPING_DELAY_MS", "0")
+        .env("HANDOFF_AI_REPLIES_PER_MINUTE", "0")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "handoff")
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().expect("start handoff-server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.split("listening on ").nth(1) {
+                return url.trim().to_string();
+            }
+        }
+        panic!("server exited before listening");
+    })
+    .await
+    .expect("server did not start in 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, base)
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn visitor_socket(base: &str, token: &str, last_seq: i64) -> Ws {
+    let mut req = format!("{}/ws/visitor", base.replacen("http", "ws", 1)).into_client_request().unwrap();
+    req.headers_mut().insert("origin", base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("visitor socket");
+    let hello = json!({"type": "hello", "token": token, "last_seq": last_seq});
+    ws.send(Message::Text(hello.to_string().into())).await.unwrap();
+    ws
+}
+
+/// What the client has seen: stored messages by seq, and acknowledged client ids.
+#[derive(Default)]
+struct Seen {
+    messages: BTreeMap<i64, MessageDto>,
+    acked: BTreeMap<String, i64>,
+}
+
+impl Seen {
+    fn take(&mut self, frame: ServerFrame) {
+        match frame {
+            ServerFrame::Message { message } => {
+                if let Some(old) = self.messages.insert(message.seq, message.clone()) {
+                    assert_eq!(old, message, "a seq was delivered twice with different content");
+                }
+            }
+            ServerFrame::Ack { client_msg_id, seq } => {
+                if let Some(old) = self.acked.insert(client_msg_id, seq) {
+                    assert_eq!(old, seq, "an id was acknowledged with two sequence numbers");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn last_seq(&self) -> i64 {
+        self.messages.keys().next_back().copied().unwrap_or(0)
+    }
+}
+
+async fn crash_and_restart(db: Db) {
+    let data_dir = std::env::temp_dir().join(format!("handoff_crash_{}_{:?}", std::process::id(), db));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let db_is_postgres = matches!(db, Db::Postgres);
+    let database_url = match db {
+        Db::Sqlite => None,
+        Db::Postgres => {
+            let schema = format!("crash_{}", std::process::id());
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&pg_base_url()).await.unwrap();
+            for sql in [format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), format!("CREATE SCHEMA {schema}")] {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await.unwrap();
+            }
+            Some(format!("{}?options=-c%20search_path%3D{schema}", pg_base_url()))
+        }
+    };
+    let (mut server, base) = start_server(&data_dir, database_url.as_deref()).await;
+    let http = reqwest::Client::new();
+    let res = http.post(format!("{base}/api/widget/session")).form(&[("widget_id", "demo")]).send().await.unwrap();
+    let session: VisitorSession = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    let mut ws = visitor_socket(&base, &session.token, 0).await;
+    let mut seen = Seen::default();
+
+    // Send in bursts without waiting for acks; kill the server once some are acknowledged, so
+    // that others are in flight (sent, maybe stored, not acknowledged).
+    const TOTAL: usize = 200;
+    let ids: Vec<String> = (0..TOTAL).map(|i| format!("m{i:03}")).collect();
+    let mut sent = 0;
+    while seen.acked.len() < 20 {
+        for _ in 0..5 {
+            if sent < TOTAL {
+                let frame = json!({"type": "send", "client_msg_id": ids[sent], "text": format!("message {sent}")});
+                ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+                sent += 1;
+            }
+        }
+        while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(2), ws.next()).await {
+            if let Message::Text(t) = m {
+                seen.take(serde_json::from_str(&t).unwrap());
+            }
+        }
+    }
+    server.start_kill().unwrap(); // SIGKILL
+    server.wait().await.unwrap();
+    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
+        seen.take(serde_json::from_str(&t).unwrap());
+    }
+    let acked_before = seen.acked.clone();
+    eprintln!("killed after sending {sent}, {} acknowledged", acked_before.len());
+    assert!(!acked_before.is_empty(), "some messages were acknowledged before the crash");
+    assert!(sent > acked_before.len(), "the crash came mid-stream");
+
+    // Restart on the same database; the client reconnects from its last seen seq and resends
+    // everything it has no ack for, then sends the rest.
+    let (_server, base) = start_server(&data_dir, database_url.as_deref()).await;
+    let mut ws = visitor_socket(&base, &session.token, seen.last_seq()).await;
+    for id in ids.iter().filter(|id| !seen.acked.contains_key(*id)) {
+        let n: usize = id[1..].parse().unwrap();
+        let frame = json!({"type": "send", "client_msg_id": id, "text": format!("message {n}")});
+        ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+    }
+    // Resending acknowledged ones too changes nothing.
+    for id in acked_before.keys().take(3) {
+        let n: usize = id[1..].parse().unwrap();
+        let frame = json!({"type": "send", "client_msg_id": id, "text": format!("message {n}")});
+        ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while seen.acked.len() < TOTAL {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => seen.take(serde_json::from_str(&t).unwrap()),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("socket ended or timed out with {} of {TOTAL} acked: {other:?}", seen.acked.len()),
+        }
+    }
+    for (id, seq) in &acked_before {
+        assert_eq!(seen.acked[id], *seq, "{id} kept the sequence number acknowledged before the crash");
+    }
+
+    // The database holds each message once, gap-free.
+    let stored: Vec<MessageDto> = {
+        // Read through a fresh socket: what a reconnecting client gets.
+        let mut ws = visitor_socket(&base, &session.token, 0).await;
+        let mut all = Seen::default();
+        while all.messages.len() < seen.messages.len().max(TOTAL + 1) {
+            match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => all.take(serde_json::from_str(&t).unwrap()),
+                Ok(Some(Ok(_))) => {}
+                _ => break,
+            }
+        }
+        while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+            all.take(serde_json::from_str(&t).unwrap());
+        }
+        all.messages.into_values().collect()
+    };
+    assert_gap_free(&stored);
+    let visitor_ids: Vec<&str> = stored.iter().filter_map(|m| m.client_msg_id.as_deref()).collect();
+    let unique: BTreeSet<&str> = visitor_ids.iter().copied().collect();
+    assert_eq!(visitor_ids.len(), unique.len(), "no message stored twice");
+    assert_eq!(unique.len(), TOTAL, "every message stored");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    if db_is_postgres {
+        let admin = sqlx::AnyPool::connect(&pg_base_url()).await.unwrap();
+        let schema = format!("crash_{}", std::process::id());
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_traffic_loses_and_duplicates_nothing_sqlite() {
+    crash_and_restart(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_traffic_loses_and_duplicates_nothing_postgres() {
+    if postgres_available().await {
+        crash_and_restart(Db::Postgres).await;
+    }
+}
