@@ -47,6 +47,9 @@ pub struct Config {
     /// How often each server process looks for requests that waited too long (or have no agent
     /// online) to offer the visitor the e-mail form, in milliseconds (0: never).
     pub email_offer_check_ms: u64,
+    /// Push services browsers may subscribe with (URL prefixes; `https://*.x.com/` matches any
+    /// subdomain). The server sends pushes only to these.
+    pub push_endpoints: Vec<String>,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             outbox_retry_ms: 5_000,
             outbox_max_attempts: 8,
             email_offer_check_ms: 1_000,
+            push_endpoints: DEFAULT_PUSH_ENDPOINTS.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -142,7 +146,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -160,6 +164,16 @@ const KEYS: [&str; 17] = [
     "outbox_retry_ms",
     "outbox_max_attempts",
     "email_offer_check_ms",
+    "push_endpoints",
+];
+
+/// The push services of Chrome/Edge/Opera (Google), Firefox (Mozilla), Safari (Apple) and
+/// Windows.
+const DEFAULT_PUSH_ENDPOINTS: [&str; 4] = [
+    "https://fcm.googleapis.com/",
+    "https://updates.push.services.mozilla.com/",
+    "https://web.push.apple.com/",
+    "https://*.notify.windows.com/",
 ];
 
 impl Config {
@@ -192,6 +206,9 @@ impl Config {
             "outbox_retry_ms" => self.outbox_retry_ms = int(v)?.max(10) as u64,
             "outbox_max_attempts" => self.outbox_max_attempts = int(v)?.clamp(1, 100) as u32,
             "email_offer_check_ms" => self.email_offer_check_ms = int(v)?.max(0) as u64,
+            "push_endpoints" => {
+                self.push_endpoints = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+            }
             other => return Err(format!("unknown setting `{other}`")),
         }
         Ok(())

@@ -12,6 +12,7 @@
 //!   e-mail replies, the organization's handoff settings, presence.
 //! * [`mail`] — the durable outbox and its SMTP worker (lettre), notification digests.
 //! * [`notify`] — the dashboard's bell: who is notified of what, per-user preferences.
+//! * [`push`] — browser push (Web Push: VAPID, `aes128gcm` encryption, subscriptions).
 //! * [`auth`] — passwords and database-backed sessions.
 //! * [`seed`] — the demo organization.
 //!
@@ -30,6 +31,7 @@ pub mod error;
 pub mod hub;
 pub mod mail;
 pub mod notify;
+pub mod push;
 pub mod seed;
 
 pub use chat::Backend;

@@ -87,8 +87,40 @@ impl Mailer {
     }
 }
 
-/// Inside the caller's transaction: make sure every user who wants e-mail and has unread,
-/// not yet e-mailed notifications of this conversation has a queued digest, due by `due`.
+/// How a user hears of notifications outside the dashboard.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Channel {
+    Email,
+    Push,
+}
+
+impl Channel {
+    /// The outbox kind of its digests.
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Email => "digest",
+            Self::Push => "push",
+        }
+    }
+    /// The preference column that turns it on.
+    fn pref(self) -> &'static str {
+        match self {
+            Self::Email => "via_email",
+            Self::Push => "via_push",
+        }
+    }
+    /// The notification column that records it was used.
+    fn done(self) -> &'static str {
+        match self {
+            Self::Email => "emailed",
+            Self::Push => "pushed",
+        }
+    }
+}
+
+/// Inside the caller's transaction: make sure every user who wants e-mail (or push) and has
+/// unread notifications of this conversation not yet sent that way has a queued digest — e-mail
+/// due by `due`, push due now.
 pub(crate) async fn enqueue_digests(
     conn: &mut AnyConnection,
     org_id: &str,
@@ -96,33 +128,38 @@ pub(crate) async fn enqueue_digests(
     due: i64,
     now: i64,
 ) -> Result<()> {
-    let wanting = "SELECT u.id, u.email FROM users u JOIN notification_prefs p ON p.user_id = u.id
-         WHERE u.org_id = $1 AND u.perm_conversations = 1 AND p.via_email = 1
-           AND EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
-                       AND n.read_at IS NULL AND n.emailed = 0)";
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO outbox (id, org_id, kind, user_id, to_addr, status, next_attempt_at, created_at)
-         SELECT $3 || w.id, $1, 'digest', w.id, w.email, 'queued', $4, $5 FROM ({wanting}) w
-         WHERE true -- (SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT)
-         ON CONFLICT DO NOTHING"
-    )))
-    .bind(org_id)
-    .bind(conversation_id)
-    .bind(format!("{}-", new_id()))
-    .bind(due)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    // An earlier digest waiting for more messages goes out sooner when something urgent came.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox SET next_attempt_at = $3 WHERE kind = 'digest' AND status = 'queued' AND next_attempt_at > $3
-         AND user_id IN (SELECT w.id FROM ({wanting}) w)"
-    )))
-    .bind(org_id)
-    .bind(conversation_id)
-    .bind(due)
-    .execute(&mut *conn)
-    .await?;
+    for (channel, due) in [(Channel::Email, due), (Channel::Push, now)] {
+        let (kind, pref, done) = (channel.kind(), channel.pref(), channel.done());
+        let wanting = format!(
+            "SELECT u.id, u.email FROM users u JOIN notification_prefs p ON p.user_id = u.id
+             WHERE u.org_id = $1 AND u.perm_conversations = 1 AND p.{pref} = 1
+               AND EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
+                           AND n.read_at IS NULL AND n.{done} = 0)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO outbox (id, org_id, kind, user_id, to_addr, status, next_attempt_at, created_at)
+             SELECT $3 || w.id, $1, '{kind}', w.id, w.email, 'queued', $4, $5 FROM ({wanting}) w
+             WHERE true -- (SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT)
+             ON CONFLICT DO NOTHING"
+        )))
+        .bind(org_id)
+        .bind(conversation_id)
+        .bind(format!("{}-", new_id()))
+        .bind(due)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        // An earlier digest waiting for more messages goes out sooner when something urgent came.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET next_attempt_at = $3 WHERE kind = '{kind}' AND status = 'queued' AND next_attempt_at > $3
+             AND user_id IN (SELECT w.id FROM ({wanting}) w)"
+        )))
+        .bind(org_id)
+        .bind(conversation_id)
+        .bind(due)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -142,8 +179,17 @@ pub(crate) fn start_worker(backend: &Backend) {
     let this = backend.clone();
     let every = Duration::from_millis(backend.config.outbox_poll_ms);
     tokio::spawn(async move {
+        let couriers = loop {
+            match crate::push::Pusher::new(&this).await {
+                Ok(pusher) => break Couriers { mailer, pusher },
+                Err(e) => {
+                    tracing::warn!(error = %e, "push is not ready yet; retrying");
+                    tokio::time::sleep(every.max(Duration::from_secs(1))).await;
+                }
+            }
+        };
         loop {
-            if let Err(e) = this.run_outbox(&mailer).await {
+            if let Err(e) = this.run_outbox(&couriers).await {
                 tracing::warn!(error = %e, "outbox round failed");
             }
             tokio::time::sleep(every).await;
@@ -166,16 +212,27 @@ struct OutboxRow {
     attempts: i64,
 }
 
-/// A composed digest: subject, body, and the notifications it covers.
-struct Digest {
-    subject: String,
-    body: String,
-    ids: Vec<String>,
+/// What the outbox worker sends with.
+pub struct Couriers {
+    pub mailer: Mailer,
+    pub pusher: crate::push::Pusher,
+}
+
+/// A user's unread notifications not yet sent through a channel, oldest first.
+struct Pending {
+    /// (id, conversation_id, kind, text, created_at)
+    rows: Vec<(String, String, String, String, i64)>,
+}
+
+impl Pending {
+    fn ids(&self) -> Vec<String> {
+        self.rows.iter().map(|r| r.0.clone()).collect()
+    }
 }
 
 impl Backend {
     /// Sends what is due now; returns how many rows were settled (sent, failed or skipped).
-    pub async fn run_outbox(&self, mailer: &Mailer) -> Result<usize> {
+    pub async fn run_outbox(&self, couriers: &Couriers) -> Result<usize> {
         let now = now_ms();
         let due: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1 AND lease_until < $1
@@ -197,7 +254,7 @@ impl Backend {
             .fetch_optional(self.pool())
             .await?;
             let Some(row) = claimed else { continue }; // another process has it
-            if self.deliver(mailer, row).await? {
+            if self.deliver(couriers, row).await? {
                 settled += 1;
             }
         }
@@ -205,22 +262,40 @@ impl Backend {
     }
 
     /// Sends one claimed row and records the outcome. True when the row is settled.
-    async fn deliver(&self, mailer: &Mailer, row: OutboxRow) -> Result<bool> {
-        let (subject, body, covered) = if row.kind == "digest" {
-            match self.compose_digest(row.user_id.as_deref().unwrap_or_default()).await? {
-                Some(d) => (d.subject, d.body, d.ids),
-                None => {
-                    sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0 WHERE id = $1")
-                        .bind(&row.id)
-                        .execute(self.pool())
-                        .await?;
-                    return Ok(true);
+    async fn deliver(&self, couriers: &Couriers, row: OutboxRow) -> Result<bool> {
+        let channel = match row.kind.as_str() {
+            "digest" => Some(Channel::Email),
+            "push" => Some(Channel::Push),
+            _ => None,
+        };
+        let pending = match channel {
+            Some(channel) => match self.pending(row.user_id.as_deref().unwrap_or_default(), channel).await? {
+                Some(p) => Some(p),
+                None => return self.skip(&row.id, None).await,
+            },
+            None => None,
+        };
+        let (subject, body, outcome) = match (channel, &pending) {
+            (Some(Channel::Push), Some(p)) => {
+                let payload = self.push_payload(p);
+                let urgent = p.rows.iter().any(|r| r.2 != "message");
+                let user = row.user_id.as_deref().unwrap_or_default();
+                match couriers.pusher.push_to_user(self, user, &payload, urgent).await {
+                    crate::push::PushOutcome::Delivered => (String::new(), payload, Ok(())),
+                    crate::push::PushOutcome::Nowhere(why) => return self.skip(&row.id, Some(&why)).await,
+                    crate::push::PushOutcome::Retry(e) => (String::new(), payload, Err(e)),
                 }
             }
-        } else {
-            (row.subject.clone(), row.body.clone(), Vec::new())
+            (_, Some(p)) => {
+                let (subject, body) = self.email_digest(p);
+                let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &subject, &body).await;
+                (subject, body, outcome)
+            }
+            (_, None) => {
+                let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &row.subject, &row.body).await;
+                (row.subject.clone(), row.body.clone(), outcome)
+            }
         };
-        let outcome = mailer.send(&row.to_addr, &row.reply_to, &subject, &body).await;
         let now = now_ms();
         let settled = match &outcome {
             Ok(()) => {
@@ -235,14 +310,17 @@ impl Backend {
                 .bind(&body)
                 .execute(&mut *tx)
                 .await?;
-                for id in &covered {
-                    sqlx::query("UPDATE notifications SET emailed = 1 WHERE id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                if let (Some(channel), Some(p)) = (channel, &pending) {
+                    let done = channel.done();
+                    for id in p.ids() {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE notifications SET {done} = 1 WHERE id = $1")))
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 tx.commit().await?;
-                tracing::info!(outbox = %row.id, kind = %row.kind, "e-mail sent");
+                tracing::info!(outbox = %row.id, kind = %row.kind, "sent");
                 true
             }
             Err(error) => {
@@ -258,7 +336,7 @@ impl Backend {
                 .bind(error.chars().take(500).collect::<String>())
                 .execute(self.pool())
                 .await?;
-                tracing::warn!(outbox = %row.id, kind = %row.kind, attempt = row.attempts, give_up, error = %error, "e-mail not sent");
+                tracing::warn!(outbox = %row.id, kind = %row.kind, attempt = row.attempts, give_up, error = %error, "not sent");
                 give_up
             }
         };
@@ -268,36 +346,50 @@ impl Backend {
         Ok(settled)
     }
 
-    /// The user's unread notifications not e-mailed yet, as one e-mail (`None`: nothing to say,
-    /// or the user no longer wants e-mail).
-    async fn compose_digest(&self, user_id: &str) -> Result<Option<Digest>> {
-        let wants: Option<(i64,)> = sqlx::query_as(
-            "SELECT p.via_email FROM users u JOIN notification_prefs p ON p.user_id = u.id
-             WHERE u.id = $1 AND u.perm_conversations = 1",
-        )
+    /// Settles a row with nothing to send (nothing new, the user turned the channel off, or no
+    /// browser to push to).
+    async fn skip(&self, id: &str, why: Option<&str>) -> Result<bool> {
+        sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0, last_error = $2 WHERE id = $1")
+            .bind(id)
+            .bind(why)
+            .execute(self.pool())
+            .await?;
+        Ok(true)
+    }
+
+    /// The user's unread notifications not yet sent through `channel` (`None`: nothing to say,
+    /// or the user no longer wants that channel).
+    async fn pending(&self, user_id: &str, channel: Channel) -> Result<Option<Pending>> {
+        let (pref, done) = (channel.pref(), channel.done());
+        let wants: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT p.{pref} FROM users u JOIN notification_prefs p ON p.user_id = u.id
+             WHERE u.id = $1 AND u.perm_conversations = 1"
+        )))
         .bind(user_id)
         .fetch_optional(self.pool())
         .await?;
         if wants.is_none_or(|(w,)| w == 0) {
             return Ok(None);
         }
-        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, conversation_id, text, created_at FROM notifications
-             WHERE user_id = $1 AND read_at IS NULL AND emailed = 0 ORDER BY created_at, id LIMIT 100",
-        )
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, conversation_id, kind, text, created_at FROM notifications
+             WHERE user_id = $1 AND read_at IS NULL AND {done} = 0 ORDER BY created_at, id LIMIT 100"
+        )))
         .bind(user_id)
         .fetch_all(self.pool())
         .await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let subject = match rows.as_slice() {
+        Ok((!rows.is_empty()).then_some(Pending { rows }))
+    }
+
+    /// The e-mail digest: subject and body.
+    fn email_digest(&self, p: &Pending) -> (String, String) {
+        let subject = match p.rows.as_slice() {
             // One line: visitors' text may hold line breaks.
-            [(_, _, text, _)] => text.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect(),
+            [(_, _, _, text, _)] => text.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect(),
             many => format!("{} new notifications in Handoff", many.len()),
         };
         let mut body = String::from("New in Handoff:\n\n");
-        for (_, conversation_id, text, at) in &rows {
+        for (_, conversation_id, _, text, at) in &p.rows {
             body.push_str(&format!(
                 "- {text}\n  {} — {}/conversations/{conversation_id}\n\n",
                 crate::email::utc_time(*at),
@@ -305,6 +397,31 @@ impl Backend {
             ));
         }
         body.push_str("You get these e-mails because you chose e-mail under the bell's settings in the dashboard.\n");
-        Ok(Some(Digest { subject, body, ids: rows.into_iter().map(|r| r.0).collect() }))
+        (subject, body)
+    }
+
+    /// The push payload the dashboard's service worker shows: JSON `{title, body, url, tag}`,
+    /// within [`crate::push::MAX_PAYLOAD`] bytes. It opens the newest notification's conversation.
+    fn push_payload(&self, p: &Pending) -> String {
+        let newest = p.rows.last().expect("pending is never empty");
+        let title = match p.rows.len() {
+            1 if newest.2 == "request" => "Handoff request".to_string(),
+            1 if newest.2 == "email_form" => "New e-mail form".to_string(),
+            1 => "New message".to_string(),
+            n => format!("{n} new notifications"),
+        };
+        let mut body: String = newest.3.chars().take(300).collect();
+        if p.rows.len() > 1 {
+            body = format!("{body} (and {} more)", p.rows.len() - 1);
+        }
+        let json = serde_json::json!({
+            "title": title,
+            "body": body,
+            "url": format!("/conversations/{}", newest.1),
+            "tag": format!("handoff-{}", newest.1),
+        })
+        .to_string();
+        debug_assert!(json.len() <= crate::push::MAX_PAYLOAD);
+        json
     }
 }

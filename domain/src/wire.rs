@@ -181,6 +181,22 @@ pub enum NotifyEvents {
     Requests,
 }
 
+/// What a dashboard needs to subscribe to browser push: the server's VAPID application server
+/// key, and how many browsers of the user are subscribed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushInfo {
+    pub public_key: String,
+    pub subscriptions: i64,
+}
+
+/// A browser's push subscription (`PushSubscription.toJSON()`: endpoint and keys, base64url).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionDto {
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
 /// A user's notification settings (the bell's gear).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationPrefs {

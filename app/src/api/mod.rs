@@ -6,5 +6,6 @@ pub mod auth;
 pub mod chat;
 pub mod email;
 pub mod notifications;
+pub mod push;
 #[cfg(feature = "ssr")]
 pub mod ssr;

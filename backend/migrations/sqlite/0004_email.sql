@@ -42,11 +42,12 @@ CREATE INDEX attachments_message ON attachments(conversation_id, seq);
 -- Outgoing e-mail. A worker on every server process claims due rows (a lease, so two processes
 -- never send the same row at once), sends through SMTP, and retries with backoff.
 -- kind 'reply': an agent's answer to a visitor (conversation_id/seq name its message);
--- kind 'digest': a user's unread notifications, composed when sent (one queued row per user).
+-- kind 'digest' (e-mail) and 'push' (browser push): a user's unread notifications, composed when
+-- sent (one queued row per user and kind).
 CREATE TABLE outbox (
     id               TEXT PRIMARY KEY,
     org_id           TEXT NOT NULL REFERENCES organizations(id),
-    kind             TEXT NOT NULL CHECK (kind IN ('reply', 'digest')),
+    kind             TEXT NOT NULL CHECK (kind IN ('reply', 'digest', 'push')),
     conversation_id  TEXT REFERENCES conversations(id),
     seq              INTEGER,
     user_id          TEXT REFERENCES users(id) ON DELETE CASCADE,
@@ -64,4 +65,4 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX outbox_message ON outbox(conversation_id, seq);
-CREATE UNIQUE INDEX outbox_queued_digest ON outbox(user_id) WHERE kind = 'digest' AND status = 'queued';
+CREATE UNIQUE INDEX outbox_queued_digest ON outbox(user_id, kind) WHERE kind IN ('digest', 'push') AND status = 'queued';

@@ -4,6 +4,7 @@ mod crash;
 mod email;
 mod faults;
 mod helpers;
+mod push;
 mod smtp;
 
 use domain::handoff::HandoffState;
