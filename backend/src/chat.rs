@@ -479,9 +479,9 @@ impl Backend {
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }
 
-    /// "Talk to a human". Refused when the conversation's AI agent has handoff disabled (the
-    /// widget hides the button then; this is the server-side check).
-    pub async fn visitor_request_human(&self, v: &VisitorCtx) -> Result<HandoffState> {
+    /// Refuses (`Forbidden`, with `refusal`) when the visitor's conversation's AI agent has
+    /// handoff disabled: then neither a human nor the e-mail form is on offer.
+    pub(crate) async fn require_handoff_enabled(&self, v: &VisitorCtx, refusal: &str) -> Result<()> {
         let enabled: Option<(i64,)> = sqlx::query_as(
             "SELECT a.handoff_enabled FROM conversations c JOIN agents a ON a.id = c.agent_id WHERE c.id = $1 AND c.org_id = $2",
         )
@@ -490,10 +490,16 @@ impl Backend {
         .fetch_optional(self.pool())
         .await?;
         match enabled {
-            None => return Err(BackendError::NotFound("conversation")),
-            Some((0,)) => return Err(BackendError::Forbidden("talking to a human is not available here".into())),
-            Some(_) => {}
+            None => Err(BackendError::NotFound("conversation")),
+            Some((0,)) => Err(BackendError::Forbidden(refusal.into())),
+            Some(_) => Ok(()),
         }
+    }
+
+    /// "Talk to a human". Refused when the conversation's AI agent has handoff disabled (the
+    /// widget hides the button then; this is the server-side check).
+    pub async fn visitor_request_human(&self, v: &VisitorCtx) -> Result<HandoffState> {
+        self.require_handoff_enabled(v, "talking to a human is not available here").await?;
         self.handoff(&v.conversation_id, &v.org_id, HandoffEvent::RequestHuman { by: Requester::Visitor }).await
     }
 

@@ -176,18 +176,7 @@ impl Backend {
         let email = EmailAddress::parse(email)?;
         let text = parse_form_text("message", message)?;
         let files = check_files(files)?;
-        let enabled: Option<(i64,)> = sqlx::query_as(
-            "SELECT a.handoff_enabled FROM conversations c JOIN agents a ON a.id = c.agent_id WHERE c.id = $1 AND c.org_id = $2",
-        )
-        .bind(&v.conversation_id)
-        .bind(&v.org_id)
-        .fetch_optional(self.pool())
-        .await?;
-        match enabled {
-            None => return Err(BackendError::NotFound("conversation")),
-            Some((0,)) => return Err(BackendError::Forbidden("the e-mail form is not available here".into())),
-            Some(_) => {}
-        }
+        self.require_handoff_enabled(v, "the e-mail form is not available here").await?;
 
         let mut tx = self.pool().begin().await?;
         // Taking the sequence number locks the conversation: the duplicate and rate checks

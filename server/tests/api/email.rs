@@ -80,24 +80,6 @@ async fn attachment_rows(app: &TestApp) -> i64 {
     n
 }
 
-async fn add_other_org_user(app: &TestApp) -> String {
-    let pool = &app.backend.db.pool;
-    let hash = backend::auth::hash_password(PASSWORD).unwrap();
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other-org', 'Other', 0)")
-        .execute(pool)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO users (id, org_id, email, name, password_hash, role, perm_conversations, perm_settings, perm_users, created_at)
-         VALUES ('other-user', 'other-org', 'eve@other.test', 'Eve', $1, 'client', 1, 1, 1, 0)",
-    )
-    .bind(&hash)
-    .execute(pool)
-    .await
-    .unwrap();
-    app.login("eve@other.test").await
-}
-
 /// The whole thread: the visitor's form with two files lands in the conversation (live for the
 /// visitor and the watching agent), the team is notified in the bell and by e-mail, the files
 /// are downloadable by the organization and the visitor only, and the agent's e-mail reply
@@ -203,7 +185,7 @@ async fn form_reaches_the_team_and_the_reply_reaches_the_visitor(db: Db) {
     assert_eq!(res.status(), 200);
     assert_eq!(&res.bytes().await.unwrap()[..], b"order 1234");
     let stranger = app.visitor_session("demo", None).await;
-    let eve = add_other_org_user(&app).await;
+    let eve = app.other_org_user().await;
     for (cookie, token) in [(None, None), (None, Some(stranger.token.as_str())), (Some(eve.as_str()), None)] {
         let res = download(&app, &txt.id, cookie, token).await;
         assert_eq!(res.status(), 404, "{cookie:?} {token:?}");
@@ -333,7 +315,7 @@ async fn replies_survive_an_smtp_outage(db: Db) {
 
     // Only failed replies can be retried, and only by the organization.
     let retry = json!({"conversation_id": conv, "seq": first.seq});
-    let eve = add_other_org_user(&app).await;
+    let eve = app.other_org_user().await;
     assert_eq!(app.call_json("email/retry", &eve, retry.clone()).await.err(404)["kind"], "not_found");
     assert_eq!(app.call_json("email/retry", &ann.cookie, json!({"conversation_id": conv, "seq": 2})).await.status, 404);
 
@@ -531,17 +513,7 @@ async fn handoff_settings_need_the_settings_permission(db: Db) {
     app.call_json("org/save_settings", &ann, change).await.ok();
     assert_eq!(app.call_json("org/settings", &bob, json!({})).await.ok()["handoff_timeout_secs"], 30);
     assert_eq!(app.call_json("org/settings", &ann, json!({})).await.ok()["reply_to"], "help@demo.test");
-    assert_eq!(
-        app.http
-            .post(format!("{}/api/org/settings", app.base))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.call_anonymous("org/settings").await, 401);
 }
 on_both_databases!(handoff_settings_need_the_settings_permission);
 

@@ -227,6 +227,31 @@ impl TestApp {
         Agent { cookie, socket }
     }
 
+    /// POSTs a server function without a session: the HTTP status.
+    pub async fn call_anonymous(&self, endpoint: &str) -> u16 {
+        let req = self.http.post(format!("{}/api/{endpoint}", self.base)).header("content-type", "application/json");
+        req.body("{}").send().await.expect("request").status().as_u16()
+    }
+
+    /// Adds organization `other-org` with a user `eve@other.test` (every permission); signs her in.
+    pub async fn other_org_user(&self) -> String {
+        let pool = &self.backend.db.pool;
+        let hash = backend::auth::hash_password(PASSWORD).unwrap();
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other-org', 'Other', 0)")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, name, password_hash, role, perm_conversations, perm_settings, perm_users, created_at)
+             VALUES ('other-user', 'other-org', 'eve@other.test', 'Eve', $1, 'client', 1, 1, 1, 0)",
+        )
+        .bind(&hash)
+        .execute(pool)
+        .await
+        .unwrap();
+        self.login("eve@other.test").await
+    }
+
     /// The messages stored for a conversation, straight from the database.
     pub async fn stored(&self, conversation_id: &str) -> Vec<MessageDto> {
         self.backend.messages_after(conversation_id, 0).await.unwrap()

@@ -452,23 +452,9 @@ on_both_databases!(handoff_popup_settings_reach_the_widget_and_are_enforced);
 /// user can read only their own notifications.
 async fn notifications_follow_the_routing_rules(db: Db) {
     let app = spawn_app(db).await;
-    let pool = app.backend.db.pool.clone();
-    let hash = backend::auth::hash_password(PASSWORD).unwrap();
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('other-org', 'Other', 0)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO users (id, org_id, email, name, password_hash, role, perm_conversations, perm_settings, perm_users, created_at)
-         VALUES ('other-user', 'other-org', 'eve@other.test', 'Eve', $1, 'client', 1, 1, 1, 0)",
-    )
-    .bind(&hash)
-    .execute(&pool)
-    .await
-    .unwrap();
+    let eve = app.other_org_user().await;
     let ann = app.login(ANN).await;
     let bob = app.login(BOB).await;
-    let eve = app.login("eve@other.test").await;
     let bell = |cookie: String| {
         let app = &app;
         async move { app.call_json("notifications/list", &cookie, json!({})).await.ok() }

@@ -204,16 +204,6 @@ async fn push_reaches_subscribed_browsers(db: Db) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(service.to("ok/ann-laptop").len(), 1);
     assert_eq!(service.to("flaky/bob-desktop").len(), 2);
-    assert_eq!(
-        app.http
-            .post(format!("{}/api/push/info", app.base))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.call_anonymous("push/info").await, 401);
 }
 on_both_databases!(push_reaches_subscribed_browsers);
