@@ -19,6 +19,8 @@ export default async function globalSetup() {
     ...process.env,
     HANDOFF_DATA_DIR: dataDir,
     HANDOFF_DEMO_PASSWORD: 'handoff-demo',
+    // Every browser test opens chats from 127.0.0.1: no per-address limit on new chats here.
+    HANDOFF_NEW_CHATS_PER_IP_PER_HOUR: '0',
     LEPTOS_SITE_ADDR: '127.0.0.1:0',
     LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
     LEPTOS_SITE_PKG_DIR: 'pkg',

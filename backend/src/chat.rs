@@ -52,6 +52,8 @@ pub struct Inner {
     generating: Mutex<HashMap<String, Vec<AbortHandle>>>,
     /// Serializes AI replies per conversation.
     ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// New visitors (chats) per client IP address.
+    new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
 }
 
 impl Deref for Backend {
@@ -254,6 +256,8 @@ impl Backend {
             tracing::info!("seeded the demo organization");
         }
         let kind = db.kind;
+        let new_visitors =
+            crate::limits::RateWindow::new(config.new_chats_per_ip_per_hour, std::time::Duration::from_secs(3600));
         let backend = Self(Arc::new(Inner {
             db,
             hub: Hub::default(),
@@ -261,6 +265,7 @@ impl Backend {
             ai,
             generating: Mutex::new(HashMap::new()),
             ai_locks: Mutex::new(HashMap::new()),
+            new_visitors,
         }));
         backend.upgrade_legacy_knowledge().await?;
         if kind == crate::db::DbKind::Postgres {
@@ -381,7 +386,13 @@ impl Backend {
 
     /// Starts or resumes a visitor's session on a widget. A token that is unknown or belongs to
     /// another widget starts a new visitor (it never grants access to anything else).
-    pub async fn visitor_session(&self, widget_id: &str, token: Option<&str>) -> Result<VisitorSession> {
+    /// `client_ip`: where the request came from, for the limit on new chats per address.
+    pub async fn visitor_session(
+        &self,
+        widget_id: &str,
+        token: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<VisitorSession> {
         let (widget, org_id, agent_id) = self.widget_config(widget_id).await?;
         let known: Option<(String, String)> = match token.filter(|t| !t.is_empty()) {
             Some(t) => {
@@ -396,6 +407,12 @@ impl Backend {
         let (token, visitor_id, visitor_name) = match known {
             Some((id, name)) => (token.unwrap_or_default().to_string(), id, name),
             None => {
+                if let Some(wait) = client_ip.and_then(|ip| self.new_visitors.hit(&ip).err()) {
+                    return Err(BackendError::RateLimited(format!(
+                        "too many new chats from your network; please try again in {}",
+                        crate::limits::wait_words(wait)
+                    )));
+                }
                 let token = new_token();
                 let id = new_id();
                 let name = format!("Visitor {}", id[..4].to_uppercase());
@@ -746,6 +763,12 @@ impl Backend {
                 Ok(AppendOutcome { message: old.dto(), duplicate: true, row: None })
             }
             (None, Ok(row)) => {
+                if matches!(author, Author::Visitor) {
+                    if let Err(e) = self.check_visitor_rate(&mut tx, conversation_id).await {
+                        tx.rollback().await?;
+                        return Err(e);
+                    }
+                }
                 let message =
                     Self::insert_message(&mut tx, &row, author, Some(client_msg_id), text, &MessageExtra::Chat).await?;
                 tx.commit().await?;
@@ -753,6 +776,28 @@ impl Backend {
             }
             (None, Err(e)) => Err(e),
         }
+    }
+
+    /// At most `visitor_messages_per_minute` visitor messages per conversation (counted inside
+    /// the append's transaction, which holds the conversation's lock: exact across processes).
+    async fn check_visitor_rate(&self, tx: &mut Transaction<'static, Any>, conversation_id: &str) -> Result<()> {
+        let limit = i64::from(self.config.visitor_messages_per_minute);
+        if limit == 0 {
+            return Ok(());
+        }
+        let (recent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND created_at > $2",
+        )
+        .bind(conversation_id)
+        .bind(now_ms() - 60_000)
+        .fetch_one(&mut **tx)
+        .await?;
+        if recent >= limit {
+            return Err(BackendError::RateLimited(format!(
+                "you are sending messages too fast (at most {limit} a minute); please wait a moment"
+            )));
+        }
+        Ok(())
     }
 
     /// Publishes a committed message and the conversation's new summary.

@@ -22,6 +22,11 @@ pub struct Config {
     pub ai_timeout_ms: u64,
     /// At most this many AI replies per conversation per minute (0 = unlimited).
     pub ai_replies_per_minute: u32,
+    /// At most this many visitor messages per conversation per minute (0 = unlimited).
+    pub visitor_messages_per_minute: u32,
+    /// At most this many new chats (visitors) per client IP address per hour and server
+    /// process (0 = unlimited).
+    pub new_chats_per_ip_per_hour: u32,
     /// Sign-in sessions last this many hours.
     pub session_hours: i64,
     /// Extra origins (besides the server's own) allowed to open dashboard WebSockets and to
@@ -62,6 +67,8 @@ impl Default for Config {
             ai_typing_delay_ms: 400,
             ai_timeout_ms: 30_000,
             ai_replies_per_minute: 12,
+            visitor_messages_per_minute: 30,
+            new_chats_per_ip_per_hour: 60,
             session_hours: 24 * 14,
             allowed_origins: Vec::new(),
             smtp_url: String::new(),
@@ -146,7 +153,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 20] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -154,6 +161,8 @@ const KEYS: [&str; 18] = [
     "ai_typing_delay_ms",
     "ai_timeout_ms",
     "ai_replies_per_minute",
+    "visitor_messages_per_minute",
+    "new_chats_per_ip_per_hour",
     "session_hours",
     "allowed_origins",
     "smtp_url",
@@ -193,6 +202,8 @@ impl Config {
             "ai_typing_delay_ms" => self.ai_typing_delay_ms = int(v)?.max(0) as u64,
             "ai_timeout_ms" => self.ai_timeout_ms = int(v)?.max(100) as u64,
             "ai_replies_per_minute" => self.ai_replies_per_minute = int(v)?.clamp(0, 10_000) as u32,
+            "visitor_messages_per_minute" => self.visitor_messages_per_minute = int(v)?.clamp(0, 100_000) as u32,
+            "new_chats_per_ip_per_hour" => self.new_chats_per_ip_per_hour = int(v)?.clamp(0, 10_000_000) as u32,
             "session_hours" => self.session_hours = int(v)?.max(1),
             "allowed_origins" => {
                 self.allowed_origins =

@@ -29,6 +29,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod hub;
+pub mod limits;
 pub mod mail;
 pub mod notify;
 pub mod push;

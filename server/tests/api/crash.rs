@@ -21,6 +21,7 @@ async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>) ->
         .env("HANDOFF_DEMO_PASSWORD", PASSWORD)
         .env("HANDOFF_AI_TYPING_DELAY_MS", "0")
         .env("HANDOFF_AI_REPLIES_PER_MINUTE", "0")
+        .env("HANDOFF_VISITOR_MESSAGES_PER_MINUTE", "0")
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "handoff")
         .env("LEPTOS_SITE_ROOT", "target/site")

@@ -4,6 +4,7 @@ mod crash;
 mod email;
 mod faults;
 mod helpers;
+mod limits;
 mod push;
 mod smtp;
 
