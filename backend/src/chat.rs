@@ -54,6 +54,19 @@ pub struct Inner {
     ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// New visitors (chats) per client IP address.
     new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
+    /// Becomes true when the process is asked to stop (see [`Backend::begin_shutdown`]).
+    shutdown: tokio::sync::watch::Sender<bool>,
+    /// Open WebSocket connections (see [`Backend::socket_opened`]).
+    open_sockets: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts one open WebSocket while it lives.
+pub struct SocketGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Deref for Backend {
@@ -239,6 +252,27 @@ pub enum AgentAction {
 }
 
 impl Backend {
+    /// Asks every WebSocket of this process to close with a reconnect hint (SIGTERM).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves when the process is stopping.
+    pub fn on_shutdown(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Registers an open WebSocket until the guard is dropped.
+    pub fn socket_opened(&self) -> SocketGuard {
+        self.open_sockets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        SocketGuard(self.open_sockets.clone())
+    }
+
+    /// How many WebSockets are open in this process.
+    pub fn open_sockets(&self) -> usize {
+        self.open_sockets.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Opens the database (creating the data dir), migrates, seeds the demo if configured.
     pub async fn start(config: Config) -> Result<Self> {
         let ai = Responders::new(Duration::from_millis(config.ai_timeout_ms));
@@ -266,6 +300,8 @@ impl Backend {
             generating: Mutex::new(HashMap::new()),
             ai_locks: Mutex::new(HashMap::new()),
             new_visitors,
+            shutdown: tokio::sync::watch::channel(false).0,
+            open_sockets: Arc::default(),
         }));
         backend.upgrade_legacy_knowledge().await?;
         if kind == crate::db::DbKind::Postgres {

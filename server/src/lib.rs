@@ -59,11 +59,26 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
         .with_state(state)
 }
 
-/// Serves until SIGTERM/Ctrl-C, then stops accepting and lets in-flight requests finish.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+/// Longest wait for WebSockets to say goodbye after SIGTERM.
+const SOCKET_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves until SIGTERM/Ctrl-C, then stops accepting, lets in-flight requests finish, and
+/// closes every WebSocket with code 1012 ("server restarting; reconnect"): a frame being handled
+/// is finished first, and clients resume from their last sequence number elsewhere.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router, backend: Backend) -> std::io::Result<()> {
+    let stopping = backend.clone();
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stopping.begin_shutdown();
+        })
+        .await?;
+    let deadline = tokio::time::Instant::now() + SOCKET_DRAIN;
+    while backend.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tracing::info!(left_open = backend.open_sockets(), "stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -37,6 +37,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!("  visitor:   {url}/demo    (a sample customer page with the chat widget)");
         println!("  embed:     <script src=\"{url}/widget.js\" data-widget=\"demo\" async></script>");
     }
-    handoff_server::serve(listener, router).await?;
+    handoff_server::serve(listener, router, backend).await?;
     Ok(())
 }

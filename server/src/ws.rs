@@ -102,6 +102,16 @@ fn classify(msg: Option<Result<Message, axum::Error>>) -> Incoming {
     }
 }
 
+/// Close code for "the server is restarting": clients reconnect (to this or another process)
+/// and resume from their last seen sequence number.
+const RESTART: u16 = 1012;
+const RESTART_REASON: &str = "server restarting; reconnect";
+
+/// Resolves once the process is stopping.
+async fn stopping(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
 async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))).await;
 }
@@ -116,6 +126,8 @@ pub async fn visitor_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(back
 }
 
 async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
+    let _open = backend.socket_opened();
+    let mut stop = backend.on_shutdown();
     // 1. hello
     let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
     let (token, mut last_sent) = match hello.map(classify) {
@@ -191,6 +203,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
                 };
                 if !ok { return; }
             }
+            _ = stopping(&mut stop) => return close(socket, RESTART, RESTART_REASON).await,
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
             }
@@ -241,6 +254,8 @@ pub async fn agent_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backen
 }
 
 async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
+    let _open = backend.socket_opened();
+    let mut stop = backend.on_shutdown();
     let Ok(org) = user.conversations_org().map(str::to_owned) else { return };
     let mut live = backend.hub.subscribe_org(&org);
     // conversation id -> last seq sent on this connection
@@ -296,6 +311,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
                 };
                 if !ok { return; }
             }
+            _ = stopping(&mut stop) => return close(socket, RESTART, RESTART_REASON).await,
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
             }

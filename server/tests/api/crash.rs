@@ -210,3 +210,40 @@ async fn sigkill_mid_traffic_loses_and_duplicates_nothing_postgres() {
         crash_and_restart(Db::Postgres).await;
     }
 }
+
+/// SIGTERM: open WebSockets are closed with code 1012 ("server restarting; reconnect"), new
+/// connections are refused, and the process exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_sockets_with_a_reconnect_hint() {
+    let data_dir = std::env::temp_dir().join(format!("handoff_sigterm_{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (mut server, base) = start_server(&data_dir, None).await;
+    let http = reqwest::Client::new();
+    let res = http.post(format!("{base}/api/widget/session")).form(&[("widget_id", "demo")]).send().await.unwrap();
+    let session: VisitorSession = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    let mut ws = visitor_socket(&base, &session.token, 0).await;
+    let welcome = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    assert!(welcome.to_text().unwrap().contains("welcome"), "{welcome:?}");
+
+    let pid = server.id().unwrap().to_string();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 5 s")
+    .expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), 1012);
+    assert!(close.reason.contains("reconnect"), "{}", close.reason);
+    let exit = tokio::time::timeout(Duration::from_secs(10), server.wait()).await.expect("exits").unwrap();
+    assert!(exit.success(), "clean exit: {exit:?}");
+    assert!(http.get(format!("{base}/healthz")).send().await.is_err(), "no longer accepting");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -132,7 +132,7 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
     let (router, backend) = handoff_server::build(config, leptos_options).await.expect("build app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(handoff_server::serve(listener, router));
+    tokio::spawn(handoff_server::serve(listener, router, backend.clone()));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { base, database_url, backend, http, data_dir }
 }
