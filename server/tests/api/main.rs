@@ -1,5 +1,6 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
 mod ai;
+mod chaos;
 mod crash;
 mod email;
 mod faults;
