@@ -422,6 +422,21 @@ impl Backend {
 
     /// Starts or resumes a visitor's session on a widget. A token that is unknown or belongs to
     /// another widget starts a new visitor (it never grants access to anything else).
+    /// The origins allowed to embed a widget (`None`: no such widget; empty: any). Stored as a
+    /// list separated by spaces, commas or line breaks.
+    pub async fn widget_allowed_origins(&self, widget_id: &str) -> Result<Option<Vec<String>>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT allowed_origins FROM widgets WHERE id = $1")
+            .bind(widget_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|(list,)| {
+            list.split(|c: char| c == ',' || c.is_whitespace())
+                .map(|o| o.trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        }))
+    }
+
     /// `client_ip`: where the request came from, for the limit on new chats per address.
     pub async fn visitor_session(
         &self,

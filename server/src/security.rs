@@ -26,9 +26,17 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
     if !safe && !origin_allowed(req.headers(), &backend) {
         return (StatusCode::FORBIDDEN, "cross-origin request refused").into_response();
     }
-    let framable = req.uri().path().starts_with("/widget/");
+    let widget = req.uri().path().strip_prefix("/widget/").map(|rest| rest.split('/').next().unwrap_or("").to_string());
+    let framable = widget.is_some();
+    let ancestors = match &widget {
+        Some(id) => Some(frame_ancestors(&backend, id).await),
+        None => None,
+    };
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if let Some(policy) = ancestors.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        h.insert("content-security-policy", policy);
+    }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
     if !framable {
@@ -37,4 +45,38 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
         h.entry("content-security-policy").or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
     }
     res
+}
+
+/// The `frame-ancestors` policy of a widget page: the widget's allowed origins (besides this
+/// site), any site when it names none, no one for an unknown widget.
+async fn frame_ancestors(backend: &Backend, widget_id: &str) -> String {
+    match backend.widget_allowed_origins(widget_id).await {
+        Ok(Some(origins)) if origins.is_empty() => "frame-ancestors *".into(),
+        Ok(Some(origins)) => {
+            let valid: Vec<&str> = origins.iter().map(String::as_str).filter(|o| is_origin(o)).collect();
+            format!("frame-ancestors 'self' {}", valid.join(" ")).trim_end().to_string()
+        }
+        _ => "frame-ancestors 'none'".into(),
+    }
+}
+
+/// `scheme://host[:port]`, nothing else (so a stored value cannot smuggle policy directives).
+fn is_origin(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else { return false };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins_are_strict() {
+        assert!(super::is_origin("https://shop.example"));
+        assert!(super::is_origin("http://127.0.0.1:8080"));
+        assert!(!super::is_origin("https://shop.example; script-src *"));
+        assert!(!super::is_origin("https://shop.example/path"));
+        assert!(!super::is_origin("javascript://x"));
+        assert!(!super::is_origin("shop.example"));
+    }
 }

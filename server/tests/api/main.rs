@@ -350,6 +350,17 @@ async fn pages_and_embed_script(db: Db) {
     let widget = app.http.get(format!("{}/widget/demo", app.base)).send().await.unwrap();
     assert_eq!(widget.status(), 200);
     assert!(widget.headers().get("x-frame-options").is_none(), "the widget must be embeddable");
+    let csp =
+        |res: &reqwest::Response| res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert_eq!(csp(&widget), "frame-ancestors *", "no allowed origins set: any site");
+    sqlx::query("UPDATE widgets SET allowed_origins = 'https://shop.example, http://127.0.0.1:8080/ bad;value' WHERE id = 'demo'")
+        .execute(&app.backend.db.pool)
+        .await
+        .unwrap();
+    let widget = app.http.get(format!("{}/widget/demo", app.base)).send().await.unwrap();
+    assert_eq!(csp(&widget), "frame-ancestors 'self' https://shop.example http://127.0.0.1:8080");
+    let unknown = app.http.get(format!("{}/widget/nope", app.base)).send().await.unwrap();
+    assert_eq!(csp(&unknown), "frame-ancestors 'none'");
     let js = app.http.get(format!("{}/widget.js", app.base)).send().await.unwrap();
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
     assert!(js.text().await.unwrap().contains("/widget/"));
