@@ -308,4 +308,64 @@ mod tests {
         assert_eq!(s, r#"{"type":"ack","client_msg_id":"a1","seq":3}"#);
         assert!(serde_json::from_str::<VisitorFrame>(r#"{"type":"nope"}"#).is_err());
     }
+
+    use proptest::prelude::*;
+
+    fn arb_visitor_frame() -> impl Strategy<Value = VisitorFrame> {
+        prop_oneof![
+            (".*", any::<i64>()).prop_map(|(token, last_seq)| VisitorFrame::Hello { token, last_seq }),
+            (".*", ".*").prop_map(|(client_msg_id, text)| VisitorFrame::Send { client_msg_id, text }),
+            Just(VisitorFrame::RequestHuman),
+            Just(VisitorFrame::Ping),
+        ]
+    }
+
+    fn arb_agent_frame() -> impl Strategy<Value = AgentFrame> {
+        prop_oneof![
+            (".*", any::<i64>())
+                .prop_map(|(conversation_id, last_seq)| AgentFrame::Watch { conversation_id, last_seq }),
+            ".*".prop_map(|conversation_id| AgentFrame::Unwatch { conversation_id }),
+            Just(AgentFrame::Ping),
+        ]
+    }
+
+    proptest! {
+        /// Whatever arrives on a socket, parsing answers Ok or Err and never panics.
+        #[test]
+        fn parsing_arbitrary_input_never_panics(raw in ".*", bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = serde_json::from_str::<VisitorFrame>(&raw);
+            let _ = serde_json::from_str::<AgentFrame>(&raw);
+            let _ = serde_json::from_slice::<VisitorFrame>(&bytes);
+            let _ = serde_json::from_slice::<AgentFrame>(&bytes);
+        }
+
+        /// JSON-shaped noise around the real tags: wrong field types, missing fields, extra
+        /// fields — refused or accepted, never a panic, and accepted frames re-serialize.
+        #[test]
+        fn near_miss_frames_never_panic(
+            tag in prop_oneof![Just("hello".to_string()), Just("send".to_string()), Just("request_human".to_string()), Just("ping".to_string()), Just("watch".to_string()), Just("unwatch".to_string()), ".{0,8}"],
+            key in prop_oneof![Just("token".to_string()), Just("text".to_string()), Just("client_msg_id".to_string()), Just("last_seq".to_string()), Just("conversation_id".to_string()), ".{0,8}"],
+            value in prop_oneof![Just(serde_json::json!(null)), any::<i64>().prop_map(|n| serde_json::json!(n)), ".*".prop_map(|s| serde_json::json!(s)), Just(serde_json::json!([1, {"a": 2}])), Just(serde_json::json!(1e300))],
+        ) {
+            let mut object = serde_json::Map::new();
+            object.insert("type".into(), serde_json::json!(tag));
+            object.insert(key, value);
+            let frame = serde_json::Value::Object(object).to_string();
+            if let Ok(f) = serde_json::from_str::<VisitorFrame>(&frame) {
+                prop_assert!(serde_json::to_string(&f).is_ok());
+            }
+            if let Ok(f) = serde_json::from_str::<AgentFrame>(&frame) {
+                prop_assert!(serde_json::to_string(&f).is_ok());
+            }
+        }
+
+        /// Every frame a client can send survives the trip through JSON unchanged.
+        #[test]
+        fn client_frames_round_trip(v in arb_visitor_frame(), a in arb_agent_frame()) {
+            let back: VisitorFrame = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+            prop_assert_eq!(back, v);
+            let back: AgentFrame = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+            prop_assert_eq!(back, a);
+        }
+    }
 }

@@ -73,3 +73,52 @@ async fn a_database_outage_gives_clear_errors_and_heals() {
         })
         .await;
 }
+
+/// Random garbage on both kinds of socket (bytes, text, JSON with the right tags and wrong
+/// fields): every frame gets an error frame or is ignored, the connection stays usable, nothing
+/// is stored, and the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_frames_never_break_a_connection() {
+    use rand::{Rng, SeedableRng};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app(Db::Sqlite).await;
+    let mut v = app.visitor().await;
+    v.message(|_| true).await; // greeting
+    let ann = app.login(ANN).await;
+    let mut agent = Socket::connect(&app, "/ws/agent", Some(&ann)).await;
+    let seed: u64 = rand::random();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    // ("request_human" is left out: with any extra fields it is a valid request.)
+    let tags = ["hello", "send", "ping", "watch", "unwatch", "", "SEND", "request_humans"];
+    let keys = ["token", "text", "client_msg_id", "last_seq", "conversation_id", "type", "x"];
+    let values =
+        [json!(null), json!(-1), json!(i64::MAX), json!(""), json!("é\u{0}"), json!([1]), json!({"a": 1}), json!(1.5)];
+    for socket in [&mut v.socket, &mut agent] {
+        for _ in 0..300 {
+            let frame = match rng.gen_range(0..3) {
+                0 => Message::Binary((0..rng.gen_range(0..64)).map(|_| rng.gen()).collect::<Vec<u8>>().into()),
+                1 => Message::Text((0..rng.gen_range(0..64)).map(|_| rng.gen::<char>()).collect::<String>().into()),
+                _ => {
+                    let mut o = serde_json::Map::new();
+                    o.insert("type".into(), json!(tags[rng.gen_range(0..tags.len())]));
+                    for _ in 0..rng.gen_range(0..3) {
+                        o.insert(
+                            keys[rng.gen_range(0..keys.len())].into(),
+                            values[rng.gen_range(0..values.len())].clone(),
+                        );
+                    }
+                    // Never a valid "send" with an id and text: garbage only.
+                    o.remove("text");
+                    Message::Text(serde_json::Value::Object(o).to_string().into())
+                }
+            };
+            socket.send_raw(frame).await;
+        }
+        socket.send_json(json!({"type": "ping"})).await;
+        socket.until(|f| matches!(f, ServerFrame::Pong).then_some(())).await;
+    }
+    assert_eq!(app.stored(&v.conversation_id()).await.len(), 1, "seed {seed}: nothing stored");
+    v.send("after", "still here").await;
+    assert_eq!(v.ack("after").await, 2, "seed {seed}");
+    assert_eq!(app.call_json("conversations/list", &ann, json!({})).await.status, 200);
+}
