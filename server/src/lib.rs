@@ -54,7 +54,7 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(security::MAX_BODY))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }

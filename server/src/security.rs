@@ -21,10 +21,23 @@ pub fn origin_allowed(headers: &HeaderMap, backend: &Backend) -> bool {
     (!host.is_empty() && bare == host) || backend.config.allowed_origins.iter().any(|o| o == origin)
 }
 
+/// Largest request body, except the e-mail form's (see `upload`).
+pub const MAX_BODY: usize = 64 * 1024;
+
 pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !origin_allowed(req.headers(), &backend) {
         return (StatusCode::FORBIDDEN, "cross-origin request refused").into_response();
+    }
+    // Bodies over the limit are refused before anything reads them (server functions would
+    // otherwise report the cut-off body as an internal error). The e-mail form has its own.
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) && req.uri().path() != "/api/widget/email" {
+        let e = app::error::AppError::Validation {
+            code: "too_large".into(),
+            message: format!("the request is larger than {} KiB", MAX_BODY / 1024),
+        };
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(e)).into_response();
     }
     let widget = req.uri().path().strip_prefix("/widget/").map(|rest| rest.split('/').next().unwrap_or("").to_string());
     let framable = widget.is_some();

@@ -121,4 +121,30 @@ async fn garbage_frames_never_break_a_connection() {
     v.send("after", "still here").await;
     assert_eq!(v.ack("after").await, 2, "seed {seed}");
     assert_eq!(app.call_json("conversations/list", &ann, json!({})).await.status, 200);
+
+    // Size limits: a frame over 16 KiB ends that connection (the message is not stored); a
+    // request body over 64 KiB is refused with 413.
+    let text = "x".repeat(20 * 1024);
+    v.socket.send_json(json!({"type": "send", "client_msg_id": "huge", "text": text})).await;
+    let mut closed = false;
+    for _ in 0..10 {
+        match v.socket.try_next(Duration::from_secs(2)).await {
+            None => {
+                closed = true;
+                break;
+            }
+            Some(_) => continue,
+        }
+    }
+    assert!(closed, "an oversized frame ends the connection");
+    assert!(!app.stored(&v.conversation_id()).await.iter().any(|m| m.client_msg_id.as_deref() == Some("huge")));
+    let big = app
+        .http
+        .post(format!("{}/api/chat/send", app.base))
+        .header("cookie", &ann)
+        .form(&[("id", "x"), ("client_msg_id", "big"), ("text", &"y".repeat(100 * 1024))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
 }
