@@ -1,0 +1,34 @@
+//! Latency samples and their quantiles.
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+pub struct Samples {
+    values: Vec<Duration>,
+}
+
+impl Samples {
+    pub fn add(&mut self, d: Duration) {
+        self.values.push(d);
+    }
+
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.values.is_empty() {
+            return Duration::ZERO;
+        }
+        let mut v = self.values.clone();
+        v.sort_unstable();
+        let i = ((v.len() - 1) as f64 * q).round() as usize;
+        v[i]
+    }
+
+    pub fn print(&self, what: &str) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "  {what:<32} n={:<8} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
+            self.values.len(),
+            ms(self.quantile(0.5)),
+            ms(self.quantile(0.99)),
+            ms(self.quantile(1.0))
+        );
+    }
+}
