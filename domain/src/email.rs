@@ -108,7 +108,8 @@ impl FileKind {
         }
     }
 
-    fn extensions(self) -> &'static [&'static str] {
+    /// The file name extensions of this kind.
+    pub fn extensions(self) -> &'static [&'static str] {
         match self {
             Self::Png => &["png"],
             Self::Jpeg => &["jpg", "jpeg"],
@@ -152,6 +153,19 @@ fn looks_like_plain_text(bytes: &[u8]) -> bool {
         || head.starts_with("<svg")
         || head.starts_with("<?xml")
         || head.starts_with("<script"))
+}
+
+/// Every accepted file kind.
+pub const FILE_KINDS: [FileKind; 6] =
+    [FileKind::Png, FileKind::Jpeg, FileKind::Gif, FileKind::Webp, FileKind::Pdf, FileKind::Text];
+
+/// The accepted kinds in words, for error messages.
+pub const ACCEPTED_DESCRIPTION: &str = "images (PNG, JPEG, GIF, WebP), PDF and plain text (.txt, .csv, .log, .md)";
+
+/// Whether a file name has the extension of an accepted kind (the content decides in the end).
+pub fn extension_accepted(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    FILE_KINDS.iter().any(|k| k.extensions().contains(&ext.as_str()))
 }
 
 /// A file name that is safe to show and to put in a `Content-Disposition` header: path parts
@@ -220,14 +234,12 @@ pub fn check_files(files: Vec<UploadedFile>) -> Result<Vec<CheckedFile>, FieldEr
                 ));
             }
             let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-            let allowed = "images (PNG, JPEG, GIF, WebP), PDF and plain text (.txt, .csv, .log, .md)";
+            let allowed = ACCEPTED_DESCRIPTION;
             let Some(kind) = FileKind::sniff(&f.bytes) else {
                 return Err(field("files", format!("{name}: this type of file is not accepted; allowed are {allowed}")));
             };
             if !kind.extensions().contains(&ext.as_str()) {
-                let known = [FileKind::Png, FileKind::Jpeg, FileKind::Gif, FileKind::Webp, FileKind::Pdf, FileKind::Text]
-                    .iter()
-                    .any(|k| k.extensions().contains(&ext.as_str()));
+                let known = extension_accepted(name.as_str());
                 return Err(field(
                     "files",
                     if known {

@@ -1,7 +1,8 @@
 //! The bell in the dashboard's top-right corner: unread badge, the newest notifications (click
 //! one to open its conversation, which marks it read), "Mark all read", and the gear with the
 //! user's settings (notify through e-mail / browser push; all messages or requests only), stored
-//! on the server, which applies them when it decides whom to notify.
+//! on the server, which applies them when it decides whom to notify. Each entry shows what it is
+//! about (a request, a message, an e-mail form) with an icon.
 //!
 //! The list is read from the server after hydration and again whenever `version` changes (the
 //! dashboard bumps it on a `Notifications` frame, on reconnect, and when a conversation opens).
@@ -116,10 +117,10 @@ pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
                             }
                             items.into_iter().map(|n| {
                                 let (id, cid, at) = (n.id.clone(), n.conversation_id.clone(), n.created_at);
-                                let kind = match n.kind {
-                                    NotificationKind::Request => "request",
-                                    NotificationKind::Message => "message",
-                                    NotificationKind::EmailForm => "email_form",
+                                let (kind, icon, label) = match n.kind {
+                                    NotificationKind::Request => ("request", "🙋", "Request"),
+                                    NotificationKind::Message => ("message", "💬", "Message"),
+                                    NotificationKind::EmailForm => ("email_form", "✉", "E-mail"),
                                 };
                                 view! {
                                     <li>
@@ -132,8 +133,12 @@ pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
                                             });
                                             open.set(false);
                                         }>
-                                            <span class="bell-text">{n.text.clone()}</span>
-                                            <span class="bell-time">{move || relative_time(at, now.get())}</span>
+                                            <span class="bell-icon" title=label aria-hidden="true">{icon}</span>
+                                            <span class="bell-body">
+                                                <span class="sr-only">{format!("{label}: ")}</span>
+                                                <span class="bell-text">{n.text.clone()}</span>
+                                                <span class="bell-time">{move || relative_time(at, now.get())}</span>
+                                            </span>
                                         </a>
                                     </li>
                                 }

@@ -1,4 +1,5 @@
 //! Pieces shared by pages.
 pub mod alerts;
 pub mod bell;
+pub mod email_form;
 pub mod transcript;

@@ -1,13 +1,53 @@
 //! A conversation's messages, as the visitor or an agent sees them. Text is always rendered as
 //! text (Leptos escapes it), never as HTML.
+//!
+//! Besides chat messages: the e-mail offer (a system notice), a visitor's e-mail form (a card
+//! with the address, the text and the files; agents get download links) and an agent's e-mail
+//! reply (with its delivery status; agents can retry a failed one). A `MessageUpdated` frame
+//! replaces a message under the same seq, so a row is keyed by what may change too.
+use crate::api::email::retry_email;
 use crate::util::clock;
-use domain::wire::{Author, MessageDto};
+use domain::email::human_size;
+use domain::wire::{AttachmentDto, Author, Delivery, DeliveryStatus, MessageDto, MessageExtra};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Perspective {
     Visitor,
     Agent,
+}
+
+/// A row's identity: its seq, and the parts a `MessageUpdated` frame may change.
+fn row_key(m: &MessageDto) -> (i64, String) {
+    let changing = match &m.extra {
+        MessageExtra::EmailReply { delivery, .. } => format!(
+            "{}/{}/{}",
+            delivery_label(delivery.status).0,
+            delivery.attempts,
+            delivery.error.as_deref().unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    (m.seq, changing)
+}
+
+/// `data-status` value and the badge's words.
+fn delivery_label(status: DeliveryStatus) -> (&'static str, &'static str) {
+    match status {
+        DeliveryStatus::Queued => ("queued", "sending…"),
+        DeliveryStatus::Sent => ("sent", "sent"),
+        DeliveryStatus::Failed => ("failed", "not delivered"),
+    }
+}
+
+fn extra_kind(extra: &MessageExtra) -> &'static str {
+    match extra {
+        MessageExtra::Chat => "chat",
+        MessageExtra::EmailOffer => "email_offer",
+        MessageExtra::EmailForm { .. } => "email_form",
+        MessageExtra::EmailReply { .. } => "email_reply",
+    }
 }
 
 #[component]
@@ -19,7 +59,7 @@ pub fn Transcript(
 ) -> impl IntoView {
     view! {
         <ol class="transcript" aria-live="polite">
-            <For each=move || messages.get() key=|m| m.seq let:m>
+            <For each=move || messages.get() key=row_key let:m>
                 {
                     let (kind, mine) = match (&m.author, perspective) {
                         (Author::Visitor, Perspective::Visitor) => ("visitor", true),
@@ -36,16 +76,109 @@ pub fn Transcript(
                         Author::Agent { name, .. } => name.clone(),
                         Author::System => String::new(),
                     };
-                    view! {
-                        <li class="msg" class:mine=mine data-author=kind data-seq=m.seq>
-                            {(kind != "system").then(|| view! {
-                                <span class="msg-meta"><span class="msg-who">{who}</span> " " <time>{clock(m.created_at)}</time></span>
-                            })}
+                    let meta = (kind != "system").then(|| view! {
+                        <span class="msg-meta"><span class="msg-who">{who}</span> " " <time>{clock(m.created_at)}</time></span>
+                    });
+                    let extra_kind = extra_kind(&m.extra);
+                    let body = match m.extra.clone() {
+                        MessageExtra::Chat => view! { <span class="msg-text">{m.text.clone()}</span> }.into_any(),
+                        MessageExtra::EmailOffer => {
+                            let text = match perspective {
+                                Perspective::Visitor => m.text.clone(),
+                                Perspective::Agent => "Nobody answered in time: the visitor was offered the e-mail form.".to_string(),
+                            };
+                            view! { <span class="msg-text"><span aria-hidden="true">"✉ "</span>{text}</span> }.into_any()
+                        }
+                        MessageExtra::EmailForm { email, attachments } => {
+                            let title = match perspective {
+                                Perspective::Agent => format!("Email from {email}"),
+                                Perspective::Visitor => format!("Your e-mail · we will answer at {email}"),
+                            };
+                            view! {
+                                <span class="email-title"><span aria-hidden="true">"✉ "</span>{title}</span>
+                                <span class="msg-text">{m.text.clone()}</span>
+                                {(!attachments.is_empty()).then(|| attachment_list(attachments, perspective))}
+                            }.into_any()
+                        }
+                        MessageExtra::EmailReply { to, delivery } => view! {
                             <span class="msg-text">{m.text.clone()}</span>
+                            {delivery_line(&m, to, delivery, perspective)}
+                        }.into_any(),
+                    };
+                    view! {
+                        <li class="msg" class:mine=mine class:email-card=extra_kind == "email_form"
+                            class:email-reply=extra_kind == "email_reply"
+                            data-author=kind data-kind=extra_kind data-seq=m.seq>
+                            {meta}
+                            {body}
                         </li>
                     }
                 }
             </For>
         </ol>
+    }
+}
+
+/// The files of an e-mail form: download links for agents, names and sizes for the visitor.
+fn attachment_list(files: Vec<AttachmentDto>, perspective: Perspective) -> impl IntoView {
+    view! {
+        <ul class="attachments" aria-label="Attachments">
+            {files.into_iter().map(|f| {
+                let size = human_size(usize::try_from(f.size).unwrap_or(0));
+                let name = match perspective {
+                    Perspective::Agent => view! {
+                        <a class="attachment-name" href=format!("/attachments/{}", f.id) download=f.name.clone()>{f.name.clone()}</a>
+                    }.into_any(),
+                    Perspective::Visitor => view! { <span class="attachment-name">{f.name.clone()}</span> }.into_any(),
+                };
+                view! {
+                    <li class="attachment" data-type=f.content_type.clone()>
+                        <span aria-hidden="true">"📎 "</span>{name}" "<span class="attachment-size">{size}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// "Sent by e-mail to …" with the delivery badge; for agents, a failure's reason and Retry.
+fn delivery_line(m: &MessageDto, to: String, delivery: Delivery, perspective: Perspective) -> impl IntoView {
+    let (status, label) = delivery_label(delivery.status);
+    let failed = delivery.status == DeliveryStatus::Failed && perspective == Perspective::Agent;
+    let (conversation_id, seq) = (m.conversation_id.clone(), m.seq);
+    view! {
+        <span class="delivery-line">
+            <span>{format!("Sent by e-mail to {to}")}</span>
+            " "
+            <span class="delivery" data-status=status>{label}</span>
+        </span>
+        {failed.then(|| view! {
+            <span class="delivery-failure">
+                {delivery.error.clone().map(|e| view! { <span class="delivery-error">{e}</span> })}
+                <RetryEmail conversation_id seq/>
+            </span>
+        })}
+    }
+}
+
+/// Queues a failed e-mail reply again; its new status arrives as a `MessageUpdated` frame.
+#[component]
+fn RetryEmail(conversation_id: String, seq: i64) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let retry = move |_| {
+        let conversation_id = conversation_id.clone();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            if let Err(e) = retry_email(conversation_id, seq).await {
+                error.set(Some(e.to_string()));
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <button type="button" class="btn small" disabled=move || busy.get() on:click=retry>"Retry"</button>
+        {move || error.get().map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
     }
 }

@@ -1,15 +1,18 @@
-//! `/settings/ai`: the AI agent's settings (texts, handoff popup, backend) and its knowledge base
-//! (Q&A pairs and articles: add, edit, delete, import a Markdown/plain-text file, try a question).
-//! Users without the *settings* permission see everything read-only; the server refuses changes
-//! anyway.
+//! `/settings/ai`: the organization's handoff settings (when to offer visitors the e-mail form,
+//! the reply-to address of e-mail answers), the AI agent's settings (texts, handoff popup,
+//! backend) and its knowledge base (Q&A pairs and articles: add, edit, delete, import a
+//! Markdown/plain-text file, try a question). Users without the *settings* permission see
+//! everything read-only; the server refuses changes anyway.
 #[cfg(feature = "hydrate")]
 use crate::api::agents::import_knowledge;
 use crate::api::agents::{delete_knowledge, list_agents, list_knowledge, preview_answer, save_knowledge, update_agent};
 use crate::api::auth::current_user;
+use crate::api::email::{get_org_settings, save_org_settings};
 use crate::error::AppError;
 use domain::agent::{
     AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, KnowledgeEntry, KnowledgeInput, KnowledgeKind, LlmSettings,
 };
+use domain::wire::OrgSettings;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -72,18 +75,103 @@ pub fn AgentsPage() -> impl IntoView {
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     _ => ().into_any(),
                 })}
-                {move || agents.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <main class="settings">
-                            {list.into_iter().map(|agent| view! { <AgentSection agent/> }).collect_view()}
-                        </main>
-                    }.into_any(),
-                    Err(AppError::Unauthorized { .. }) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
-                })}
+                <main class="settings">
+                    {move || me.get().and_then(Result::ok).flatten().map(|user| view! {
+                        <HandoffSettings editable=user.can_settings/>
+                    })}
+                    {move || agents.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
+                        Ok(list) => list.into_iter().map(|agent| view! { <AgentSection agent/> }).collect_view().into_any(),
+                        Err(AppError::Unauthorized { .. }) => view! { <Redirect path="/login"/> }.into_any(),
+                        Err(e) => view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
+                    })}
+                </main>
             </Suspense>
         </div>
+    }
+}
+
+/// The organization's handoff settings: after how long a waiting visitor is offered the e-mail
+/// form, and where replies to agents' e-mail answers go. Loaded in the browser.
+#[component]
+fn HandoffSettings(editable: bool) -> impl IntoView {
+    let timeout = RwSignal::new(String::new());
+    let reply_to = RwSignal::new(String::new());
+    let loaded = RwSignal::new(None::<Result<(), String>>);
+    let fb = RwSignal::new(Feedback::default());
+    let saving = RwSignal::new(false);
+    let show = move |s: OrgSettings| {
+        timeout.set(s.handoff_timeout_secs.to_string());
+        reply_to.set(s.reply_to);
+    };
+    Effect::new(move |_| {
+        spawn_local(async move {
+            match get_org_settings().await {
+                Ok(s) => {
+                    show(s);
+                    loaded.set(Some(Ok(())));
+                }
+                Err(e) => loaded.set(Some(Err(e.to_string()))),
+            }
+        });
+    });
+    let save = move || {
+        let Ok(handoff_timeout_secs) = timeout.get_untracked().trim().parse::<i64>() else {
+            fb.set(Feedback {
+                field: Some("handoff_timeout_secs".into()),
+                message: "enter a whole number of seconds".into(),
+                ok: false,
+            });
+            return;
+        };
+        let settings = OrgSettings { handoff_timeout_secs, reply_to: reply_to.get_untracked() };
+        fb.set(Feedback::default());
+        saving.set(true);
+        spawn_local(async move {
+            match save_org_settings(settings).await {
+                Ok(s) => {
+                    show(s);
+                    fb.set(Feedback::ok("Saved."));
+                }
+                Err(e) => fb.set(Feedback::from_error(e)),
+            }
+            saving.set(false);
+        });
+    };
+    let disabled = move || !editable || loaded.with(|l| !matches!(l, Some(Ok(()))));
+
+    view! {
+        <form class="card stack handoff-settings" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
+            <h2>"Handoff"</h2>
+            <p class="muted">"When a visitor asks for a human and nobody answers in time (or nobody is online), the chat offers them a form to send their question by e-mail. Agents answer it from the conversation."</p>
+            {(!editable).then(|| view! { <p class="muted notice">"You can view these settings. Changing them needs the settings permission."</p> })}
+            {move || match loaded.get() {
+                None => Some(view! { <p class="muted">"Loading…"</p> }.into_any()),
+                Some(Err(e)) => Some(view! { <p class="form-error">{e}</p> }.into_any()),
+                Some(Ok(())) => None,
+            }}
+            <div class="row">
+                <label>
+                    "Offer the e-mail form after (seconds)"
+                    <input type="number" name="handoff_timeout_secs" min="10" max="86400" step="1" inputmode="numeric"
+                        prop:value=move || timeout.get() on:input=move |ev| timeout.set(event_target_value(&ev)) disabled=disabled/>
+                    {field_error(fb, "handoff_timeout_secs")}
+                </label>
+                <label>
+                    "Reply-to address"
+                    <input type="email" name="reply_to" placeholder="empty: the server's sender address" autocomplete="off"
+                        prop:value=move || reply_to.get() on:input=move |ev| reply_to.set(event_target_value(&ev)) disabled=disabled/>
+                    {field_error(fb, "reply_to")}
+                </label>
+            </div>
+            <p class="muted small">"Between 10 seconds and 24 hours. Replies to the e-mails agents send go to the reply-to address."</p>
+            {form_status(fb)}
+            <div>
+                <button type="submit" class="btn primary" disabled=move || disabled() || saving.get()>
+                    {move || if saving.get() { "Saving…" } else { "Save handoff settings" }}
+                </button>
+            </div>
+        </form>
     }
 }
 

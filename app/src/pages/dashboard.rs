@@ -1,19 +1,22 @@
 //! The agents' dashboard: the live conversation list and the open conversation with the handoff
 //! buttons and the composer. Server-rendered from server functions, then kept live by the
 //! `/ws/agent` socket (list summaries for the whole organization, messages of the open
-//! conversation from the last sequence number seen).
+//! conversation from the last sequence number seen). A conversation with a visitor's e-mail form
+//! gets a "Reply by e-mail" box; e-mail replies' delivery status arrives as `MessageUpdated`.
 use crate::api::auth::{current_user, Logout};
 use crate::api::chat::{
     get_conversation, list_conversations, CloseConversation, ContinueChat, HandleChat, PassChatToAi, SendMessage,
 };
+use crate::api::email::SendEmailReply;
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
 use crate::components::transcript::{Perspective, Transcript};
+use crate::error::AppError;
 use crate::live::{socket_slot, LiveSocket};
 use crate::util::{client_msg_id, follow_bottom, now_ms, relative_time};
 use domain::handoff::HandoffState;
-use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
+use domain::wire::{AgentFrame, ConversationSummary, MessageDto, MessageExtra, ServerFrame, UserDto};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -109,6 +112,10 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                         m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
                     })
                 }
+                // A message changed in place (an e-mail reply's delivery): replace it by seq.
+                ServerFrame::MessageUpdated { message } => live.messages.update(|m| {
+                    m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
+                }),
                 ServerFrame::Typing { conversation_id } | ServerFrame::Draft { conversation_id, .. } => {
                     live.typing.set(Some(conversation_id))
                 }
@@ -410,6 +417,7 @@ fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
                 <Transcript messages perspective=Perspective::Agent ai_name=Signal::stored("Assistant".to_string()) visitor_name/>
                 {move || typing().then(|| view! { <p class="typing muted">"The AI is typing…"</p> })}
             </div>
+            <EmailReplyBox id=id.clone() messages live/>
             <Show when=i_hold.clone() fallback=|| view! { <p class="composer-hint muted">"Take the chat to reply."</p> }>
                 <form class="composer" on:submit={
                     let submit = submit.clone();
@@ -428,5 +436,99 @@ fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
                 </form>
             </Show>
         </Transition>
+    }
+}
+
+/// "Reply by e-mail": answers the conversation's newest e-mail form. Holding the chat is not
+/// needed. A retry of the same text keeps its client id, so it is stored and mailed once; the
+/// reply joins the thread by seq (from the answer or the live frame, whichever comes first).
+#[component]
+fn EmailReplyBox(id: String, messages: Signal<Vec<MessageDto>>, live: Live) -> impl IntoView {
+    let latest_form = Memo::new(move |_| {
+        messages.with(|ms| {
+            ms.iter().rev().find_map(|m| match &m.extra {
+                MessageExtra::EmailForm { email, .. } => Some((m.seq, email.clone())),
+                _ => None,
+            })
+        })
+    });
+    let send = ServerAction::<SendEmailReply>::new();
+    let draft = RwSignal::new(String::new());
+    let outgoing = RwSignal::new(None::<(String, String)>);
+    // The last refusal: the field it is about (if any) and why.
+    let refusal = RwSignal::new(None::<(Option<String>, String)>);
+    let sent = RwSignal::new(false);
+
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(m)) => {
+            if outgoing.get_untracked().is_some_and(|(id, _)| Some(id) == m.client_msg_id) {
+                outgoing.set(None);
+                draft.set(String::new());
+            }
+            refusal.set(None);
+            sent.set(true);
+            // A delivery update may have come in meanwhile: never replace a newer copy.
+            live.messages.update(|all| {
+                all.entry(m.conversation_id.clone()).or_default().entry(m.seq).or_insert(m);
+            });
+        }
+        Some(Err(AppError::Field { field, message })) => refusal.set(Some((Some(field), message))),
+        Some(Err(e)) => refusal.set(Some((None, e.to_string()))),
+        None => {}
+    });
+
+    let submit = move || {
+        let Some((form_seq, _)) = latest_form.get_untracked() else { return };
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            refusal.set(Some((Some("text".into()), "write your answer first".into())));
+            return;
+        }
+        let client_msg_id = match outgoing.get_untracked() {
+            Some((cid, t)) if t == text => cid,
+            _ => client_msg_id(),
+        };
+        outgoing.set(Some((client_msg_id.clone(), text.clone())));
+        refusal.set(None);
+        sent.set(false);
+        send.dispatch(SendEmailReply { conversation_id: id.clone(), form_seq, client_msg_id, text });
+    };
+    let field_error = move || {
+        refusal
+            .get()
+            .filter(|(f, _)| f.as_deref() == Some("text"))
+            .map(|(_, m)| view! { <span class="field-error" role="alert" data-field="text">{m}</span> })
+    };
+    let other_error = move || {
+        refusal
+            .get()
+            .filter(|(f, _)| f.as_deref() != Some("text"))
+            .map(|(_, m)| view! { <p class="form-error" role="alert">{m}</p> })
+    };
+
+    move || {
+        let submit = submit.clone();
+        latest_form.get().map(|(_, email)| {
+            view! {
+                <form class="email-reply-box" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+                    <div class="email-reply-head">
+                        <strong>"Reply by e-mail"</strong>
+                        <span class="muted small">{format!("to {email}")}</span>
+                    </div>
+                    <textarea name="email_reply" rows="3" aria-label="E-mail answer"
+                        placeholder="Write the answer the visitor gets by e-mail…"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| { draft.set(event_target_value(&ev)); sent.set(false); }></textarea>
+                    {field_error}
+                    {other_error}
+                    <div class="email-reply-actions">
+                        <button type="submit" class="btn primary" disabled=move || send.pending().get()>
+                            {move || if send.pending().get() { "Sending…" } else { "Send by e-mail" }}
+                        </button>
+                        {move || sent.get().then(|| view! { <span class="form-ok small" role="status">"Handed to the outbox; the thread shows its delivery."</span> })}
+                    </div>
+                </form>
+            }
+        })
     }
 }

@@ -1,13 +1,18 @@
 //! `/widget/:id`: the visitor's chat, shown in an iframe by the embed script. The visitor's
 //! token lives in local storage, so a reload resumes the same conversation; messages not yet
 //! acknowledged are resent after a reconnect with the same client id (stored once).
+//!
+//! When nobody answers a request in time the server appends an e-mail offer; the widget then
+//! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
+//! request waits, the visitor can also open the form themselves.
 use crate::api::chat::start_visitor_session;
+use crate::components::email_form::EmailForm;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::live::{socket_slot, LiveSocket};
 use crate::util::{client_msg_id, follow_bottom};
 use domain::handoff::HandoffState;
 use domain::values::MessageText;
-use domain::wire::{Author, MessageDto, ServerFrame, VisitorFrame, VisitorSession};
+use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame, VisitorFrame, VisitorSession};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -72,6 +77,10 @@ pub fn WidgetPage() -> impl IntoView {
                 m.insert(message.seq, message);
             });
         }
+        // An e-mail reply's delivery status changed.
+        ServerFrame::MessageUpdated { message } => messages.update(|m| {
+            m.insert(message.seq, message);
+        }),
         ServerFrame::Ack { client_msg_id, .. } => pending.update(|p| p.retain(|(id, _)| *id != client_msg_id)),
         ServerFrame::State { state: s, .. } => {
             if s != HandoffState::Ai {
@@ -169,6 +178,45 @@ pub fn WidgetPage() -> impl IntoView {
         HandoffState::Human { agent } => format!("You are chatting with {}", agent.name),
         HandoffState::Closed => "This conversation is closed".to_string(),
     };
+    // The e-mail form: open while the newest offer is unanswered (not sent, not closed), or
+    // when the visitor asked for it.
+    let form_wanted = RwSignal::new(false);
+    // Offers up to this seq were answered or closed.
+    let form_done_seq = RwSignal::new(0i64);
+    // The address and seq of the form just sent: confirmed until the chat moves on.
+    let sent_to = RwSignal::new(None::<(String, i64)>);
+    let last_offer = Memo::new(move |_| {
+        messages.with(|m| {
+            let offer = m.values().rev().find(|x| x.extra == MessageExtra::EmailOffer).map(|x| x.seq).unwrap_or(0);
+            let form = m
+                .values()
+                .rev()
+                .find(|x| matches!(x.extra, MessageExtra::EmailForm { .. }))
+                .map(|x| x.seq)
+                .unwrap_or(0);
+            (offer, form)
+        })
+    });
+    let form_open = Memo::new(move |_| {
+        let (offer, form) = last_offer.get();
+        state.get() != HandoffState::Closed && (form_wanted.get() || (offer > form && offer > form_done_seq.get()))
+    });
+    // The e-mail form is on offer whenever handoff is (not only while a request waits).
+    let can_email = move || handoff().0 && state.get() != HandoffState::Closed && !form_open.get();
+    let open_form = move |_| {
+        sent_to.set(None);
+        form_wanted.set(true);
+    };
+    let token = Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.token.clone()).unwrap_or_default()));
+    let on_sent = Callback::new(move |(email, seq): (String, i64)| {
+        form_done_seq.update(|d| *d = (*d).max(seq).max(last_offer.get_untracked().0));
+        form_wanted.set(false);
+        sent_to.set(Some((email, seq)));
+    });
+    let on_close = Callback::new(move |()| {
+        form_done_seq.update(|d| *d = (*d).max(last_offer.get_untracked().0));
+        form_wanted.set(false);
+    });
     let send_key = send;
     let scroller = NodeRef::<leptos::html::Div>::new();
     follow_bottom(scroller, move || {
@@ -176,6 +224,8 @@ pub fn WidgetPage() -> impl IntoView {
         pending.track();
         typing.track();
         ai_draft.track();
+        form_open.track();
+        sent_to.track();
     });
 
     view! {
@@ -189,13 +239,27 @@ pub fn WidgetPage() -> impl IntoView {
                 <Show when=move || can_request() && !handoff().1>
                     <button class="btn small human-btn" on:click=request_human>"Talk to a human"</button>
                 </Show>
+                <Show when=move || can_email() && !handoff().1>
+                    <button class="btn small human-btn email-link" type="button" on:click=open_form>"Send an email instead"</button>
+                </Show>
             </header>
             <Show when=move || handoff().0 && handoff().1>
                 <div class="handoff-pinned">
                     {move || if can_request() {
-                        view! { <span>"Prefer a person?"</span> <button class="btn small human-btn" on:click=request_human>"Talk to a human"</button> }.into_any()
+                        view! {
+                            <span>"Prefer a person?"</span>
+                            <button class="btn small human-btn" on:click=request_human>"Talk to a human"</button>
+                            <Show when=can_email>
+                                <button class="link-btn email-link" type="button" on:click=open_form>"or send an email"</button>
+                            </Show>
+                        }.into_any()
                     } else {
-                        view! { <span>{status}</span> }.into_any()
+                        view! {
+                            <span>{status}</span>
+                            <Show when=can_email>
+                                <button class="link-btn email-link" type="button" on:click=open_form>"Send an email instead"</button>
+                            </Show>
+                        }.into_any()
                     }}
                 </div>
             </Show>
@@ -216,6 +280,16 @@ pub fn WidgetPage() -> impl IntoView {
                     <ol class="transcript"><li class="msg streaming" data-author="ai" aria-live="polite"><span class="msg-text">{t}</span></li></ol>
                 })}
                 {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", agent_name.get())}</p> })}
+                <Show when=move || form_open.get()>
+                    <EmailForm token on_sent on_close/>
+                </Show>
+                {move || {
+                    let (email, seq) = sent_to.get().filter(|_| !form_open.get())?;
+                    let newest = messages.with(|m| m.keys().next_back().copied().unwrap_or(0));
+                    (newest <= seq).then(|| view! {
+                        <p class="email-sent" role="status">{format!("We got your message — we'll answer by e-mail at {email}.")}</p>
+                    })
+                }}
             </div>
             {move || (session.get().is_some()).then(|| error.get()).flatten().map(|e| view! { <p class="form-error widget-error" role="alert">{e}</p> })}
             <Show
