@@ -52,3 +52,29 @@ test('the bell lists a request, opens its conversation, and follows the chosen e
   await ann.getByRole('button', { name: 'Close' }).click();
   await expect(widget.locator('.widget-ended')).toBeVisible();
 });
+
+test('browser push: saving it on registers the service worker and subscribes, or says why not', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test', { permissions: ['notifications'] });
+  await ann.getByRole('button', { name: 'Notifications' }).click();
+  await ann.getByRole('button', { name: 'Notification settings' }).click();
+  const push = ann.getByLabel('Browser push');
+  await push.check();
+  await ann.locator('.bell-prefs').getByRole('button', { name: 'Save' }).click();
+  const status = ann.locator('.bell-prefs [role="status"]');
+  // This machine has no way to the browser's push service (offline): the gear says so. Where
+  // the service answers, the browser is subscribed instead.
+  await expect(status).toHaveText(
+    /^(Saved\. This browser will get push notifications\.|Saved, but push could not be turned on in this browser: .+)$/,
+    { timeout: 30_000 },
+  );
+  const worker = await ann.evaluate(async () => (await navigator.serviceWorker.getRegistration('/'))?.active?.scriptURL ?? null);
+  expect(worker).toMatch(/\/sw\.js$/);
+  // The choice is kept on the server.
+  await ann.reload();
+  await ann.getByRole('button', { name: 'Notifications' }).click();
+  await ann.getByRole('button', { name: 'Notification settings' }).click();
+  await expect(ann.getByLabel('Browser push')).toBeChecked();
+  await ann.getByLabel('Browser push').uncheck();
+  await ann.locator('.bell-prefs').getByRole('button', { name: 'Save' }).click();
+  await expect(status).toHaveText('Saved.');
+});

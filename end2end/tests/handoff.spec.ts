@@ -16,7 +16,7 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
   await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('Monday to Friday');
 
   await composer.fill(XSS);
-  await widget.getByRole('button', { name: 'Send' }).click();
+  await widget.getByRole('button', { name: 'Send', exact: true }).click();
   await expect(widget.locator('.msg[data-author="visitor"] .msg-text').last()).toHaveText(XSS);
 
   // The visitor asks for a human.

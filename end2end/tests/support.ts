@@ -1,12 +1,12 @@
 // Shared steps of the browser suite: signing in to the dashboard and opening the widget on the
 // "customer site" (another origin, started by global-setup.ts).
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
 
 export const BASE = () => process.env.BASE_URL!;
 export const CUSTOMER = () => process.env.CUSTOMER_URL!;
 
-export async function signIn(browser: Browser, email: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+export async function signIn(browser: Browser, email: string, options: BrowserContextOptions = {}): Promise<Page> {
+  const page = await (await browser.newContext(options)).newPage();
   await page.goto(`${BASE()}/login`);
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill('handoff-demo');

@@ -4,6 +4,11 @@
 //! on the server, which applies them when it decides whom to notify. Each entry shows what it is
 //! about (a request, a message, an e-mail form) with an icon.
 //!
+//! Browser push: saving the gear with "Browser push" on subscribes *this* browser (permission
+//! prompt, service worker `/sw.js`, the server's VAPID key; see `public/push.js`) and hands the
+//! subscription to the server; saving it off unsubscribes this browser. Failures (blocked
+//! permission, no push service) are said in the gear; the choice itself is still saved.
+//!
 //! The list is read from the server after hydration and again whenever `version` changes (the
 //! dashboard bumps it on a `Notifications` frame, on reconnect, and when a conversation opens).
 use crate::api::notifications::{
@@ -13,6 +18,65 @@ use crate::util::relative_time;
 use domain::wire::{NotificationKind, NotificationList, NotificationPrefs, NotifyEvents};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+/// Subscribes or unsubscribes this browser to match `on`; `Err` says why it could not.
+#[cfg(feature = "hydrate")]
+async fn sync_browser_push(on: bool) -> Result<(), String> {
+    use crate::api::push::{get_push_info, push_subscribe, push_unsubscribe};
+    use domain::wire::PushSubscriptionDto;
+    use wasm_bindgen::{JsCast, JsValue};
+    fn message(e: JsValue) -> String {
+        e.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| e.as_string())
+            .unwrap_or_else(|| "unknown error".into())
+    }
+    /// `window.handoffPush`, loading `/push.js` on first use.
+    async fn api() -> Result<JsValue, String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let api = js_sys::Reflect::get(&window, &"handoffPush".into()).map_err(message)?;
+        if !api.is_undefined() {
+            return Ok(api);
+        }
+        let document = window.document().ok_or("no document")?;
+        let script: web_sys::HtmlElement = document.create_element("script").map_err(message)?.unchecked_into();
+        script.set_attribute("src", "/push.js").map_err(message)?;
+        let loaded = js_sys::Promise::new(&mut |resolve, reject| {
+            script.set_onload(Some(&resolve));
+            script.set_onerror(Some(&reject));
+        });
+        document.head().ok_or("no head")?.append_child(&script).map_err(message)?;
+        wasm_bindgen_futures::JsFuture::from(loaded).await.map_err(|_| "push support (/push.js) did not load".to_string())?;
+        js_sys::Reflect::get(&window, &"handoffPush".into()).map_err(message)
+    }
+    async fn call(method: &str, arg: Option<&str>) -> Result<JsValue, String> {
+        let api = api().await?;
+        let f: js_sys::Function =
+            js_sys::Reflect::get(&api, &method.into()).map_err(message)?.dyn_into().map_err(message)?;
+        let promise = match arg {
+            Some(a) => f.call1(&api, &a.into()),
+            None => f.call0(&api),
+        }
+        .map_err(message)?;
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await.map_err(message)
+    }
+    let text = |v: &JsValue, key: &str| js_sys::Reflect::get(v, &key.into()).ok().and_then(|x| x.as_string());
+    if on {
+        let info = get_push_info().await.map_err(|e| e.to_string())?;
+        let sub = call("enable", Some(&info.public_key)).await?;
+        let dto = PushSubscriptionDto {
+            endpoint: text(&sub, "endpoint").unwrap_or_default(),
+            p256dh: text(&sub, "p256dh").unwrap_or_default(),
+            auth: text(&sub, "auth").unwrap_or_default(),
+        };
+        push_subscribe(dto).await.map_err(|e| e.to_string())
+    } else {
+        if let Some(endpoint) = call("disable", None).await?.as_string() {
+            push_unsubscribe(endpoint).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
 
 #[component]
 pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
@@ -54,9 +118,16 @@ pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
     let save = move || {
         let Some(p) = prefs.get_untracked() else { return };
         spawn_local(async move {
-            status.set(Some(match save_notification_prefs(p).await {
-                Ok(_) => "Saved.".into(),
-                Err(e) => e.to_string(),
+            let saved = save_notification_prefs(p).await;
+            #[cfg(feature = "hydrate")]
+            let push = sync_browser_push(p.via_push).await;
+            #[cfg(not(feature = "hydrate"))]
+            let push: Result<(), String> = Ok(());
+            status.set(Some(match (saved, push) {
+                (Err(e), _) => e.to_string(),
+                (Ok(_), Ok(())) if p.via_push => "Saved. This browser will get push notifications.".into(),
+                (Ok(_), Ok(())) => "Saved.".into(),
+                (Ok(_), Err(e)) => format!("Saved, but push could not be turned on in this browser: {e}"),
             }));
         });
     };
@@ -103,7 +174,7 @@ pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
                                     <label class="check"><input type="radio" name="events" prop:checked=p.events == NotifyEvents::Requests
                                         on:change=move |_| set(|p, _| p.events = NotifyEvents::Requests, true)/>"Requests only"</label>
                                 </fieldset>
-                                <p class="muted small">"The bell always shows your choice of events. E-mail and push delivery are not switched on for this server yet; your choice is kept for when they are."</p>
+                                <p class="muted small">"The bell always shows your choice of events. E-mails go to your sign-in address, a few at a time; browser push reaches every browser where you saved it on, also with the dashboard closed."</p>
                                 <div><button type="submit" class="btn small primary">"Save"</button></div>
                             })}
                             {move || status.get().map(|s| view! { <p class="muted small" role="status">{s}</p> })}

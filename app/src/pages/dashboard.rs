@@ -326,6 +326,21 @@ fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
             }
         }
     });
+    // Someone else took the request while it was open here (their click was first, or ours
+    // never left because the button went away): say who.
+    {
+        let summary = summary.clone();
+        let me = me_id.clone();
+        Effect::new(move |prev: Option<Option<HandoffState>>| {
+            let state = summary().map(|s| s.state);
+            if let (Some(Some(HandoffState::Requested)), Some(HandoffState::Human { agent })) = (&prev, &state) {
+                if agent.id != me {
+                    notice.set(Some(format!("This chat was already taken by {}.", agent.name)));
+                }
+            }
+            state
+        });
+    }
     Effect::new(move |_| match send.value().get() {
         Some(Ok(m)) => {
             if outgoing.get_untracked().map(|(id, _)| Some(id) == m.client_msg_id).unwrap_or(false) {
