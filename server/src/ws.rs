@@ -102,6 +102,12 @@ fn classify(msg: Option<Result<Message, axum::Error>>) -> Incoming {
     }
 }
 
+/// Frame limits and small buffers: an idle widget connection should cost little memory (the
+/// library's defaults reserve 128 KiB per direction and connection).
+fn limits(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).read_buffer_size(4 * 1024).write_buffer_size(4 * 1024)
+}
+
 /// Close code for "the server is restarting": clients reconnect (to this or another process)
 /// and resume from their last seen sequence number.
 const RESTART: u16 = 1012;
@@ -122,7 +128,7 @@ pub async fn visitor_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(back
     if !origin_allowed(&headers, &backend) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |s| visitor_loop(s, backend))
+    limits(ws).on_upgrade(move |s| visitor_loop(s, backend))
 }
 
 async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
@@ -250,7 +256,7 @@ pub async fn agent_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backen
     let Some(user) = user.filter(|u| u.conversations_org().is_ok()) else {
         return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
     };
-    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |s| agent_loop(s, backend, user))
+    limits(ws).on_upgrade(move |s| agent_loop(s, backend, user))
 }
 
 async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
