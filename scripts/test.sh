@@ -20,6 +20,10 @@ fi
 step "unit and server tests (SQLite and PostgreSQL)"
 cargo test -p handoff-domain -p handoff-backend -p app -p handoff-server
 
+step "benchmark smoke run (small; the real figures are in BENCHMARKS.md)"
+cargo run -q -p handoff-bench -- latency --conversations 20 --seconds 2
+cargo run -q -p handoff-bench -- inserts --messages 500
+
 step "release build (server + WASM)"
 cargo leptos build --release
 

@@ -59,7 +59,9 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
-        let mut num = |name: &str| it.next().and_then(|v| v.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needs a number"));
+        let mut num = |name: &str| {
+            it.next().and_then(|v| v.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needs a number"))
+        };
         match arg.as_str() {
             "--conversations" => a.conversations = num("--conversations") as usize,
             "--rate" => a.rate = num("--rate"),
@@ -118,7 +120,8 @@ async fn bench_config(postgres: bool) -> Config {
         ..Config::default()
     };
     if postgres {
-        let base = std::env::var("HANDOFF_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let base =
+            std::env::var("HANDOFF_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let schema = format!("bench_{}", std::process::id());
         sqlx::any::install_default_drivers();
         let admin = sqlx::AnyPool::connect(&base).await.expect("PostgreSQL");
@@ -312,7 +315,12 @@ async fn latency(a: &Args) {
                 let conv = &claim_sessions[i % claim_sessions.len()].conversation_id;
                 for endpoint in ["handoff/pass", "handoff/continue"] {
                     let t = Instant::now();
-                    let res = http.post(format!("{base}/api/{endpoint}")).header("cookie", &cookie).form(&[("id", conv)]).send().await;
+                    let res = http
+                        .post(format!("{base}/api/{endpoint}"))
+                        .header("cookie", &cookie)
+                        .form(&[("id", conv)])
+                        .send()
+                        .await;
                     if res.is_ok_and(|r| r.status().is_success()) {
                         claims.lock().unwrap().add(t.elapsed());
                     }
@@ -346,6 +354,7 @@ async fn latency(a: &Args) {
     println!("\nRatio Handoff / baseline (p99):");
     println!("  visitor→agent  {:.2}", ratio(&project_v2a, &baseline.0));
     println!("  agent→visitor  {:.2}", ratio(&project_a2v, &baseline.1));
+    let _ = std::fs::remove_dir_all(&backend.config.data_dir);
     std::process::exit(0);
 }
 
@@ -435,7 +444,11 @@ async fn connections(a: &Args) {
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0))
+        })
         .unwrap_or(0)
 }
 
@@ -479,4 +492,5 @@ async fn inserts(a: &Args) {
         (per * CONVERSATIONS) as f64 / secs
     );
     latencies.lock().unwrap().print("append (one transaction)");
+    let _ = std::fs::remove_dir_all(&backend.config.data_dir);
 }

@@ -54,7 +54,13 @@ async fn serve(listener: tokio::net::TcpListener, routes: Routes, visitors: usiz
 
 /// Runs the same traffic as the latency benchmark through the relay: (visitor→agent,
 /// agent→visitor) latencies.
-pub async fn run(visitors: usize, agents: usize, period: Duration, run: Duration, warmup: Duration) -> (Samples, Samples) {
+pub async fn run(
+    visitors: usize,
+    agents: usize,
+    period: Duration,
+    run: Duration,
+    warmup: Duration,
+) -> (Samples, Samples) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, Routes::default(), visitors, agents));

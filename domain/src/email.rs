@@ -173,13 +173,19 @@ pub fn extension_accepted(name: &str) -> bool {
 /// [`MAX_FILE_NAME_CHARS`] characters (the extension kept), never empty or hidden.
 pub fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut name: String = base
-        .chars()
-        .map(|c| if c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';') { '_' } else { c })
-        .collect::<String>()
-        .trim()
-        .trim_start_matches('.')
-        .to_string();
+    let mut name: String =
+        base.chars()
+            .map(|c| {
+                if c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .trim()
+            .trim_start_matches('.')
+            .to_string();
     if name.chars().count() > MAX_FILE_NAME_CHARS {
         let ext = name.rsplit_once('.').map(|(_, e)| e.chars().take(10).collect::<String>()).unwrap_or_default();
         let keep = MAX_FILE_NAME_CHARS - ext.chars().count() - 1;
@@ -230,13 +236,20 @@ pub fn check_files(files: Vec<UploadedFile>) -> Result<Vec<CheckedFile>, FieldEr
             if f.bytes.len() > MAX_FILE_BYTES {
                 return Err(field(
                     "files",
-                    format!("{name} is {}; each file may be at most {}", human_size(f.bytes.len()), human_size(MAX_FILE_BYTES)),
+                    format!(
+                        "{name} is {}; each file may be at most {}",
+                        human_size(f.bytes.len()),
+                        human_size(MAX_FILE_BYTES)
+                    ),
                 ));
             }
             let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
             let allowed = ACCEPTED_DESCRIPTION;
             let Some(kind) = FileKind::sniff(&f.bytes) else {
-                return Err(field("files", format!("{name}: this type of file is not accepted; allowed are {allowed}")));
+                return Err(field(
+                    "files",
+                    format!("{name}: this type of file is not accepted; allowed are {allowed}"),
+                ));
             };
             if !kind.extensions().contains(&ext.as_str()) {
                 let known = extension_accepted(name.as_str());
@@ -278,9 +291,20 @@ mod tests {
     #[test]
     fn addresses() {
         assert_eq!(EmailAddress::parse("  Ann.Lee+x@Example.COM ").unwrap().as_str(), "Ann.Lee+x@example.com");
-        for bad in ["", "ann", "ann@", "@x.com", "ann@x", "ann@x.c0m", "a b@x.com", "ann@-x.com", "a..b@x.com",
-            "\"a\"@x.com", "ann@x.com>\r\nBcc: evil@x.com", "ann@[127.0.0.1]"]
-        {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.com",
+            "ann@x",
+            "ann@x.c0m",
+            "a b@x.com",
+            "ann@-x.com",
+            "a..b@x.com",
+            "\"a\"@x.com",
+            "ann@x.com>\r\nBcc: evil@x.com",
+            "ann@[127.0.0.1]",
+        ] {
             let e = EmailAddress::parse(bad).unwrap_err();
             assert_eq!(e.field, "email", "{bad}");
         }
@@ -291,7 +315,10 @@ mod tests {
     fn form_text() {
         assert_eq!(parse_form_text("message", "  hi\u{7}\n there ").unwrap(), "hi\n there");
         assert_eq!(parse_form_text("message", " \n ").unwrap_err().field, "message");
-        assert!(parse_form_text("message", &"x".repeat(MAX_FORM_MESSAGE_CHARS + 1)).unwrap_err().message.contains("too long"));
+        assert!(parse_form_text("message", &"x".repeat(MAX_FORM_MESSAGE_CHARS + 1))
+            .unwrap_err()
+            .message
+            .contains("too long"));
     }
 
     #[test]

@@ -46,7 +46,9 @@ async fn sync_browser_push(on: bool) -> Result<(), String> {
             script.set_onerror(Some(&reject));
         });
         document.head().ok_or("no head")?.append_child(&script).map_err(message)?;
-        wasm_bindgen_futures::JsFuture::from(loaded).await.map_err(|_| "push support (/push.js) did not load".to_string())?;
+        wasm_bindgen_futures::JsFuture::from(loaded)
+            .await
+            .map_err(|_| "push support (/push.js) did not load".to_string())?;
         js_sys::Reflect::get(&window, &"handoffPush".into()).map_err(message)
     }
     async fn call(method: &str, arg: Option<&str>) -> Result<JsValue, String> {

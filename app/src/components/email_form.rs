@@ -39,7 +39,11 @@ pub fn files_problem(files: &[ChosenFile]) -> Option<String> {
     }
     files.iter().find_map(|f| {
         if !domain::email::extension_accepted(&f.name) {
-            Some(format!("{}: this type of file is not accepted; allowed are {}", f.name, domain::email::ACCEPTED_DESCRIPTION))
+            Some(format!(
+                "{}: this type of file is not accepted; allowed are {}",
+                f.name,
+                domain::email::ACCEPTED_DESCRIPTION
+            ))
         } else if f.size == 0 {
             Some(format!("{} is empty", f.name))
         } else if f.size > MAX_FILE_BYTES as u64 {

@@ -375,7 +375,9 @@ async fn bad_forms_are_refused_and_store_nothing(db: Db) {
     let long = "x".repeat(5001);
     let six: Vec<(String, Vec<u8>)> = (0..6).map(|i| (format!("{i}.txt"), b"x".to_vec())).collect();
     let six: Vec<(&str, &[u8])> = six.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-    let cases: Vec<(&str, &str, &str, Vec<(&str, &[u8])>, u16, &str, &str)> = vec![
+    // (submission id, e-mail, message, files, status, field, what the error says)
+    type Case<'a> = (&'a str, &'a str, &'a str, Vec<(&'a str, &'a [u8])>, u16, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         ("s1", "not an address", "Hello", vec![], 400, "email", "address"),
         ("s2", "", "Hello", vec![], 400, "email", ""),
         ("s3", "a@b.test", "  \n ", vec![], 400, "message", ""),
@@ -463,7 +465,7 @@ async fn the_form_is_offered_when_nobody_answers(db: Db) {
     ann.act(&app, "handoff/handle", &w.conversation_id()).await.ok();
     sqlx::query("UPDATE organizations SET handoff_timeout_secs = 1").execute(&app.backend.db.pool).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!app.stored(&w.conversation_id()).await.iter().any(|m| is_offer(m)));
+    assert!(!app.stored(&w.conversation_id()).await.iter().any(is_offer));
 
     // With the (here shortened) timeout over, a waiting request gets the offer although Ann is online.
     let mut x = app.visitor().await;
