@@ -148,7 +148,12 @@ test('nobody answers in time: the visitor e-mails the question with files, an ag
   await expect(sentCard.locator('.attachment-name')).toHaveText(['notes.txt', 'pixel.png']);
   await visitorPage.screenshot({ path: 'screenshots/widget-email.png' });
 
-  // The agent: a bell entry for the e-mail form opens the conversation.
+  // The agent: a corner toast announces the e-mail form (it leaves once the entry is read).
+  const mailToast = ann.locator('.toast-mail');
+  await expect(mailToast).toHaveCount(1);
+  await expect(mailToast).toContainText('sent an e-mail (2 files)');
+  await expect(mailToast.locator('.since')).toHaveText('a few seconds ago');
+  // And a bell entry for it opens the conversation.
   const badge = ann.locator('.bell-badge');
   await expect(badge).toBeVisible();
   await ann.getByRole('button', { name: 'Notifications' }).click();
@@ -158,6 +163,7 @@ test('nobody answers in time: the visitor e-mails the question with files, an ag
   await item.click();
   await expect(ann).toHaveURL(/\/conversations\/[0-9a-f]+$/);
   await expect(ann.locator('.conv-view .msg[data-author="visitor"]').first()).toContainText(marker);
+  await expect(mailToast).toHaveCount(0);
 
   // The card: the address, the text as typed (nothing of it run or rendered), the files.
   const card = ann.locator('.conv-view .msg[data-kind="email_form"]');

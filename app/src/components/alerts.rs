@@ -7,10 +7,13 @@
 //! of the organization). Who hears it: every signed-in agent of the organization with the
 //! *conversations* permission whose dashboard is open.
 //!
+//! An e-mail form a visitor sent while the dashboard is open also gets a toast (and one ring);
+//! it leaves when dismissed, clicked, or read in the bell.
+//!
 //! Browsers block sound until the page has been clicked or typed in: until then an
 //! "Enable sound alerts" button is shown; any click or key press unlocks the sound.
 use crate::util::relative_time;
-use domain::wire::ConversationSummary;
+use domain::wire::{ConversationSummary, NotificationDto};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::HashSet;
@@ -19,7 +22,12 @@ use std::collections::HashSet;
 pub const RING_EVERY_MS: u32 = 4_000;
 
 #[component]
-pub fn RequestAlerts(#[prop(into)] requested: Signal<Vec<ConversationSummary>>, now: RwSignal<i64>) -> impl IntoView {
+pub fn RequestAlerts(
+    #[prop(into)] requested: Signal<Vec<ConversationSummary>>,
+    now: RwSignal<i64>,
+    /// E-mail forms to announce (filled by the bell).
+    mail: RwSignal<Vec<NotificationDto>>,
+) -> impl IntoView {
     let dismissed = RwSignal::new(HashSet::<String>::new());
     let sound_on = RwSignal::new(false);
     let toasts = Memo::new(move |_| {
@@ -54,6 +62,15 @@ pub fn RequestAlerts(#[prop(into)] requested: Signal<Vec<ConversationSummary>>, 
                 }
             }
             unlock.forget();
+            // Ring once for a new e-mail form.
+            let ring_mail = ringer.clone();
+            Effect::new(move |prev: Option<usize>| {
+                let n = mail.with(Vec::len);
+                if prev.is_some_and(|p| n > p) {
+                    ring_mail.ring();
+                }
+                n
+            });
             // Ring at once for a new request, then every RING_EVERY_MS while any waits.
             let ring_now = ringer.clone();
             Effect::new(move |prev: Option<HashSet<String>>| {
@@ -77,6 +94,7 @@ pub fn RequestAlerts(#[prop(into)] requested: Signal<Vec<ConversationSummary>>, 
     });
 
     let navigate = use_navigate();
+    let navigate_mail = navigate.clone();
     view! {
         <Show when=move || !sound_on.get()>
             <button class="sound-hint" type="button" title="Browsers keep sound off until you interact with the page">
@@ -84,6 +102,28 @@ pub fn RequestAlerts(#[prop(into)] requested: Signal<Vec<ConversationSummary>>, 
             </button>
         </Show>
         <div class="toasts" aria-live="assertive">
+            <For each=move || mail.get() key=|n| n.id.clone() let:n>
+                {
+                    let navigate = navigate_mail.clone();
+                    let open = format!("/conversations/{}", n.conversation_id);
+                    let (id, id2) = (n.id.clone(), n.id.clone());
+                    let at = n.created_at;
+                    view! {
+                        <div class="toast toast-mail" role="alert" data-conversation=n.conversation_id.clone()>
+                            <button class="toast-open" type="button" on:click=move |_| {
+                                mail.update(|m| m.retain(|x| x.id != id));
+                                navigate(&open, Default::default());
+                            }>
+                                <span class="toast-text">{n.text.clone()}</span>
+                                <span class="since">{move || relative_time(at, now.get())}</span>
+                            </button>
+                            <button class="toast-close" type="button" aria-label="Dismiss" on:click=move |_| mail.update(|m| m.retain(|x| x.id != id2))>
+                                "×"
+                            </button>
+                        </div>
+                    }
+                }
+            </For>
             <For each=move || toasts.get() key=|c| c.id.clone() let:c>
                 {
                     let navigate = navigate.clone();

@@ -15,7 +15,7 @@ use crate::api::notifications::{
     get_notification_prefs, list_notifications, read_all_notifications, read_notification, save_notification_prefs,
 };
 use crate::util::relative_time;
-use domain::wire::{NotificationKind, NotificationList, NotificationPrefs, NotifyEvents};
+use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -81,7 +81,12 @@ async fn sync_browser_push(on: bool) -> Result<(), String> {
 }
 
 #[component]
-pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
+pub fn Bell(
+    version: RwSignal<u64>,
+    now: RwSignal<i64>,
+    /// Unread e-mail-form notifications that arrived since the page opened: shown as toasts.
+    mail_toasts: RwSignal<Vec<NotificationDto>>,
+) -> impl IntoView {
     let list = RwSignal::new(NotificationList::default());
     let open = RwSignal::new(false);
     let gear = RwSignal::new(false);
@@ -89,10 +94,27 @@ pub fn Bell(version: RwSignal<u64>, now: RwSignal<i64>) -> impl IntoView {
     let status = RwSignal::new(None::<String>);
 
     // Effects run in the browser only: the server renders an empty bell, hydration agrees.
+    // The first answer is the baseline; unread e-mail forms newer than it become toasts (and
+    // leave them once read, e.g. through the bell).
+    let known = StoredValue::new(None::<std::collections::HashSet<String>>);
     Effect::new(move |_| {
         version.track();
         spawn_local(async move {
             if let Ok(l) = list_notifications().await {
+                let unread_forms: Vec<NotificationDto> =
+                    l.items.iter().filter(|n| n.kind == NotificationKind::EmailForm && !n.read).cloned().collect();
+                let first = known.with_value(|k| k.is_none());
+                let fresh: Vec<NotificationDto> = known.with_value(|k| {
+                    let k = k.clone().unwrap_or_default();
+                    unread_forms.iter().filter(|n| !first && !k.contains(&n.id)).cloned().collect()
+                });
+                known.update_value(|k| {
+                    k.get_or_insert_with(Default::default).extend(l.items.iter().map(|n| n.id.clone()))
+                });
+                mail_toasts.update(|t| {
+                    t.retain(|old| unread_forms.iter().any(|n| n.id == old.id));
+                    t.extend(fresh);
+                });
                 list.set(l);
             }
         });

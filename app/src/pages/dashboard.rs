@@ -86,6 +86,8 @@ fn Dashboard(user: UserDto) -> impl IntoView {
     let socket = socket_slot();
     let logout = ServerAction::<Logout>::new();
     let bell_version = RwSignal::new(0u64);
+    // E-mail forms that arrived while the dashboard is open: corner toasts (see RequestAlerts).
+    let mail_toasts = RwSignal::new(Vec::<domain::wire::NotificationDto>::new());
 
     // Browser only: the clock for relative times, and the live socket.
     Effect::new(move |_| {
@@ -222,7 +224,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 <span class="conn" class:online=move || connected.get()>
                     {move || if connected.get() { "live" } else { "connecting…" }}
                 </span>
-                <Bell version=bell_version now=live.now/>
+                <Bell version=bell_version now=live.now mail_toasts/>
                 <span class="user">{user.name.clone()}</span>
                 <ActionForm action=logout><button type="submit" class="btn small">"Sign out"</button></ActionForm>
             </header>
@@ -262,7 +264,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                     }}
                 </Transition>
             </aside>
-            <RequestAlerts requested now=live.now/>
+            <RequestAlerts requested now=live.now mail=mail_toasts/>
             <section class="conv-view">
                 {move || match selected.get() {
                     Some(id) => view! { <ConversationView id live me_id=me_id.clone()/> }.into_any(),
