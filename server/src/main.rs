@@ -3,12 +3,20 @@ use backend::Config;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() {
+/// Stack of every runtime thread: unoptimised (development) builds render pages with deep
+/// futures that can exceed the default 2 MiB.
+const THREAD_STACK: usize = 8 * 1024 * 1024;
+
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
-    if let Err(e) = run().await {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK)
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run()) {
         eprintln!("handoff: {e}");
         std::process::exit(1);
     }
