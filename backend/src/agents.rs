@@ -116,10 +116,6 @@ impl EntryRow {
     }
 }
 
-fn may_edit(user: &UserCtx) -> bool {
-    user.role == "admin" || user.perm_settings
-}
-
 impl Backend {
     /// Loads an agent by id (server-side use: the responders).
     pub async fn agent_row(&self, agent_id: &str) -> Result<AgentRow> {
@@ -142,7 +138,7 @@ impl Backend {
 
     async fn editable_agent(&self, user: &UserCtx, agent_id: &str) -> Result<AgentRow> {
         let row = self.visible_agent(user, agent_id).await?;
-        if may_edit(user) {
+        if user.may_edit_settings() {
             Ok(row)
         } else {
             Err(BackendError::Forbidden("you need the settings permission to change the AI agent".into()))
@@ -164,11 +160,11 @@ impl Backend {
             .fetch_all(self.pool())
             .await?
         };
-        Ok(rows.iter().map(|r| r.dto(may_edit(user))).collect())
+        Ok(rows.iter().map(|r| r.dto(user.may_edit_settings())).collect())
     }
 
     pub async fn get_agent(&self, user: &UserCtx, agent_id: &str) -> Result<AgentDto> {
-        Ok(self.visible_agent(user, agent_id).await?.dto(may_edit(user)))
+        Ok(self.visible_agent(user, agent_id).await?.dto(user.may_edit_settings()))
     }
 
     /// Changes an agent's settings. "Fixed handoff popup" needs the agent to belong to an

@@ -94,6 +94,11 @@ impl UserCtx {
         AgentRef { id: self.id.clone(), name: self.name.clone() }
     }
 
+    /// Whether the user may change settings (agents, handoff, notifications of the organization).
+    pub fn may_edit_settings(&self) -> bool {
+        self.role == "admin" || self.perm_settings
+    }
+
     /// The organization whose conversations this user may see and handle.
     pub fn conversations_org(&self) -> Result<&str> {
         match (&self.org_id, self.perm_conversations) {
@@ -109,7 +114,7 @@ impl UserCtx {
             email: self.email.clone(),
             org_name: self.org_name.clone(),
             is_admin: self.role == "admin",
-            can_settings: self.perm_settings || self.role == "admin",
+            can_settings: self.may_edit_settings(),
         }
     }
 }

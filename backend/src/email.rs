@@ -78,10 +78,6 @@ pub struct AttachmentFile {
     pub bytes: Vec<u8>,
 }
 
-fn may_edit_settings(user: &UserCtx) -> bool {
-    user.role == "admin" || user.perm_settings
-}
-
 /// "2026-11-25 14:03 UTC", for quoting in e-mails.
 pub(crate) fn utc_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -401,7 +397,7 @@ impl Backend {
     /// Saves the organization's handoff settings (the *settings* permission is required).
     pub async fn save_org_settings(&self, user: &UserCtx, settings: OrgSettings) -> Result<OrgSettings> {
         let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
-        if !may_edit_settings(user) {
+        if !user.may_edit_settings() {
             return Err(BackendError::Forbidden("you need the settings permission to change handoff settings".into()));
         }
         if !TIMEOUT_RANGE.contains(&settings.handoff_timeout_secs) {

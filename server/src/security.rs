@@ -21,6 +21,11 @@ pub fn origin_allowed(headers: &HeaderMap, backend: &Backend) -> bool {
     (!host.is_empty() && bare == host) || backend.config.allowed_origins.iter().any(|o| o == origin)
 }
 
+/// The body length a request declares (`Content-Length`), if any.
+pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
 /// Largest request body, except the e-mail form's (see `upload`).
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -31,7 +36,7 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
     }
     // Bodies over the limit are refused before anything reads them (server functions would
     // otherwise report the cut-off body as an internal error). The e-mail form has its own.
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared = declared_length(req.headers());
     if declared.is_some_and(|n| n > MAX_BODY) && req.uri().path() != "/api/widget/email" {
         let e = app::error::AppError::Validation {
             code: "too_large".into(),

@@ -77,11 +77,7 @@ async fn drain(body: axum::body::Body) {
 }
 
 pub async fn submit_email_form(State(backend): State<Backend>, request: Request) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = crate::security::declared_length(request.headers());
     if declared.is_some_and(|n| n > MAX_FORM_BODY) {
         drain(request.into_body()).await;
         return too_large();
