@@ -267,20 +267,14 @@ async fn latency(a: &Args) {
             }
         });
         let offset = period.mul_f64(i as f64 / a.conversations as f64);
-        tokio::spawn(async move {
-            tokio::time::sleep(offset).await;
-            let mut tick = tokio::time::interval(period);
-            let mut n = 0u64;
-            while start.elapsed() < run + warmup {
-                tick.tick().await;
-                let frame = json!({"type": "send", "client_msg_id": format!("b{i}-{n}"), "text": stamp(start)});
-                if tx.send(Message::Text(frame.to_string().into())).await.is_err() {
-                    return;
-                }
+        tokio::spawn(stats::paced(start, offset, period, run + warmup, async move |n| {
+            let frame = json!({"type": "send", "client_msg_id": format!("b{i}-{n}"), "text": stamp(start)});
+            let ok = tx.send(Message::Text(frame.to_string().into())).await.is_ok();
+            if ok {
                 sent.fetch_add(1, Ordering::Relaxed);
-                n += 1;
             }
-        });
+            ok
+        }));
     }
 
     // Agents answer through the HTTP API at a fifth of the visitors' rate.
@@ -289,19 +283,12 @@ async fn latency(a: &Args) {
         let (http, base, cookie, conv) = (http.clone(), base.clone(), cookie.clone(), s.conversation_id.clone());
         let agent_period = period * 5;
         let offset = agent_period.mul_f64(i as f64 / a.conversations as f64);
-        tokio::spawn(async move {
-            tokio::time::sleep(offset).await;
-            let mut tick = tokio::time::interval(agent_period);
-            let mut n = 0u64;
-            while start.elapsed() < run + warmup {
-                tick.tick().await;
-                let id = format!("a{i}-{n}");
-                let text = stamp(start);
-                let form = [("id", conv.as_str()), ("client_msg_id", id.as_str()), ("text", text.as_str())];
-                let _ = http.post(format!("{base}/api/chat/send")).header("cookie", &cookie).form(&form).send().await;
-                n += 1;
-            }
-        });
+        tokio::spawn(stats::paced(start, offset, agent_period, run + warmup, async move |n| {
+            let (id, text) = (format!("a{i}-{n}"), stamp(start));
+            let form = [("id", conv.as_str()), ("client_msg_id", id.as_str()), ("text", text.as_str())];
+            let _ = http.post(format!("{base}/api/chat/send")).header("cookie", &cookie).form(&form).send().await;
+            true
+        }));
     }
 
     // Handoff claims under load: pass to the AI and take back, timed.

@@ -4,7 +4,7 @@
 //! Frames: a visitor's first frame is `v <i>`, an agent's `a <k>`; then visitors send the
 //! payload (routed to their agent connection as `<i> <payload>`), agents send `<i> <payload>`
 //! (routed to visitor i).
-use crate::stats::Samples;
+use crate::stats::{paced, Samples};
 use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -108,29 +108,15 @@ pub async fn run(
             }
         });
         let offset = period.mul_f64(i as f64 / visitors as f64);
-        tokio::spawn(async move {
-            tokio::time::sleep(offset).await;
-            let mut tick = tokio::time::interval(period);
-            while start.elapsed() < run + warmup {
-                tick.tick().await;
-                if tx.send(Message::Text(stamp().into())).await.is_err() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(paced(start, offset, period, run + warmup, async move |_| {
+            tx.send(Message::Text(stamp().into())).await.is_ok()
+        }));
         let agent = agent_senders[i / per_agent].clone();
         let agent_period = period * 5;
         let offset = agent_period.mul_f64(i as f64 / visitors as f64);
-        tokio::spawn(async move {
-            tokio::time::sleep(offset).await;
-            let mut tick = tokio::time::interval(agent_period);
-            while start.elapsed() < run + warmup {
-                tick.tick().await;
-                if agent.lock().await.send(Message::Text(format!("{i} {}", stamp()).into())).await.is_err() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(paced(start, offset, agent_period, run + warmup, async move |_| {
+            agent.lock().await.send(Message::Text(format!("{i} {}", stamp()).into())).await.is_ok()
+        }));
     }
     tokio::time::sleep(run + warmup + Duration::from_secs(1)).await;
     let result = (v2a.lock().unwrap().clone(), a2v.lock().unwrap().clone());

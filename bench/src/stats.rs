@@ -1,5 +1,26 @@
-//! Latency samples and their quantiles.
-use std::time::Duration;
+//! Latency samples and their quantiles, and the pacing of generated traffic.
+use std::time::{Duration, Instant};
+
+/// Calls `send(n)` for n = 0, 1, … every `period`, the first after `offset`, until `until` has
+/// passed since `start` or `send` returns false (its connection is gone).
+pub async fn paced(
+    start: Instant,
+    offset: Duration,
+    period: Duration,
+    until: Duration,
+    mut send: impl AsyncFnMut(u64) -> bool,
+) {
+    tokio::time::sleep(offset).await;
+    let mut tick = tokio::time::interval(period);
+    let mut n = 0;
+    while start.elapsed() < until {
+        tick.tick().await;
+        if !send(n).await {
+            return;
+        }
+        n += 1;
+    }
+}
 
 #[derive(Clone, Default)]
 pub struct Samples {
