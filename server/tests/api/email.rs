@@ -74,6 +74,19 @@ fn delivery_of(m: &MessageDto) -> Option<DeliveryStatus> {
     }
 }
 
+/// Waits until the worker has recorded the outcome of the e-mail reply at `seq` (the mail can
+/// reach the SMTP server a moment before its status is written).
+async fn settled(app: &TestApp, conversation_id: &str, seq: i64) {
+    for _ in 0..400 {
+        let stored = app.stored(conversation_id).await;
+        if stored.get((seq - 1) as usize).and_then(delivery_of).is_some_and(|s| s != DeliveryStatus::Queued) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the reply at seq {seq} was never settled");
+}
+
 async fn attachment_rows(app: &TestApp) -> i64 {
     let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM attachments").fetch_one(&app.backend.db.pool).await.unwrap();
@@ -328,7 +341,8 @@ async fn replies_survive_an_smtp_outage(db: Db) {
     let mut bodies: Vec<String> = mails.iter().map(|m| m.body().lines().next().unwrap().to_string()).collect();
     bodies.sort();
     assert_eq!(bodies, ["Answer r1", "Answer r2"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    settled(&app, &conv, first.seq).await;
+    settled(&app, &conv, second.seq).await;
     let stored = app.stored(&conv).await;
     assert_eq!(delivery_of(&stored[(first.seq - 1) as usize]), Some(DeliveryStatus::Sent));
     assert_eq!(delivery_of(&stored[(second.seq - 1) as usize]), Some(DeliveryStatus::Sent));
@@ -356,7 +370,7 @@ async fn queued_mail_survives_a_restart(db: Db) {
     let second = spawn_node_sharing(&first, mail_config(&smtp)).await;
     let mail = smtp.wait_for(VISITOR_MAIL, 1).await.remove(0);
     assert!(mail.body().starts_with("Hello from the team"), "{}", mail.body());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    settled(&second, &conv, 3).await;
     assert_eq!(delivery_of(&second.stored(&conv).await[2]), Some(DeliveryStatus::Sent));
     assert_eq!(smtp.mails_to(VISITOR_MAIL).len(), 1);
 }
