@@ -54,6 +54,8 @@ pub struct Inner {
     ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// New visitors (chats) per client IP address.
     new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
+    /// Failed sign-ins per account (e-mail) and per client address.
+    sign_in_failures: (crate::limits::RateWindow<String>, crate::limits::RateWindow<std::net::IpAddr>),
     /// Becomes true when the process is asked to stop (see [`Backend::begin_shutdown`]).
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Open WebSocket connections (see [`Backend::socket_opened`]).
@@ -87,6 +89,7 @@ pub struct UserCtx {
     pub role: String,
     pub perm_conversations: bool,
     pub perm_settings: bool,
+    pub perm_users: bool,
 }
 
 impl UserCtx {
@@ -115,6 +118,7 @@ impl UserCtx {
             org_name: self.org_name.clone(),
             is_admin: self.role == "admin",
             can_settings: self.may_edit_settings(),
+            can_users: self.role == "admin" || (self.org_id.is_some() && self.perm_users),
         }
     }
 }
@@ -300,11 +304,18 @@ impl Backend {
         let backend = Self(Arc::new(Inner {
             db,
             hub: Hub::default(),
-            config,
+            config: config.clone(),
             ai,
             generating: Mutex::new(HashMap::new()),
             ai_locks: Mutex::new(HashMap::new()),
             new_visitors,
+            sign_in_failures: {
+                let window = std::time::Duration::from_secs(config.sign_in_window_secs);
+                (
+                    crate::limits::RateWindow::new(config.sign_in_failures_per_account, window),
+                    crate::limits::RateWindow::new(config.sign_in_failures_per_ip, window),
+                )
+            },
             shutdown: tokio::sync::watch::channel(false).0,
             open_sockets: Arc::default(),
         }));
@@ -322,23 +333,50 @@ impl Backend {
 
     // ---------------------------------------------------------------- sign-in
 
-    pub async fn login(&self, email: &str, password: &str) -> Result<(String, UserCtx)> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(self.pool())
-            .await?;
-        let Some((user_id, hash)) = row else {
+    /// Signs in. Failed attempts are limited per account and per client address
+    /// (`sign_in_failures_per_account` / `_per_ip` within `sign_in_window_secs`); over the limit
+    /// every attempt, right or wrong, answers "try again in N s" without checking the password.
+    /// A deactivated user cannot sign in (the same error as a wrong password).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<(String, UserCtx)> {
+        let email = email.trim().to_lowercase();
+        let limited = |wait: std::time::Duration| {
+            BackendError::RateLimited(format!(
+                "too many failed sign-in attempts; try again in {}",
+                crate::limits::wait_words(wait)
+            ))
+        };
+        self.sign_in_failures.0.check(&email).map_err(limited)?;
+        if let Some(ip) = client_ip {
+            self.sign_in_failures.1.check(&ip).map_err(limited)?;
+        }
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND active = 1")
+                .bind(&email)
+                .fetch_optional(self.pool())
+                .await?;
+        let (user_id, hash) = match row {
+            Some(r) => r,
             // Spend the same time as a real check, so that e-mails cannot be probed by timing.
-            let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA");
-            return Err(BackendError::BadCredentials);
+            None => (String::new(), "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA".to_string()),
         };
         let ok = {
-            let (password, hash) = (password.to_string(), hash.clone());
+            let password = password.to_string();
             tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
         };
-        if !ok {
+        if !ok || user_id.is_empty() {
+            let _ = self.sign_in_failures.0.hit(&email);
+            if let Some(ip) = client_ip {
+                let _ = self.sign_in_failures.1.hit(&ip);
+            }
+            tracing::info!(ip = ?client_ip, "failed sign-in");
             return Err(BackendError::BadCredentials);
         }
+        self.sign_in_failures.0.clear(&email);
         let token = new_token();
         let now = now_ms();
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -381,10 +419,11 @@ impl Backend {
             role: String,
             perm_conversations: i64,
             perm_settings: i64,
+            perm_users: i64,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT u.id, u.org_id, o.name AS org_name, u.email, u.name, u.role, u.perm_conversations, u.perm_settings
-             FROM users u LEFT JOIN organizations o ON o.id = u.org_id WHERE u.id = $1",
+            "SELECT u.id, u.org_id, o.name AS org_name, u.email, u.name, u.role, u.perm_conversations, u.perm_settings,
+             u.perm_users FROM users u LEFT JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.active = 1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -398,6 +437,7 @@ impl Backend {
             role: r.role,
             perm_conversations: r.perm_conversations != 0,
             perm_settings: r.perm_settings != 0,
+            perm_users: r.perm_users != 0,
         }))
     }
 

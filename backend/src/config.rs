@@ -27,6 +27,17 @@ pub struct Config {
     /// At most this many new chats (visitors) per client IP address per hour and server
     /// process (0 = unlimited).
     pub new_chats_per_ip_per_hour: u32,
+    /// Failed sign-ins allowed per account (e-mail) within `sign_in_window_secs`, per server
+    /// process (0 = unlimited); then every sign-in of that account waits.
+    pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address within `sign_in_window_secs` (0 = unlimited).
+    pub sign_in_failures_per_ip: u32,
+    /// The window of the sign-in limits, in seconds.
+    pub sign_in_window_secs: u64,
+    /// The request header naming the client's address when Handoff runs behind a reverse proxy
+    /// (`x-forwarded-for`: its last entry; `x-real-ip`). Empty: the TCP peer's address. Set it
+    /// only behind a proxy that sets the header, or clients could choose their address.
+    pub client_ip_header: String,
     /// Sign-in sessions last this many hours.
     pub session_hours: i64,
     /// Extra origins (besides the server's own) allowed to open dashboard WebSockets and to
@@ -69,6 +80,10 @@ impl Default for Config {
             ai_replies_per_minute: 12,
             visitor_messages_per_minute: 30,
             new_chats_per_ip_per_hour: 60,
+            sign_in_failures_per_account: 5,
+            sign_in_failures_per_ip: 50,
+            sign_in_window_secs: 900,
+            client_ip_header: String::new(),
             session_hours: 24 * 14,
             allowed_origins: Vec::new(),
             smtp_url: String::new(),
@@ -153,7 +168,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 24] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -163,6 +178,10 @@ const KEYS: [&str; 20] = [
     "ai_replies_per_minute",
     "visitor_messages_per_minute",
     "new_chats_per_ip_per_hour",
+    "sign_in_failures_per_account",
+    "sign_in_failures_per_ip",
+    "sign_in_window_secs",
+    "client_ip_header",
     "session_hours",
     "allowed_origins",
     "smtp_url",
@@ -204,6 +223,10 @@ impl Config {
             "ai_replies_per_minute" => self.ai_replies_per_minute = int(v)?.clamp(0, 10_000) as u32,
             "visitor_messages_per_minute" => self.visitor_messages_per_minute = int(v)?.clamp(0, 100_000) as u32,
             "new_chats_per_ip_per_hour" => self.new_chats_per_ip_per_hour = int(v)?.clamp(0, 10_000_000) as u32,
+            "sign_in_failures_per_account" => self.sign_in_failures_per_account = int(v)?.clamp(0, 1_000_000) as u32,
+            "sign_in_failures_per_ip" => self.sign_in_failures_per_ip = int(v)?.clamp(0, 1_000_000) as u32,
+            "sign_in_window_secs" => self.sign_in_window_secs = int(v)?.clamp(1, 86_400) as u64,
+            "client_ip_header" => self.client_ip_header = v.trim().to_ascii_lowercase(),
             "session_hours" => self.session_hours = int(v)?.max(1),
             "allowed_origins" => {
                 self.allowed_origins =

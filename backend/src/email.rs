@@ -443,7 +443,7 @@ impl Backend {
              JOIN organizations o ON o.id = c.org_id JOIN agents a ON a.id = c.agent_id
              WHERE c.state = 'requested' AND c.offer_version <> c.state_version AND a.handoff_enabled = 1
                AND (c.state_since <= $1 - o.handoff_timeout_secs * 1000
-                    OR NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = c.org_id AND u.perm_conversations = 1
+                    OR NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = c.org_id AND u.perm_conversations = 1 AND u.active = 1
                                    AND u.last_seen_at > $2))
              LIMIT 100",
         )

@@ -7,6 +7,7 @@
 //!   numbers and idempotent client ids, and handoff transitions applied atomically.
 //! * [`ai`] — the AI responder seam: embedded retrieval over the knowledge base (offline) and an
 //!   OpenAI-compatible streaming backend; handoff intent detection.
+//! * [`admin`] — organizations, users, permissions, agent assignment and widgets.
 //! * [`agents`] — AI agent settings and knowledge bases, as the dashboard edits them.
 //! * [`email`] — the "send email" fallback: offers, form submissions with attachments, agents'
 //!   e-mail replies, the organization's handoff settings, presence.
@@ -19,6 +20,7 @@
 //! Invariant: the handoff rules live in `domain::handoff`; this crate only stores their results,
 //! and every write that depends on the handoff state is conditional on that state in the same SQL
 //! statement (no check-then-act across statements).
+pub mod admin;
 pub mod agents;
 pub mod ai;
 pub mod auth;

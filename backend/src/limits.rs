@@ -27,6 +27,26 @@ impl<K: Eq + Hash + Clone> RateWindow<K> {
         self.hit_at(key, Instant::now())
     }
 
+    /// Whether an event for `key` would be refused now (how long to wait), without recording one.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        let now = Instant::now();
+        if self.max == 0 {
+            return Ok(());
+        }
+        let hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(queue) = hits.get(key) else { return Ok(()) };
+        let recent: Vec<&Instant> = queue.iter().filter(|t| now.duration_since(**t) < self.window).collect();
+        match recent.first() {
+            Some(oldest) if recent.len() as u32 >= self.max => Err(self.window - now.duration_since(**oldest)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Forgets `key`'s events (e.g. after a successful sign-in).
+    pub fn clear(&self, key: &K) {
+        self.hits.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
     fn hit_at(&self, key: &K, now: Instant) -> Result<(), Duration> {
         if self.max == 0 {
             return Ok(());
@@ -76,6 +96,14 @@ mod tests {
         assert!(w.hit_at(&"b", t0 + Duration::from_secs(2)).is_ok(), "keys are separate");
         assert!(w.hit_at(&"a", t0 + Duration::from_secs(10)).is_ok(), "the first hit left the window");
         assert!(RateWindow::new(0, Duration::from_secs(1)).hit(&1).is_ok(), "0 = unlimited");
+        let w = RateWindow::new(2, Duration::from_secs(60));
+        assert!(w.check(&"a").is_ok());
+        w.hit(&"a").unwrap();
+        assert!(w.check(&"a").is_ok(), "check records nothing");
+        w.hit(&"a").unwrap();
+        assert!(w.check(&"a").unwrap_err() > Duration::from_secs(58));
+        w.clear(&"a");
+        assert!(w.check(&"a").is_ok());
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub(crate) async fn enqueue_digests(
         let (kind, pref, done) = (channel.kind(), channel.pref(), channel.done());
         let wanting = format!(
             "SELECT u.id, u.email FROM users u JOIN notification_prefs p ON p.user_id = u.id
-             WHERE u.org_id = $1 AND u.perm_conversations = 1 AND p.{pref} = 1
+             WHERE u.org_id = $1 AND u.perm_conversations = 1 AND u.active = 1 AND p.{pref} = 1
                AND EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
                            AND n.read_at IS NULL AND n.{done} = 0)"
         );
@@ -363,7 +363,7 @@ impl Backend {
         let (pref, done) = (channel.pref(), channel.done());
         let wants: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT p.{pref} FROM users u JOIN notification_prefs p ON p.user_id = u.id
-             WHERE u.id = $1 AND u.perm_conversations = 1"
+             WHERE u.id = $1 AND u.perm_conversations = 1 AND u.active = 1"
         )))
         .bind(user_id)
         .fetch_optional(self.pool())

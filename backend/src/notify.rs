@@ -24,7 +24,7 @@ const TEXT_CHARS: usize = 140;
 /// The users to notify: the organization's users allowed to handle conversations, optionally
 /// only those who chose "all messages".
 const ELIGIBLE: &str = "SELECT u.id FROM users u LEFT JOIN notification_prefs p ON p.user_id = u.id
-     WHERE u.org_id = $1 AND u.perm_conversations = 1";
+     WHERE u.org_id = $1 AND u.perm_conversations = 1 AND u.active = 1";
 
 fn short(text: &str) -> String {
     let t: String = text.chars().take(TEXT_CHARS).collect();

@@ -1,6 +1,7 @@
 //! The demo organization, seeded into an empty database so that a fresh install can be tried at
-//! once: one organization, one AI agent with a small knowledge base, one widget (`demo`), and two
-//! client users who can handle conversations.
+//! once: one organization, one AI agent with a small knowledge base, one widget (`demo`), two
+//! client users who can handle conversations (Ann also manages settings and users) and a platform
+//! admin.
 use crate::agents::insert_knowledge;
 use crate::auth::hash_password;
 use crate::error::Result;
@@ -9,6 +10,8 @@ use domain::agent::parse_knowledge_file;
 
 pub const DEMO_WIDGET_ID: &str = "demo";
 pub const DEMO_USERS: [(&str, &str); 2] = [("ann@demo.test", "Ann Agent"), ("bob@demo.test", "Bob Agent")];
+/// The demo's platform admin (no organization).
+pub const DEMO_ADMIN: (&str, &str) = ("admin@demo.test", "Demo Admin");
 
 const DEMO_KNOWLEDGE: &str = "Q: What are your opening hours?
 A: Our team is available Monday to Friday, 9:00 to 17:00 (CET). The AI assistant answers around the clock.
@@ -78,6 +81,16 @@ pub async fn seed_demo(db: &Db, password: &str) -> Result<bool> {
         .execute(&mut *tx)
         .await?;
     }
+    sqlx::query(
+        "INSERT INTO users (id, org_id, email, name, password_hash, role, perm_conversations, perm_settings, perm_users, created_at)
+         VALUES ('demo-admin', NULL, $1, $2, $3, 'admin', 1, 1, 1, $4)",
+    )
+    .bind(DEMO_ADMIN.0)
+    .bind(DEMO_ADMIN.1)
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -1,5 +1,6 @@
 //! The pure core of Handoff: no I/O, no async, no HTTP, no SQL.
 //!
+//! * [`admin`] — organizations, users, permissions and widgets: DTOs and input rules.
 //! * [`agent`] — AI agent settings and knowledge base entries, their validation and file import.
 //! * [`email`] — the visitor's "send email" form and agents' e-mail replies: addresses, text,
 //!   attachments checked by content.
@@ -9,6 +10,7 @@
 //!   (message text, client message ids).
 //! * [`wire`] — the JSON frames exchanged over WebSockets and the DTOs shared by server and
 //!   browser code.
+pub mod admin;
 pub mod agent;
 pub mod email;
 pub mod handoff;

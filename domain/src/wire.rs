@@ -138,6 +138,9 @@ pub struct UserDto {
     pub org_name: Option<String>,
     pub is_admin: bool,
     pub can_settings: bool,
+    /// May manage users (admins: all; clients with the *users* permission: their organization's).
+    #[serde(default)]
+    pub can_users: bool,
 }
 
 /// What a notification is about.

@@ -16,9 +16,64 @@ fn main() {
         .thread_stack_size(THREAD_STACK)
         .build()
         .expect("tokio runtime");
-    if let Err(e) = runtime.block_on(run()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None => runtime.block_on(run()),
+        Some("create-admin") => runtime.block_on(create_admin(&args[1..])),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}").into()),
+    };
+    if let Err(e) = result {
         eprintln!("handoff: {e}");
         std::process::exit(1);
+    }
+}
+
+const USAGE: &str = "usage:
+  handoff-server                   serve (configuration: Leptos.toml, HANDOFF_* variables)
+  handoff-server create-admin --email <address> --name <name>
+                                   create a platform admin; the password is read from
+                                   HANDOFF_ADMIN_PASSWORD or, without it, from standard input";
+
+/// `create-admin`: the first admin of an installation (or another one), without a browser.
+async fn create_admin(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut email, mut name) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--email" => email = it.next().cloned(),
+            "--name" => name = it.next().cloned(),
+            other => return Err(format!("unknown option `{other}`\n\n{USAGE}").into()),
+        }
+    }
+    let (Some(email), Some(name)) = (email, name) else {
+        return Err(format!("--email and --name are required\n\n{USAGE}").into());
+    };
+    let password = match std::env::var("HANDOFF_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("password for {email}: ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let mut config = Config::load()?;
+    // Creating an admin never seeds the demo into a production database.
+    config.seed_demo = false;
+    config.outbox_poll_ms = 0;
+    config.email_offer_check_ms = 0;
+    let backend = backend::Backend::start(config).await?;
+    match backend.create_first_admin(&email, &name, &password).await {
+        Ok(_) => {
+            println!("created admin {}; sign in at /login", email.trim().to_lowercase());
+            Ok(())
+        }
+        Err(backend::BackendError::Field(f)) => Err(format!("{}: {}", f.field, f.message).into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -39,11 +94,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     if config.seed_demo {
         println!(
-            "  dashboard: {url}/login   (demo agents: ann@demo.test and bob@demo.test, password: {})",
+            "  dashboard: {url}/login   (demo agents: ann@demo.test and bob@demo.test, admin: admin@demo.test; password: {})",
             config.demo_password
         );
         println!("  visitor:   {url}/demo    (a sample customer page with the chat widget)");
         println!("  embed:     <script src=\"{url}/widget.js\" data-widget=\"demo\" async></script>");
+    }
+    if backend.admin_count().await? == 0 {
+        println!("  no admin yet: create one with `handoff-server create-admin --email you@example.com --name \"Your Name\"`");
     }
     handoff_server::serve(listener, router, backend).await?;
     Ok(())

@@ -50,7 +50,11 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
         Some(id) => Some(frame_ancestors(&backend, id).await),
         None => None,
     };
+    let api = req.uri().path().starts_with("/api/");
     let mut res = next.run(req).await;
+    if api && res.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        res = malformed_is_bad_request(res).await;
+    }
     let h = res.headers_mut();
     if let Some(policy) = ancestors.and_then(|a| HeaderValue::from_str(&a).ok()) {
         h.insert("content-security-policy", policy);
@@ -63,6 +67,21 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
         h.entry("content-security-policy").or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
     }
     res
+}
+
+/// Server functions answer arguments they cannot decode with a `validation` error but status
+/// 500 (the framework's default): that is the client's mistake, so it becomes 400.
+async fn malformed_is_bad_request(res: Response) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    let validation = serde_json::from_slice::<app::error::AppError>(&bytes)
+        .is_ok_and(|e| matches!(e, app::error::AppError::Validation { .. }));
+    if validation {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The `frame-ancestors` policy of a widget page: the widget's allowed origins (besides this

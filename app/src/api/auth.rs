@@ -15,12 +15,11 @@ pub async fn login(email: String, password: String) -> Result<UserDto, AppError>
             message: "enter your e-mail and password".into(),
         }));
     }
-    let (token, user) = backend.login(&email, &password).await.map_err(fail)?;
-    let cookie = backend::auth::session_cookie(&token, backend.config.session_hours * 3600, is_https().await);
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        res.insert_header(axum::http::header::SET_COOKIE, cookie.parse().map_err(|_| AppError::Internal)?);
-    }
-    leptos_axum::redirect("/conversations");
+    let ip = client_ip(&backend).await;
+    let (token, user) = backend.login(&email, &password, ip).await.map_err(fail)?;
+    set_session_cookie(&token, backend.config.session_hours * 3600).await?;
+    // Platform admins without an organization have no conversations: their start page is /admin.
+    leptos_axum::redirect(if user.role == "admin" && user.org_id.is_none() { "/admin" } else { "/conversations" });
     Ok(user.dto())
 }
 
@@ -32,10 +31,7 @@ pub async fn logout() -> Result<(), AppError> {
     if let Some(token) = session_token().await {
         backend.logout(&token).await.map_err(fail)?;
     }
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        let cookie = backend::auth::session_cookie("", 0, is_https().await);
-        res.insert_header(axum::http::header::SET_COOKIE, cookie.parse().map_err(|_| AppError::Internal)?);
-    }
+    set_session_cookie("", 0).await?;
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -49,4 +45,14 @@ pub async fn current_user() -> Result<Option<UserDto>, AppError> {
         Some(t) => Ok(backend.user_by_session(&t).await.map_err(fail)?.map(|u| u.dto())),
         None => Ok(None),
     }
+}
+
+/// Changes the caller's password. Every other session of the user ends; this browser gets a
+/// fresh session. Errors: `Field` on `current_password` or `password`.
+#[server(name = ChangePassword, prefix = "/api", endpoint = "auth/password", input = leptos::server_fn::codec::Json)]
+pub async fn change_password(current_password: String, password: String) -> Result<(), AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    let token = backend.change_own_password(&user, &current_password, &password).await.map_err(fail)?;
+    set_session_cookie(&token, backend.config.session_hours * 3600).await
 }

@@ -68,6 +68,6 @@ pub async fn send_message(id: String, client_msg_id: String, text: String) -> Re
 pub async fn start_visitor_session(widget_id: String, token: Option<String>) -> Result<VisitorSession, AppError> {
     use super::ssr::*;
     let backend = backend()?;
-    let peer: Option<axum::extract::ConnectInfo<std::net::SocketAddr>> = leptos_axum::extract().await.ok();
-    backend.visitor_session(&widget_id, token.as_deref(), peer.map(|p| p.0.ip())).await.map_err(fail)
+    let ip = client_ip(&backend).await;
+    backend.visitor_session(&widget_id, token.as_deref(), ip).await.map_err(fail)
 }

@@ -48,3 +48,25 @@ pub async fn is_https() -> bool {
         .and_then(|h| h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).map(|p| p == "https"))
         .unwrap_or(false)
 }
+
+/// The client's address: the configured proxy header's (behind a reverse proxy), else the TCP
+/// peer's.
+pub async fn client_ip(backend: &Backend) -> Option<std::net::IpAddr> {
+    let header = &backend.config.client_ip_header;
+    if !header.is_empty() {
+        let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
+        let value = headers.get(header.as_str())?.to_str().ok()?;
+        return value.rsplit(',').next()?.trim().parse().ok();
+    }
+    let peer: Option<axum::extract::ConnectInfo<std::net::SocketAddr>> = leptos_axum::extract().await.ok();
+    peer.map(|p| p.0.ip())
+}
+
+/// Sets the session cookie on the response.
+pub async fn set_session_cookie(token: &str, max_age_secs: i64) -> Result<(), AppError> {
+    let cookie = backend::auth::session_cookie(token, max_age_secs, is_https().await);
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.insert_header(axum::http::header::SET_COOKIE, cookie.parse().map_err(|_| AppError::Internal)?);
+    }
+    Ok(())
+}

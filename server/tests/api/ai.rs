@@ -553,6 +553,7 @@ async fn agent_settings_are_saved_validated_and_keep_the_key_secret(db: Db) {
         role: "admin".into(),
         perm_conversations: false,
         perm_settings: false,
+        perm_users: false,
     };
     let mut update: domain::agent::AgentUpdate = serde_json::from_value(as_update(&before)).unwrap();
     update.name = "Renamed".into();

@@ -12,7 +12,7 @@ use domain::wire::{Author, DeliveryStatus, MessageDto, MessageExtra, ServerFrame
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 const VISITOR_MAIL: &str = "visitor@example.test";
 
 fn mail_config(smtp: &SmtpSink) -> impl FnOnce(&mut Config) {
@@ -26,7 +26,7 @@ fn mail_config(smtp: &SmtpSink) -> impl FnOnce(&mut Config) {
 }
 
 /// POSTs the visitor's form as the widget does.
-async fn submit(
+pub(crate) async fn submit(
     app: &TestApp,
     token: &str,
     submission_id: &str,
@@ -49,7 +49,12 @@ async fn submit(
 }
 
 /// GETs an attachment with a session cookie and/or a visitor token.
-async fn download(app: &TestApp, id: &str, cookie: Option<&str>, visitor_token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn download(
+    app: &TestApp,
+    id: &str,
+    cookie: Option<&str>,
+    visitor_token: Option<&str>,
+) -> reqwest::Response {
     let mut req = app.http.get(format!("{}/attachments/{id}", app.base));
     if let Some(c) = cookie {
         req = req.header("cookie", c);

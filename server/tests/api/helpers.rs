@@ -199,26 +199,40 @@ impl TestApp {
 
     /// A new visitor on the demo widget, connected.
     pub async fn visitor(&self) -> Visitor {
-        let session = self.visitor_session("demo", None).await;
+        self.visitor_on("demo").await
+    }
+
+    /// A new visitor on a widget, connected.
+    pub async fn visitor_on(&self, widget: &str) -> Visitor {
+        let session = self.visitor_session(widget, None).await;
         let socket = Socket::connect(self, "/ws/visitor", None).await;
         let mut v = Visitor { session, socket, seen: Vec::new() };
         v.hello(0).await;
         v
     }
 
-    /// Signs in and returns the session cookie (`name=value`).
+    /// Signs in (demo password) and returns the session cookie (`name=value`).
     pub async fn login(&self, email: &str) -> String {
+        self.sign_in(email, PASSWORD).await.unwrap_or_else(|a| panic!("login failed: {} {}", a.status, a.body))
+    }
+
+    /// Signs in: the session cookie (`name=value`), or the refusal.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<String, Answer> {
         let res = self
             .http
             .post(format!("{}/api/auth/login", self.base))
-            .form(&[("email", email), ("password", PASSWORD)])
+            .form(&[("email", email), ("password", password)])
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "login failed");
+        if res.status() != 200 {
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            return Err(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) });
+        }
         let set = res.headers().get("set-cookie").expect("session cookie").to_str().unwrap().to_string();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
-        set.split(';').next().unwrap().to_string()
+        Ok(set.split(';').next().unwrap().to_string())
     }
 
     pub async fn agent(&self, email: &str) -> Agent {

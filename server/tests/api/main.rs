@@ -1,10 +1,12 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
+mod admin;
 mod ai;
 mod chaos;
 mod crash;
 mod email;
 mod faults;
 mod helpers;
+mod idor;
 mod limits;
 mod push;
 mod smtp;
