@@ -1,7 +1,9 @@
 //! Handoff's user interface, rendered on the server and hydrated in the browser.
 //!
 //! * [`pages`] — `/login`, the dashboard (`/conversations[/:id]`), the AI agent settings and
-//!   knowledge base (`/settings/ai`) and the widget (`/widget/:id`).
+//!   knowledge base (`/settings/ai`), widgets (`/settings/widgets`), users (`/settings/users`),
+//!   the user's account (`/settings/account`), organizations and agents (`/admin`) and the widget
+//!   (`/widget/:id`).
 //! * [`api`] — server functions (compiled to HTTP calls in the browser).
 //! * [`live`] — the browser's self-reconnecting WebSocket.
 //!
@@ -54,6 +56,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/conversations") view=pages::dashboard::DashboardPage/>
                 <Route path=path!("/conversations/:id") view=pages::dashboard::DashboardPage/>
                 <Route path=path!("/settings/ai") view=pages::agents::AgentsPage/>
+                <Route path=path!("/settings/widgets") view=pages::widgets::WidgetsPage/>
+                <Route path=path!("/settings/users") view=pages::users::UsersPage/>
+                <Route path=path!("/settings/account") view=pages::account::AccountPage/>
+                <Route path=path!("/admin") view=pages::admin::AdminPage/>
                 <Route path=path!("/widget/:id") view=pages::widget::WidgetPage/>
             </Routes>
         </Router>

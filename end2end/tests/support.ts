@@ -6,13 +6,21 @@ export const BASE = () => process.env.BASE_URL!;
 export const CUSTOMER = () => process.env.CUSTOMER_URL!;
 
 export async function signIn(browser: Browser, email: string, options: BrowserContextOptions = {}): Promise<Page> {
+  const page = await signInAs(browser, email, 'handoff-demo', /\/conversations$/, options);
+  await expect(page.locator('.conn')).toHaveText('live');
+  return page;
+}
+
+// Signs in with any account and waits for the page the sign-in sends it to (platform admins
+// without an organization start at /admin).
+export async function signInAs(browser: Browser, email: string, password: string, landing: RegExp,
+  options: BrowserContextOptions = {}): Promise<Page> {
   const page = await (await browser.newContext(options)).newPage();
   await page.goto(`${BASE()}/login`);
   await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill('handoff-demo');
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/conversations$/);
-  await expect(page.locator('.conn')).toHaveText('live');
+  await expect(page).toHaveURL(landing);
   return page;
 }
 

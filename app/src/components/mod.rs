@@ -2,4 +2,6 @@
 pub mod alerts;
 pub mod bell;
 pub mod email_form;
+pub mod form;
+pub mod topbar;
 pub mod transcript;

@@ -8,6 +8,8 @@ use crate::api::agents::import_knowledge;
 use crate::api::agents::{delete_knowledge, list_agents, list_knowledge, preview_answer, save_knowledge, update_agent};
 use crate::api::auth::current_user;
 use crate::api::email::{get_org_settings, save_org_settings};
+use crate::components::form::{field_error, form_status, Feedback};
+use crate::components::topbar::TopBar;
 use crate::error::AppError;
 use domain::agent::{
     AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, KnowledgeEntry, KnowledgeInput, KnowledgeKind, LlmSettings,
@@ -18,43 +20,6 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-/// A form's outcome: which field is wrong (if one is) and what to say.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Feedback {
-    field: Option<String>,
-    message: String,
-    ok: bool,
-}
-
-impl Feedback {
-    fn from_error(e: AppError) -> Self {
-        match e {
-            AppError::Field { field, message } => Self { field: Some(field), message, ok: false },
-            e => Self { field: None, message: e.to_string(), ok: false },
-        }
-    }
-    fn ok(message: &str) -> Self {
-        Self { field: None, message: message.into(), ok: true }
-    }
-}
-
-/// The message for one field, if the last answer was about it.
-fn field_error(fb: RwSignal<Feedback>, field: &'static str) -> impl IntoView {
-    move || {
-        fb.with(|f| (f.field.as_deref() == Some(field)).then(|| f.message.clone()))
-            .map(|m| view! { <span class="field-error" role="alert" data-field=field>{m}</span> })
-    }
-}
-
-/// The message not tied to a field (success or general error).
-fn form_status(fb: RwSignal<Feedback>) -> impl IntoView {
-    move || {
-        fb.with(|f| (f.field.is_none() && !f.message.is_empty()).then(|| (f.ok, f.message.clone()))).map(|(ok, m)| {
-            view! { <p class=if ok { "form-ok" } else { "form-error" } role="status">{m}</p> }
-        })
-    }
-}
-
 #[component]
 pub fn AgentsPage() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_user());
@@ -62,22 +27,18 @@ pub fn AgentsPage() -> impl IntoView {
     view! {
         <Title text="AI agent · Handoff"/>
         <div class="settings-page">
-            <header class="topbar">
-                <span class="brand">"Handoff"</span>
-                <nav class="nav">
-                    <a href="/conversations">"Conversations"</a>
-                    <a href="/settings/ai" aria-current="page">"AI agent"</a>
-                </nav>
-                <span class="spacer"></span>
-            </header>
             <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
                 {move || me.get().map(|r| match r {
+                    Ok(Some(user)) => view! { <TopBar user current="/settings/ai"/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    _ => ().into_any(),
+                    Err(_) => ().into_any(),
                 })}
                 <main class="settings">
-                    {move || me.get().and_then(Result::ok).flatten().map(|user| view! {
-                        <HandoffSettings editable=user.can_settings/>
+                    // Handoff settings belong to an organization; platform admins without one
+                    // edit the agents only.
+                    {move || me.get().and_then(Result::ok).flatten().map(|user| match user.org_name {
+                        Some(_) => view! { <HandoffSettings editable=user.can_settings/> }.into_any(),
+                        None => view! { <p class="muted">"You belong to no organization: below are every organization's AI agents. Assign agents to organizations under Admin."</p> }.into_any(),
                     })}
                     {move || agents.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
@@ -179,7 +140,7 @@ fn HandoffSettings(editable: bool) -> impl IntoView {
 fn AgentSection(agent: AgentDto) -> impl IntoView {
     let (id, key, editable) = (agent.id.clone(), agent.id.clone(), agent.editable);
     view! {
-        <section class="agent-section" data-agent=key>
+        <section class="agent-section" id=format!("agent-{key}") data-agent=key>
             <AgentSettings agent/>
             <Knowledge agent_id=id editable/>
         </section>

@@ -3,7 +3,7 @@
 //! `/ws/agent` socket (list summaries for the whole organization, messages of the open
 //! conversation from the last sequence number seen). A conversation with a visitor's e-mail form
 //! gets a "Reply by e-mail" box; e-mail replies' delivery status arrives as `MessageUpdated`.
-use crate::api::auth::{current_user, Logout};
+use crate::api::auth::current_user;
 use crate::api::chat::{
     get_conversation, list_conversations, CloseConversation, ContinueChat, HandleChat, PassChatToAi, SendMessage,
 };
@@ -11,6 +11,7 @@ use crate::api::email::SendEmailReply;
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
+use crate::components::topbar::TopBar;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::error::AppError;
 use crate::live::{socket_slot, LiveSocket};
@@ -84,7 +85,6 @@ fn Dashboard(user: UserDto) -> impl IntoView {
     };
     let connected = RwSignal::new(false);
     let socket = socket_slot();
-    let logout = ServerAction::<Logout>::new();
     let bell_version = RwSignal::new(0u64);
     // E-mail forms that arrived while the dashboard is open: corner toasts (see RequestAlerts).
     let mail_toasts = RwSignal::new(Vec::<domain::wire::NotificationDto>::new());
@@ -213,21 +213,12 @@ fn Dashboard(user: UserDto) -> impl IntoView {
     view! {
         <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
         <div class="dash">
-            <header class="topbar">
-                <span class="brand">"Handoff"</span>
-                <span class="org">{user.org_name.clone().unwrap_or_default()}</span>
-                <nav class="nav">
-                    <a href="/conversations" aria-current="page">"Conversations"</a>
-                    <a href="/settings/ai">"AI agent"</a>
-                </nav>
-                <span class="spacer"></span>
+            <TopBar user=user.clone() current="/conversations">
                 <span class="conn" class:online=move || connected.get()>
                     {move || if connected.get() { "live" } else { "connecting…" }}
                 </span>
                 <Bell version=bell_version now=live.now mail_toasts/>
-                <span class="user">{user.name.clone()}</span>
-                <ActionForm action=logout><button type="submit" class="btn small">"Sign out"</button></ActionForm>
-            </header>
+            </TopBar>
             <aside class="conv-list" aria-label="Conversations">
                 <Transition fallback=|| view! { <p class="muted pad">"Loading conversations…"</p> }>
                     {move || {

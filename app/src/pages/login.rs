@@ -7,12 +7,16 @@ use leptos_meta::Title;
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     // With JavaScript the server's redirect is not followed automatically: go on success.
+    // Platform admins without an organization have no conversations: they start at /admin.
     Effect::new(move |_| {
-        if let Some(Ok(_)) = login.value().get() {
+        if let Some(Ok(user)) = login.value().get() {
+            let start = if user.is_admin && user.org_name.is_none() { "/admin" } else { "/conversations" };
             #[cfg(feature = "hydrate")]
             if let Some(w) = web_sys::window() {
-                let _ = w.location().set_href("/conversations");
+                let _ = w.location().set_href(start);
             }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = start;
         }
     });
     let error = move || match login.value().get() {

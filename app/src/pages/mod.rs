@@ -1,4 +1,8 @@
+pub mod account;
+pub mod admin;
 pub mod agents;
 pub mod dashboard;
 pub mod login;
+pub mod users;
 pub mod widget;
+pub mod widgets;

@@ -1,0 +1,116 @@
+//! Pieces of the settings forms: a form's outcome ([`Feedback`]) shown next to the field the
+//! server named ([`field_error`]) or above the buttons ([`form_status`]), and data read from the
+//! server after hydration ([`load_in_browser`]), and the organization `<select>` of the admin
+//! pages ([`org_options`]).
+use crate::error::AppError;
+use domain::admin::OrgDto;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::future::Future;
+
+/// A form's outcome: which field is wrong (if one is) and what to say.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Feedback {
+    pub field: Option<String>,
+    pub message: String,
+    pub ok: bool,
+}
+
+impl Feedback {
+    pub fn from_error(e: AppError) -> Self {
+        match e {
+            AppError::Field { field, message } => Self { field: Some(field), message, ok: false },
+            e => Self { field: None, message: e.to_string(), ok: false },
+        }
+    }
+    pub fn ok(message: &str) -> Self {
+        Self { field: None, message: message.into(), ok: true }
+    }
+    /// A problem found in the browser, before asking the server.
+    pub fn field(field: &str, message: &str) -> Self {
+        Self { field: Some(field.into()), message: message.into(), ok: false }
+    }
+}
+
+/// The message for one field, if the last answer was about it.
+pub fn field_error(fb: RwSignal<Feedback>, field: &'static str) -> impl IntoView {
+    move || {
+        fb.with(|f| (f.field.as_deref() == Some(field)).then(|| f.message.clone()))
+            .map(|m| view! { <span class="field-error" role="alert" data-field=field>{m}</span> })
+    }
+}
+
+/// The message not tied to a field (success or general error).
+pub fn form_status(fb: RwSignal<Feedback>) -> impl IntoView {
+    move || {
+        fb.with(|f| (f.field.is_none() && !f.message.is_empty()).then(|| (f.ok, f.message.clone()))).map(|(ok, m)| {
+            view! { <p class=if ok { "form-ok" } else { "form-error" } role="status">{m}</p> }
+        })
+    }
+}
+
+/// Data read by [`load_in_browser`]: `None` while the first read is under way.
+pub type Loaded<T> = RwSignal<Option<Result<T, AppError>>>;
+
+/// Data read from the server in the browser, after hydration (`None` while the first read is
+/// under way, on the server too, so SSR and hydration render the same). Read again whenever
+/// `version` or a signal that `fetch` reads changes; the previous data stays shown meanwhile.
+pub fn load_in_browser<T, Fut>(version: RwSignal<u64>, fetch: impl Fn() -> Fut + 'static) -> Loaded<T>
+where
+    T: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + 'static,
+{
+    let data = RwSignal::new(None);
+    // Only the newest read's answer is shown (an older one may arrive after it).
+    let latest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        version.track();
+        let fut = fetch();
+        let n = latest.get_value() + 1;
+        latest.set_value(n);
+        spawn_local(async move {
+            let answer = fut.await;
+            if latest.try_get_value() == Some(n) {
+                data.try_set(Some(answer));
+            }
+        });
+    });
+    data
+}
+
+/// The loaded value, or `T::default()` while loading or after an error.
+pub fn loaded_or_default<T: Clone + Default + Send + Sync + 'static>(data: Loaded<T>) -> T {
+    data.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default())
+}
+
+/// Whether the list has been read and is empty.
+pub fn loaded_empty<T: Send + Sync + 'static>(data: Loaded<Vec<T>>) -> bool {
+    data.with(|d| matches!(d, Some(Ok(list)) if list.is_empty()))
+}
+
+/// "Loading…", the error, or nothing (the data is there) for a [`load_in_browser`] signal.
+pub fn load_status<T: Send + Sync + 'static>(data: Loaded<T>) -> impl IntoView {
+    move || {
+        data.with(|d| match d {
+            None => Some(view! { <p class="muted">"Loading…"</p> }.into_any()),
+            Some(Err(e)) => Some(view! { <p class="form-error">{e.to_string()}</p> }.into_any()),
+            Some(Ok(_)) => None,
+        })
+    }
+}
+
+/// `<option>`s for an organization `<select>`: `none` (value "") first, then every organization;
+/// the one whose id `selected` returns is selected.
+pub fn org_options(
+    orgs: Loaded<Vec<OrgDto>>,
+    none: &'static str,
+    selected: impl Fn() -> String + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <option value="" prop:selected=move || selected().is_empty()>{none}</option>
+        {move || loaded_or_default(orgs).into_iter().map(|o| {
+            let id = o.id.clone();
+            view! { <option value=o.id prop:selected=move || selected() == id>{o.name}</option> }
+        }).collect_view()}
+    }
+}
