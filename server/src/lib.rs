@@ -48,10 +48,26 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(upload::MAX_FORM_BODY)),
         )
         .route("/attachments/{id}", get(upload::download_attachment))
-        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_backend.clone()), {
-            let options = leptos_options.clone();
-            move || app::shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(ctx_backend.clone());
+                // A fresh nonce per page for Leptos' inline scripts, and the policy naming it.
+                leptos::nonce::provide_nonce();
+                let nonce = leptos::nonce::use_nonce();
+                let res = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+                if let (Some(nonce), Some(res)) = (nonce, res) {
+                    if let Ok(v) = axum::http::HeaderValue::from_str(&security::page_policy(&nonce)) {
+                        res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+                    }
+                }
+            },
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))
         .layer(axum::extract::DefaultBodyLimit::max(security::MAX_BODY))

@@ -56,17 +56,63 @@ pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> 
         res = malformed_is_bad_request(res).await;
     }
     let h = res.headers_mut();
-    if let Some(policy) = ancestors.and_then(|a| HeaderValue::from_str(&a).ok()) {
-        h.insert("content-security-policy", policy);
-    }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
     if !framable {
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        // A response with a stricter policy of its own (attachments) keeps it.
-        h.entry("content-security-policy").or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    // The response's own policy (pages: scripts by nonce; attachments: sandbox) plus who may
+    // frame it: a widget's allowed sites, nobody for everything else.
+    let ancestors = ancestors.unwrap_or_else(|| "frame-ancestors 'none'".into());
+    let own = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let policy = with_frame_ancestors(own, &ancestors);
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        h.insert("content-security-policy", v);
     }
     res
+}
+
+/// The Content-Security-Policy of the app's pages (dashboard and widget): scripts only from this
+/// origin or inline with this response's nonce (Leptos' hydration script), WebAssembly allowed,
+/// connections (server functions, WebSockets) to this origin only, no plugins, no `<base>`.
+/// Inline `style` attributes stay allowed (they cannot run code).
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; media-src 'self' blob:; worker-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// `policy` with its `frame-ancestors` directive (if any) replaced by `ancestors`.
+fn with_frame_ancestors(policy: &str, ancestors: &str) -> String {
+    let mut parts: Vec<&str> = policy
+        .split(';')
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.to_ascii_lowercase().starts_with("frame-ancestors"))
+        .collect();
+    parts.push(ancestors);
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn frame_ancestors_are_merged_into_the_policy() {
+        assert_eq!(with_frame_ancestors("", "frame-ancestors 'none'"), "frame-ancestors 'none'");
+        assert_eq!(
+            with_frame_ancestors("sandbox; default-src 'none'", "frame-ancestors 'none'"),
+            "sandbox; default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(
+            with_frame_ancestors("default-src 'self'; frame-ancestors *", "frame-ancestors https://a.test"),
+            "default-src 'self'; frame-ancestors https://a.test"
+        );
+        let p = page_policy("abc");
+        assert!(p.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';") && !p.contains(" 'unsafe-eval'"));
+    }
 }
 
 /// Server functions answer arguments they cannot decode with a `validation` error but status

@@ -347,22 +347,42 @@ async fn pages_and_embed_script(db: Db) {
     let login = app.http.get(format!("{}/login", app.base)).send().await.unwrap();
     assert_eq!(login.status(), 200);
     assert_eq!(login.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(login.headers()["content-security-policy"], "frame-ancestors 'none'");
-    assert!(login.text().await.unwrap().contains("Sign in"));
+    let csp =
+        |res: &reqwest::Response| res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    // Scripts run only from this origin or inline with this response's nonce, which every inline
+    // script of the page carries (a second page gets another nonce).
+    let policy = csp(&login);
+    assert!(policy.ends_with("; frame-ancestors 'none'"), "{policy}");
+    let nonce = policy.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce").to_string();
+    assert!(nonce.len() >= 16, "{policy}");
+    assert!(
+        policy.contains("object-src 'none'")
+            && policy.contains("base-uri 'none'")
+            && !policy.contains(" 'unsafe-eval'")
+    );
+    let html = login.text().await.unwrap();
+    assert!(html.contains("Sign in"));
+    let inline_scripts = html.matches("<script").count();
+    assert!(inline_scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() >= inline_scripts, "{html}");
+    let again = app.http.get(format!("{}/login", app.base)).send().await.unwrap();
+    assert!(!csp(&again).contains(&nonce), "a fresh nonce per response");
     let widget = app.http.get(format!("{}/widget/demo", app.base)).send().await.unwrap();
     assert_eq!(widget.status(), 200);
     assert!(widget.headers().get("x-frame-options").is_none(), "the widget must be embeddable");
-    let csp =
-        |res: &reqwest::Response| res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
-    assert_eq!(csp(&widget), "frame-ancestors *", "no allowed origins set: any site");
+    let ancestors = |res: &reqwest::Response| {
+        let p = csp(res);
+        assert!(p.contains("script-src 'self' 'nonce-"), "{p}");
+        p.rsplit("; ").next().unwrap().to_string()
+    };
+    assert_eq!(ancestors(&widget), "frame-ancestors *", "no allowed origins set: any site");
     sqlx::query("UPDATE widgets SET allowed_origins = 'https://shop.example, http://127.0.0.1:8080/ bad;value' WHERE id = 'demo'")
         .execute(&app.backend.db.pool)
         .await
         .unwrap();
     let widget = app.http.get(format!("{}/widget/demo", app.base)).send().await.unwrap();
-    assert_eq!(csp(&widget), "frame-ancestors 'self' https://shop.example http://127.0.0.1:8080");
+    assert_eq!(ancestors(&widget), "frame-ancestors 'self' https://shop.example http://127.0.0.1:8080");
     let unknown = app.http.get(format!("{}/widget/nope", app.base)).send().await.unwrap();
-    assert_eq!(csp(&unknown), "frame-ancestors 'none'");
+    assert_eq!(ancestors(&unknown), "frame-ancestors 'none'");
     let js = app.http.get(format!("{}/widget.js", app.base)).send().await.unwrap();
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
     assert!(js.text().await.unwrap().contains("/widget/"));
