@@ -56,6 +56,8 @@ pub struct Inner {
     new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
     /// Failed sign-ins per account (e-mail) and per client address.
     sign_in_failures: (crate::limits::RateWindow<String>, crate::limits::RateWindow<std::net::IpAddr>),
+    /// The VAPID private key once read (see [`Backend::vapid`]).
+    pub(crate) vapid_key: tokio::sync::OnceCell<p256::SecretKey>,
     /// Becomes true when the process is asked to stop (see [`Backend::begin_shutdown`]).
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Open WebSocket connections (see [`Backend::socket_opened`]).
@@ -316,6 +318,7 @@ impl Backend {
                     crate::limits::RateWindow::new(config.sign_in_failures_per_ip, window),
                 )
             },
+            vapid_key: tokio::sync::OnceCell::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             open_sockets: Arc::default(),
         }));

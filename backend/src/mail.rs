@@ -312,11 +312,16 @@ impl Backend {
                 .await?;
                 if let (Some(channel), Some(p)) = (channel, &pending) {
                     let done = channel.done();
-                    for id in p.ids() {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE notifications SET {done} = 1 WHERE id = $1")))
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
+                    // One statement for the whole digest (at most 100 rows, see `pending`).
+                    let ids = p.ids();
+                    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!("UPDATE notifications SET {done} = 1 WHERE id IN ({})", marks.join(", "));
+                    let mut update = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for id in &ids {
+                        update = update.bind(id.as_str());
+                    }
+                    if !marks.is_empty() {
+                        update.execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;

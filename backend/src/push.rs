@@ -276,22 +276,33 @@ enum PushError {
 }
 
 impl Backend {
-    /// The server's VAPID key pair, created at first use and shared by every process.
+    /// The server's VAPID key pair, created at first use and shared by every process; read from
+    /// the database once per process.
     pub async fn vapid(&self) -> Result<Vapid> {
-        let fresh = SecretKey::random(&mut rand::rngs::OsRng);
-        sqlx::query(
-            "INSERT INTO server_keys (name, value, created_at) VALUES ('vapid', $1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(b64(&fresh.to_bytes()))
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
-        let (value,): (String,) =
-            sqlx::query_as("SELECT value FROM server_keys WHERE name = 'vapid'").fetch_one(self.pool()).await?;
-        let key = unb64(&value)
-            .and_then(|b| SecretKey::from_slice(&b).ok())
-            .ok_or_else(|| BackendError::Internal("the stored VAPID key is unreadable".into()))?;
+        let key = self.vapid_key.get_or_try_init(|| self.load_vapid_key()).await?.clone();
         Ok(Vapid { key, subject: vapid_subject(&self.config) })
+    }
+
+    async fn load_vapid_key(&self) -> Result<SecretKey> {
+        let stored = || sqlx::query_as::<_, (String,)>("SELECT value FROM server_keys WHERE name = 'vapid'");
+        let value = match stored().fetch_optional(self.pool()).await? {
+            Some((v,)) => v,
+            None => {
+                // Several processes may start at once: the first insert wins, all read it back.
+                let fresh = SecretKey::random(&mut rand::rngs::OsRng);
+                sqlx::query(
+                    "INSERT INTO server_keys (name, value, created_at) VALUES ('vapid', $1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(b64(&fresh.to_bytes()))
+                .bind(now_ms())
+                .execute(self.pool())
+                .await?;
+                stored().fetch_one(self.pool()).await?.0
+            }
+        };
+        unb64(&value)
+            .and_then(|b| SecretKey::from_slice(&b).ok())
+            .ok_or_else(|| BackendError::Internal("the stored VAPID key is unreadable".into()))
     }
 
     /// Stores (or refreshes) a browser's push subscription for the user.
