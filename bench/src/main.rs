@@ -182,7 +182,7 @@ impl Integrity {
 
 async fn latency(a: &Args) {
     let (backend, base) = start_server(bench_config(a.postgres).await).await;
-    let (token, user) = backend.login("ann@demo.test", PASSWORD).await.expect("demo agent");
+    let (token, user) = backend.login("ann@demo.test", PASSWORD, None).await.expect("demo agent");
     let cookie = format!("{}={token}", backend::auth::SESSION_COOKIE);
     println!(
         "latency: {} conversations, {} msg/s each way-in, {} s, {}",
@@ -442,7 +442,7 @@ fn rss_kib(pid: u32) -> u64 {
 /// Message appends per second through the chat service.
 async fn inserts(a: &Args) {
     let backend = Backend::start(bench_config(a.postgres).await).await.expect("backend");
-    let (_, user) = backend.login("ann@demo.test", PASSWORD).await.expect("demo agent");
+    let (_, user) = backend.login("ann@demo.test", PASSWORD, None).await.expect("demo agent");
     const CONVERSATIONS: usize = 50;
     let mut visitors = Vec::new();
     for _ in 0..CONVERSATIONS {
