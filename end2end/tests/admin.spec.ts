@@ -2,7 +2,7 @@
 // without the settings permission, an AI agent, a widget), and the client's users then see
 // only their own organization, with what they may change.
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { BASE, openWidget, signInAs } from './support';
+import { BASE, live, openWidget, signInAs } from './support';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -111,6 +111,7 @@ test('the admin creates Acme users: with settings, without; weak password and ta
 
 test('the admin creates AI agents; an agent serving widgets keeps its organization', async () => {
   await admin.goto(`${BASE()}/admin`);
+  await live(admin);
   const form = admin.locator('form.new-agent');
   await form.getByLabel('Name').fill('Acme Assistant');
   await form.getByLabel('Organization').selectOption({ label: 'Acme' });
@@ -178,6 +179,7 @@ test('the admin creates a widget for Acme and gets its embed snippet', async () 
 
   await admin.screenshot({ path: 'screenshots/widgets.png', fullPage: true });
   await admin.goto(`${BASE()}/admin`);
+  await live(admin);
   await expect(admin.locator('tr[data-org-name="Acme"] td.num')).toHaveText(['2', '1', '1']);
   await admin.screenshot({ path: 'screenshots/admin.png', fullPage: true });
   expect(hydrationWarnings).toEqual([]);
@@ -212,6 +214,7 @@ test('the Acme user with settings sees only Acme', async ({ browser }) => {
   await expect(settings.getByRole('button', { name: 'Save settings' })).toBeEnabled();
 
   await sally.goto(`${BASE()}/admin`);
+  await live(sally);
   await expect(sally.getByText('Only platform admins can see this page.')).toBeVisible();
 });
 
@@ -259,6 +262,7 @@ test('a user changes their password and their other browsers are signed out', as
 
   // This browser stays signed in; the other one is sent to the sign-in page.
   await victor.reload();
+  await live(victor);
   await expect(victor.locator('.topbar .user')).toHaveText('Victor V. Viewer');
   await other.goto(`${BASE()}/settings/account`);
   await expect(other).toHaveURL(/\/login$/);

@@ -21,7 +21,13 @@ export async function signInAs(browser: Browser, email: string, password: string
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(landing);
+  await live(page);
   return page;
+}
+
+// Waits until a dashboard page is live (hydrated): clicks before that would reach no handler.
+export async function live(page: Page) {
+  await expect(page.locator('.topbar[data-hydrated="true"]')).toBeVisible();
 }
 
 export async function openWidget(page: Page) {
@@ -36,6 +42,7 @@ export async function openWidget(page: Page) {
 export async function agentSettings(browser: Browser) {
   const ann = await signIn(browser, 'ann@demo.test');
   await ann.goto(`${BASE()}/settings/ai`);
+  await live(ann);
   const settings = ann.locator('.agent-settings');
   const save = async () => {
     await settings.getByRole('button', { name: 'Save settings' }).click();

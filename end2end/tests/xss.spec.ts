@@ -9,7 +9,7 @@
 // `javascript:` links, inline handlers, scripts), and Content-Security-Policy violations (the
 // page policy would block an injected script or handler: a violation means HTML got in).
 import { expect, test, type Browser, type Frame, type Page } from '@playwright/test';
-import { BASE, CUSTOMER } from './support';
+import { BASE, CUSTOMER, live } from './support';
 
 const CORPUS = [
   '<script>window.__xss=1</script>',
@@ -66,6 +66,7 @@ async function signIn(page: Page, email: string, password: string, landing: RegE
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(landing);
+  await live(page);
 }
 
 // The customer site (another origin) with the embed snippet of widget `id`. Its page embeds
@@ -128,12 +129,14 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
   const agentId = await agentRow.getAttribute('data-agent-id');
   await assertClean(admin, '/admin (live)');
   await admin.reload(); // rendered on the server this time, then hydrated
+  await live(admin);
   await expect(admin.locator(`tr${byAttr('data-org-name', ORG)}`)).toContainText(ORG);
   await expect(admin.locator(`tr${byAttr('data-agent-name', AGENT)}`)).toContainText(AGENT);
   await assertClean(admin, '/admin (server-rendered)');
 
   // The agent's texts, and handoff on (the "Talk to a human" button in the widget's header).
   await admin.goto(`${BASE()}/settings/ai`);
+  await live(admin);
   const settings = admin.locator(`#agent-${agentId} .agent-settings`);
   await expect(settings.locator('input[name="name"]')).toHaveValue(AGENT);
   await settings.getByLabel('Greeting').fill(GREETING);
@@ -144,6 +147,7 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
   await assertClean(admin, '/settings/ai');
 
   await admin.goto(`${BASE()}/settings/widgets`);
+  await live(admin);
   const widgetForm = admin.locator('form.new-widget');
   await widgetForm.getByLabel('Name').fill(WIDGET);
   await widgetForm.getByLabel('Organization').selectOption({ label: ORG });
@@ -156,10 +160,12 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
   const widgetId = await card.getAttribute('data-widget');
   await assertClean(admin, '/settings/widgets (live)');
   await admin.reload();
+  await live(admin);
   await expect(admin.locator(`.widget-card${byAttr('data-widget-name', WIDGET)} h2`)).toHaveText(WIDGET);
   await assertClean(admin, '/settings/widgets (server-rendered)');
 
   await admin.goto(`${BASE()}/settings/users`);
+  await live(admin);
   const userForm = admin.locator('form.new-user');
   await userForm.getByLabel('E-mail').fill(USER.email);
   await userForm.getByLabel('Name').fill(USER.name);
@@ -170,6 +176,7 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
   await expect(admin.locator(`tr${byAttr('data-user-email', USER.email)}`).getByLabel('Name')).toHaveValue(USER.name);
   await assertClean(admin, '/settings/users (live)');
   await admin.reload();
+  await live(admin);
   await expect(admin.locator(`tr${byAttr('data-user-email', USER.email)}`)).toContainText(ORG);
   await assertClean(admin, '/settings/users (server-rendered)');
 
@@ -279,6 +286,7 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
   // ---- Everything once more, rendered on the server and hydrated (dashboard), or read back
   // from the server (widget).
   await sam.reload();
+  await live(sam);
   await expect(sam.locator('.conn')).toHaveText('live');
   await expect(sam.locator('.topbar .org')).toHaveText(ORG);
   await expect(sam.locator('.conv-view .msg[data-author="visitor"][data-kind="chat"] .msg-text')).toHaveText(CORPUS);

@@ -1,6 +1,6 @@
 //! Pieces of the settings forms: a form's outcome ([`Feedback`]) shown next to the field the
 //! server named ([`field_error`]) or above the buttons ([`form_status`]), and data read from the
-//! server after hydration ([`load_in_browser`]), and the organization `<select>` of the admin
+//! server after hydration ([`load_in_browser`]), sending a form ([`submit_form`]), and the organization `<select>` of the admin
 //! pages ([`org_options`]).
 use crate::error::AppError;
 use domain::admin::OrgDto;
@@ -47,6 +47,29 @@ pub fn form_status(fb: RwSignal<Feedback>) -> impl IntoView {
             view! { <p class=if ok { "form-ok" } else { "form-error" } role="status">{m}</p> }
         })
     }
+}
+
+/// Sends a form: clears the last outcome, marks the form busy while `call` runs, then shows
+/// what `done` makes of the answer, or the error next to its field (or above the buttons).
+pub fn submit_form<T: 'static>(
+    fb: RwSignal<Feedback>,
+    busy: Option<RwSignal<bool>>,
+    call: impl Future<Output = Result<T, AppError>> + 'static,
+    done: impl FnOnce(T) -> Feedback + 'static,
+) {
+    fb.set(Feedback::default());
+    if let Some(b) = busy {
+        b.set(true);
+    }
+    spawn_local(async move {
+        fb.set(match call.await {
+            Ok(answer) => done(answer),
+            Err(e) => Feedback::from_error(e),
+        });
+        if let Some(b) = busy {
+            b.set(false);
+        }
+    });
 }
 
 /// Data read by [`load_in_browser`]: `None` while the first read is under way.
@@ -112,5 +135,36 @@ pub fn org_options(
             let id = o.id.clone();
             view! { <option value=o.id prop:selected=move || selected() == id>{o.name}</option> }
         }).collect_view()}
+    }
+}
+
+/// A labelled "Organization" `<select>` (first option `none`, value "") with its field error.
+#[component]
+pub fn OrgSelect(
+    orgs: Loaded<Vec<OrgDto>>,
+    value: RwSignal<String>,
+    fb: RwSignal<Feedback>,
+    none: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>
+            "Organization"
+            <select name="org_id" on:change=move |ev| value.set(event_target_value(&ev))>
+                {org_options(orgs, none, move || value.get())}
+            </select>
+            {field_error(fb, "org_id")}
+        </label>
+    }
+}
+
+/// A labelled "Name" text input with its field error.
+#[component]
+pub fn NameInput(value: RwSignal<String>, fb: RwSignal<Feedback>) -> impl IntoView {
+    view! {
+        <label>
+            "Name"
+            <input type="text" name="name" autocomplete="off" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            {field_error(fb, "name")}
+        </label>
     }
 }

@@ -31,8 +31,11 @@ pub fn TopBar(user: UserDto, current: &'static str, #[prop(optional)] children: 
         .into_iter()
         .map(|(href, label)| view! { <a href=href aria-current=(href == current).then_some("page")>{label}</a> })
         .collect_view();
+    // Set once the page is live in the browser (after hydration); tests wait for it.
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     view! {
-        <header class="topbar">
+        <header class="topbar" data-hydrated=move || live.get().then_some("true")>
             <span class="brand">"Handoff"</span>
             <span class="org">{user.org_name.clone().unwrap_or_default()}</span>
             <nav class="nav" aria-label="Main">{links}</nav>

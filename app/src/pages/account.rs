@@ -1,11 +1,10 @@
 //! `/settings/account`: who is signed in, and changing one's own password (the current one is
 //! asked; every other browser of the user is signed out, this one stays signed in).
 use crate::api::auth::change_password;
-use crate::components::form::{field_error, form_status, Feedback};
+use crate::components::form::{field_error, form_status, submit_form, Feedback};
 use crate::components::topbar::SettingsFrame;
 use domain::wire::UserDto;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 #[component]
@@ -55,19 +54,11 @@ fn PasswordForm() -> impl IntoView {
             fb.set(Feedback::field("repeat", "the two new passwords differ"));
             return;
         }
-        fb.set(Feedback::default());
-        busy.set(true);
-        spawn_local(async move {
-            match change_password(c, p).await {
-                Ok(()) => {
-                    for s in [current, password, repeat] {
-                        s.set(String::new());
-                    }
-                    fb.set(Feedback::ok("Password changed. Other browsers were signed out."));
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
+        submit_form(fb, Some(busy), change_password(c, p), move |()| {
+            for s in [current, password, repeat] {
+                s.set(String::new());
             }
-            busy.set(false);
+            Feedback::ok("Password changed. Other browsers were signed out.")
         });
     };
     let input = move |label: &'static str, field: &'static str, auto: &'static str, sig: RwSignal<String>| {
@@ -80,7 +71,7 @@ fn PasswordForm() -> impl IntoView {
         }
     };
     view! {
-        <form class="card stack password-form" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
+        <form class="card stack password-form" method="post" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
             <h2>"Change password"</h2>
             {input("Current password", "current_password", "current-password", current)}
             {input("New password", "password", "new-password", password)}

@@ -4,8 +4,8 @@
 //! Everyone else sees a short refusal; the server refuses their calls anyway.
 use crate::api::admin::{assign_agent, create_agent, create_org, list_agent_entries, list_orgs, rename_org};
 use crate::components::form::{
-    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, Feedback,
-    Loaded,
+    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, submit_form,
+    Feedback, Loaded, NameInput, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{AgentEntry, OrgDto};
@@ -46,18 +46,10 @@ fn Organizations(orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u64>) -> impl Into
     let busy = RwSignal::new(false);
     let create = move || {
         let n = name.get_untracked();
-        fb.set(Feedback::default());
-        busy.set(true);
-        spawn_local(async move {
-            match create_org(n).await {
-                Ok(o) => {
-                    name.set(String::new());
-                    fb.set(Feedback::ok(&format!("Created {}.", o.name)));
-                    version.update(|v| *v += 1);
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
-            busy.set(false);
+        submit_form(fb, Some(busy), create_org(n), move |o| {
+            name.set(String::new());
+            version.update(|v| *v += 1);
+            Feedback::ok(&format!("Created {}.", o.name))
         });
     };
     view! {
@@ -76,11 +68,7 @@ fn Organizations(orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u64>) -> impl Into
             <form class="stack new-org" novalidate=true on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <h3>"New organization"</h3>
                 <div class="row">
-                    <label>
-                        "Name"
-                        <input type="text" name="name" autocomplete="off" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                        {field_error(fb, "name")}
-                    </label>
+                    <NameInput value=name fb=fb/>
                     <button type="submit" class="btn primary" disabled=move || busy.get()>"Create organization"</button>
                 </div>
                 {form_status(fb)}
@@ -149,18 +137,10 @@ fn Agents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version: R
     let busy = RwSignal::new(false);
     let create = move || {
         let (n, o) = (name.get_untracked(), org.get_untracked());
-        fb.set(Feedback::default());
-        busy.set(true);
-        spawn_local(async move {
-            match create_agent(n, Some(o).filter(|o| !o.is_empty())).await {
-                Ok(a) => {
-                    name.set(String::new());
-                    fb.set(Feedback::ok(&format!("Created {}.", a.name)));
-                    version.update(|v| *v += 1);
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
-            busy.set(false);
+        submit_form(fb, Some(busy), create_agent(n, Some(o).filter(|o| !o.is_empty())), move |a| {
+            name.set(String::new());
+            version.update(|v| *v += 1);
+            Feedback::ok(&format!("Created {}.", a.name))
         });
     };
     view! {
@@ -180,18 +160,8 @@ fn Agents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version: R
             <form class="stack new-agent" novalidate=true on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <h3>"New AI agent"</h3>
                 <div class="row">
-                    <label>
-                        "Name"
-                        <input type="text" name="name" autocomplete="off" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                        {field_error(fb, "name")}
-                    </label>
-                    <label>
-                        "Organization"
-                        <select name="org_id" on:change=move |ev| org.set(event_target_value(&ev))>
-                            {org_options(orgs, "— no organization —", move || org.get())}
-                        </select>
-                        {field_error(fb, "org_id")}
-                    </label>
+                    <NameInput value=name fb=fb/>
+                    <OrgSelect orgs=orgs value=org fb=fb none="— no organization —"/>
                     <button type="submit" class="btn primary" disabled=move || busy.get()>"Create AI agent"</button>
                 </div>
                 {form_status(fb)}

@@ -5,13 +5,12 @@
 //! permissions), shown next to the field.
 use crate::api::admin::{create_user, list_orgs, list_users, set_user_password, update_user};
 use crate::components::form::{
-    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, Feedback,
-    Loaded,
+    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, submit_form,
+    Feedback, Loaded, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{NewUser, OrgDto, Permissions, Role, UserChange, UserEntry};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 #[component]
@@ -126,20 +125,12 @@ fn UserRow(user: UserEntry, admin: bool, me: String) -> impl IntoView {
             active: active.get_untracked(),
         };
         let id = id.clone();
-        fb.set(Feedback::default());
-        busy.set(true);
-        spawn_local(async move {
-            match update_user(id, change).await {
-                Ok(u) => {
-                    fb.set(Feedback::ok("Saved."));
-                    email.set(u.email);
-                    name.set(u.name);
-                    perms.set(u.permissions);
-                    active.set(u.active);
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
-            busy.set(false);
+        submit_form(fb, Some(busy), update_user(id, change), move |u| {
+            email.set(u.email);
+            name.set(u.name);
+            perms.set(u.permissions);
+            active.set(u.active);
+            Feedback::ok("Saved.")
         });
     };
     let columns = if admin { 7 } else { 6 };
@@ -189,19 +180,13 @@ fn SetPassword(user_id: String, who: String, open: RwSignal<bool>) -> impl IntoV
     let fb = RwSignal::new(Feedback::default());
     let save = move || {
         let (id, p) = (user_id.clone(), password.get_untracked());
-        fb.set(Feedback::default());
-        spawn_local(async move {
-            match set_user_password(id, p).await {
-                Ok(()) => {
-                    password.set(String::new());
-                    fb.set(Feedback::ok("Password set. The user's sessions ended."));
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
+        submit_form(fb, None, set_user_password(id, p), move |()| {
+            password.set(String::new());
+            Feedback::ok("Password set. The user's sessions ended.")
         });
     };
     view! {
-        <form class="inline-form set-password" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
+        <form class="inline-form set-password" method="post" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
             <label>
                 {format!("New password for {who}")}
                 <input type="password" name="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
@@ -241,21 +226,13 @@ fn NewUserForm(
             org_id: (admin && role == Role::Client).then(|| org.get_untracked()).filter(|o| !o.is_empty()),
             permissions: perms.get_untracked(),
         };
-        fb.set(Feedback::default());
-        busy.set(true);
-        spawn_local(async move {
-            match create_user(new).await {
-                Ok(u) => {
-                    email.set(String::new());
-                    name.set(String::new());
-                    password.set(String::new());
-                    perms.set(Permissions { conversations: true, ..Default::default() });
-                    fb.set(Feedback::ok(&format!("Created {}.", u.email)));
-                    version.update(|v| *v += 1);
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
-            busy.set(false);
+        submit_form(fb, Some(busy), create_user(new), move |u| {
+            email.set(String::new());
+            name.set(String::new());
+            password.set(String::new());
+            perms.set(Permissions { conversations: true, ..Default::default() });
+            version.update(|v| *v += 1);
+            Feedback::ok(&format!("Created {}.", u.email))
         });
     };
     let text = move |label: &'static str,
@@ -272,7 +249,7 @@ fn NewUserForm(
         }
     };
     view! {
-        <form class="card stack new-user" novalidate=true on:submit=move |ev| { ev.prevent_default(); create(); }>
+        <form class="card stack new-user" method="post" novalidate=true on:submit=move |ev| { ev.prevent_default(); create(); }>
             <h2>"New user"</h2>
             <div class="row top">
                 {text("E-mail", "email", "email", "off", email)}
@@ -290,13 +267,7 @@ fn NewUserForm(
                         {field_error(fb, "role")}
                     </label>
                     <Show when=move || role.get() == Role::Client>
-                        <label>
-                            "Organization"
-                            <select name="org_id" on:change=move |ev| org.set(event_target_value(&ev))>
-                                {org_options(orgs, "— choose —", move || org.get())}
-                            </select>
-                            {field_error(fb, "org_id")}
-                        </label>
+                        <OrgSelect orgs=orgs value=org fb=fb none="— choose —"/>
                     </Show>
                 </div>
             })}

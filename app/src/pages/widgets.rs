@@ -5,12 +5,14 @@
 use crate::api::admin::{list_orgs, list_widgets, save_widget};
 use crate::api::agents::list_agents;
 use crate::components::form::{
-    field_error, form_status, load_in_browser, load_status, loaded_or_default, org_options, Feedback, Loaded,
+    field_error, form_status, load_in_browser, load_status, loaded_or_default, submit_form, Feedback, Loaded,
+    NameInput, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{embed_snippet, OrgDto, WidgetDto, WidgetInput};
 use domain::agent::AgentDto;
 use leptos::prelude::*;
+#[cfg(feature = "hydrate")]
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
@@ -185,23 +187,17 @@ fn WidgetForm(widget: Option<WidgetDto>, snippet: String, choices: Choices, vers
             allowed_origins: origins.get_untracked(),
         };
         let id = id.clone();
-        fb.set(Feedback::default());
-        busy.set(true);
-        spawn_local(async move {
-            match save_widget(id.clone(), input).await {
-                Ok(w) if id.is_none() => {
-                    name.set(String::new());
-                    origins.set(String::new());
-                    fb.set(Feedback::ok(&format!("Created {}; its snippet is above.", w.name)));
-                    version.update(|v| *v += 1);
-                }
-                Ok(w) => {
-                    origins.set(w.allowed_origins.join("\n"));
-                    fb.set(Feedback::ok("Saved."));
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
+        let is_new = id.is_none();
+        submit_form(fb, Some(busy), save_widget(id, input), move |w| {
+            if is_new {
+                name.set(String::new());
+                origins.set(String::new());
+                version.update(|v| *v += 1);
+                Feedback::ok(&format!("Created {}; its snippet is above.", w.name))
+            } else {
+                origins.set(w.allowed_origins.join("\n"));
+                Feedback::ok("Saved.")
             }
-            busy.set(false);
         });
     };
     let (wid, wname) = widget.as_ref().map(|w| (w.id.clone(), w.name.clone())).unwrap_or_default();
@@ -210,19 +206,9 @@ fn WidgetForm(widget: Option<WidgetDto>, snippet: String, choices: Choices, vers
             <form class="stack widget-form" class:new-widget=is_new novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
                 <h2>{if is_new { "New widget".to_string() } else { wname.clone() }}</h2>
                 <div class="row top">
-                    <label>
-                        "Name"
-                        <input type="text" name="name" autocomplete="off" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                        {field_error(fb, "name")}
-                    </label>
+                    <NameInput value=name fb=fb/>
                     {admin.then(|| view! {
-                        <label>
-                            "Organization"
-                            <select name="org_id" on:change=move |ev| org.set(event_target_value(&ev))>
-                                {org_options(orgs, "— choose —", move || org.get())}
-                            </select>
-                            {field_error(fb, "org_id")}
-                        </label>
+                        <OrgSelect orgs=orgs value=org fb=fb none="— choose —"/>
                     })}
                     <label>
                         "AI agent"
