@@ -170,19 +170,35 @@ impl Backend {
 
     /// Admins: every organization; client users: their own.
     pub async fn list_orgs(&self, user: &UserCtx) -> Result<Vec<OrgDto>> {
+        if user.is_admin() {
+            self.org_rows(None).await
+        } else {
+            match &user.org_id {
+                Some(org) => self.org_rows(Some(org)).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// Organizations with their counts: all (`None`) or the one with this id.
+    async fn org_rows(&self, id: Option<&str>) -> Result<Vec<OrgDto>> {
         let sql = "SELECT o.id, o.name, o.created_at,
                 (SELECT COUNT(*) FROM users u WHERE u.org_id = o.id AND u.active = 1) AS users,
                 (SELECT COUNT(*) FROM agents a WHERE a.org_id = o.id) AS agents,
                 (SELECT COUNT(*) FROM widgets w WHERE w.org_id = o.id) AS widgets
              FROM organizations o";
-        let rows: Vec<(String, String, i64, i64, i64, i64)> = if user.is_admin() {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{sql} ORDER BY o.name, o.id"))).fetch_all(self.pool()).await?
-        } else {
-            let Some(org) = &user.org_id else { return Ok(Vec::new()) };
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{sql} WHERE o.id = $1")))
-                .bind(org)
-                .fetch_all(self.pool())
-                .await?
+        let rows: Vec<(String, String, i64, i64, i64, i64)> = match id {
+            None => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("{sql} ORDER BY o.name, o.id")))
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            Some(id) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("{sql} WHERE o.id = $1")))
+                    .bind(id)
+                    .fetch_all(self.pool())
+                    .await?
+            }
         };
         Ok(rows
             .into_iter()
@@ -205,8 +221,8 @@ impl Backend {
         Ok(row.is_some())
     }
 
-    async fn org_dto(&self, user: &UserCtx, org_id: &str) -> Result<OrgDto> {
-        self.list_orgs(user).await?.into_iter().find(|o| o.id == org_id).ok_or(BackendError::NotFound("organization"))
+    async fn org_dto(&self, org_id: &str) -> Result<OrgDto> {
+        self.org_rows(Some(org_id)).await?.pop().ok_or(BackendError::NotFound("organization"))
     }
 
     /// Admins only. Names are unique (case-insensitively) so that lists stay unambiguous.
@@ -222,7 +238,7 @@ impl Backend {
             .execute(self.pool())
             .await?;
         tracing::info!(org = %id, by = %user.id, "organization created");
-        self.org_dto(user, &id).await
+        self.org_dto(&id).await
     }
 
     pub async fn rename_org(&self, user: &UserCtx, org_id: &str, name: &str) -> Result<OrgDto> {
@@ -237,7 +253,7 @@ impl Backend {
             .bind(org_id)
             .execute(self.pool())
             .await?;
-        self.org_dto(user, org_id).await
+        self.org_dto(org_id).await
     }
 
     async fn check_org_name_free(&self, name: &str, except: Option<&str>) -> Result<()> {

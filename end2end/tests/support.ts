@@ -16,13 +16,18 @@ export async function signIn(browser: Browser, email: string, options: BrowserCo
 export async function signInAs(browser: Browser, email: string, password: string, landing: RegExp,
   options: BrowserContextOptions = {}): Promise<Page> {
   const page = await (await browser.newContext(options)).newPage();
+  await signInOn(page, email, password, landing);
+  return page;
+}
+
+// Signs in on a page the caller prepared (e.g. with listeners) and waits until it is live.
+export async function signInOn(page: Page, email: string, password: string, landing: RegExp) {
   await page.goto(`${BASE()}/login`);
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(landing);
   await live(page);
-  return page;
 }
 
 // Waits until a dashboard page is live (hydrated): clicks before that would reach no handler.

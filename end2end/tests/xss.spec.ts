@@ -9,7 +9,7 @@
 // `javascript:` links, inline handlers, scripts), and Content-Security-Policy violations (the
 // page policy would block an injected script or handler: a violation means HTML got in).
 import { expect, test, type Browser, type Frame, type Page } from '@playwright/test';
-import { BASE, CUSTOMER, live } from './support';
+import { BASE, CUSTOMER, live, signInOn } from './support';
 
 const CORPUS = [
   '<script>window.__xss=1</script>',
@@ -60,15 +60,6 @@ async function newPage(browser: Browser, label: string): Promise<Page> {
   return page;
 }
 
-async function signIn(page: Page, email: string, password: string, landing: RegExp) {
-  await page.goto(`${BASE()}/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(landing);
-  await live(page);
-}
-
 // The customer site (another origin) with the embed snippet of widget `id`. Its page embeds
 // the demo widget: the snippet is swapped for this one. (A page fulfilled by the test itself
 // would count as a public address, which Chromium bars from loading anything from loopback.)
@@ -111,7 +102,7 @@ const byAttr = (attr: string, value: string) => `[${attr}=${JSON.stringify(value
 test('the XSS corpus is shown as text in the dashboard and the widget', async ({ browser }) => {
   // ---- The platform admin: organization, AI agent, widget, user, all named with payloads.
   const admin = await newPage(browser, 'admin');
-  await signIn(admin, 'admin@demo.test', 'handoff-demo', /\/admin$/);
+  await signInOn(admin, 'admin@demo.test', 'handoff-demo', /\/admin$/);
 
   const orgForm = admin.locator('form.new-org');
   await orgForm.getByLabel('Name').fill(ORG);
@@ -182,7 +173,7 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
 
   // ---- The client user: the organization's name in the top bar; the bell on "All messages".
   const sam = await newPage(browser, 'dashboard');
-  await signIn(sam, USER.email, USER.password, /\/conversations$/);
+  await signInOn(sam, USER.email, USER.password, /\/conversations$/);
   await expect(sam.locator('.topbar .org')).toHaveText(ORG);
   await expect(sam.locator('.topbar .user')).toHaveText(USER.name);
   await expect(sam.locator('.conn')).toHaveText('live');
