@@ -24,8 +24,9 @@ step "benchmark smoke run (small; the real figures are in BENCHMARKS.md)"
 cargo run -q -p handoff-bench -- latency --conversations 20 --seconds 2
 cargo run -q -p handoff-bench -- inserts --messages 500
 
-step "release build (server + WASM)"
+step "release build (server + dashboard WASM + widget WASM)"
 cargo leptos build --release
+scripts/build-widget.sh
 
 step "browser tests (Playwright + Chromium)"
 (cd end2end && npx playwright test)

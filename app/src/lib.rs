@@ -2,24 +2,26 @@
 //!
 //! * [`pages`] — `/login`, the dashboard (`/conversations[/:id]`), the AI agent settings and
 //!   knowledge base (`/settings/ai`), widgets (`/settings/widgets`), users (`/settings/users`),
-//!   the user's account (`/settings/account`), organizations and agents (`/admin`) and the widget
-//!   (`/widget/:id`).
+//!   the user's account (`/settings/account`) and organizations and agents (`/admin`).
+//! * [`components`] — pieces shared by those pages and by the visitor's widget, which is its own
+//!   small WASM bundle (the `handoff-widget` crate) mounted in the `/widget/:id` iframe.
 //! * [`api`] — server functions (compiled to HTTP calls in the browser).
 //! * [`live`] — the browser's self-reconnecting WebSocket.
 //!
-//! Features: `ssr` (server build) and `hydrate` (WASM build); never both in one build.
+//! Features: `ssr` (server build), `hydrate` (the dashboard's WASM) and `csr` (the widget's WASM, drawn in
+//! the browser only); both browser features include `browser`. Never `ssr` with another in one build.
 #![recursion_limit = "256"]
 pub mod api;
 pub mod components;
 pub mod error;
 pub mod live;
 pub mod pages;
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 pub mod sound;
 pub mod util;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
@@ -33,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -47,7 +50,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/handoff.css"/>
         <Title text="Handoff"/>
         <Router>
             <Routes fallback=|| view! { <main class="page-message"><h1>"Page not found"</h1><a href="/conversations">"Go to the dashboard"</a></main> }>
@@ -60,7 +62,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings/users") view=pages::users::UsersPage/>
                 <Route path=path!("/settings/account") view=pages::account::AccountPage/>
                 <Route path=path!("/admin") view=pages::admin::AdminPage/>
-                <Route path=path!("/widget/:id") view=pages::widget::WidgetPage/>
             </Routes>
         </Router>
     }

@@ -5,7 +5,7 @@
 use domain::wire::ServerFrame;
 use serde::Serialize;
 
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 mod imp {
     use super::*;
     use std::cell::{Cell, RefCell};
@@ -120,7 +120,7 @@ mod imp {
     }
 }
 
-#[cfg(not(feature = "hydrate"))]
+#[cfg(not(feature = "browser"))]
 mod imp {
     use super::*;
 
@@ -148,14 +148,14 @@ pub use imp::LiveSocket;
 /// Where a page keeps its socket. In the browser the socket is `!Send` and lives in local
 /// storage; on the server the inert stub is `Send + Sync` and must use sync storage, because SSR
 /// may drop the page's owner on another thread (local storage would panic there).
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 pub type SocketSlot = leptos::prelude::StoredValue<Option<LiveSocket>, leptos::prelude::LocalStorage>;
-#[cfg(not(feature = "hydrate"))]
+#[cfg(not(feature = "browser"))]
 pub type SocketSlot = leptos::prelude::StoredValue<Option<LiveSocket>>;
 
 pub fn socket_slot() -> SocketSlot {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     return leptos::prelude::StoredValue::new_local(None);
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     leptos::prelude::StoredValue::new(None)
 }

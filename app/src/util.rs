@@ -2,11 +2,11 @@
 
 /// Milliseconds since the Unix epoch, in the browser or on the server.
 pub fn now_ms() -> i64 {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         js_sys::Date::now() as i64
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
@@ -14,9 +14,9 @@ pub fn now_ms() -> i64 {
 
 /// A fresh id for a message the client sends (unique enough; not a secret).
 pub fn client_msg_id() -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     let (a, b) = ((js_sys::Math::random() * 1e15) as u64, (js_sys::Math::random() * 1e15) as u64);
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     let (a, b) = (now_ms() as u64, std::process::id() as u64);
     format!("m{:x}{:x}", a, b)
 }
@@ -27,12 +27,12 @@ pub fn follow_bottom(container: leptos::prelude::NodeRef<leptos::html::Div>, tra
     use leptos::prelude::*;
     Effect::new(move |_| {
         track();
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         if let Some(el) = container.get() {
             let el: web_sys::Element = el.into();
             request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
-        #[cfg(not(feature = "hydrate"))]
+        #[cfg(not(feature = "browser"))]
         let _ = container;
     });
 }
@@ -52,12 +52,12 @@ pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
 
 /// Clock time "14:05" of a timestamp, in the browser's time zone (UTC on the server).
 pub fn clock(ms: i64) -> String {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     {
         let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
         format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     {
         let mins = (ms / 60_000) % (24 * 60);
         format!("{:02}:{:02}", mins / 60, mins % 60)

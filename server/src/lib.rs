@@ -3,6 +3,9 @@
 //! * Leptos SSR pages and server functions (from the `app` crate) under `/` and `/api/*`.
 //! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`].
 //! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
+//! * `/widget/{id}` (the chat page in the iframe) and `/widget-pkg/{hash}/…` (the widget's own
+//!   WASM bundle, cached for a year under content-hashed addresses) — see [`widget`].
+//! * `/pkg/…` (the dashboard's bundle) with long-lived caching when cargo-leptos hashes its names.
 //! * `/api/widget/email` (the visitor's e-mail form, multipart) and `/attachments/{id}` — see
 //!   [`upload`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
@@ -10,6 +13,7 @@
 pub mod embed;
 pub mod security;
 pub mod upload;
+pub mod widget;
 pub mod ws;
 
 use axum::routing::get;
@@ -24,6 +28,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub backend: Backend,
+    pub widget: widget::WidgetBundle,
 }
 
 /// Opens storage and builds the whole router.
@@ -33,7 +38,19 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<(Rou
 }
 
 pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
-    let state = AppState { leptos_options: leptos_options.clone(), backend: backend.clone() };
+    let widget = widget::WidgetBundle::for_site_root(&leptos_options.site_root);
+    router_with(backend, leptos_options, widget)
+}
+
+/// [`router`] with the widget bundle taken from `widget`.
+pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widget::WidgetBundle) -> Router {
+    // Warm the bundle (it is compressed once) so that the first visitor does not wait.
+    let warm = widget.clone();
+    tokio::spawn(async move {
+        warm.current().await;
+    });
+    let hashed_pkg = leptos_options.hash_files;
+    let state = AppState { leptos_options: leptos_options.clone(), backend: backend.clone(), widget };
     let routes = generate_route_list(app::App);
     let ctx_backend = backend.clone();
     Router::new()
@@ -41,6 +58,8 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
         .route("/ws/agent", get(ws::agent_socket))
         .route("/widget.js", get(embed::widget_js))
         .route("/demo", get(embed::demo_page))
+        .route("/widget/{id}", get(widget::page))
+        .route("/widget-pkg/{hash}/{file}", get(widget::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/api/widget/email",
@@ -69,6 +88,7 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn(move |req, next| security::pkg_caching(hashed_pkg, req, next)))
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))
         .layer(axum::extract::DefaultBodyLimit::max(security::MAX_BODY))
         .layer(tower_http::compression::CompressionLayer::new())

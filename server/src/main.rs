@@ -78,7 +78,13 @@ async fn create_admin(args: &[String]) -> Result<(), Box<dyn std::error::Error>>
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let leptos_options = get_configuration(None)?.leptos_options;
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    // cargo-leptos hashes the bundle's file names (`hash-files`) and leaves the hashes beside the
+    // binary; a binary started without cargo-leptos' environment finds them there too.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        let exe_dir = std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        leptos_options.hash_files = exe_dir.join(leptos_options.hash_file.as_ref()).exists();
+    }
     let config = Config::load()?;
     let addr = leptos_options.site_addr;
     let (router, backend) = handoff_server::build(config.clone(), leptos_options).await?;

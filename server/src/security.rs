@@ -29,6 +29,21 @@ pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
 /// Largest request body, except the e-mail form's (see `upload`).
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// `Cache-Control` of files whose address changes with their content.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Caching of the dashboard's bundle under `/pkg/`: for a year when cargo-leptos hashes the file
+/// names (`hash-files`; a new build has new names), otherwise revalidated on every use.
+pub async fn pkg_caching(hashed: bool, req: Request, next: Next) -> Response {
+    let pkg = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    if pkg && res.status().is_success() {
+        let value = if hashed { IMMUTABLE } else { "no-cache" };
+        res.headers_mut().insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    res
+}
+
 pub async fn guard(State(backend): State<Backend>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !origin_allowed(req.headers(), &backend) {

@@ -37,7 +37,7 @@ pub fn RequestAlerts(
 
     // Browser only: the ringer, its unlock on the first gesture, the repeat timer.
     Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             use std::rc::Rc;
             use wasm_bindgen::prelude::*;

@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// Subscribes or unsubscribes this browser to match `on`; `Err` says why it could not.
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 async fn sync_browser_push(on: bool) -> Result<(), String> {
     use crate::api::push::{get_push_info, push_subscribe, push_unsubscribe};
     use domain::wire::PushSubscriptionDto;
@@ -143,9 +143,9 @@ pub fn Bell(
         let Some(p) = prefs.get_untracked() else { return };
         spawn_local(async move {
             let saved = save_notification_prefs(p).await;
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             let push = sync_browser_push(p.via_push).await;
-            #[cfg(not(feature = "hydrate"))]
+            #[cfg(not(feature = "browser"))]
             let push: Result<(), String> = Ok(());
             status.set(Some(match (saved, push) {
                 (Err(e), _) => e.to_string(),

@@ -61,20 +61,20 @@ pub fn files_problem(files: &[ChosenFile]) -> Option<String> {
 
 /// The browser's `File`s behind the chosen list. Browser only: on the server the form never has
 /// files (and `File` is not `Send`).
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 type FileStore = StoredValue<Vec<(u32, web_sys::File)>, LocalStorage>;
-#[cfg(not(feature = "hydrate"))]
+#[cfg(not(feature = "browser"))]
 type FileStore = StoredValue<Vec<(u32, ())>>;
 
 fn file_store() -> FileStore {
-    #[cfg(feature = "hydrate")]
+    #[cfg(feature = "browser")]
     return StoredValue::new_local(Vec::new());
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(feature = "browser"))]
     StoredValue::new(Vec::new())
 }
 
 /// The multipart upload with progress (browser only).
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 mod upload {
     use crate::error::AppError;
     use std::cell::RefCell;
@@ -211,7 +211,7 @@ pub fn EmailForm(
     });
 
     let on_pick = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             use wasm_bindgen::JsCast;
             let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
@@ -234,7 +234,7 @@ pub fn EmailForm(
             input.set_value("");
             form_error.set(None);
         }
-        #[cfg(not(feature = "hydrate"))]
+        #[cfg(not(feature = "browser"))]
         let _ = (ev, next_key);
     };
     let remove = move |key: u32| {
@@ -267,7 +267,7 @@ pub fn EmailForm(
         if !ok {
             return;
         }
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             use upload::Outcome;
             let form = match web_sys::FormData::new() {
@@ -323,7 +323,7 @@ pub fn EmailForm(
                 form_error.set(Some("could not start the upload; please try again".into()));
             }
         }
-        #[cfg(not(feature = "hydrate"))]
+        #[cfg(not(feature = "browser"))]
         let _ = (address, token, submission_id, on_sent);
     };
 

@@ -3,7 +3,7 @@
 //! backend) and its knowledge base (Q&A pairs and articles: add, edit, delete, import a
 //! Markdown/plain-text file, try a question). Users without the *settings* permission see
 //! everything read-only; the server refuses changes anyway.
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 use crate::api::agents::import_knowledge;
 use crate::api::agents::{delete_knowledge, list_agents, list_knowledge, preview_answer, save_knowledge, update_agent};
 use crate::api::auth::current_user;
@@ -386,7 +386,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
         let id = agent_id.clone();
         move |ev: leptos::ev::Event| {
             let _ = (&id, &ev);
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             {
                 use wasm_bindgen::JsCast;
                 let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {

@@ -91,7 +91,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
 
     // Browser only: the clock for relative times, and the live socket.
     Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         gloo_timers::callback::Interval::new(5_000, move || live.now.set(now_ms())).forget();
         let sock = LiveSocket::open(
             "/ws/agent",

@@ -11,11 +11,11 @@ pub fn LoginPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(user)) = login.value().get() {
             let start = if user.is_admin && user.org_name.is_none() { "/admin" } else { "/conversations" };
-            #[cfg(feature = "hydrate")]
+            #[cfg(feature = "browser")]
             if let Some(w) = web_sys::window() {
                 let _ = w.location().set_href(start);
             }
-            #[cfg(not(feature = "hydrate"))]
+            #[cfg(not(feature = "browser"))]
             let _ = start;
         }
     });

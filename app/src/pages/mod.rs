@@ -4,5 +4,4 @@ pub mod agents;
 pub mod dashboard;
 pub mod login;
 pub mod users;
-pub mod widget;
 pub mod widgets;

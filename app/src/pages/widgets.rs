@@ -12,7 +12,7 @@ use crate::components::topbar::SettingsFrame;
 use domain::admin::{embed_snippet, OrgDto, WidgetDto, WidgetInput};
 use domain::agent::AgentDto;
 use leptos::prelude::*;
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
@@ -97,7 +97,7 @@ fn Snippet(name: String, snippet: String) -> impl IntoView {
     let text = snippet.clone();
     let copy = move |_| {
         let _ = &text;
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "browser")]
         {
             let (text, el) = (text.clone(), area.get_untracked().map(wasm_bindgen::JsValue::from));
             spawn_local(async move {
@@ -127,7 +127,7 @@ fn Snippet(name: String, snippet: String) -> impl IntoView {
 
 /// Copies `text`: the Clipboard API where the page may use it (secure contexts), else the
 /// selected snippet through the older copy command.
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "browser")]
 async fn copy_text(text: &str, textarea: Option<wasm_bindgen::JsValue>) -> bool {
     use js_sys::{Function, Reflect};
     use wasm_bindgen::{JsCast, JsValue};

@@ -72,6 +72,21 @@ pub struct TestApp {
     data_dir: std::path::PathBuf,
 }
 
+/// The widget bundle each test server serves: small stand-in files (the real bundle is WASM
+/// built by scripts/build-widget.sh; the browser suite uses that one).
+pub const WIDGET_FIXTURE: [(&str, &str); 3] = [
+    ("handoff_widget.js", "export default async function init() {} export function mount(id) {}"),
+    ("handoff_widget_bg.wasm", "\0asm stand-in: the server only stores and serves these bytes"),
+    ("handoff_widget.css", ".widget { display: flex; }"),
+];
+
+impl TestApp {
+    /// Where this server reads its widget bundle from.
+    pub fn widget_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("widget")
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
@@ -129,7 +144,14 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
         .site_root("target/site")
         .site_pkg_dir("pkg")
         .build();
-    let (router, backend) = handoff_server::build(config, leptos_options).await.expect("build app");
+    let widget_dir = data_dir.join("widget");
+    std::fs::create_dir_all(&widget_dir).unwrap();
+    for (name, content) in WIDGET_FIXTURE {
+        std::fs::write(widget_dir.join(name), content).unwrap();
+    }
+    let backend = Backend::start(config).await.expect("start backend");
+    let widget = handoff_server::widget::WidgetBundle::in_dir(widget_dir);
+    let router = handoff_server::router_with(backend.clone(), leptos_options, widget);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(handoff_server::serve(listener, router, backend.clone()));

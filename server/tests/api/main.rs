@@ -10,6 +10,7 @@ mod idor;
 mod limits;
 mod push;
 mod smtp;
+mod widget;
 
 use domain::handoff::HandoffState;
 use domain::wire::{Author, MessageDto, ServerFrame};
@@ -381,8 +382,9 @@ async fn pages_and_embed_script(db: Db) {
         .unwrap();
     let widget = app.http.get(format!("{}/widget/demo", app.base)).send().await.unwrap();
     assert_eq!(ancestors(&widget), "frame-ancestors 'self' https://shop.example http://127.0.0.1:8080");
+    // An unknown widget's page runs no script at all (just a message) and is framable by no one.
     let unknown = app.http.get(format!("{}/widget/nope", app.base)).send().await.unwrap();
-    assert_eq!(ancestors(&unknown), "frame-ancestors 'none'");
+    assert_eq!(csp(&unknown), "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     let js = app.http.get(format!("{}/widget.js", app.base)).send().await.unwrap();
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
     assert!(js.text().await.unwrap().contains("/widget/"));

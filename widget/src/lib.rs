@@ -1,52 +1,51 @@
-//! `/widget/:id`: the visitor's chat, shown in an iframe by the embed script. The visitor's
+//! The visitor's chat widget: its own small WASM bundle, mounted by the `/widget/:id` page that
+//! the embed script opens in an iframe (the server writes that page; see `server/src/widget.rs`).
+//! It is rendered in the browser only, so it carries no router, no dashboard and no hydration
+//! data; the transcript, the e-mail form and the socket are shared with the dashboard (`app`).
+//!
+//! The visitor's
 //! token lives in local storage, so a reload resumes the same conversation; messages not yet
 //! acknowledged are resent after a reconnect with the same client id (stored once).
 //!
 //! When nobody answers a request in time the server appends an e-mail offer; the widget then
 //! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
 //! request waits, the visitor can also open the form themselves.
-use crate::api::chat::start_visitor_session;
-use crate::components::email_form::EmailForm;
-use crate::components::transcript::{Perspective, Transcript};
-use crate::live::{socket_slot, LiveSocket};
-use crate::util::{client_msg_id, follow_bottom};
+use app::api::chat::start_visitor_session;
+use app::components::email_form::EmailForm;
+use app::components::transcript::{Perspective, Transcript};
+use app::live::{socket_slot, LiveSocket};
+use app::util::{client_msg_id, follow_bottom};
 use domain::handoff::HandoffState;
 use domain::values::MessageText;
 use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame, VisitorFrame, VisitorSession};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use std::collections::BTreeMap;
+use wasm_bindgen::prelude::wasm_bindgen;
 
-#[cfg(feature = "hydrate")]
+/// The entry point the `/widget/:id` page calls once the bundle is loaded.
+#[wasm_bindgen]
+pub fn mount(widget_id: String) {
+    leptos::mount::mount_to_body(move || view! { <Widget widget_id/> });
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
 fn load_token(key: &str) -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    return storage()?.get_item(key).ok()?;
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = key;
-        None
-    }
+    storage()?.get_item(key).ok()?
 }
 
 fn save_token(key: &str, token: &str) {
-    #[cfg(feature = "hydrate")]
     if let Some(s) = storage() {
         let _ = s.set_item(key, token);
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (key, token);
 }
 
+/// The whole chat of one widget: header, transcript, composer, e-mail form.
 #[component]
-pub fn WidgetPage() -> impl IntoView {
-    let params = use_params_map();
-    let widget_id = params.read_untracked().get("id").unwrap_or_default();
+pub fn Widget(widget_id: String) -> impl IntoView {
     let session = RwSignal::new(None::<VisitorSession>);
     let messages = RwSignal::new(BTreeMap::<i64, MessageDto>::new());
     let state = RwSignal::new(HandoffState::Ai);
@@ -229,7 +228,6 @@ pub fn WidgetPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Chat"/>
         <div class="widget">
             <header class="widget-head">
                 <div class="widget-title">
@@ -299,7 +297,6 @@ pub fn WidgetPage() -> impl IntoView {
                         <span>"This conversation has ended."</span>
                         // A new session starts a new conversation (the old one is closed).
                         <button class="btn small primary" type="button" on:click=|_| {
-                            #[cfg(feature = "hydrate")]
                             if let Some(w) = web_sys::window() {
                                 let _ = w.location().reload();
                             }
