@@ -235,7 +235,7 @@ impl Backend {
             .bind(&id)
             .bind(&name)
             .bind(now_ms())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         tracing::info!(org = %id, by = %user.id, "organization created");
         self.org_dto(&id).await
@@ -251,7 +251,7 @@ impl Backend {
         sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
             .bind(&name)
             .bind(org_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         self.org_dto(org_id).await
     }
@@ -385,7 +385,7 @@ impl Backend {
         .bind(flag(p.settings))
         .bind(flag(p.users))
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await;
         match inserted {
             Err(e) if is_unique_violation(&e) => return Err(field("email", "a user with this e-mail already exists")),
@@ -413,7 +413,7 @@ impl Backend {
         }
         let org = self.check_grant(user, change.role, change.org_id.as_deref(), p, Some(before.permissions)).await?;
         self.check_email_free(&email, Some(user_id)).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let updated = sqlx::query(
             "UPDATE users SET email = $1, name = $2, role = $3, org_id = $4, perm_conversations = $5, perm_settings = $6,
              perm_users = $7, active = $8 WHERE id = $9",
@@ -473,7 +473,7 @@ impl Backend {
         let target = self.managed_user(user, user_id).await?;
         check_password(password, &target.email)?;
         let hash = self.hash(password.to_string()).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(user_id)
@@ -506,7 +506,7 @@ impl Backend {
         let hash = self.hash(new.to_string()).await?;
         let token = new_token();
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(&user.id)
@@ -548,7 +548,7 @@ impl Backend {
         .bind(&name)
         .bind(&hash)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(id)
     }
@@ -605,7 +605,7 @@ impl Backend {
         .bind(&name)
         .bind(format!("Hi! I'm {name}. How can I help you?"))
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         tracing::info!(agent = %id, by = %user.id, "agent created");
         self.agent_entry(&id).await
@@ -651,7 +651,7 @@ impl Backend {
         .bind(org)
         .bind(agent_id)
         .bind(before.org_id.as_deref().unwrap_or(""))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Err(BackendError::Conflict("the agent changed meanwhile; reload and try again".into()));
@@ -742,7 +742,7 @@ impl Backend {
                 .bind(&input.agent_id)
                 .bind(&stored)
                 .bind(&w.id)
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
                 w.id.clone()
             }
@@ -758,7 +758,7 @@ impl Backend {
                 .bind(&name)
                 .bind(&stored)
                 .bind(now_ms())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
                 id
             }

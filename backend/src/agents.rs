@@ -222,7 +222,7 @@ impl Backend {
         .bind(llm.system_prompt.trim())
         .bind((llm.temperature * 100.0).round() as i64)
         .bind(llm.max_tokens as i64)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         self.get_agent(user, agent_id).await
     }
@@ -268,7 +268,7 @@ impl Backend {
                 .bind(input.title.trim())
                 .bind(input.body.trim())
                 .bind(now)
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
                 if done.rows_affected() == 0 {
                     return Err(BackendError::NotFound("knowledge entry"));
@@ -277,7 +277,7 @@ impl Backend {
             }
             None => {
                 self.check_room(agent_id, 1).await?;
-                let mut conn = self.pool().acquire().await?;
+                let mut conn = self.writer().acquire().await?;
                 insert_knowledge(&mut conn, agent_id, &input, now).await?
             }
         };
@@ -295,7 +295,7 @@ impl Backend {
         let done = sqlx::query("DELETE FROM knowledge_entries WHERE id = $1 AND agent_id = $2")
             .bind(entry_id)
             .bind(agent_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(BackendError::NotFound("knowledge entry"));
@@ -332,7 +332,7 @@ impl Backend {
         }
         self.check_room(agent_id, entries.len()).await?;
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let mut out = Vec::with_capacity(entries.len());
         for (i, e) in entries.into_iter().enumerate() {
             // keep the file's order: created_at increases along the file
@@ -390,7 +390,7 @@ impl Backend {
             sqlx::query_as("SELECT id, knowledge FROM agents WHERE knowledge <> ''").fetch_all(self.pool()).await?;
         for (agent_id, text) in rows {
             let now = now_ms();
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.writer().begin().await?;
             for (i, e) in parse_knowledge_file("knowledge.txt", &text).iter().enumerate() {
                 insert_knowledge(&mut tx, &agent_id, e, now + i as i64).await?;
             }

@@ -330,8 +330,15 @@ impl Backend {
         Ok(backend)
     }
 
+    /// For reads (see [`crate::db::Db`]).
     pub fn pool(&self) -> &sqlx::AnyPool {
         &self.db.pool
+    }
+
+    /// For writes: transactions that write and single INSERT/UPDATE/DELETE statements. Never
+    /// while this task holds a writer transaction (see [`crate::db::Db`]).
+    pub fn writer(&self) -> &sqlx::AnyPool {
+        &self.db.writer
     }
 
     // ---------------------------------------------------------------- sign-in
@@ -387,14 +394,14 @@ impl Backend {
             .bind(&user_id)
             .bind(now)
             .bind(now + self.config.session_hours * 3_600_000)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         let user = self.user_by_id(&user_id).await?.ok_or(BackendError::BadCredentials)?;
         Ok((token, user))
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(self.writer()).await?;
         Ok(())
     }
 
@@ -523,7 +530,7 @@ impl Backend {
                 .bind(token_hash(&token))
                 .bind(&name)
                 .bind(now_ms())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
                 (token, id, name)
             }
@@ -539,7 +546,7 @@ impl Backend {
             None => {
                 let id = new_id();
                 let now = now_ms();
-                let mut tx = self.pool().begin().await?;
+                let mut tx = self.writer().begin().await?;
                 sqlx::query(
                     "INSERT INTO conversations (id, org_id, widget_id, agent_id, visitor_id, visitor_name, state, state_version, state_since, last_seq, last_activity, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, 'ai', 0, $7, 0, $7, $7)",
@@ -844,7 +851,7 @@ impl Backend {
         text: &str,
     ) -> Result<AppendOutcome> {
         let (_, _, _, sender) = author_columns(author);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         // Take the sequence number first: that locks the conversation (both engines), so the
         // duplicate check below cannot race another append to the same conversation.
         let taken = Self::take_seq(&mut tx, conversation_id, org_id, guard, text).await;
@@ -914,7 +921,7 @@ impl Backend {
             let from = row.state()?;
             let (to, effects) = transition(&from, &event)?;
             let now = now_ms();
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.writer().begin().await?;
             let holder = to.holder();
             let updated = sqlx::query(
                 "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
@@ -1114,7 +1121,7 @@ impl Backend {
         then_handoff: bool,
     ) -> Result<()> {
         let text = MessageText::parse(text).unwrap_or_else(|_| MessageText::parse("…").expect("literal"));
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let (message, row) =
             Self::append(&mut tx, conversation_id, org_id, &Author::Ai, Guard::AiAt(version), None, text.as_str())
                 .await?;

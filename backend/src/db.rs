@@ -12,9 +12,20 @@ pub enum DbKind {
     Postgres,
 }
 
+/// Two handles on one database. `pool` is for reads; `writer` for everything that writes (a
+/// transaction that writes, or an INSERT/UPDATE/DELETE). On PostgreSQL both are the same pool:
+/// row locks let writers of different conversations run side by side. On SQLite, which allows one
+/// writer at a time, `writer` is a pool of **one** connection: writers wait in the pool's fair
+/// queue instead of colliding inside SQLite, whose busy handler sleeps in steps of up to 100 ms
+/// and turned a busy moment into a tail of hundreds of milliseconds (BENCHMARKS.md). Readers use
+/// the other connections and, with WAL, never wait for the writer.
+///
+/// Rule for callers: never acquire `writer` while the same task holds a writer transaction —
+/// on SQLite that waits for itself (pass the transaction down instead).
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    pub writer: AnyPool,
     pub kind: DbKind,
 }
 
@@ -32,30 +43,42 @@ impl Db {
                 url.split('@').next_back().unwrap_or("")
             )));
         };
-        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        opts = match kind {
-            // One writer at a time anyway; a few readers. WAL lets readers run beside the writer.
-            DbKind::Sqlite => opts.max_connections(8).after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                    Ok(())
-                })
-            }),
-            DbKind::Postgres => opts.max_connections(20),
+        let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let (pool, writer) = match kind {
+            DbKind::Sqlite => {
+                let writer = sqlite_options(opts.clone().max_connections(1)).connect(url).await?;
+                // Readers: WAL lets them run beside the writer.
+                let pool = sqlite_options(opts.max_connections(8)).connect(url).await?;
+                (pool, writer)
+            }
+            DbKind::Postgres => {
+                let pool = opts.max_connections(20).connect(url).await?;
+                (pool.clone(), pool)
+            }
         };
-        let pool = opts.connect(url).await?;
-        let db = Self { pool, kind };
+        let db = Self { pool, writer, kind };
         db.migrate().await?;
         Ok(db)
     }
 
     async fn migrate(&self) -> Result<()> {
         match self.kind {
-            DbKind::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
-            DbKind::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+            DbKind::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?,
+            DbKind::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.writer).await?,
         }
         Ok(())
     }
+}
+
+/// Every SQLite connection: WAL, a busy timeout (another process, e.g. a second server started
+/// by mistake, may still hold the lock), foreign keys.
+fn sqlite_options(opts: AnyPoolOptions) -> AnyPoolOptions {
+    opts.after_connect(|conn, _| {
+        Box::pin(async move {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+            Ok(())
+        })
+    })
 }

@@ -174,7 +174,7 @@ impl Backend {
         let files = check_files(files)?;
         self.require_handoff_enabled(v, "the e-mail form is not available here").await?;
 
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         // Taking the sequence number locks the conversation: the duplicate and rate checks
         // below cannot race another submission.
         let taken = Self::take_seq(&mut tx, &v.conversation_id, &v.org_id, Guard::Open, &text).await;
@@ -314,7 +314,7 @@ impl Backend {
         let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
         let sender = format!("agent:{}", user.id);
 
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let taken = Self::take_seq(&mut tx, conversation_id, &org, Guard::Always, &text).await;
         let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
@@ -365,7 +365,7 @@ impl Backend {
         .bind(seq)
         .bind(org)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         if done == 0 {
@@ -419,7 +419,7 @@ impl Backend {
             .bind(org)
             .bind(settings.handoff_timeout_secs)
             .bind(&reply_to)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(OrgSettings { handoff_timeout_secs: settings.handoff_timeout_secs, reply_to })
     }
@@ -429,7 +429,7 @@ impl Backend {
         sqlx::query("UPDATE users SET last_seen_at = $2 WHERE id = $1")
             .bind(user_id)
             .bind(now_ms())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -453,7 +453,7 @@ impl Backend {
         .await?;
         let mut offered = 0;
         for (conversation_id, org_id, version) in due {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.writer().begin().await?;
             let claimed = sqlx::query(
                 "UPDATE conversations SET offer_version = state_version
                  WHERE id = $1 AND state = 'requested' AND state_version = $2 AND offer_version <> state_version",

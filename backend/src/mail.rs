@@ -251,7 +251,7 @@ impl Backend {
             .bind(&id)
             .bind(now + LEASE_MS)
             .bind(now)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await?;
             let Some(row) = claimed else { continue }; // another process has it
             if self.deliver(couriers, row).await? {
@@ -299,7 +299,7 @@ impl Backend {
         let now = now_ms();
         let settled = match &outcome {
             Ok(()) => {
-                let mut tx = self.pool().begin().await?;
+                let mut tx = self.writer().begin().await?;
                 sqlx::query(
                     "UPDATE outbox SET status = 'sent', sent_at = $2, subject = $3, body = $4, last_error = NULL,
                      lease_until = 0 WHERE id = $1",
@@ -339,7 +339,7 @@ impl Backend {
                 .bind(if give_up { "failed" } else { "queued" })
                 .bind(now + backoff as i64)
                 .bind(error.chars().take(500).collect::<String>())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
                 tracing::warn!(outbox = %row.id, kind = %row.kind, attempt = row.attempts, give_up, error = %error, "not sent");
                 give_up
@@ -357,7 +357,7 @@ impl Backend {
         sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0, last_error = $2 WHERE id = $1")
             .bind(id)
             .bind(why)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(true)
     }

@@ -90,7 +90,7 @@ impl Backend {
         let all = format!("{ELIGIBLE} AND p.events = 'all'");
         let text = format!("{visitor_name}: {}", short(text));
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE notifications SET text = $3, created_at = $4
              WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
@@ -175,7 +175,7 @@ impl Backend {
                 .bind(id)
                 .bind(uid)
                 .bind(now_ms())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
         if done.rows_affected() == 0 {
             return Err(BackendError::NotFound("notification"));
@@ -194,7 +194,7 @@ impl Backend {
         .bind(uid)
         .bind(now_ms())
         .bind(conversation_id.unwrap_or(""))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -221,7 +221,7 @@ impl Backend {
             NotifyEvents::All => "all",
             NotifyEvents::Requests => "requests",
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("DELETE FROM notification_prefs WHERE user_id = $1").bind(uid).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO notification_prefs (user_id, via_email, via_push, events) VALUES ($1, $2, $3, $4)")
             .bind(uid)

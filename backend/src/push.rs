@@ -295,7 +295,7 @@ impl Backend {
                 )
                 .bind(b64(&fresh.to_bytes()))
                 .bind(now_ms())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
                 stored().fetch_one(self.pool()).await?.0
             }
@@ -327,7 +327,7 @@ impl Backend {
         if unb64(auth).is_none_or(|a| a.len() != 16) {
             return Err(field("auth", "must be 16 bytes, base64url"));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         // An endpoint belongs to one browser profile: whoever subscribed last owns it.
         sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1").bind(endpoint).execute(&mut *tx).await?;
         sqlx::query(
@@ -350,7 +350,7 @@ impl Backend {
         sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2")
             .bind(endpoint)
             .bind(&user.id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
