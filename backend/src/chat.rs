@@ -18,6 +18,7 @@ use crate::ai::{intent, AiContext, AiReply, AiResponder, DraftSink, Responders};
 use crate::auth::{new_token, token_hash, verify_password};
 use crate::config::Config;
 use crate::db::Db;
+use crate::db::Done;
 use crate::error::{BackendError, Result};
 use crate::hub::Hub;
 use crate::{new_id, now_ms};
@@ -27,7 +28,7 @@ use domain::wire::{
     Author, ConversationDetail, ConversationSummary, MessageDto, MessageExtra, ServerFrame, UserDto, VisitorSession,
     WidgetConfig,
 };
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -134,14 +135,14 @@ pub struct VisitorCtx {
 }
 
 /// Who may append, checked atomically with the append.
-#[derive(Clone, Copy)]
-pub(crate) enum Guard<'a> {
+#[derive(Clone, Debug)]
+pub(crate) enum Guard {
     /// Anything but a closed conversation (visitor messages).
     Open,
     /// Only while the AI still holds the conversation at this state version.
     AiAt(i64),
     /// Only while this user holds the conversation.
-    HeldBy(&'a str),
+    HeldBy(String),
     /// Unconditional (system notices written inside a transition).
     Always,
 }
@@ -401,7 +402,10 @@ impl Backend {
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(self.writer()).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 
@@ -663,8 +667,9 @@ impl Backend {
         let id = ClientMsgId::parse(client_msg_id)?;
         let text = MessageText::parse(text)?;
         let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
-        let posted =
-            self.append_or_replay(conversation_id, &org, &author, Guard::HeldBy(&user.id), &id, text.as_str()).await?;
+        let posted = self
+            .append_or_replay(conversation_id, &org, &author, Guard::HeldBy(user.id.clone()), &id, text.as_str())
+            .await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
             // In order, before the ack: one visitor's messages update the bell in sequence.
@@ -723,11 +728,11 @@ impl Backend {
 
     /// Appends a message inside `tx`, taking the next sequence number, if the guard allows.
     async fn append(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         conversation_id: &str,
         org_id: &str,
         author: &Author,
-        guard: Guard<'_>,
+        guard: Guard,
         client_msg_id: Option<&ClientMsgId>,
         text: &str,
     ) -> Result<(MessageDto, SummaryRow)> {
@@ -739,14 +744,14 @@ impl Backend {
     /// Takes the conversation's next sequence number if the guard allows (this also takes the
     /// conversation's write lock until `tx` ends).
     pub(crate) async fn take_seq(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         conversation_id: &str,
         org_id: &str,
-        guard: Guard<'_>,
+        guard: Guard,
         text: &str,
     ) -> Result<SummaryRow> {
         let now = now_ms();
-        let cond = match guard {
+        let cond = match &guard {
             Guard::Open => "state <> 'closed'",
             Guard::AiAt(_) => "state = 'ai' AND state_version = $5",
             Guard::HeldBy(_) => "state = 'human' AND holder_id = $5",
@@ -761,12 +766,12 @@ impl Backend {
             .bind(preview(text))
             .bind(now)
             .bind(org_id);
-        let q = match guard {
-            Guard::AiAt(version) => q.bind(version),
-            Guard::HeldBy(user) => q.bind(user.to_string()),
+        let q = match &guard {
+            Guard::AiAt(version) => q.bind(*version),
+            Guard::HeldBy(user) => q.bind(user.clone()),
             Guard::Open | Guard::Always => q,
         };
-        match q.fetch_optional(&mut **tx).await? {
+        match q.fetch_optional(&mut *tx).await? {
             Some(row) => Ok(row),
             None => Err(Self::explain_refusal(tx, conversation_id, org_id, &guard).await),
         }
@@ -774,7 +779,7 @@ impl Backend {
 
     /// Stores a message under the sequence number `row` took.
     pub(crate) async fn insert_message(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         row: &SummaryRow,
         author: &Author,
         client_msg_id: Option<&ClientMsgId>,
@@ -799,7 +804,7 @@ impl Backend {
         .bind(now)
         .bind(extra_kind)
         .bind(meta)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(MessageDto {
             conversation_id: conversation_id.to_string(),
@@ -813,16 +818,16 @@ impl Backend {
     }
 
     async fn explain_refusal(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         conversation_id: &str,
         org_id: &str,
-        guard: &Guard<'_>,
+        guard: &Guard,
     ) -> BackendError {
         let state: Option<(String,)> =
             match sqlx::query_as("SELECT state FROM conversations WHERE id = $1 AND org_id = $2")
                 .bind(conversation_id)
                 .bind(org_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await
             {
                 Ok(s) => s,
@@ -839,71 +844,61 @@ impl Backend {
         }
     }
 
-    /// Like [`append`] in a transaction of its own, but a message already stored under the same
-    /// sender and client message id is returned instead (with `duplicate`) and nothing is written.
+    /// Like [`append`] in a write of its own ([`Db::write`]: grouped with others on SQLite), but
+    /// a message already stored under the same sender and client message id is returned instead
+    /// (with `duplicate`) and nothing is written.
     async fn append_or_replay(
         &self,
         conversation_id: &str,
         org_id: &str,
         author: &Author,
-        guard: Guard<'_>,
+        guard: Guard,
         client_msg_id: &ClientMsgId,
         text: &str,
     ) -> Result<AppendOutcome> {
-        let (_, _, _, sender) = author_columns(author);
-        let mut tx = self.writer().begin().await?;
-        // Take the sequence number first: that locks the conversation (both engines), so the
-        // duplicate check below cannot race another append to the same conversation.
-        let taken = Self::take_seq(&mut tx, conversation_id, org_id, guard, text).await;
-        let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
-        )))
-        .bind(conversation_id)
-        .bind(&sender)
-        .bind(client_msg_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        match (existing, taken) {
-            (Some(old), _) => {
-                tx.rollback().await?; // gives the sequence number back
-                Ok(AppendOutcome { message: old.dto(), duplicate: true, row: None })
-            }
-            (None, Ok(row)) => {
-                if matches!(author, Author::Visitor) {
-                    if let Err(e) = self.check_visitor_rate(&mut tx, conversation_id).await {
-                        tx.rollback().await?;
-                        return Err(e);
+        let (conversation_id, org_id, author, client_msg_id, text) =
+            (conversation_id.to_string(), org_id.to_string(), author.clone(), client_msg_id.clone(), text.to_string());
+        let rate_limit = i64::from(self.config.visitor_messages_per_minute);
+        self.db
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (_, _, _, sender) = author_columns(&author);
+                    // Take the sequence number first: that locks the conversation (both
+                    // engines), so the duplicate check below cannot race another append to it.
+                    let taken = Self::take_seq(conn, &conversation_id, &org_id, guard, &text).await;
+                    let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+                        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
+                    )))
+                    .bind(&conversation_id)
+                    .bind(&sender)
+                    .bind(client_msg_id.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    match (existing, taken) {
+                        // Rolled back: gives the sequence number back.
+                        (Some(old), _) => {
+                            Ok(Done::Rollback(AppendOutcome { message: old.dto(), duplicate: true, row: None }))
+                        }
+                        (None, Ok(row)) => {
+                            if matches!(author, Author::Visitor) {
+                                check_visitor_rate(conn, &conversation_id, rate_limit).await?;
+                            }
+                            let message = Self::insert_message(
+                                conn,
+                                &row,
+                                &author,
+                                Some(&client_msg_id),
+                                &text,
+                                &MessageExtra::Chat,
+                            )
+                            .await?;
+                            Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row) }))
+                        }
+                        (None, Err(e)) => Err(e),
                     }
-                }
-                let message =
-                    Self::insert_message(&mut tx, &row, author, Some(client_msg_id), text, &MessageExtra::Chat).await?;
-                tx.commit().await?;
-                Ok(AppendOutcome { message, duplicate: false, row: Some(row) })
-            }
-            (None, Err(e)) => Err(e),
-        }
-    }
-
-    /// At most `visitor_messages_per_minute` visitor messages per conversation (counted inside
-    /// the append's transaction, which holds the conversation's lock: exact across processes).
-    async fn check_visitor_rate(&self, tx: &mut Transaction<'static, Any>, conversation_id: &str) -> Result<()> {
-        let limit = i64::from(self.config.visitor_messages_per_minute);
-        if limit == 0 {
-            return Ok(());
-        }
-        let (recent,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND created_at > $2",
-        )
-        .bind(conversation_id)
-        .bind(now_ms() - 60_000)
-        .fetch_one(&mut **tx)
-        .await?;
-        if recent >= limit {
-            return Err(BackendError::RateLimited(format!(
-                "you are sending messages too fast (at most {limit} a minute); please wait a moment"
-            )));
-        }
-        Ok(())
+                })
+            })
+            .await
     }
 
     /// Publishes a committed message and the conversation's new summary.
@@ -921,85 +916,88 @@ impl Backend {
             let from = row.state()?;
             let (to, effects) = transition(&from, &event)?;
             let now = now_ms();
-            let mut tx = self.writer().begin().await?;
-            let holder = to.holder();
-            let updated = sqlx::query(
-                "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
-                 state_since = $4, last_activity = $4 WHERE id = $5 AND org_id = $6 AND state_version = $7",
-            )
-            .bind(to.kind().as_str())
-            .bind(holder.map(|a| a.id.clone()))
-            .bind(holder.map(|a| a.name.clone()))
-            .bind(now)
-            .bind(conversation_id)
-            .bind(org_id)
-            .bind(row.state_version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated == 0 {
-                tx.rollback().await?;
-                continue; // somebody else changed it first: re-read and re-decide
-            }
-            let actor = event.actor();
-            let (actor_kind, actor_id, actor_name) = match &actor {
-                Actor::Visitor => ("visitor", None, None),
-                Actor::Ai => ("ai", None, None),
-                Actor::Agent { agent } => ("agent", Some(agent.id.clone()), Some(agent.name.clone())),
-                Actor::System => ("system", None, None),
-            };
-            sqlx::query(
-                "INSERT INTO control_events (conversation_id, event, actor_kind, actor_id, actor_name, from_state, to_state, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(conversation_id)
-            .bind(event.name())
-            .bind(actor_kind)
-            .bind(actor_id)
-            .bind(actor_name)
-            .bind(from.kind().as_str())
-            .bind(to.kind().as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let mut announced = Vec::new();
-            for effect in &effects {
-                if let Effect::Announce { notice } = effect {
-                    announced.push(
-                        Self::append(
-                            &mut tx,
-                            conversation_id,
-                            org_id,
-                            &Author::System,
-                            Guard::Always,
-                            None,
-                            &notice.text(),
+            let (id, org) = (conversation_id.to_string(), org_id.to_string());
+            let (to_w, from_w, event_w, effects_w) = (to.clone(), from.clone(), event.clone(), effects.clone());
+            let (version, visitor_name) = (row.state_version, row.visitor_name.clone());
+            let applied = self
+                .db
+                .write(move |conn| {
+                    Box::pin(async move {
+                        let (to, from, event, effects) = (to_w, from_w, event_w, effects_w);
+                        let holder = to.holder();
+                        let updated = sqlx::query(
+                            "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
+                             state_since = $4, last_activity = $4 WHERE id = $5 AND org_id = $6 AND state_version = $7",
                         )
-                        .await?,
-                    );
-                }
-            }
-            // The bell: a new request notifies the team; a handled one is no longer news.
-            let bell_changed = match (from.kind(), to.kind()) {
-                (StateKind::Requested, StateKind::Requested) => false,
-                (_, StateKind::Requested) => {
-                    crate::notify::notify_request(&mut tx, org_id, conversation_id, &row.visitor_name, now).await?;
-                    true
-                }
-                (StateKind::Requested, _) => {
-                    sqlx::query(
-                        "UPDATE notifications SET read_at = $2 WHERE conversation_id = $1 AND kind = 'request'
-                         AND read_at IS NULL",
-                    )
-                    .bind(conversation_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    true
-                }
-                _ => false,
+                        .bind(to.kind().as_str())
+                        .bind(holder.map(|a| a.id.clone()))
+                        .bind(holder.map(|a| a.name.clone()))
+                        .bind(now)
+                        .bind(&id)
+                        .bind(&org)
+                        .bind(version)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                        if updated == 0 {
+                            return Ok(Done::Rollback(None)); // somebody else changed it first
+                        }
+                        let (actor_kind, actor_id, actor_name) = match event.actor() {
+                            Actor::Visitor => ("visitor", None, None),
+                            Actor::Ai => ("ai", None, None),
+                            Actor::Agent { agent } => ("agent", Some(agent.id), Some(agent.name)),
+                            Actor::System => ("system", None, None),
+                        };
+                        sqlx::query(
+                            "INSERT INTO control_events (conversation_id, event, actor_kind, actor_id, actor_name, from_state, to_state, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(&id)
+                        .bind(event.name())
+                        .bind(actor_kind)
+                        .bind(actor_id)
+                        .bind(actor_name)
+                        .bind(from.kind().as_str())
+                        .bind(to.kind().as_str())
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                        let mut announced = Vec::new();
+                        for effect in &effects {
+                            if let Effect::Announce { notice } = effect {
+                                announced.push(
+                                    Self::append(conn, &id, &org, &Author::System, Guard::Always, None, &notice.text())
+                                        .await?,
+                                );
+                            }
+                        }
+                        // The bell: a new request notifies the team; a handled one is no longer news.
+                        let bell_changed = match (from.kind(), to.kind()) {
+                            (StateKind::Requested, StateKind::Requested) => false,
+                            (_, StateKind::Requested) => {
+                                crate::notify::notify_request(conn, &org, &id, &visitor_name, now).await?;
+                                true
+                            }
+                            (StateKind::Requested, _) => {
+                                sqlx::query(
+                                    "UPDATE notifications SET read_at = $2 WHERE conversation_id = $1 AND kind = 'request'
+                                     AND read_at IS NULL",
+                                )
+                                .bind(&id)
+                                .bind(now)
+                                .execute(&mut *conn)
+                                .await?;
+                                true
+                            }
+                            _ => false,
+                        };
+                        Ok(Done::Commit(Some((announced, bell_changed))))
+                    })
+                })
+                .await?;
+            let Some((announced, bell_changed)) = applied else {
+                continue; // re-read and re-decide
             };
-            tx.commit().await?;
             if bell_changed {
                 self.hub.publish_org(org_id, ServerFrame::Notifications);
             }
@@ -1121,11 +1119,17 @@ impl Backend {
         then_handoff: bool,
     ) -> Result<()> {
         let text = MessageText::parse(text).unwrap_or_else(|_| MessageText::parse("…").expect("literal"));
-        let mut tx = self.writer().begin().await?;
-        let (message, row) =
-            Self::append(&mut tx, conversation_id, org_id, &Author::Ai, Guard::AiAt(version), None, text.as_str())
-                .await?;
-        tx.commit().await?;
+        let (id, org) = (conversation_id.to_string(), org_id.to_string());
+        let (message, row) = self
+            .db
+            .write(move |conn| {
+                Box::pin(async move {
+                    let stored =
+                        Self::append(conn, &id, &org, &Author::Ai, Guard::AiAt(version), None, text.as_str()).await?;
+                    Ok(Done::Commit(stored))
+                })
+            })
+            .await?;
         self.after_append(&message, &row);
         if then_handoff {
             self.handoff(conversation_id, org_id, HandoffEvent::RequestHuman { by: Requester::Ai }).await?;
@@ -1185,6 +1189,27 @@ impl Backend {
     pub fn generations_running(&self) -> usize {
         self.generating.lock().expect("generating lock").values().flatten().filter(|h| !h.is_finished()).count()
     }
+}
+
+/// At most `limit` visitor messages a minute per conversation (0: no limit), counted inside the
+/// append's transaction, which holds the conversation's lock: exact across processes.
+async fn check_visitor_rate(conn: &mut AnyConnection, conversation_id: &str, limit: i64) -> Result<()> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND created_at > $2",
+    )
+    .bind(conversation_id)
+    .bind(now_ms() - 60_000)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent >= limit {
+        return Err(BackendError::RateLimited(format!(
+            "you are sending messages too fast (at most {limit} a minute); please wait a moment"
+        )));
+    }
+    Ok(())
 }
 
 struct AppendOutcome {

@@ -1,10 +1,16 @@
 //! The database: SQLite (default, a file in the data dir) or PostgreSQL, behind sqlx's `Any`
 //! driver. All SQL is written once, with `$N` placeholders that both engines accept; types are
 //! limited to TEXT and 64-bit integers so that both decode alike.
-use crate::error::Result;
+use crate::error::{BackendError, Result};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool, Connection};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbKind {
@@ -20,14 +26,40 @@ pub enum DbKind {
 /// and turned a busy moment into a tail of hundreds of milliseconds (BENCHMARKS.md). Readers use
 /// the other connections and, with WAL, never wait for the writer.
 ///
-/// Rule for callers: never acquire `writer` while the same task holds a writer transaction —
-/// on SQLite that waits for itself (pass the transaction down instead).
+/// The hot writes (messages, handoff transitions, notifications) go through [`Db::write`]
+/// instead, which on SQLite commits many of them together (group commit, see there).
+///
+/// Rule for callers: never acquire `writer`, nor call [`Db::write`], while the same task holds a
+/// writer transaction or runs inside a `write` job — on SQLite that waits for itself (pass the
+/// transaction or connection down instead).
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
     pub writer: AnyPool,
     pub kind: DbKind,
+    /// SQLite only: the queue of the task that runs [`Db::write`] jobs in shared transactions.
+    batch: Option<mpsc::UnboundedSender<Job>>,
+    /// Commits of [`Db::write`] jobs so far (SQLite: batches), for benchmarks and tests.
+    commits: Arc<AtomicU64>,
 }
+
+/// What a [`Db::write`] job decided: keep its writes, or undo them (the value goes back to the
+/// caller either way; a kept one only once it is committed).
+pub enum Done<T> {
+    Commit(T),
+    Rollback(T),
+}
+
+/// At most this many jobs share one commit, which bounds how long the first of them waits.
+const MAX_BATCH: usize = 64;
+
+/// Called once the batch a job ran in is committed (`Ok`) or was undone (`Err`, why).
+type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// A type-erased [`Db::write`] job: runs on the writer connection inside a savepoint (or is told
+/// why it cannot run), says whether to keep its writes, and hands back what to do once the batch
+/// ends.
+type Job =
+    Box<dyn for<'c> FnOnce(std::result::Result<&'c mut AnyConnection, String>) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 impl Db {
     /// Connects and runs the migrations of the matching engine.
@@ -56,9 +88,78 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
-        let db = Self { pool, writer, kind };
+        let commits = Arc::new(AtomicU64::new(0));
+        let batch = (kind == DbKind::Sqlite).then(|| {
+            let (queue, jobs) = mpsc::unbounded_channel();
+            tokio::spawn(run_batches(writer.clone(), jobs, commits.clone()));
+            queue
+        });
+        let db = Self { pool, writer, kind, batch, commits };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// Runs `job` in a write transaction and returns its value once its writes are committed
+    /// (or at once, for [`Done::Rollback`] and errors, which leave nothing behind).
+    ///
+    /// On PostgreSQL each job is a transaction of its own (the server groups concurrent commits
+    /// itself). On SQLite, where every commit waits for the disk and only one writer runs at a
+    /// time, one task runs the queued jobs one after another inside a single transaction, each in
+    /// a savepoint of its own, and commits them together: throughput is bounded by the
+    /// statements, not by one disk flush per message. A job that fails or asks for a rollback
+    /// undoes only its own savepoint; if the shared commit fails, every job of the batch gets
+    /// the error, so nothing is reported stored that was not. The job must not wait for another
+    /// write (see the rule on [`Db`]).
+    pub async fn write<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<Done<T>>> + Send + 'static,
+    {
+        let Some(queue) = &self.batch else {
+            let mut tx = self.writer.begin().await?;
+            return match job(&mut tx).await? {
+                Done::Commit(value) => {
+                    tx.commit().await?;
+                    self.commits.fetch_add(1, Ordering::Relaxed);
+                    Ok(value)
+                }
+                Done::Rollback(value) => {
+                    tx.rollback().await?;
+                    Ok(value)
+                }
+            };
+        };
+        let (reply, answer) = oneshot::channel::<Result<T>>();
+        let erased: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let outcome = match conn {
+                    Ok(conn) => AssertUnwindSafe(job(conn))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| Err(BackendError::Internal("a database write panicked".into()))),
+                    Err(why) => Err(BackendError::Internal(why)),
+                };
+                let keep = matches!(outcome, Ok(Done::Commit(_)));
+                let finish: Finish = Box::new(move |batch| {
+                    let result = match (outcome, batch) {
+                        (Ok(Done::Commit(value)), Ok(())) => Ok(value),
+                        (Ok(Done::Commit(_)), Err(why)) => Err(BackendError::Internal(why)),
+                        (Ok(Done::Rollback(value)), _) => Ok(value),
+                        (Err(e), _) => Err(e),
+                    };
+                    let _ = reply.send(result);
+                });
+                (keep, finish)
+            })
+        });
+        let stopped = || BackendError::Internal("the database writer has stopped".into());
+        queue.send(erased).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// How many commits [`Db::write`] has made (on SQLite one per batch of jobs).
+    pub fn write_commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -81,4 +182,198 @@ fn sqlite_options(opts: AnyPoolOptions) -> AnyPoolOptions {
             Ok(())
         })
     })
+}
+
+/// The SQLite group-commit task: takes the queued jobs in arrival order, runs as many as are
+/// waiting (up to [`MAX_BATCH`]) in one transaction on the writer connection, commits, then
+/// answers them. It ends when every [`Db`] is gone.
+async fn run_batches(writer: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>, commits: Arc<AtomicU64>) {
+    while let Some(first) = queue.recv().await {
+        if run_batch(&writer, first, &mut queue).await {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One batch: every job taken is answered, with its value or with the error that stopped it.
+/// Returns whether it committed.
+async fn run_batch(writer: &AnyPool, first: Job, queue: &mut mpsc::UnboundedReceiver<Job>) -> bool {
+    let mut conn = match writer.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::error!(error = %e, "database writer unavailable");
+            refuse(first, e.to_string()).await;
+            return false;
+        }
+    };
+    let mut batch = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::error!(error = %e, "could not begin a write batch");
+            refuse(first, e.to_string()).await;
+            return false;
+        }
+    };
+    let mut finishes: Vec<Finish> = Vec::new();
+    let mut next = Some(first);
+    let mut broken: Option<String> = None;
+    while let Some(job) = next.take() {
+        let mut savepoint = match batch.begin().await {
+            Ok(sp) => sp,
+            Err(e) => {
+                broken = Some(e.to_string());
+                finishes.push(job(Err(e.to_string())).await.1);
+                break;
+            }
+        };
+        let (keep, finish) = job(Ok(&mut savepoint)).await;
+        finishes.push(finish);
+        let ended = if keep { savepoint.commit().await } else { savepoint.rollback().await };
+        if let Err(e) = ended {
+            // SQLite undid the whole transaction (disk full, I/O error…): the batch is lost.
+            broken = Some(e.to_string());
+            break;
+        }
+        if finishes.len() < MAX_BATCH {
+            next = queue.try_recv().ok();
+        }
+    }
+    let result = match broken {
+        Some(why) => {
+            let _ = batch.rollback().await;
+            Err(why)
+        }
+        None => batch.commit().await.map_err(|e| e.to_string()),
+    };
+    drop(conn);
+    if let Err(why) = &result {
+        tracing::error!(error = %why, jobs = finishes.len(), "a write batch was rolled back");
+    }
+    let committed = result.is_ok();
+    for finish in finishes {
+        finish(result.clone());
+    }
+    committed
+}
+
+/// Answers a job that could not run with the reason.
+async fn refuse(job: Job, why: String) {
+    let (_, finish) = job(Err(why.clone())).await;
+    finish(Err(why));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    async fn sqlite() -> (Db, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("handoff-db-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("t.sqlite3").display())).await.unwrap();
+        sqlx::query("CREATE TABLE parents (id INTEGER PRIMARY KEY)").execute(&db.writer).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE items (n INTEGER PRIMARY KEY,
+             parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .execute(&db.writer)
+        .await
+        .unwrap();
+        (db, dir)
+    }
+
+    /// Inserts item `n` (with a parent that may not exist) and then keeps it, undoes it or fails.
+    fn insert(db: &Db, n: i64, parent: Option<i64>, end: &'static str) -> tokio::task::JoinHandle<Result<i64>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO items (n, parent) VALUES ($1, $2)")
+                        .bind(n)
+                        .bind(parent)
+                        .execute(&mut *conn)
+                        .await?;
+                    match end {
+                        "commit" => Ok(Done::Commit(n)),
+                        "rollback" => Ok(Done::Rollback(-n)),
+                        _ => Err(BackendError::Conflict(format!("job {n} failed"))),
+                    }
+                })
+            })
+            .await
+        })
+    }
+
+    async fn items(db: &Db) -> Vec<i64> {
+        sqlx::query_as::<_, (i64,)>("SELECT n FROM items ORDER BY n")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(n,)| n)
+            .collect()
+    }
+
+    /// Holds the writer connection until the jobs spawned meanwhile are queued, so that they
+    /// run in one batch.
+    async fn in_one_batch<T>(db: &Db, spawn: impl FnOnce() -> T) -> T {
+        let held = db.writer.acquire().await.unwrap();
+        let jobs = spawn();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(held);
+        jobs
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_writes_share_few_commits_and_all_land() {
+        let (db, dir) = sqlite().await;
+        let before = db.write_commits();
+        let jobs = in_one_batch(&db, || (1..=200).map(|n| insert(&db, n, None, "commit")).collect::<Vec<_>>()).await;
+        for (i, job) in jobs.into_iter().enumerate() {
+            assert_eq!(job.await.unwrap().unwrap(), i as i64 + 1);
+        }
+        assert_eq!(items(&db).await, (1..=200).collect::<Vec<_>>());
+        let commits = db.write_commits() - before;
+        // 200 jobs, at most 64 a batch: 4 commits when all were queued, never one each.
+        assert!((4..50).contains(&commits), "{commits} commits for 200 writes");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_rolled_back_job_undoes_only_itself() {
+        let (db, dir) = sqlite().await;
+        let (a, b, c, d) = in_one_batch(&db, || {
+            (
+                insert(&db, 1, None, "commit"),
+                insert(&db, 2, None, "fail"),
+                insert(&db, 3, None, "rollback"),
+                insert(&db, 4, None, "commit"),
+            )
+        })
+        .await;
+        assert_eq!(a.await.unwrap().unwrap(), 1);
+        assert!(matches!(b.await.unwrap(), Err(BackendError::Conflict(m)) if m == "job 2 failed"));
+        assert_eq!(c.await.unwrap().unwrap(), -3);
+        assert_eq!(d.await.unwrap().unwrap(), 4);
+        assert_eq!(items(&db).await, vec![1, 4]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_every_job_of_the_batch_and_keeps_nothing() {
+        let (db, dir) = sqlite().await;
+        // Job 2 breaks a deferred foreign key: only the commit notices, and it fails for all.
+        let (a, b, c) = in_one_batch(&db, || {
+            (insert(&db, 1, None, "commit"), insert(&db, 2, Some(99), "commit"), insert(&db, 3, None, "commit"))
+        })
+        .await;
+        for job in [a, b, c] {
+            assert!(matches!(job.await.unwrap(), Err(BackendError::Internal(_))));
+        }
+        assert_eq!(items(&db).await, Vec::<i64>::new());
+        // The writer goes on working afterwards.
+        assert_eq!(insert(&db, 5, None, "commit").await.unwrap().unwrap(), 5);
+        assert_eq!(items(&db).await, vec![5]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

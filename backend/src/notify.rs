@@ -11,6 +11,7 @@
 //! (nothing lost on a crash); after a change the organization's dashboards get a
 //! `Notifications` frame and re-read their own bell.
 use crate::chat::UserCtx;
+use crate::db::Done;
 use crate::error::{BackendError, Result};
 use crate::{new_id, now_ms, Backend};
 use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents, ServerFrame};
@@ -90,39 +91,47 @@ impl Backend {
         let all = format!("{ELIGIBLE} AND p.events = 'all'");
         let text = format!("{visitor_name}: {}", short(text));
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
-        let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE notifications SET text = $3, created_at = $4
-             WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
-        )))
-        .bind(org_id)
-        .bind(conversation_id)
-        .bind(&text)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
-             SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
-             WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
-                               AND n.kind = 'message' AND n.read_at IS NULL)
-             ON CONFLICT DO NOTHING"
-        )))
-        .bind(org_id)
-        .bind(conversation_id)
-        .bind(format!("{}-", new_id()))
-        .bind(&text)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated + inserted > 0 {
-            let due = now + self.config.email_batch_ms as i64;
-            crate::mail::enqueue_digests(&mut tx, org_id, conversation_id, due, now).await?;
-        }
-        tx.commit().await?;
-        if updated + inserted > 0 {
+        let (org, conversation, batch_ms) =
+            (org_id.to_string(), conversation_id.to_string(), self.config.email_batch_ms as i64);
+        let changed = self
+            .db
+            .write(move |conn| {
+                Box::pin(async move {
+                    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE notifications SET text = $3, created_at = $4
+                         WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
+                    )))
+                    .bind(&org)
+                    .bind(&conversation)
+                    .bind(&text)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
+                         SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
+                         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
+                                           AND n.kind = 'message' AND n.read_at IS NULL)
+                         ON CONFLICT DO NOTHING"
+                    )))
+                    .bind(&org)
+                    .bind(&conversation)
+                    .bind(format!("{}-", new_id()))
+                    .bind(&text)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                    let changed = updated + inserted > 0;
+                    if changed {
+                        crate::mail::enqueue_digests(conn, &org, &conversation, now + batch_ms, now).await?;
+                    }
+                    Ok(Done::Commit(changed))
+                })
+            })
+            .await?;
+        if changed {
             self.hub.publish_org(org_id, ServerFrame::Notifications);
         }
         Ok(())

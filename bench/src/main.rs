@@ -15,7 +15,8 @@
 //!   storage) for a baseline, and the ratio is printed.
 //! * `connections` — opens idle widget connections against the release server binary in its
 //!   own process and reports its RSS per 1,000 connections.
-//! * `inserts` — message appends per second through the chat service (one transaction each).
+//! * `inserts` — message appends per second through the chat service (`visitor_send`), and how
+//!   many writes shared a commit (SQLite's group commit).
 mod relay;
 mod stats;
 
@@ -451,6 +452,7 @@ async fn inserts(a: &Args) {
         visitors.push(backend.visitor_by_token(&s.token).await.unwrap());
     }
     let per = a.messages / CONVERSATIONS;
+    let commits_before = backend.db.write_commits();
     let t = Instant::now();
     let latencies = Arc::new(Mutex::new(Samples::default()));
     let tasks: Vec<_> = visitors
@@ -478,6 +480,13 @@ async fn inserts(a: &Args) {
         secs,
         (per * CONVERSATIONS) as f64 / secs
     );
-    latencies.lock().unwrap().print("append (one transaction)");
+    let commits = backend.db.write_commits() - commits_before;
+    // Each message is two writes: the message itself and the bell's notifications.
+    println!(
+        "  {commits} commits for {} writes ({:.1} writes a commit)",
+        2 * per * CONVERSATIONS,
+        (2 * per * CONVERSATIONS) as f64 / commits.max(1) as f64
+    );
+    latencies.lock().unwrap().print("append (visitor_send)");
     let _ = std::fs::remove_dir_all(&backend.config.data_dir);
 }
