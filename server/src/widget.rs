@@ -110,14 +110,21 @@ fn load(dir: &std::path::Path, stamps: Vec<(SystemTime, u64)>) -> std::io::Resul
 
 /// `GET /widget/{id}`: the page inside the iframe. Unknown widgets get 404; a server whose
 /// bundle is not built says so (503) instead of showing a dead page.
-pub async fn page(State(backend): State<Backend>, State(bundle): State<WidgetBundle>, Path(id): Path<String>) -> Response {
+pub async fn page(
+    State(backend): State<Backend>,
+    State(bundle): State<WidgetBundle>,
+    Path(id): Path<String>,
+) -> Response {
     let known = matches!(backend.widget_allowed_origins(&id).await, Ok(Some(_)));
     if !known {
         return message_page(StatusCode::NOT_FOUND, "This chat is not available.");
     }
     let Some(loaded) = bundle.current().await else {
         tracing::error!(dir = %bundle.dir.display(), "the widget bundle is missing: run scripts/build-widget.sh");
-        return message_page(StatusCode::SERVICE_UNAVAILABLE, "The chat is not available right now. Please try again later.");
+        return message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The chat is not available right now. Please try again later.",
+        );
     };
     // A token is 32 random bytes in hex: a fine nonce, fresh per page.
     let nonce = backend::auth::new_token();
@@ -163,7 +170,9 @@ pub async fn asset(
     headers: HeaderMap,
 ) -> Response {
     let Some(loaded) = bundle.current().await else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(i) = FILES.iter().position(|(name, _)| *name == file) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(i) = FILES.iter().position(|(name, _)| *name == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     if hash != loaded.hash {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -182,11 +191,13 @@ pub async fn asset(
 
 /// Whether `Accept-Encoding` allows brotli (`br`, not with `q=0`).
 fn accepts_brotli(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
-        let mut parts = item.split(';').map(str::trim);
-        parts.next().is_some_and(|coding| coding.eq_ignore_ascii_case("br"))
-            && parts.all(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_none_or(|q| q > 0.0))
-    })
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';').map(str::trim);
+            parts.next().is_some_and(|coding| coding.eq_ignore_ascii_case("br"))
+                && parts.all(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_none_or(|q| q > 0.0))
+        },
+    )
 }
 
 #[cfg(test)]

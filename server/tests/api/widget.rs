@@ -57,7 +57,8 @@ async fn widget_page_and_bundle(db: Db) {
     }
     let missing = app.http.get(format!("{}{prefix}/other.js", app.base)).send().await.unwrap();
     assert_eq!(missing.status(), 404);
-    let stale = app.http.get(format!("{}/widget-pkg/0123456789abcdef/handoff_widget.js", app.base)).send().await.unwrap();
+    let stale =
+        app.http.get(format!("{}/widget-pkg/0123456789abcdef/handoff_widget.js", app.base)).send().await.unwrap();
     assert_eq!(stale.status(), 404);
 
     // A rebuilt bundle gets new addresses at once; the old ones are gone.
