@@ -1,9 +1,10 @@
 //! The one error type of every server function: serializable, user-safe messages only.
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+/// Decoded tag first (the server writes it; see `domain::tag_first_deserialize`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppError {
     #[error("{message}")]
@@ -28,6 +29,19 @@ pub enum AppError {
     Internal,
     #[error("could not reach the server: {message}")]
     Transport { message: String },
+}
+
+domain::tag_first_deserialize! {
+    AppError, tag "kind";
+    "unauthorized" => Unauthorized { message: String },
+    "forbidden" => Forbidden { message: String },
+    "not_found" => NotFound { message: String },
+    "validation" => Validation { code: String, message: String },
+    "field" => Field { field: String, message: String },
+    "conflict" => Conflict { code: String, message: String },
+    "rate_limited" => RateLimited { message: String },
+    "transport" => Transport { message: String };
+    "internal" => Internal
 }
 
 impl FromServerFnError for AppError {
@@ -75,5 +89,31 @@ impl From<backend::BackendError> for AppError {
             B::BadCredentials => Self::Unauthorized { message },
             B::Internal(_) => Self::Internal,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    /// Every error decodes to itself (a variant missing from the tag-first decoder fails here).
+    #[test]
+    fn errors_round_trip() {
+        let m = || "m".to_string();
+        for e in [
+            AppError::Unauthorized { message: m() },
+            AppError::Forbidden { message: m() },
+            AppError::NotFound { message: m() },
+            AppError::Validation { code: "c".into(), message: m() },
+            AppError::Field { field: "email".into(), message: m() },
+            AppError::Conflict { code: "c".into(), message: m() },
+            AppError::RateLimited { message: m() },
+            AppError::Internal,
+            AppError::Transport { message: m() },
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e, "{json}");
+        }
+        assert!(serde_json::from_str::<AppError>(r#"{"message":"m","kind":"forbidden"}"#).is_err());
     }
 }

@@ -78,3 +78,13 @@ mod tests {
         assert_eq!(relative_time(10, 0), "a few seconds ago");
     }
 }
+
+/// Puts `message` into `list`, which is kept in sequence order: replaces the one with the same
+/// seq, or inserts it where it belongs (a sorted list, not a map: it keeps the widget's bundle
+/// free of a map type).
+pub fn upsert_by_seq(list: &mut Vec<domain::wire::MessageDto>, message: domain::wire::MessageDto) {
+    match list.binary_search_by_key(&message.seq, |m| m.seq) {
+        Ok(i) => list[i] = message,
+        Err(i) => list.insert(i, message),
+    }
+}

@@ -269,8 +269,11 @@ pub fn check_files(files: Vec<UploadedFile>) -> Result<Vec<CheckedFile>, FieldEr
 
 /// "1.2 MB", "340 KB", "12 bytes".
 pub fn human_size(bytes: usize) -> String {
-    if bytes >= 1024 * 1024 {
-        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    const MB: usize = 1024 * 1024;
+    if bytes >= MB {
+        // Tenths, rounded half up, in integers: no float formatting in the widget's bundle.
+        let tenths = (bytes * 10 + MB / 2) / MB;
+        format!("{}.{} MB", tenths / 10, tenths % 10)
     } else if bytes >= 1024 {
         format!("{} KB", bytes.div_ceil(1024))
     } else {
@@ -283,6 +286,18 @@ mod tests {
     use super::*;
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(12), "12 bytes");
+        assert_eq!(human_size(1024), "1 KB");
+        assert_eq!(human_size(340 * 1024 + 1), "341 KB");
+        assert_eq!(human_size(1024 * 1024), "1.0 MB");
+        assert_eq!(human_size(10 * 1024 * 1024), "10.0 MB");
+        assert_eq!(human_size(1024 * 1024 * 5 / 4), "1.3 MB"); // 1.25 rounds up
+        assert_eq!(human_size(1024 * 1024 * 12 / 10), "1.2 MB");
+        assert_eq!(human_size(25 * 1024 * 1024 - 1), "25.0 MB");
+    }
 
     fn file(name: &str, bytes: &[u8]) -> UploadedFile {
         UploadedFile { name: name.into(), bytes: bytes.to_vec() }

@@ -14,8 +14,8 @@ pub struct AgentRef {
     pub name: String,
 }
 
-/// Who controls the conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Who controls the conversation. Decoded tag first (`crate::tag_first`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HandoffState {
     /// The AI answers the visitor.
@@ -26,6 +26,14 @@ pub enum HandoffState {
     Human { agent: AgentRef },
     /// Nobody answers any more.
     Closed,
+}
+
+tag_first_deserialize! {
+    HandoffState, tag "kind";
+    "human" => Human { agent: AgentRef };
+    "ai" => Ai,
+    "requested" => Requested,
+    "closed" => Closed
 }
 
 /// The state without its data, as stored in the database.

@@ -8,8 +8,11 @@
 //!   human agent) as a pure `transition(state, event)` function.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
 //!   (message text, client message ids).
+//! * `tag_first` — decoding the server's internally tagged enums without buffering them.
 //! * [`wire`] — the JSON frames exchanged over WebSockets and the DTOs shared by server and
 //!   browser code.
+#[macro_use]
+mod tag_first;
 pub mod admin;
 pub mod agent;
 pub mod email;

@@ -4,8 +4,8 @@
 use crate::handoff::HandoffState;
 use serde::{Deserialize, Serialize};
 
-/// Who wrote a message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Who wrote a message. Decoded tag first (`crate::tag_first`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Author {
     Visitor,
@@ -30,8 +30,8 @@ pub struct MessageDto {
     pub extra: MessageExtra,
 }
 
-/// What kind of message it is, beyond its text.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of message it is, beyond its text. Decoded tag first (`crate::tag_first`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageExtra {
     /// An ordinary chat message.
@@ -242,8 +242,8 @@ pub enum AgentFrame {
     Ping,
 }
 
-/// Frames the server sends to widgets and dashboards.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Frames the server sends to widgets and dashboards. Decoded tag first (`crate::tag_first`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Reply to `Hello`: the conversation as it is now. Missed messages follow as `Message`s.
@@ -299,9 +299,99 @@ pub enum ServerFrame {
     Pong,
 }
 
+tag_first_deserialize! {
+    ServerFrame, tag "type";
+    "welcome" => Welcome { conversation_id: String, state: HandoffState, last_seq: i64 },
+    "message" => Message { message: MessageDto },
+    "ack" => Ack { client_msg_id: String, seq: i64 },
+    "state" => State { conversation_id: String, state: HandoffState },
+    "conversation" => Conversation { summary: ConversationSummary },
+    "typing" => Typing { conversation_id: String },
+    "draft" => Draft { conversation_id: String, text: String },
+    "message_updated" => MessageUpdated { message: MessageDto },
+    "draft_end" => DraftEnd { conversation_id: String },
+    "error" => Error { code: String, message: String, client_msg_id: Option<String> };
+    "notifications" => Notifications,
+    "pong" => Pong
+}
+
+tag_first_deserialize! {
+    Author, tag "kind";
+    "agent" => Agent { id: String, name: String };
+    "visitor" => Visitor,
+    "ai" => Ai,
+    "system" => System
+}
+
+tag_first_deserialize! {
+    MessageExtra, tag "type";
+    "email_form" => EmailForm { email: String, attachments: Vec<AttachmentDto> },
+    "email_reply" => EmailReply { to: String, delivery: Delivery };
+    "chat" => Chat,
+    "email_offer" => EmailOffer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every server frame decodes to itself (a variant missing from the tag-first decoder
+    /// would fail here); a frame not led by its type, or of an unknown type, is refused.
+    #[test]
+    fn server_frames_round_trip_tag_first() {
+        let message = MessageDto {
+            conversation_id: "c1".into(),
+            seq: 7,
+            author: Author::Agent { id: "u1".into(), name: "Ann".into() },
+            text: "hello <b>".into(),
+            client_msg_id: Some("m1".into()),
+            created_at: 1,
+            extra: MessageExtra::EmailReply { to: "v@example.com".into(), delivery: Delivery::default() },
+        };
+        let human = HandoffState::Human { agent: crate::handoff::AgentRef { id: "u1".into(), name: "Ann".into() } };
+        let frames = vec![
+            ServerFrame::Welcome { conversation_id: "c1".into(), state: human.clone(), last_seq: 3 },
+            ServerFrame::Message { message: message.clone() },
+            ServerFrame::Ack { client_msg_id: "m1".into(), seq: 7 },
+            ServerFrame::State { conversation_id: "c1".into(), state: HandoffState::Requested },
+            ServerFrame::Conversation {
+                summary: ConversationSummary {
+                    id: "c1".into(),
+                    visitor_name: "Visitor 1".into(),
+                    state: human,
+                    state_since: 5,
+                    last_seq: 7,
+                    last_message: None,
+                    last_activity: 6,
+                },
+            },
+            ServerFrame::Typing { conversation_id: "c1".into() },
+            ServerFrame::Draft { conversation_id: "c1".into(), text: "Hel".into() },
+            ServerFrame::Notifications,
+            ServerFrame::MessageUpdated { message },
+            ServerFrame::DraftEnd { conversation_id: "c1".into() },
+            ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
+            ServerFrame::Pong,
+        ];
+        for frame in frames {
+            let json = serde_json::to_string(&frame).unwrap();
+            assert!(json.starts_with(r#"{"type":""#), "{json}");
+            assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame, "{json}");
+        }
+        // Unknown fields are ignored, a missing optional one is None.
+        let f: ServerFrame = serde_json::from_str(r#"{"type":"error","code":"x","message":"y","later":1}"#).unwrap();
+        assert_eq!(f, ServerFrame::Error { code: "x".into(), message: "y".into(), client_msg_id: None });
+        for bad in [
+            r#"{"seq":1,"type":"ack","client_msg_id":"m"}"#,
+            r#"{"type":"nope"}"#,
+            r#"{"type":"ack","seq":1}"#,
+            r#"{"type":"ack","client_msg_id":"m","seq":"one"}"#,
+            r#"[]"#,
+            r#"{}"#,
+        ] {
+            assert!(serde_json::from_str::<ServerFrame>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn frames_use_type_tags() {

@@ -14,13 +14,12 @@ use app::api::chat::start_visitor_session;
 use app::components::email_form::EmailForm;
 use app::components::transcript::{Perspective, Transcript};
 use app::live::{socket_slot, LiveSocket};
-use app::util::{client_msg_id, follow_bottom};
+use app::util::{client_msg_id, follow_bottom, upsert_by_seq};
 use domain::handoff::HandoffState;
 use domain::values::MessageText;
 use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame, VisitorFrame, VisitorSession};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// The entry point the `/widget/:id` page calls once the bundle is loaded.
@@ -47,7 +46,8 @@ fn save_token(key: &str, token: &str) {
 #[component]
 pub fn Widget(widget_id: String) -> impl IntoView {
     let session = RwSignal::new(None::<VisitorSession>);
-    let messages = RwSignal::new(BTreeMap::<i64, MessageDto>::new());
+    // In sequence order.
+    let messages = RwSignal::new(Vec::<MessageDto>::new());
     let state = RwSignal::new(HandoffState::Ai);
     let pending = RwSignal::new(Vec::<(String, String)>::new());
     let typing = RwSignal::new(false);
@@ -60,8 +60,8 @@ pub fn Widget(widget_id: String) -> impl IntoView {
 
     let on_frame = move |frame: ServerFrame| match frame {
         ServerFrame::Welcome { state: s, conversation_id, .. } => {
-            if messages.with_untracked(|m| m.values().next().is_some_and(|x| x.conversation_id != conversation_id)) {
-                messages.set(BTreeMap::new());
+            if messages.with_untracked(|m| m.first().is_some_and(|x| x.conversation_id != conversation_id)) {
+                messages.set(Vec::new());
             }
             state.set(s);
         }
@@ -72,14 +72,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                 typing.set(false);
                 ai_draft.set(None);
             }
-            messages.update(|m| {
-                m.insert(message.seq, message);
-            });
+            messages.update(|m| upsert_by_seq(m, message));
         }
         // An e-mail reply's delivery status changed.
-        ServerFrame::MessageUpdated { message } => messages.update(|m| {
-            m.insert(message.seq, message);
-        }),
+        ServerFrame::MessageUpdated { message } => messages.update(|m| upsert_by_seq(m, message)),
         ServerFrame::Ack { client_msg_id, .. } => pending.update(|p| p.retain(|(id, _)| *id != client_msg_id)),
         ServerFrame::State { state: s, .. } => {
             if s != HandoffState::Ai {
@@ -116,7 +112,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     let sock = LiveSocket::open(
                         "/ws/visitor",
                         move |sock| {
-                            let last_seq = messages.with_untracked(|m| m.keys().next_back().copied().unwrap_or(0));
+                            let last_seq = messages.with_untracked(|m| m.last().map_or(0, |x| x.seq));
                             sock.send(&VisitorFrame::Hello { token: token.clone(), last_seq });
                             for (client_msg_id, text) in pending.get_untracked() {
                                 sock.send(&VisitorFrame::Send { client_msg_id, text });
@@ -186,13 +182,9 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     let sent_to = RwSignal::new(None::<(String, i64)>);
     let last_offer = Memo::new(move |_| {
         messages.with(|m| {
-            let offer = m.values().rev().find(|x| x.extra == MessageExtra::EmailOffer).map(|x| x.seq).unwrap_or(0);
-            let form = m
-                .values()
-                .rev()
-                .find(|x| matches!(x.extra, MessageExtra::EmailForm { .. }))
-                .map(|x| x.seq)
-                .unwrap_or(0);
+            let offer = m.iter().rev().find(|x| x.extra == MessageExtra::EmailOffer).map(|x| x.seq).unwrap_or(0);
+            let form =
+                m.iter().rev().find(|x| matches!(x.extra, MessageExtra::EmailForm { .. })).map(|x| x.seq).unwrap_or(0);
             (offer, form)
         })
     });
@@ -264,7 +256,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             <div class="widget-messages" node_ref=scroller>
                 {move || session.get().is_none().then(|| view! { <p class="muted pad">{move || error.get().unwrap_or_else(|| "Connecting…".into())}</p> })}
                 <Transcript
-                    messages=Signal::derive(move || messages.get().into_values().collect::<Vec<_>>())
+                    messages=Signal::derive(move || messages.get())
                     perspective=Perspective::Visitor
                     ai_name=agent_name
                     visitor_name=Signal::stored("You".to_string())
@@ -283,7 +275,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                 </Show>
                 {move || {
                     let (email, seq) = sent_to.get().filter(|_| !form_open.get())?;
-                    let newest = messages.with(|m| m.keys().next_back().copied().unwrap_or(0));
+                    let newest = messages.with(|m| m.last().map_or(0, |x| x.seq));
                     (newest <= seq).then(|| view! {
                         <p class="email-sent" role="status">{format!("We got your message — we'll answer by e-mail at {email}.")}</p>
                     })

@@ -10,7 +10,6 @@
 use crate::util::client_msg_id;
 use domain::email::{human_size, parse_form_text, EmailAddress, MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 use leptos::prelude::*;
-use std::collections::BTreeMap;
 
 /// What the file picker offers. The server decides by content (`domain::email::check_files`).
 pub const ACCEPT: &str = ".png,.jpg,.jpeg,.gif,.webp,.pdf,.txt,.csv,.log,.md,\
@@ -73,6 +72,30 @@ fn file_store() -> FileStore {
     StoredValue::new(Vec::new())
 }
 
+/// The form's problems by field name (three fields: a short list is all it takes, and it keeps
+/// the widget's bundle free of a map type).
+#[derive(Clone, Default)]
+struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    fn get(&self, field: &str) -> Option<&String> {
+        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m)
+    }
+    fn contains_key(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+    fn insert(&mut self, field: String, message: String) {
+        self.remove(&field);
+        self.0.push((field, message));
+    }
+    fn remove(&mut self, field: &str) {
+        self.0.retain(|(f, _)| f != field);
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The multipart upload with progress (browser only).
 #[cfg(feature = "browser")]
 mod upload {
@@ -117,10 +140,10 @@ mod upload {
         })
     }
 
-    /// Posts the form; `on_progress` gets the share sent (0–1), `done` the outcome, once.
+    /// Posts the form; `on_progress` gets the percent sent (0–100), `done` the outcome, once.
     pub fn send(
         form: &FormData,
-        on_progress: impl Fn(f64) + 'static,
+        on_progress: impl Fn(u32) + 'static,
         done: impl FnOnce(Outcome) + 'static,
     ) -> Result<(), JsValue> {
         let xhr = XmlHttpRequest::new()?;
@@ -137,7 +160,8 @@ mod upload {
         };
         let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
             if e.length_computable() && e.total() > 0.0 {
-                on_progress((e.loaded() / e.total()).clamp(0.0, 1.0));
+                // A float-to-integer cast saturates: no float formatting in the bundle.
+                on_progress((e.loaded() / e.total() * 100.0).clamp(0.0, 100.0) as u32);
             }
         });
         xhr.upload()?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
@@ -176,10 +200,11 @@ pub fn EmailForm(
     let chosen = RwSignal::new(Vec::<ChosenFile>::new());
     let files = file_store();
     let next_key = StoredValue::new(0u32);
-    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let errors = RwSignal::new(FieldErrors::default());
     let form_error = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
-    let progress = RwSignal::new(0.0f64);
+    // Percent of the upload sent.
+    let progress = RwSignal::new(0u32);
     // Once per form fill: a resend after a network failure is stored once.
     let submission_id = StoredValue::new(client_msg_id());
 
@@ -246,11 +271,11 @@ pub fn EmailForm(
         if sending.get_untracked() {
             return;
         }
-        let mut errs = BTreeMap::new();
+        let mut errs = FieldErrors::default();
         let address = match EmailAddress::parse(&email.get_untracked()) {
             Ok(a) => a.as_str().to_string(),
             Err(e) => {
-                errs.insert("email".to_string(), e.message);
+                errs.insert("email".into(), e.message);
                 String::new()
             }
         };
@@ -292,7 +317,7 @@ pub fn EmailForm(
                 return;
             }
             sending.set(true);
-            progress.set(0.0);
+            progress.set(0);
             let sent_to = address.clone();
             let started = upload::send(
                 &form,
@@ -382,9 +407,9 @@ pub fn EmailForm(
             {field_error("files")}
             <Show when=move || sending.get()>
                 <div class="upload">
-                    <progress class="upload-progress" max="100" prop:value=move || (progress.get() * 100.0).round()
+                    <progress class="upload-progress" max="100" prop:value=move || f64::from(progress.get())
                         aria-label="Upload progress"></progress>
-                    <span class="muted small">{move || format!("Sending… {:.0}%", progress.get() * 100.0)}</span>
+                    <span class="muted small">{move || format!("Sending… {}%", progress.get())}</span>
                 </div>
             </Show>
             {move || form_error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
