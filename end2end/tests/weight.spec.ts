@@ -1,7 +1,7 @@
 // What a customer's page downloads for the chat, measured in the browser on the wire (bodies as
 // served, i.e. brotli-compressed where the browser accepts it): before the chat is opened (the
 // launcher) and after (the widget in its iframe). The launcher must stay within issue #9's 15 KB.
-// The widget's target there is 100 KB, which it does not meet yet (BENCHMARKS.md §5 says why);
+// The widget's target there is 100 KB, which a Leptos widget cannot meet (BENCHMARKS.md §5 says why);
 // WIDGET_BUDGET holds today's size with a little room, so that growth fails here instead of
 // going unnoticed. Also checks that bundles with content-hashed names are cached for a year.
 import { test, expect, type Page, type Request } from '@playwright/test';
@@ -9,7 +9,7 @@ import { BASE, CUSTOMER, signInOn } from './support';
 
 const KB = 1000;
 const LAUNCHER_BUDGET = 15 * KB;
-const WIDGET_BUDGET = 200 * KB;
+const WIDGET_BUDGET = 180 * KB;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 type Fetched = { url: string; bytes: number };
