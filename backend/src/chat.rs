@@ -147,6 +147,39 @@ pub(crate) enum Guard {
     Always,
 }
 
+/// An active user with their organization (`u` users, `o` organizations).
+const USER_COLS: &str = "u.id, u.org_id, o.name AS org_name, u.email, u.name, u.role, u.perm_conversations, \
+                         u.perm_settings, u.perm_users";
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    org_id: Option<String>,
+    org_name: Option<String>,
+    email: String,
+    name: String,
+    role: String,
+    perm_conversations: i64,
+    perm_settings: i64,
+    perm_users: i64,
+}
+
+impl UserRow {
+    fn ctx(self) -> UserCtx {
+        UserCtx {
+            id: self.id,
+            org_id: self.org_id,
+            org_name: self.org_name,
+            email: self.email,
+            name: self.name,
+            role: self.role,
+            perm_conversations: self.perm_conversations != 0,
+            perm_settings: self.perm_settings != 0,
+            perm_users: self.perm_users != 0,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub(crate) struct SummaryRow {
     pub(crate) id: String,
@@ -409,50 +442,28 @@ impl Backend {
         Ok(())
     }
 
+    /// The signed-in user of a session token: one query (it runs on every request).
     pub async fn user_by_session(&self, token: &str) -> Result<Option<UserCtx>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-                .bind(token_hash(token))
-                .bind(now_ms())
-                .fetch_optional(self.pool())
-                .await?;
-        match row {
-            Some((id,)) => self.user_by_id(&id).await,
-            None => Ok(None),
-        }
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
+             LEFT JOIN organizations o ON o.id = u.org_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+        )))
+        .bind(token_hash(token))
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(UserRow::ctx))
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<UserCtx>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: String,
-            org_id: Option<String>,
-            org_name: Option<String>,
-            email: String,
-            name: String,
-            role: String,
-            perm_conversations: i64,
-            perm_settings: i64,
-            perm_users: i64,
-        }
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT u.id, u.org_id, o.name AS org_name, u.email, u.name, u.role, u.perm_conversations, u.perm_settings,
-             u.perm_users FROM users u LEFT JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.active = 1",
-        )
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM users u LEFT JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.active = 1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|r| UserCtx {
-            id: r.id,
-            org_id: r.org_id,
-            org_name: r.org_name,
-            email: r.email,
-            name: r.name,
-            role: r.role,
-            perm_conversations: r.perm_conversations != 0,
-            perm_settings: r.perm_settings != 0,
-            perm_users: r.perm_users != 0,
-        }))
+        Ok(row.map(UserRow::ctx))
     }
 
     // ---------------------------------------------------------------- visitors
