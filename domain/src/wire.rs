@@ -368,7 +368,7 @@ mod tests {
             ServerFrame::Typing { conversation_id: "c1".into() },
             ServerFrame::Draft { conversation_id: "c1".into(), text: "Hel".into() },
             ServerFrame::Notifications,
-            ServerFrame::MessageUpdated { message },
+            ServerFrame::MessageUpdated { message: message.clone() },
             ServerFrame::DraftEnd { conversation_id: "c1".into() },
             ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
             ServerFrame::Pong,
@@ -376,6 +376,38 @@ mod tests {
         for frame in frames {
             let json = serde_json::to_string(&frame).unwrap();
             assert!(json.starts_with(r#"{"type":""#), "{json}");
+            assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame, "{json}");
+        }
+        // Every variant of the tagged enums nested in frames, each in a message.
+        let authors =
+            [Author::Visitor, Author::Ai, Author::Agent { id: "u1".into(), name: "Ann".into() }, Author::System];
+        let extras = [
+            MessageExtra::Chat,
+            MessageExtra::EmailOffer,
+            MessageExtra::EmailForm {
+                email: "v@example.com".into(),
+                attachments: vec![AttachmentDto {
+                    id: "a1".into(),
+                    name: "a.png".into(),
+                    content_type: "image/png".into(),
+                    size: 3,
+                }],
+            },
+            MessageExtra::EmailReply { to: "v@example.com".into(), delivery: Delivery::default() },
+        ];
+        for (author, extra) in
+            authors.iter().cycle().zip(extras.iter()).chain(authors.iter().zip(extras.iter().cycle()))
+        {
+            let frame = ServerFrame::Message {
+                message: MessageDto { author: author.clone(), extra: extra.clone(), ..message.clone() },
+            };
+            let json = serde_json::to_string(&frame).unwrap();
+            assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame, "{json}");
+        }
+        let agent = crate::handoff::AgentRef { id: "u1".into(), name: "Ann".into() };
+        for state in [HandoffState::Ai, HandoffState::Requested, HandoffState::Human { agent }, HandoffState::Closed] {
+            let frame = ServerFrame::State { conversation_id: "c1".into(), state };
+            let json = serde_json::to_string(&frame).unwrap();
             assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame, "{json}");
         }
         // Unknown fields are ignored, a missing optional one is None.
