@@ -17,8 +17,7 @@
 use crate::ai::{intent, AiContext, AiReply, AiResponder, DraftSink, Responders};
 use crate::auth::{new_token, token_hash, verify_password};
 use crate::config::Config;
-use crate::db::Db;
-use crate::db::Done;
+use crate::db::{Db, Done};
 use crate::error::{BackendError, Result};
 use crate::hub::Hub;
 use crate::{new_id, now_ms};
@@ -926,83 +925,25 @@ impl Backend {
             let row = self.summary_row(conversation_id, org_id).await?;
             let from = row.state()?;
             let (to, effects) = transition(&from, &event)?;
-            let now = now_ms();
-            let (id, org) = (conversation_id.to_string(), org_id.to_string());
-            let (to_w, from_w, event_w, effects_w) = (to.clone(), from.clone(), event.clone(), effects.clone());
-            let (version, visitor_name) = (row.state_version, row.visitor_name.clone());
+            let pending = PendingTransition {
+                id: conversation_id.to_string(),
+                org: org_id.to_string(),
+                version: row.state_version,
+                visitor_name: row.visitor_name.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                event: event.clone(),
+                effects: effects.clone(),
+                now: now_ms(),
+            };
             let applied = self
                 .db
                 .write(move |conn| {
                     Box::pin(async move {
-                        let (to, from, event, effects) = (to_w, from_w, event_w, effects_w);
-                        let holder = to.holder();
-                        let updated = sqlx::query(
-                            "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
-                             state_since = $4, last_activity = $4 WHERE id = $5 AND org_id = $6 AND state_version = $7",
-                        )
-                        .bind(to.kind().as_str())
-                        .bind(holder.map(|a| a.id.clone()))
-                        .bind(holder.map(|a| a.name.clone()))
-                        .bind(now)
-                        .bind(&id)
-                        .bind(&org)
-                        .bind(version)
-                        .execute(&mut *conn)
-                        .await?
-                        .rows_affected();
-                        if updated == 0 {
-                            return Ok(Done::Rollback(None)); // somebody else changed it first
-                        }
-                        let (actor_kind, actor_id, actor_name) = match event.actor() {
-                            Actor::Visitor => ("visitor", None, None),
-                            Actor::Ai => ("ai", None, None),
-                            Actor::Agent { agent } => ("agent", Some(agent.id), Some(agent.name)),
-                            Actor::System => ("system", None, None),
-                        };
-                        sqlx::query(
-                            "INSERT INTO control_events (conversation_id, event, actor_kind, actor_id, actor_name, from_state, to_state, created_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(&id)
-                        .bind(event.name())
-                        .bind(actor_kind)
-                        .bind(actor_id)
-                        .bind(actor_name)
-                        .bind(from.kind().as_str())
-                        .bind(to.kind().as_str())
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
-                        let mut announced = Vec::new();
-                        for effect in &effects {
-                            if let Effect::Announce { notice } = effect {
-                                announced.push(
-                                    Self::append(conn, &id, &org, &Author::System, Guard::Always, None, &notice.text())
-                                        .await?,
-                                );
-                            }
-                        }
-                        // The bell: a new request notifies the team; a handled one is no longer news.
-                        let bell_changed = match (from.kind(), to.kind()) {
-                            (StateKind::Requested, StateKind::Requested) => false,
-                            (_, StateKind::Requested) => {
-                                crate::notify::notify_request(conn, &org, &id, &visitor_name, now).await?;
-                                true
-                            }
-                            (StateKind::Requested, _) => {
-                                sqlx::query(
-                                    "UPDATE notifications SET read_at = $2 WHERE conversation_id = $1 AND kind = 'request'
-                                     AND read_at IS NULL",
-                                )
-                                .bind(&id)
-                                .bind(now)
-                                .execute(&mut *conn)
-                                .await?;
-                                true
-                            }
-                            _ => false,
-                        };
-                        Ok(Done::Commit(Some((announced, bell_changed))))
+                        Ok(match Self::write_transition(conn, &pending).await? {
+                            Some(done) => Done::Commit(Some(done)),
+                            None => Done::Rollback(None),
+                        })
                     })
                 })
                 .await?;
@@ -1031,6 +972,83 @@ impl Backend {
             return Ok(to);
         }
         Err(BackendError::Conflict("the conversation is changing too fast; try again".into()))
+    }
+
+    /// Writes an applied transition: the compare-and-set on the state version, the event log, the
+    /// announced notices, the bell. `None` when somebody else changed the conversation first
+    /// (the caller rolls back, re-reads and re-decides). Returns the notices and whether the
+    /// bell changed.
+    async fn write_transition(
+        conn: &mut AnyConnection,
+        t: &PendingTransition,
+    ) -> Result<Option<(Vec<(MessageDto, SummaryRow)>, bool)>> {
+        let holder = t.to.holder();
+        let updated = sqlx::query(
+            "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
+             state_since = $4, last_activity = $4 WHERE id = $5 AND org_id = $6 AND state_version = $7",
+        )
+        .bind(t.to.kind().as_str())
+        .bind(holder.map(|a| a.id.clone()))
+        .bind(holder.map(|a| a.name.clone()))
+        .bind(t.now)
+        .bind(&t.id)
+        .bind(&t.org)
+        .bind(t.version)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None); // somebody else changed it first
+        }
+        let (actor_kind, actor_id, actor_name) = match t.event.actor() {
+            Actor::Visitor => ("visitor", None, None),
+            Actor::Ai => ("ai", None, None),
+            Actor::Agent { agent } => ("agent", Some(agent.id), Some(agent.name)),
+            Actor::System => ("system", None, None),
+        };
+        sqlx::query(
+            "INSERT INTO control_events (conversation_id, event, actor_kind, actor_id, actor_name, from_state, to_state, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&t.id)
+        .bind(t.event.name())
+        .bind(actor_kind)
+        .bind(actor_id)
+        .bind(actor_name)
+        .bind(t.from.kind().as_str())
+        .bind(t.to.kind().as_str())
+        .bind(t.now)
+        .execute(&mut *conn)
+        .await?;
+        let mut announced = Vec::new();
+        for effect in &t.effects {
+            if let Effect::Announce { notice } = effect {
+                announced.push(
+                    Self::append(conn, &t.id, &t.org, &Author::System, Guard::Always, None, &notice.text()).await?,
+                );
+            }
+        }
+        // The bell: a new request notifies the team; a handled one is no longer news.
+        let bell_changed = match (t.from.kind(), t.to.kind()) {
+            (StateKind::Requested, StateKind::Requested) => false,
+            (_, StateKind::Requested) => {
+                crate::notify::notify_request(conn, &t.org, &t.id, &t.visitor_name, t.now).await?;
+                true
+            }
+            (StateKind::Requested, _) => {
+                sqlx::query(
+                    "UPDATE notifications SET read_at = $2 WHERE conversation_id = $1 AND kind = 'request'
+                     AND read_at IS NULL",
+                )
+                .bind(&t.id)
+                .bind(t.now)
+                .execute(&mut *conn)
+                .await?;
+                true
+            }
+            _ => false,
+        };
+        Ok(Some((announced, bell_changed)))
     }
 
     // ---------------------------------------------------------------- the AI
@@ -1221,6 +1239,20 @@ async fn check_visitor_rate(conn: &mut AnyConnection, conversation_id: &str, lim
         )));
     }
     Ok(())
+}
+
+/// A transition decided on a read of the conversation, to be written if nothing changed since.
+struct PendingTransition {
+    id: String,
+    org: String,
+    /// The state version the decision was made at.
+    version: i64,
+    visitor_name: String,
+    from: HandoffState,
+    to: HandoffState,
+    event: HandoffEvent,
+    effects: Vec<Effect>,
+    now: i64,
 }
 
 struct AppendOutcome {
