@@ -64,9 +64,20 @@ pub fn clock(ms: i64) -> String {
     }
 }
 
+/// Puts `message` into `list`, which is kept in sequence order: replaces the one with the same
+/// seq, or inserts it where it belongs (a sorted list, not a map: it keeps the widget's bundle
+/// free of a map type).
+pub fn upsert_by_seq(list: &mut Vec<domain::wire::MessageDto>, message: domain::wire::MessageDto) {
+    match list.binary_search_by_key(&message.seq, |m| m.seq) {
+        Ok(i) => list[i] = message,
+        Err(i) => list.insert(i, message),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::wire::{Author, MessageDto, MessageExtra};
 
     #[test]
     fn relative_times() {
@@ -77,14 +88,27 @@ mod tests {
         assert_eq!(relative_time(0, 86_400_000), "1 day ago");
         assert_eq!(relative_time(10, 0), "a few seconds ago");
     }
-}
 
-/// Puts `message` into `list`, which is kept in sequence order: replaces the one with the same
-/// seq, or inserts it where it belongs (a sorted list, not a map: it keeps the widget's bundle
-/// free of a map type).
-pub fn upsert_by_seq(list: &mut Vec<domain::wire::MessageDto>, message: domain::wire::MessageDto) {
-    match list.binary_search_by_key(&message.seq, |m| m.seq) {
-        Ok(i) => list[i] = message,
-        Err(i) => list.insert(i, message),
+    fn message(seq: i64, text: &str) -> MessageDto {
+        MessageDto {
+            conversation_id: "c1".into(),
+            seq,
+            author: Author::Visitor,
+            text: text.into(),
+            client_msg_id: None,
+            created_at: 0,
+            extra: MessageExtra::Chat,
+        }
+    }
+
+    #[test]
+    fn messages_stay_in_sequence_order_and_replace_by_seq() {
+        let mut list = Vec::new();
+        for seq in [3, 1, 4, 2] {
+            upsert_by_seq(&mut list, message(seq, "first"));
+        }
+        upsert_by_seq(&mut list, message(2, "updated"));
+        let seen: Vec<_> = list.iter().map(|m| (m.seq, m.text.as_str())).collect();
+        assert_eq!(seen, [(1, "first"), (2, "updated"), (3, "first"), (4, "first")]);
     }
 }
