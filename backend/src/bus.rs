@@ -9,7 +9,7 @@
 //! its sequence number and read from the database by the receivers.
 use crate::error::Result;
 use crate::hub::Envelope;
-use crate::Backend;
+use crate::services::Backend;
 use domain::wire::ServerFrame;
 use sqlx::postgres::PgListener;
 use std::time::Duration;

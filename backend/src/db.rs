@@ -70,7 +70,7 @@ impl Db {
         } else if url.starts_with("sqlite:") {
             DbKind::Sqlite
         } else {
-            return Err(crate::BackendError::Internal(format!(
+            return Err(BackendError::Internal(format!(
                 "unsupported database URL (use sqlite:// or postgres://): {}",
                 url.split('@').next_back().unwrap_or("")
             )));

@@ -59,3 +59,8 @@ impl From<sqlx::migrate::MigrateError> for BackendError {
 }
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+/// A [`BackendError::Field`]: `message` about the form field `name`.
+pub fn field(name: &str, message: impl Into<String>) -> BackendError {
+    FieldError { field: name.into(), message: message.into() }.into()
+}

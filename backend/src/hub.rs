@@ -61,7 +61,7 @@ impl Default for Hub {
         Self {
             conversations: Channels::default(),
             orgs: Channels::default(),
-            node: crate::new_id(),
+            node: crate::ids::new_id(),
             remote: OnceLock::new(),
         }
     }

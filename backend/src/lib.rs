@@ -1,52 +1,58 @@
-//! Everything Handoff does on the server that is not HTTP wiring.
+//! Everything Handoff does on the server that is not HTTP wiring, in one-way layers: a module
+//! imports only from its own layer (without cycles) or from layers below it. The layers, lowest
+//! first (checked by `backend/tests/layers.rs`; ARCHITECTURE.md explains them):
 //!
-//! * [`db`] — connecting to SQLite or PostgreSQL through sqlx's `Any` driver and migrating.
-//! * [`hub`] — fan-out of live frames to WebSocket connections; [`bus`] relays them between
-//!   server processes sharing a PostgreSQL database (LISTEN/NOTIFY).
-//! * [`chat`] — the [`Backend`] service: visitor sessions, messages with gap-free sequence
-//!   numbers and idempotent client ids, and handoff transitions applied atomically.
-//! * [`ai`] — the AI responder seam: embedded retrieval over the knowledge base (offline) and an
-//!   OpenAI-compatible streaming backend; handoff intent detection.
-//! * [`admin`] — organizations, users, permissions, agent assignment and widgets.
-//! * [`agents`] — AI agent settings and knowledge bases, as the dashboard edits them.
-//! * [`email`] — the "send email" fallback: offers, form submissions with attachments, agents'
-//!   e-mail replies, the organization's handoff settings, presence.
-//! * [`mail`] — the durable outbox and its SMTP worker (lettre), notification digests.
-//! * [`notify`] — the dashboard's bell: who is notified of what, per-user preferences.
-//! * [`push`] — browser push (Web Push: VAPID, `aes128gcm` encryption, subscriptions).
-//! * [`auth`] — passwords and database-backed sessions.
-//! * [`seed`] — the demo organization.
+//! 1. **Foundation** — no knowledge of chats: [`error`], [`config`], [`ids`] (clock and ids),
+//!    [`db`] (sqlx `Any` pools, group commit, migrations), [`hub`] (fan-out of live frames),
+//!    [`limits`] (in-memory rate windows), [`auth`] (passwords, tokens, cookies), [`mailer`]
+//!    (sending one e-mail).
+//! 2. **Model** — what things are: [`principal`] (who the caller is and every permission check),
+//!    [`conversation`] (conversation and message rows, column codecs, append guards),
+//!    [`ai_agent`] (the AI agent's stored settings), [`ai`] (responders over plain inputs; handoff
+//!    intent), [`webpush`] (the Web Push protocol: encryption, VAPID).
+//! 3. **Stores** — [`store`]: connection-level functions one transaction can combine (append,
+//!    transition and its effects, notification routing, outbox queue, knowledge entries).
+//! 4. **Services** — [`services`]: the [`Backend`] and one `impl Backend` block per capability;
+//!    [`bus`] relays live frames between processes (PostgreSQL LISTEN/NOTIFY).
+//! 5. **Runtime** — [`runtime`] (start-up, workers) and [`seed`] (the demo organization).
 //!
-//! Invariant: the handoff rules live in `domain::handoff`; this crate only stores their results,
-//! and every write that depends on the handoff state is conditional on that state in the same SQL
-//! statement (no check-then-act across statements).
-pub mod admin;
-pub mod agents;
-pub mod ai;
+//! Invariant: the handoff rules live in `domain::handoff`; this crate only stores their results
+//! and executes their effects, and every write that depends on the handoff state is conditional
+//! on that state in the same SQL statement (no check-then-act across statements).
+
+// 1. foundation
 pub mod auth;
-pub mod bus;
-pub mod chat;
 pub mod config;
 pub mod db;
-pub mod email;
 pub mod error;
 pub mod hub;
+pub mod ids;
 pub mod limits;
-pub mod mail;
-pub mod notify;
-pub mod push;
+pub mod mailer;
+// 2. model
+pub mod ai;
+pub mod ai_agent;
+pub mod conversation;
+pub mod principal;
+pub mod webpush;
+// 3. stores
+pub mod store;
+// 4. services
+pub mod bus;
+pub mod services;
+// 5. runtime
+pub mod runtime;
 pub mod seed;
 
-pub use chat::Backend;
 pub use config::Config;
 pub use error::BackendError;
+pub use ids::{new_id, now_ms};
+pub use principal::{UserCtx, VisitorCtx};
+pub use services::human_agent_chat::AgentAction;
+pub use services::Backend;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-/// A fresh random id for rows.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+/// The paths the `app` crate names today (`backend::chat::UserCtx`, `backend::chat::AgentAction`).
+pub mod chat {
+    pub use crate::principal::UserCtx;
+    pub use crate::services::human_agent_chat::AgentAction;
 }

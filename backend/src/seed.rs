@@ -2,10 +2,11 @@
 //! once: one organization, one AI agent with a small knowledge base, one widget (`demo`), two
 //! client users who can handle conversations (Ann also manages settings and users) and a platform
 //! admin.
-use crate::agents::insert_knowledge;
 use crate::auth::hash_password;
+use crate::db::Db;
 use crate::error::Result;
-use crate::{db::Db, now_ms};
+use crate::ids::now_ms;
+use crate::store::knowledge::insert_knowledge;
 use domain::agent::parse_knowledge_file;
 
 pub const DEMO_WIDGET_ID: &str = "demo";

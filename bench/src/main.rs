@@ -20,7 +20,7 @@
 mod relay;
 mod stats;
 
-use backend::chat::AgentAction;
+use backend::AgentAction;
 use backend::{Backend, Config};
 use domain::wire::{Author, ServerFrame, VisitorSession};
 use futures::{SinkExt, StreamExt};

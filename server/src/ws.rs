@@ -14,8 +14,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backend::chat::UserCtx;
 use backend::hub::Frame;
+use backend::principal::UserCtx;
 use backend::{Backend, BackendError};
 use domain::wire::{AgentFrame, MessageDto, MessageExtra, ServerFrame, VisitorFrame};
 use std::collections::HashMap;
@@ -74,7 +74,7 @@ async fn deliver(
             Ok(p) => p,
             Err(e) => return send(socket, &error_frame(&e, None)).await,
         };
-        let full = page.len() as i64 >= backend::chat::PAGE;
+        let full = page.len() as i64 >= backend::conversation::PAGE;
         for message in page {
             *last_sent = message.seq;
             if !send(socket, &ServerFrame::Message { message: view(message) }).await {
@@ -268,7 +268,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
     let mut watched: HashMap<String, i64> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
     // An open dashboard keeps its user "online" (see backend::email: the e-mail offer).
-    let mut presence = tokio::time::interval(Duration::from_millis(backend::email::PRESENCE_EVERY_MS));
+    let mut presence = tokio::time::interval(Duration::from_millis(backend::services::email_offer::PRESENCE_EVERY_MS));
     loop {
         tokio::select! {
             _ = presence.tick() => {

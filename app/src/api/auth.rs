@@ -19,7 +19,7 @@ pub async fn login(email: String, password: String) -> Result<UserDto, AppError>
     let (token, user) = backend.login(&email, &password, ip).await.map_err(fail)?;
     set_session_cookie(&token, backend.config.session_hours * 3600).await?;
     // Platform admins without an organization have no conversations: their start page is /admin.
-    leptos_axum::redirect(if user.role == "admin" && user.org_id.is_none() { "/admin" } else { "/conversations" });
+    leptos_axum::redirect(if user.is_admin() && user.org_id.is_none() { "/admin" } else { "/conversations" });
     Ok(user.dto())
 }
 

@@ -15,8 +15,7 @@ pub mod intent;
 pub mod openai;
 pub mod retrieval;
 
-use crate::agents::AgentRow;
-use domain::agent::{AiBackendKind, KnowledgeEntry};
+use domain::agent::{AiBackendKind, KnowledgeEntry, LlmSettings};
 use domain::wire::{Author, MessageDto};
 use std::future::Future;
 use std::pin::Pin;
@@ -25,11 +24,27 @@ use std::sync::Arc;
 pub use embedded::EmbeddedResponder;
 pub use openai::OpenAiResponder;
 
+/// The AI agent as a responder sees it: plain settings with their defaults applied (see
+/// `crate::ai_agent` for the stored row). The API key is only ever used server-side.
+#[derive(Clone, Debug)]
+pub struct AiAgent {
+    pub id: String,
+    pub name: String,
+    /// What to say when there is no good answer.
+    pub fallback: String,
+    /// What to say when the visitor asks for a human.
+    pub handoff: String,
+    pub handoff_enabled: bool,
+    pub backend: AiBackendKind,
+    pub llm: LlmSettings,
+    pub api_key: Option<String>,
+}
+
 /// What a responder sees.
 #[derive(Clone, Debug)]
 pub struct AiContext {
     pub conversation_id: String,
-    pub agent: AgentRow,
+    pub agent: AiAgent,
     pub knowledge: Vec<KnowledgeEntry>,
     /// Recent transcript, oldest first, ending with the visitor's question. Includes what human
     /// agents wrote, so that after "Pass chat to AI" the AI continues from there.
@@ -43,7 +58,13 @@ impl AiContext {
     }
 
     pub fn handoff_enabled(&self) -> bool {
-        self.agent.handoff_enabled != 0
+        self.agent.handoff_enabled
+    }
+
+    /// The one decision "the visitor wants a human": the agent's handoff text when the visitor's
+    /// latest message asks for one ([`intent::wants_human`]) and handoff is enabled.
+    pub fn handoff_reply(&self) -> Option<String> {
+        (self.handoff_enabled() && intent::wants_human(self.question())).then(|| self.agent.handoff.clone())
     }
 }
 
@@ -79,7 +100,7 @@ impl Responders {
 
 impl AiResponder for Responders {
     fn reply<'a>(&'a self, ctx: &'a AiContext, draft: DraftSink) -> ReplyFuture<'a> {
-        match AiBackendKind::parse(&ctx.agent.ai_backend) {
+        match ctx.agent.backend {
             AiBackendKind::Embedded => self.embedded.reply(ctx, draft),
             AiBackendKind::OpenAi => self.openai.reply(ctx, draft),
         }
@@ -90,24 +111,23 @@ impl AiResponder for Responders {
 pub(crate) mod test_support {
     use super::*;
 
-    pub fn agent() -> AgentRow {
-        AgentRow {
+    pub fn agent() -> AiAgent {
+        AiAgent {
             id: "a".into(),
-            org_id: Some("o".into()),
             name: "Ada".into(),
-            greeting: "Hi".into(),
-            fallback_text: String::new(),
-            handoff_text: String::new(),
-            handoff_enabled: 1,
-            handoff_fixed: 0,
-            ai_backend: "embedded".into(),
-            llm_base_url: String::new(),
-            llm_model: String::new(),
-            llm_api_key_env: String::new(),
-            llm_api_key: None,
-            llm_system_prompt: String::new(),
-            llm_temperature_pct: 30,
-            llm_max_tokens: 400,
+            fallback: "I'm not sure about that one. Could you rephrase it?".into(),
+            handoff: "Getting a human.".into(),
+            handoff_enabled: true,
+            backend: AiBackendKind::Embedded,
+            llm: LlmSettings {
+                base_url: String::new(),
+                model: String::new(),
+                api_key_env: String::new(),
+                system_prompt: String::new(),
+                temperature: 0.3,
+                max_tokens: 400,
+            },
+            api_key: None,
         }
     }
 

@@ -57,7 +57,7 @@ impl OpenAiResponder {
 
     /// Asks the model; reports the growing text to `draft`.
     pub async fn complete(&self, ctx: &AiContext, draft: &DraftSink) -> Result<String, LlmError> {
-        let llm = ctx.agent.llm();
+        let llm = &ctx.agent.llm;
         if llm.base_url.is_empty() || llm.model.is_empty() {
             return Err(LlmError::NotConfigured);
         }
@@ -66,7 +66,7 @@ impl OpenAiResponder {
         let timeout = || LlmError::Timeout(self.timeout);
         let mut req =
             self.http.post(&url).header("content-type", "application/json").body(request_body(ctx).to_string());
-        if let Some(key) = ctx.agent.api_key() {
+        if let Some(key) = &ctx.agent.api_key {
             req = req.bearer_auth(key);
         }
         let res = tokio::time::timeout_at(deadline, req.send())
@@ -168,7 +168,7 @@ impl SseLines {
 /// The chat-completions request for a context.
 pub fn request_body(ctx: &AiContext) -> Value {
     let agent = &ctx.agent;
-    let llm = agent.llm();
+    let llm = &agent.llm;
     let mut system = if llm.system_prompt.trim().is_empty() {
         format!(
             "You are {name}, a friendly customer support assistant on a website chat. Answer briefly and only \
@@ -229,12 +229,12 @@ impl AiResponder for OpenAiResponder {
                     tracing::warn!(
                         conversation = %ctx.conversation_id,
                         agent = %ctx.agent.id,
-                        base_url = %ctx.agent.llm_base_url,
-                        model = %ctx.agent.llm_model,
+                        base_url = %ctx.agent.llm.base_url,
+                        model = %ctx.agent.llm.model,
                         error = %e,
                         "LLM request failed; answering with the fallback text"
                     );
-                    AiReply::Say(ctx.agent.fallback())
+                    AiReply::Say(ctx.agent.fallback.clone())
                 }
             }
         })
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn request_has_knowledge_context_and_marked_human_history() {
         let mut a = agent();
-        a.llm_model = "m".into();
+        a.llm.model = "m".into();
         let ctx = AiContext {
             conversation_id: "c".into(),
             agent: a,

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use crate::on_both_databases;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use backend::push::{decrypt, public_bytes, unb64};
+use backend::webpush::{decrypt, public_bytes, unb64};
 use domain::handoff::HandoffState;
 use domain::wire::ServerFrame;
 use p256::ecdsa::signature::Verifier;
@@ -88,8 +88,8 @@ impl Browser {
     fn subscription(&self) -> Value {
         json!({"subscription": {
             "endpoint": self.endpoint,
-            "p256dh": backend::push::b64(&public_bytes(&self.key.public_key())),
-            "auth": backend::push::b64(&self.auth),
+            "p256dh": backend::webpush::b64(&public_bytes(&self.key.public_key())),
+            "auth": backend::webpush::b64(&self.auth),
         }})
     }
 

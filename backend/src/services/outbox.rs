@@ -1,7 +1,7 @@
 //! Outgoing e-mail through a durable outbox.
 //!
 //! Every e-mail is first a row of `outbox`, written in the same transaction as what caused it
-//! (an agent's reply, a notification). A worker on every server process ([`start_worker`])
+//! (an agent's reply, a notification). A worker on every server process (`runtime`)
 //! claims due rows with a lease (an `UPDATE … WHERE lease_until < now`, so two processes never
 //! send one row at the same time), sends them through lettre over SMTP, and records the
 //! outcome: `sent`, or a retry with exponential backoff (`outbox_retry_ms` doubling, at most
@@ -13,13 +13,15 @@
 //! only move its due time (requests and e-mail forms: now; messages: after `email_batch_ms`),
 //! and its text is composed when it is sent from the user's unread, not yet e-mailed
 //! notifications, so a chatty conversation sends one mail, not one per message.
-use crate::config::Config;
-use crate::error::{BackendError, Result};
-use crate::{new_id, now_ms, Backend};
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::AnyConnection;
+use crate::error::{field, BackendError, Result};
+use crate::ids::utc_time;
+use crate::ids::{new_id, now_ms};
+use crate::mailer::Mailer;
+use crate::principal::{UserCtx, VisitorCtx};
+use crate::services::push::{PushOutcome, Pusher};
+use crate::services::Backend;
+use crate::store::outbox::Channel;
+use crate::webpush::MAX_PAYLOAD;
 use std::time::Duration;
 
 /// How long a claimed row is reserved for the process sending it.
@@ -28,174 +30,6 @@ const LEASE_MS: i64 = 60_000;
 const MAX_BACKOFF_MS: u64 = 15 * 60_000;
 /// Rows claimed per round.
 const BATCH: i64 = 20;
-/// Longest SMTP conversation.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
-
-enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    /// Development without an SMTP server: `.eml` files in a directory.
-    Files(AsyncFileTransport<Tokio1Executor>, String),
-}
-
-/// Sends e-mail as configured (`smtp_url`, `mail_from`).
-pub struct Mailer {
-    transport: Transport,
-    from: Mailbox,
-}
-
-impl Mailer {
-    pub fn from_config(config: &Config) -> Result<Self> {
-        let from: Mailbox = config
-            .mail_from
-            .parse()
-            .map_err(|e| BackendError::Internal(format!("mail_from `{}` is not an address: {e}", config.mail_from)))?;
-        let transport = if config.smtp_url.is_empty() {
-            let dir = config.data_dir.join("mail");
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| BackendError::Internal(format!("cannot create {}: {e}", dir.display())))?;
-            Transport::Files(AsyncFileTransport::new(&dir), dir.display().to_string())
-        } else {
-            let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
-                .map_err(|e| BackendError::Internal(format!("smtp_url is not usable: {e}")))?;
-            Transport::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build())
-        };
-        Ok(Self { transport, from })
-    }
-
-    /// Where mail goes, for the start-up log (no credentials).
-    pub fn describe(&self) -> String {
-        match &self.transport {
-            Transport::Smtp(_) => "SMTP".into(),
-            Transport::Files(_, dir) => format!("files in {dir} (no smtp_url configured)"),
-        }
-    }
-
-    /// Sends one plain-text e-mail. The error is a short text for the outbox row and the log.
-    pub async fn send(&self, to: &str, reply_to: &str, subject: &str, body: &str) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|e| format!("bad recipient {to}: {e}"))?;
-        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
-        if !reply_to.is_empty() {
-            let reply_to: Mailbox = reply_to.parse().map_err(|e| format!("bad reply-to {reply_to}: {e}"))?;
-            builder = builder.reply_to(reply_to);
-        }
-        let message =
-            builder.header(ContentType::TEXT_PLAIN).body(body.to_string()).map_err(|e| format!("bad message: {e}"))?;
-        match &self.transport {
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Transport::Files(t, _) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-        }
-    }
-}
-
-/// How a user hears of notifications outside the dashboard.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Channel {
-    Email,
-    Push,
-}
-
-impl Channel {
-    /// The outbox kind of its digests.
-    fn kind(self) -> &'static str {
-        match self {
-            Self::Email => "digest",
-            Self::Push => "push",
-        }
-    }
-    /// The preference column that turns it on.
-    fn pref(self) -> &'static str {
-        match self {
-            Self::Email => "via_email",
-            Self::Push => "via_push",
-        }
-    }
-    /// The notification column that records it was used.
-    fn done(self) -> &'static str {
-        match self {
-            Self::Email => "emailed",
-            Self::Push => "pushed",
-        }
-    }
-}
-
-/// Inside the caller's transaction: make sure every user who wants e-mail (or push) and has
-/// unread notifications of this conversation not yet sent that way has a queued digest — e-mail
-/// due by `due`, push due now.
-pub(crate) async fn enqueue_digests(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    conversation_id: &str,
-    due: i64,
-    now: i64,
-) -> Result<()> {
-    for (channel, due) in [(Channel::Email, due), (Channel::Push, now)] {
-        let (kind, pref, done) = (channel.kind(), channel.pref(), channel.done());
-        let wanting = format!(
-            "SELECT u.id, u.email FROM users u JOIN notification_prefs p ON p.user_id = u.id
-             WHERE u.org_id = $1 AND u.perm_conversations = 1 AND u.active = 1 AND p.{pref} = 1
-               AND EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
-                           AND n.read_at IS NULL AND n.{done} = 0)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO outbox (id, org_id, kind, user_id, to_addr, status, next_attempt_at, created_at)
-             SELECT $3 || w.id, $1, '{kind}', w.id, w.email, 'queued', $4, $5 FROM ({wanting}) w
-             WHERE true -- (SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT)
-             ON CONFLICT DO NOTHING"
-        )))
-        .bind(org_id)
-        .bind(conversation_id)
-        .bind(format!("{}-", new_id()))
-        .bind(due)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        // An earlier digest waiting for more messages goes out sooner when something urgent came.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE outbox SET next_attempt_at = $3 WHERE kind = '{kind}' AND status = 'queued' AND next_attempt_at > $3
-             AND user_id IN (SELECT w.id FROM ({wanting}) w)"
-        )))
-        .bind(org_id)
-        .bind(conversation_id)
-        .bind(due)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Starts the outbox worker of this process (unless `outbox_poll_ms` is 0).
-pub(crate) fn start_worker(backend: &Backend) {
-    if backend.config.outbox_poll_ms == 0 {
-        return;
-    }
-    let mailer = match Mailer::from_config(&backend.config) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(error = %e, "e-mail is not configured correctly; nothing will be sent");
-            return;
-        }
-    };
-    tracing::info!(to = %mailer.describe(), "outbox worker started");
-    let this = backend.clone();
-    let every = Duration::from_millis(backend.config.outbox_poll_ms);
-    tokio::spawn(async move {
-        let couriers = loop {
-            match crate::push::Pusher::new(&this).await {
-                Ok(pusher) => break Couriers { mailer, pusher },
-                Err(e) => {
-                    tracing::warn!(error = %e, "push is not ready yet; retrying");
-                    tokio::time::sleep(every.max(Duration::from_secs(1))).await;
-                }
-            }
-        };
-        loop {
-            if let Err(e) = this.run_outbox(&couriers).await {
-                tracing::warn!(error = %e, "outbox round failed");
-            }
-            tokio::time::sleep(every).await;
-        }
-    });
-}
 
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
@@ -215,7 +49,7 @@ struct OutboxRow {
 /// What the outbox worker sends with.
 pub struct Couriers {
     pub mailer: Mailer,
-    pub pusher: crate::push::Pusher,
+    pub pusher: Pusher,
 }
 
 /// A user's unread notifications not yet sent through a channel, oldest first.
@@ -225,7 +59,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn ids(&self) -> Vec<String> {
+    pub(crate) fn ids(&self) -> Vec<String> {
         self.rows.iter().map(|r| r.0.clone()).collect()
     }
 }
@@ -262,7 +96,7 @@ impl Backend {
     }
 
     /// Sends one claimed row and records the outcome. True when the row is settled.
-    async fn deliver(&self, couriers: &Couriers, row: OutboxRow) -> Result<bool> {
+    pub(crate) async fn deliver(&self, couriers: &Couriers, row: OutboxRow) -> Result<bool> {
         let channel = match row.kind.as_str() {
             "digest" => Some(Channel::Email),
             "push" => Some(Channel::Push),
@@ -281,9 +115,9 @@ impl Backend {
                 let urgent = p.rows.iter().any(|r| r.2 != "message");
                 let user = row.user_id.as_deref().unwrap_or_default();
                 match couriers.pusher.push_to_user(self, user, &payload, urgent).await {
-                    crate::push::PushOutcome::Delivered => (String::new(), payload, Ok(())),
-                    crate::push::PushOutcome::Nowhere(why) => return self.skip(&row.id, Some(&why)).await,
-                    crate::push::PushOutcome::Retry(e) => (String::new(), payload, Err(e)),
+                    PushOutcome::Delivered => (String::new(), payload, Ok(())),
+                    PushOutcome::Nowhere(why) => return self.skip(&row.id, Some(&why)).await,
+                    PushOutcome::Retry(e) => (String::new(), payload, Err(e)),
                 }
             }
             (_, Some(p)) => {
@@ -353,7 +187,7 @@ impl Backend {
 
     /// Settles a row with nothing to send (nothing new, the user turned the channel off, or no
     /// browser to push to).
-    async fn skip(&self, id: &str, why: Option<&str>) -> Result<bool> {
+    pub(crate) async fn skip(&self, id: &str, why: Option<&str>) -> Result<bool> {
         sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0, last_error = $2 WHERE id = $1")
             .bind(id)
             .bind(why)
@@ -364,7 +198,7 @@ impl Backend {
 
     /// The user's unread notifications not yet sent through `channel` (`None`: nothing to say,
     /// or the user no longer wants that channel).
-    async fn pending(&self, user_id: &str, channel: Channel) -> Result<Option<Pending>> {
+    pub(crate) async fn pending(&self, user_id: &str, channel: Channel) -> Result<Option<Pending>> {
         let (pref, done) = (channel.pref(), channel.done());
         let wants: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT p.{pref} FROM users u JOIN notification_prefs p ON p.user_id = u.id
@@ -387,7 +221,7 @@ impl Backend {
     }
 
     /// The e-mail digest: subject and body.
-    fn email_digest(&self, p: &Pending) -> (String, String) {
+    pub(crate) fn email_digest(&self, p: &Pending) -> (String, String) {
         let subject = match p.rows.as_slice() {
             // One line: visitors' text may hold line breaks.
             [(_, _, _, text, _)] => text.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect(),
@@ -397,7 +231,7 @@ impl Backend {
         for (_, conversation_id, _, text, at) in &p.rows {
             body.push_str(&format!(
                 "- {text}\n  {} — {}/conversations/{conversation_id}\n\n",
-                crate::email::utc_time(*at),
+                utc_time(*at),
                 self.config.public_url
             ));
         }
@@ -406,8 +240,8 @@ impl Backend {
     }
 
     /// The push payload the dashboard's service worker shows: JSON `{title, body, url, tag}`,
-    /// within [`crate::push::MAX_PAYLOAD`] bytes. It opens the newest notification's conversation.
-    fn push_payload(&self, p: &Pending) -> String {
+    /// within [`MAX_PAYLOAD`] bytes. It opens the newest notification's conversation.
+    pub(crate) fn push_payload(&self, p: &Pending) -> String {
         let newest = p.rows.last().expect("pending is never empty");
         let title = match p.rows.len() {
             1 if newest.2 == "request" => "Handoff request".to_string(),
@@ -426,7 +260,7 @@ impl Backend {
             "tag": format!("handoff-{}", newest.1),
         })
         .to_string();
-        debug_assert!(json.len() <= crate::push::MAX_PAYLOAD);
+        debug_assert!(json.len() <= MAX_PAYLOAD);
         json
     }
 }

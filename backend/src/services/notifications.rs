@@ -1,76 +1,19 @@
-//! The dashboard's bell: who is notified of what, and each user's preferences.
-//!
-//! Rules (decided here, in SQL, for every event):
-//! * only users of the conversation's organization with the *conversations* permission;
-//! * a handoff request notifies all of them (whatever their *events* choice);
-//! * a visitor message notifies those who chose *all messages*; consecutive messages of one
-//!   conversation collapse into one unread notification per user (the newest text wins), so a
-//!   chatty visitor does not flood the bell.
-//!
-//! Request notifications are written in the same transaction as the transition that caused them
-//! (nothing lost on a crash); after a change the organization's dashboards get a
-//! `Notifications` frame and re-read their own bell.
-use crate::chat::UserCtx;
+//! The dashboard's bell as users read it, their preferences, and notifications of visitor
+//! messages (consecutive messages of one conversation collapse into one unread notification per
+//! user, the newest text wins, so a chatty visitor does not flood the bell). Request
+//! notifications are written by the transition that caused them (`store::handoff`); after a
+//! change the organization's dashboards get a `Notifications` frame and re-read their own bell.
 use crate::db::Done;
-use crate::error::{BackendError, Result};
-use crate::{new_id, now_ms, Backend};
+use crate::error::{field, BackendError, Result};
+use crate::ids::{new_id, now_ms};
+use crate::principal::{UserCtx, VisitorCtx};
+use crate::services::Backend;
+use crate::store::notifications::{short, ELIGIBLE};
+use crate::store::outbox;
 use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents, ServerFrame};
-use sqlx::AnyConnection;
 
 /// Newest notifications returned to the bell.
 const BELL_SIZE: i64 = 50;
-/// Longest text kept in a notification.
-const TEXT_CHARS: usize = 140;
-
-/// The users to notify: the organization's users allowed to handle conversations, optionally
-/// only those who chose "all messages".
-const ELIGIBLE: &str = "SELECT u.id FROM users u LEFT JOIN notification_prefs p ON p.user_id = u.id
-     WHERE u.org_id = $1 AND u.perm_conversations = 1 AND u.active = 1";
-
-fn short(text: &str) -> String {
-    let t: String = text.chars().take(TEXT_CHARS).collect();
-    if t.len() < text.len() {
-        format!("{t}…")
-    } else {
-        t
-    }
-}
-
-/// Inside a transition's transaction: notify of a handoff request.
-pub(crate) async fn notify_request(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    conversation_id: &str,
-    visitor_name: &str,
-    at: i64,
-) -> Result<()> {
-    notify_team(conn, org_id, conversation_id, "request", &format!("{visitor_name} asked for a human"), at).await
-}
-
-/// Inside the caller's transaction: notify every eligible user of the organization (requests,
-/// e-mail forms), and queue an e-mail digest, due now, for those who want e-mail.
-pub(crate) async fn notify_team(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    conversation_id: &str,
-    kind: &str,
-    text: &str,
-    at: i64,
-) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
-         SELECT $2 || u.id, $1, u.id, $3, $6, $4, $5 FROM ({ELIGIBLE}) u"
-    )))
-    .bind(org_id)
-    .bind(format!("{}-", new_id()))
-    .bind(conversation_id)
-    .bind(short(text))
-    .bind(at)
-    .bind(kind)
-    .execute(&mut *conn)
-    .await?;
-    crate::mail::enqueue_digests(conn, org_id, conversation_id, at, at).await
-}
 
 impl Backend {
     /// After a visitor message: notify the users who want every message (batched per
@@ -81,7 +24,7 @@ impl Backend {
         }
     }
 
-    async fn try_notify_message(
+    pub(crate) async fn try_notify_message(
         &self,
         org_id: &str,
         conversation_id: &str,
@@ -125,7 +68,7 @@ impl Backend {
                     .rows_affected();
                     let changed = updated + inserted > 0;
                     if changed {
-                        crate::mail::enqueue_digests(conn, &org, &conversation, now + batch_ms, now).await?;
+                        outbox::enqueue_digests(conn, &org, &conversation, now + batch_ms, now).await?;
                     }
                     Ok(Done::Commit(changed))
                 })
@@ -137,14 +80,14 @@ impl Backend {
         Ok(())
     }
 
-    fn bell_user<'a>(&self, user: &'a UserCtx) -> Result<&'a str> {
+    pub(crate) fn bell_user<'a>(&self, user: &'a UserCtx) -> Result<&'a str> {
         user.conversations_org()?;
         Ok(&user.id)
     }
 
     /// The user's newest notifications and unread count.
     pub async fn notifications(&self, user: &UserCtx) -> Result<NotificationList> {
-        let uid = self.bell_user(user)?;
+        let uid = user.bell_user()?;
         let rows: Vec<(String, String, String, String, i64, Option<i64>)> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT id, conversation_id, kind, text, created_at, read_at FROM notifications
@@ -178,7 +121,7 @@ impl Backend {
 
     /// Marks one notification read (only the user's own; others are "not found").
     pub async fn mark_notification_read(&self, user: &UserCtx, id: &str) -> Result<()> {
-        let uid = self.bell_user(user)?;
+        let uid = user.bell_user()?;
         let done =
             sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, $3) WHERE id = $1 AND user_id = $2")
                 .bind(id)
@@ -195,7 +138,7 @@ impl Backend {
     /// Marks every notification of the user read; with a conversation id, only that
     /// conversation's (opening a conversation reads its notifications).
     pub async fn mark_notifications_read(&self, user: &UserCtx, conversation_id: Option<&str>) -> Result<()> {
-        let uid = self.bell_user(user)?;
+        let uid = user.bell_user()?;
         sqlx::query(
             "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL
              AND ($3 = '' OR conversation_id = $3)",
@@ -209,7 +152,7 @@ impl Backend {
     }
 
     pub async fn notification_prefs(&self, user: &UserCtx) -> Result<NotificationPrefs> {
-        let uid = self.bell_user(user)?;
+        let uid = user.bell_user()?;
         let row: Option<(i64, i64, String)> =
             sqlx::query_as("SELECT via_email, via_push, events FROM notification_prefs WHERE user_id = $1")
                 .bind(uid)
@@ -225,7 +168,7 @@ impl Backend {
     }
 
     pub async fn save_notification_prefs(&self, user: &UserCtx, prefs: NotificationPrefs) -> Result<NotificationPrefs> {
-        let uid = self.bell_user(user)?;
+        let uid = user.bell_user()?;
         let events = match prefs.events {
             NotifyEvents::All => "all",
             NotifyEvents::Requests => "requests",

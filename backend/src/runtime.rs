@@ -1,0 +1,116 @@
+//! Start-up, background workers and shutdown: the only module that wires every service together.
+//!
+//! [`Backend::start`] opens and migrates the database, seeds the demo if configured, upgrades
+//! legacy data, starts the relay between processes (PostgreSQL) and this process's workers (the
+//! e-mail offer check, the outbox). Stopping is [`Backend::begin_shutdown`] (`services`).
+use crate::ai::{AiResponder, Responders};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{BackendError, Result};
+use crate::hub::Hub;
+use crate::mailer::Mailer;
+use crate::services::outbox::Couriers;
+use crate::services::push::Pusher;
+use crate::services::{Backend, Inner};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+impl Backend {
+    /// Opens the database (creating the data dir), migrates, seeds the demo if configured.
+    pub async fn start(config: Config) -> Result<Self> {
+        let ai = Responders::new(Duration::from_millis(config.ai_timeout_ms));
+        Self::start_with_ai(config, Arc::new(ai)).await
+    }
+
+    pub async fn start_with_ai(config: Config, ai: Arc<dyn AiResponder>) -> Result<Self> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                BackendError::Internal(format!("cannot create data dir {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let db = Db::connect(&config.effective_database_url()).await?;
+        if config.seed_demo && crate::seed::seed_demo(&db, &config.demo_password).await? {
+            tracing::info!("seeded the demo organization");
+        }
+        let kind = db.kind;
+        let new_visitors =
+            crate::limits::RateWindow::new(config.new_chats_per_ip_per_hour, std::time::Duration::from_secs(3600));
+        let backend = Self(Arc::new(Inner {
+            db,
+            hub: Hub::default(),
+            config: config.clone(),
+            ai,
+            generating: Mutex::new(HashMap::new()),
+            ai_locks: Mutex::new(HashMap::new()),
+            new_visitors,
+            sign_in_failures: {
+                let window = std::time::Duration::from_secs(config.sign_in_window_secs);
+                (
+                    crate::limits::RateWindow::new(config.sign_in_failures_per_account, window),
+                    crate::limits::RateWindow::new(config.sign_in_failures_per_ip, window),
+                )
+            },
+            vapid_key: tokio::sync::OnceCell::new(),
+            shutdown: tokio::sync::watch::channel(false).0,
+            open_sockets: Arc::default(),
+        }));
+        backend.upgrade_legacy_knowledge().await?;
+        if kind == crate::db::DbKind::Postgres {
+            crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
+        }
+        backend.start_workers();
+        Ok(backend)
+    }
+
+    /// Starts this process's background workers (e-mail offers and the outbox), as configured.
+    pub fn start_workers(&self) {
+        if self.config.email_offer_check_ms > 0 {
+            let this = self.clone();
+            let every = std::time::Duration::from_millis(self.config.email_offer_check_ms);
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = this.offer_email_forms().await {
+                        tracing::warn!(error = %e, "e-mail offer check failed");
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            });
+        }
+        start_outbox_worker(self);
+    }
+}
+
+/// Starts the outbox worker of this process (unless `outbox_poll_ms` is 0).
+pub(crate) fn start_outbox_worker(backend: &Backend) {
+    if backend.config.outbox_poll_ms == 0 {
+        return;
+    }
+    let mailer = match Mailer::from_config(&backend.config) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "e-mail is not configured correctly; nothing will be sent");
+            return;
+        }
+    };
+    tracing::info!(to = %mailer.describe(), "outbox worker started");
+    let this = backend.clone();
+    let every = Duration::from_millis(backend.config.outbox_poll_ms);
+    tokio::spawn(async move {
+        let couriers = loop {
+            match Pusher::new(&this).await {
+                Ok(pusher) => break Couriers { mailer, pusher },
+                Err(e) => {
+                    tracing::warn!(error = %e, "push is not ready yet; retrying");
+                    tokio::time::sleep(every.max(Duration::from_secs(1))).await;
+                }
+            }
+        };
+        loop {
+            if let Err(e) = this.run_outbox(&couriers).await {
+                tracing::warn!(error = %e, "outbox round failed");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}

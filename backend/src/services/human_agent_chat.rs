@@ -1,0 +1,84 @@
+//! What a human agent does with conversations in the dashboard: list, read, reply, take over,
+//! pass back, close.
+use crate::conversation::{Guard, Posted};
+use crate::error::{field, BackendError, Result};
+use crate::ids::{new_id, now_ms};
+use crate::principal::{UserCtx, VisitorCtx};
+use crate::services::Backend;
+use domain::handoff::{Actor, HandoffEvent, HandoffState};
+use domain::values::{ClientMsgId, MessageText};
+use domain::wire::{Author, ConversationDetail, ConversationSummary};
+
+/// What an agent asks of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentAction {
+    HandleChat,
+    ContinueChatYourself,
+    PassChatToAi,
+    Close,
+}
+
+impl Backend {
+    pub async fn list_conversations(&self, user: &UserCtx) -> Result<Vec<ConversationSummary>> {
+        let org = user.conversations_org()?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLS} FROM conversations WHERE org_id = $1 ORDER BY last_activity DESC LIMIT 200"
+        )))
+        .bind(org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(SummaryRow::summary).collect()
+    }
+
+    pub async fn conversation_detail(&self, user: &UserCtx, conversation_id: &str) -> Result<ConversationDetail> {
+        let org = user.conversations_org()?;
+        let row = self.summary_row(conversation_id, org).await?;
+        let messages = self.messages_after(conversation_id, 0).await?;
+        Ok(ConversationDetail { summary: row.summary()?, messages })
+    }
+
+    /// Checks that a conversation belongs to the user's organization.
+    pub async fn authorize_conversation(&self, user: &UserCtx, conversation_id: &str) -> Result<()> {
+        let org = user.conversations_org()?;
+        self.summary_row(conversation_id, org).await.map(|_| ())
+    }
+
+    pub async fn agent_send(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<Posted> {
+        let org = user.conversations_org()?.to_string();
+        let id = ClientMsgId::parse(client_msg_id)?;
+        let text = MessageText::parse(text)?;
+        let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
+        let posted = self
+            .append_or_replay(conversation_id, &org, &author, Guard::HeldBy(user.id.clone()), &id, text.as_str())
+            .await?;
+        if let (false, Some(row)) = (posted.duplicate, &posted.row) {
+            self.after_append(&posted.message, row);
+            // In order, before the ack: one visitor's messages update the bell in sequence.
+            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &posted.message.text).await;
+        }
+        Ok(Posted { message: posted.message, duplicate: posted.duplicate })
+    }
+
+    pub async fn agent_action(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        action: AgentAction,
+    ) -> Result<HandoffState> {
+        let org = user.conversations_org()?.to_string();
+        let agent = user.agent_ref();
+        let event = match action {
+            AgentAction::HandleChat => HandoffEvent::HandleChat { agent },
+            AgentAction::ContinueChatYourself => HandoffEvent::ContinueChatYourself { agent },
+            AgentAction::PassChatToAi => HandoffEvent::PassChatToAi { agent },
+            AgentAction::Close => HandoffEvent::Close { by: Actor::Agent { agent } },
+        };
+        self.handoff(conversation_id, &org, event).await
+    }
+}

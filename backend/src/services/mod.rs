@@ -1,0 +1,116 @@
+//! The [`Backend`] service and its capabilities, one `impl Backend` block per file:
+//!
+//! * [`sign_in`] — passwords, sessions, the signed-in user;
+//! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
+//! * [`human_agent_chat`] — what a human agent does in the dashboard: list, read, reply, take over;
+//! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
+//! * [`handoff`] — applying a handoff event and executing its effects;
+//! * [`ai_replies`] — the AI agent's replies (intent, rate, responder, guarded store);
+//! * [`ai_agents`] and [`knowledge`] — AI agent settings and knowledge bases;
+//! * [`email_form`], [`email_offer`], [`org_settings`] — the e-mail fallback and its settings;
+//! * [`notifications`] — the bell as users read it and their preferences;
+//! * [`push`], [`outbox`] — browser push subscriptions and the outbox's sending;
+//! * [`orgs`], [`users`], [`ai_agent_assignment`], [`widgets`] — the admin pages.
+//!
+//! Services call each other through `Backend` methods; start-up and workers live in
+//! `crate::runtime`.
+use crate::ai::AiResponder;
+use crate::config::Config;
+use crate::db::Db;
+use crate::hub::Hub;
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use tokio::task::AbortHandle;
+
+pub mod ai_agent_assignment;
+pub mod ai_agents;
+pub mod ai_replies;
+pub mod email_form;
+pub mod email_offer;
+pub mod handoff;
+pub mod human_agent_chat;
+pub mod knowledge;
+pub mod notifications;
+pub mod org_settings;
+pub mod orgs;
+pub mod outbox;
+pub mod push;
+pub mod sign_in;
+pub mod transcript;
+pub mod users;
+pub mod visitor_chat;
+pub mod widgets;
+
+#[derive(Clone)]
+pub struct Backend(pub(crate) Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub hub: Hub,
+    pub config: Config,
+    pub(crate) ai: Arc<dyn AiResponder>,
+    pub(crate) generating: Mutex<HashMap<String, Vec<AbortHandle>>>,
+    /// Serializes AI replies per conversation.
+    pub(crate) ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// New visitors (chats) per client IP address.
+    pub(crate) new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
+    /// Failed sign-ins per account (e-mail) and per client address.
+    pub(crate) sign_in_failures: (crate::limits::RateWindow<String>, crate::limits::RateWindow<std::net::IpAddr>),
+    /// The VAPID private key once read (see [`Backend::vapid`]).
+    pub(crate) vapid_key: tokio::sync::OnceCell<p256::SecretKey>,
+    /// Becomes true when the process is asked to stop (see [`Backend::begin_shutdown`]).
+    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    /// Open WebSocket connections (see [`Backend::socket_opened`]).
+    pub(crate) open_sockets: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts one open WebSocket while it lives.
+pub struct SocketGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Deref for Backend {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Backend {
+    /// Asks every WebSocket of this process to close with a reconnect hint (SIGTERM).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves when the process is stopping.
+    pub fn on_shutdown(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Registers an open WebSocket until the guard is dropped.
+    pub fn socket_opened(&self) -> SocketGuard {
+        self.open_sockets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        SocketGuard(self.open_sockets.clone())
+    }
+
+    /// How many WebSockets are open in this process.
+    pub fn open_sockets(&self) -> usize {
+        self.open_sockets.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// For reads (see [`crate::db::Db`]).
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.db.pool
+    }
+
+    /// For writes: transactions that write and single INSERT/UPDATE/DELETE statements. Never
+    /// while this task holds a writer transaction (see [`crate::db::Db`]).
+    pub fn writer(&self) -> &sqlx::AnyPool {
+        &self.db.writer
+    }
+}

@@ -1,0 +1,55 @@
+//! The organization's handoff settings (request timeout, reply-to address).
+use crate::error::{field, BackendError, Result};
+use crate::ids::{new_id, now_ms};
+use crate::principal::{UserCtx, VisitorCtx};
+use crate::services::Backend;
+use domain::agent::FieldError;
+use domain::email::EmailAddress;
+use domain::wire::OrgSettings;
+
+/// Allowed range of the request timeout, in seconds.
+const TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 10..=86_400;
+
+impl Backend {
+    /// The user's organization's handoff settings.
+    pub async fn org_settings(&self, user: &UserCtx) -> Result<OrgSettings> {
+        let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
+        let (handoff_timeout_secs, reply_to): (i64, String) =
+            sqlx::query_as("SELECT handoff_timeout_secs, reply_to FROM organizations WHERE id = $1")
+                .bind(org)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or(BackendError::NotFound("organization"))?;
+        Ok(OrgSettings { handoff_timeout_secs, reply_to })
+    }
+
+    /// Saves the organization's handoff settings (the *settings* permission is required).
+    pub async fn save_org_settings(&self, user: &UserCtx, settings: OrgSettings) -> Result<OrgSettings> {
+        let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
+        if !user.may_edit_settings() {
+            return Err(BackendError::Forbidden("you need the settings permission to change handoff settings".into()));
+        }
+        if !TIMEOUT_RANGE.contains(&settings.handoff_timeout_secs) {
+            return Err(FieldError {
+                field: "handoff_timeout_secs".into(),
+                message: format!("must be between {} and {} seconds", TIMEOUT_RANGE.start(), TIMEOUT_RANGE.end()),
+            }
+            .into());
+        }
+        let reply_to = if settings.reply_to.trim().is_empty() {
+            String::new()
+        } else {
+            EmailAddress::parse(&settings.reply_to)
+                .map_err(|e| FieldError { field: "reply_to".into(), message: e.message })?
+                .as_str()
+                .to_string()
+        };
+        sqlx::query("UPDATE organizations SET handoff_timeout_secs = $2, reply_to = $3 WHERE id = $1")
+            .bind(org)
+            .bind(settings.handoff_timeout_secs)
+            .bind(&reply_to)
+            .execute(self.writer())
+            .await?;
+        Ok(OrgSettings { handoff_timeout_secs: settings.handoff_timeout_secs, reply_to })
+    }
+}

@@ -1,0 +1,184 @@
+//! Reading conversations and their messages; appending idempotently (a resent client message id
+//! returns the stored message); publishing what was appended.
+use crate::conversation::{
+    author_columns, delivery_status, Guard, MessageRow, SummaryRow, MESSAGE_COLS, PAGE, SUMMARY_COLS,
+};
+use crate::db::Done;
+use crate::error::{field, BackendError, Result};
+use crate::ids::{new_id, now_ms};
+use crate::principal::{UserCtx, VisitorCtx};
+use crate::services::Backend;
+use crate::store::messages;
+use domain::handoff::HandoffState;
+use domain::values::ClientMsgId;
+use domain::wire::{AttachmentDto, Author, Delivery, MessageDto, MessageExtra, ServerFrame};
+use sqlx::AssertSqlSafe;
+use std::collections::HashMap;
+
+impl Backend {
+    pub(crate) async fn summary_row(&self, conversation_id: &str, org_id: &str) -> Result<SummaryRow> {
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {SUMMARY_COLS} FROM conversations WHERE id = $1 AND org_id = $2")))
+            .bind(conversation_id)
+            .bind(org_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(BackendError::NotFound("conversation"))
+    }
+
+    /// Messages with `seq > after`, in order (at most [`PAGE`]). Callers must have authorized
+    /// access to the conversation.
+    pub async fn messages_after(&self, conversation_id: &str, after: i64) -> Result<Vec<MessageDto>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT {PAGE}"
+        )))
+        .bind(conversation_id)
+        .bind(after)
+        .fetch_all(self.pool())
+        .await?;
+        self.complete_messages(rows.into_iter().map(MessageRow::dto).collect()).await
+    }
+
+    pub async fn conversation_state(&self, conversation_id: &str, org_id: &str) -> Result<(HandoffState, i64)> {
+        let row = self.summary_row(conversation_id, org_id).await?;
+        Ok((row.state()?, row.last_seq))
+    }
+
+    /// Like [`messages::append`] in a write of its own (`Db::write`: grouped with others on SQLite), but
+    /// a message already stored under the same sender and client message id is returned instead
+    /// (with `duplicate`) and nothing is written.
+    pub(crate) async fn append_or_replay(
+        &self,
+        conversation_id: &str,
+        org_id: &str,
+        author: &Author,
+        guard: Guard,
+        client_msg_id: &ClientMsgId,
+        text: &str,
+    ) -> Result<AppendOutcome> {
+        let (conversation_id, org_id, author, client_msg_id, text) =
+            (conversation_id.to_string(), org_id.to_string(), author.clone(), client_msg_id.clone(), text.to_string());
+        let rate_limit = i64::from(self.config.visitor_messages_per_minute);
+        self.db
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (_, _, _, sender) = author_columns(&author);
+                    // Take the sequence number first: that locks the conversation (both
+                    // engines), so the duplicate check below cannot race another append to it.
+                    let taken = messages::take_seq(conn, &conversation_id, &org_id, guard, &text).await;
+                    let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
+                        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
+                    )))
+                    .bind(&conversation_id)
+                    .bind(&sender)
+                    .bind(client_msg_id.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    match (existing, taken) {
+                        // Rolled back: gives the sequence number back.
+                        (Some(old), _) => {
+                            Ok(Done::Rollback(AppendOutcome { message: old.dto(), duplicate: true, row: None }))
+                        }
+                        (None, Ok(row)) => {
+                            if matches!(author, Author::Visitor) {
+                                messages::check_visitor_rate(conn, &conversation_id, rate_limit).await?;
+                            }
+                            let message = messages::insert_message(
+                                conn,
+                                &row,
+                                &author,
+                                Some(&client_msg_id),
+                                &text,
+                                &MessageExtra::Chat,
+                            )
+                            .await?;
+                            Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row) }))
+                        }
+                        (None, Err(e)) => Err(e),
+                    }
+                })
+            })
+            .await
+    }
+
+    /// Publishes a committed message and the conversation's new summary.
+    pub(crate) fn after_append(&self, message: &MessageDto, row: &SummaryRow) {
+        self.hub.publish(&row.org_id, &row.id, ServerFrame::Message { message: message.clone() });
+        if let Ok(summary) = row.summary() {
+            self.hub.publish_org(&row.org_id, ServerFrame::Conversation { summary });
+        }
+    }
+
+    /// Adds what lives outside the `messages` table to a page of one conversation's messages:
+    /// e-mail forms' attachments and e-mail replies' delivery status.
+    pub(crate) async fn complete_messages(&self, mut messages: Vec<MessageDto>) -> Result<Vec<MessageDto>> {
+        let special: Vec<i64> = messages
+            .iter()
+            .filter(|m| matches!(m.extra, MessageExtra::EmailForm { .. } | MessageExtra::EmailReply { .. }))
+            .map(|m| m.seq)
+            .collect();
+        let (Some(lo), Some(hi)) = (special.iter().min().copied(), special.iter().max().copied()) else {
+            return Ok(messages);
+        };
+        let conversation_id = messages[0].conversation_id.clone();
+        let files: Vec<(String, i64, String, String, i64)> = sqlx::query_as(
+            "SELECT id, seq, file_name, content_type, size FROM attachments
+             WHERE conversation_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq, position",
+        )
+        .bind(&conversation_id)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_seq: HashMap<i64, Vec<AttachmentDto>> = HashMap::new();
+        for (id, seq, name, content_type, size) in files {
+            by_seq.entry(seq).or_default().push(AttachmentDto { id, name, content_type, size });
+        }
+        let deliveries: Vec<(i64, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT seq, status, attempts, last_error FROM outbox
+             WHERE conversation_id = $1 AND kind = 'reply' AND seq BETWEEN $2 AND $3",
+        )
+        .bind(&conversation_id)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(self.pool())
+        .await?;
+        let mut delivery: HashMap<i64, Delivery> = deliveries
+            .into_iter()
+            .map(|(seq, status, attempts, error)| (seq, Delivery { status: delivery_status(&status), attempts, error }))
+            .collect();
+        for m in &mut messages {
+            match &mut m.extra {
+                MessageExtra::EmailForm { attachments, .. } => *attachments = by_seq.remove(&m.seq).unwrap_or_default(),
+                MessageExtra::EmailReply { delivery: d, .. } => *d = delivery.remove(&m.seq).unwrap_or_default(),
+                _ => {}
+            }
+        }
+        Ok(messages)
+    }
+
+    /// One stored message, completed (for `MessageUpdated` frames).
+    pub(crate) async fn message_at(&self, conversation_id: &str, seq: i64) -> Result<MessageDto> {
+        let row: MessageRow = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq = $2"
+        )))
+        .bind(conversation_id)
+        .bind(seq)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(BackendError::NotFound("message"))?;
+        Ok(self.complete_messages(vec![row.dto()]).await?.remove(0))
+    }
+
+    pub(crate) async fn publish_message_update(&self, org_id: &str, conversation_id: &str, seq: i64) {
+        match self.message_at(conversation_id, seq).await {
+            Ok(message) => self.hub.publish(org_id, conversation_id, ServerFrame::MessageUpdated { message }),
+            Err(e) => tracing::warn!(conversation = conversation_id, seq, error = %e, "could not re-read a message"),
+        }
+    }
+}
+
+struct AppendOutcome {
+    message: MessageDto,
+    duplicate: bool,
+    row: Option<SummaryRow>,
+}

@@ -1,0 +1,146 @@
+//! Appending messages. A message takes the conversation's next sequence number inside the
+//! transaction that stores it, and only if the [`Guard`] allows it in that same statement.
+use crate::conversation::{author_columns, extra_columns, preview, Guard, SummaryRow, SUMMARY_COLS};
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
+use domain::values::ClientMsgId;
+use domain::wire::{Author, MessageDto, MessageExtra};
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+/// Appends a message inside `tx`, taking the next sequence number, if the guard allows.
+pub(crate) async fn append(
+    tx: &mut AnyConnection,
+    conversation_id: &str,
+    org_id: &str,
+    author: &Author,
+    guard: Guard,
+    client_msg_id: Option<&ClientMsgId>,
+    text: &str,
+) -> Result<(MessageDto, SummaryRow)> {
+    let row = take_seq(tx, conversation_id, org_id, guard, text).await?;
+    let message = insert_message(tx, &row, author, client_msg_id, text, &MessageExtra::Chat).await?;
+    Ok((message, row))
+}
+
+/// Takes the conversation's next sequence number if the guard allows (this also takes the
+/// conversation's write lock until `tx` ends).
+pub(crate) async fn take_seq(
+    tx: &mut AnyConnection,
+    conversation_id: &str,
+    org_id: &str,
+    guard: Guard,
+    text: &str,
+) -> Result<SummaryRow> {
+    let now = now_ms();
+    let cond = match &guard {
+        Guard::Open => "state <> 'closed'",
+        Guard::AiAt(_) => "state = 'ai' AND state_version = $5",
+        Guard::HeldBy(_) => "state = 'human' AND holder_id = $5",
+        Guard::Always => "1 = 1",
+    };
+    let sql = format!(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message = $2, last_activity = $3
+         WHERE id = $1 AND org_id = $4 AND {cond} RETURNING {SUMMARY_COLS}"
+    );
+    let q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql))
+        .bind(conversation_id)
+        .bind(preview(text))
+        .bind(now)
+        .bind(org_id);
+    let q = match &guard {
+        Guard::AiAt(version) => q.bind(*version),
+        Guard::HeldBy(user) => q.bind(user.clone()),
+        Guard::Open | Guard::Always => q,
+    };
+    match q.fetch_optional(&mut *tx).await? {
+        Some(row) => Ok(row),
+        None => Err(explain_refusal(tx, conversation_id, org_id, &guard).await),
+    }
+}
+
+/// Stores a message under the sequence number `row` took.
+pub(crate) async fn insert_message(
+    tx: &mut AnyConnection,
+    row: &SummaryRow,
+    author: &Author,
+    client_msg_id: Option<&ClientMsgId>,
+    text: &str,
+    extra: &MessageExtra,
+) -> Result<MessageDto> {
+    let (conversation_id, now) = (row.id.as_str(), row.last_activity);
+    let (kind, author_id, author_name, sender) = author_columns(author);
+    let (extra_kind, meta) = extra_columns(extra);
+    sqlx::query(
+        "INSERT INTO messages (conversation_id, seq, sender, author_kind, author_id, author_name, body, client_msg_id, created_at, kind, meta)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(conversation_id)
+    .bind(row.last_seq)
+    .bind(sender)
+    .bind(kind)
+    .bind(author_id)
+    .bind(author_name)
+    .bind(text)
+    .bind(client_msg_id.map(|c| c.as_str().to_string()))
+    .bind(now)
+    .bind(extra_kind)
+    .bind(meta)
+    .execute(&mut *tx)
+    .await?;
+    Ok(MessageDto {
+        conversation_id: conversation_id.to_string(),
+        seq: row.last_seq,
+        author: author.clone(),
+        text: text.to_string(),
+        client_msg_id: client_msg_id.map(|c| c.as_str().to_string()),
+        created_at: now,
+        extra: extra.clone(),
+    })
+}
+
+pub(crate) async fn explain_refusal(
+    tx: &mut AnyConnection,
+    conversation_id: &str,
+    org_id: &str,
+    guard: &Guard,
+) -> BackendError {
+    let state: Option<(String,)> = match sqlx::query_as("SELECT state FROM conversations WHERE id = $1 AND org_id = $2")
+        .bind(conversation_id)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return e.into(),
+    };
+    match (state, guard) {
+        (None, _) => BackendError::NotFound("conversation"),
+        (Some((s,)), _) if s == "closed" => domain::handoff::TransitionError::ConversationClosed.into(),
+        (_, Guard::AiAt(_)) => BackendError::Conflict("the AI reply is no longer wanted".into()),
+        (_, Guard::HeldBy(_)) => {
+            BackendError::Forbidden("take the chat first (Handle chat or Continue chat yourself) to reply".into())
+        }
+        _ => BackendError::Conflict("the conversation changed; try again".into()),
+    }
+}
+
+/// At most `limit` visitor messages a minute per conversation (0: no limit), counted inside the
+/// append's transaction, which holds the conversation's lock: exact across processes.
+pub(crate) async fn check_visitor_rate(conn: &mut AnyConnection, conversation_id: &str, limit: i64) -> Result<()> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND created_at > $2",
+    )
+    .bind(conversation_id)
+    .bind(now_ms() - 60_000)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent >= limit {
+        return Err(BackendError::RateLimited(format!(
+            "you are sending messages too fast (at most {limit} a minute); please wait a moment"
+        )));
+    }
+    Ok(())
+}

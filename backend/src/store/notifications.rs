@@ -1,0 +1,75 @@
+//! The bell's routing rules, decided in SQL for every event:
+//! * only users of the conversation's organization with the *conversations* permission;
+//! * a handoff request notifies all of them (whatever their *events* choice);
+//! * a visitor message notifies those who chose *all messages* (`services::notifications`).
+use crate::error::Result;
+use crate::ids::new_id;
+use crate::store::outbox;
+use sqlx::AnyConnection;
+
+/// Longest text kept in a notification.
+const TEXT_CHARS: usize = 140;
+
+/// The users to notify: the organization's users allowed to handle conversations, optionally
+/// only those who chose "all messages".
+pub(crate) const ELIGIBLE: &str = "SELECT u.id FROM users u LEFT JOIN notification_prefs p ON p.user_id = u.id
+     WHERE u.org_id = $1 AND u.perm_conversations = 1 AND u.active = 1";
+
+pub(crate) fn short(text: &str) -> String {
+    let t: String = text.chars().take(TEXT_CHARS).collect();
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// Inside a transition's transaction: notify of a handoff request.
+pub(crate) async fn notify_request(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    conversation_id: &str,
+    visitor_name: &str,
+    at: i64,
+) -> Result<()> {
+    notify_team(conn, org_id, conversation_id, "request", &format!("{visitor_name} asked for a human"), at).await
+}
+
+/// Inside the caller's transaction: notify every eligible user of the organization (requests,
+/// e-mail forms), and queue an e-mail digest, due now, for those who want e-mail.
+pub(crate) async fn notify_team(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    conversation_id: &str,
+    kind: &str,
+    text: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
+         SELECT $2 || u.id, $1, u.id, $3, $6, $4, $5 FROM ({ELIGIBLE}) u"
+    )))
+    .bind(org_id)
+    .bind(format!("{}-", new_id()))
+    .bind(conversation_id)
+    .bind(short(text))
+    .bind(at)
+    .bind(kind)
+    .execute(&mut *conn)
+    .await?;
+    outbox::enqueue_digests(conn, org_id, conversation_id, at, at).await
+}
+
+/// Inside a transition's transaction: the conversation's request is answered or withdrawn, so its
+/// notifications are read for everyone.
+pub(crate) async fn stop_request_alerts(conn: &mut AnyConnection, conversation_id: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET read_at = $2 WHERE conversation_id = $1 AND kind = 'request'
+         AND read_at IS NULL",
+    )
+    .bind(conversation_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
