@@ -37,6 +37,15 @@ impl UserCtx {
         self.is_admin() || self.perms.settings
     }
 
+    /// Refuses without the *settings* permission: "you need the settings permission to `what`".
+    pub(crate) fn require_settings(&self, what: &str) -> Result<()> {
+        if self.may_edit_settings() {
+            Ok(())
+        } else {
+            Err(BackendError::Forbidden(format!("you need the settings permission to {what}")))
+        }
+    }
+
     /// The organization whose conversations this user may see and handle.
     pub fn conversations_org(&self) -> Result<&str> {
         match (&self.org_id, self.perms.conversations) {

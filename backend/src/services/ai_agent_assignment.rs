@@ -1,14 +1,9 @@
 //! Creating AI agents and assigning them to organizations (platform admins).
-use crate::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::error::{field, BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::admin::{
-    check_password, parse_login_email, parse_name, parse_origins, AgentEntry, NewUser, OrgDto, Permissions, Role,
-    UserChange, UserEntry, WidgetDto, WidgetInput,
-};
-use domain::handoff::{AgentRef, HandoffEvent};
+use domain::admin::{parse_name, AgentEntry};
 
 #[derive(sqlx::FromRow)]
 struct AgentEntryRow {
@@ -51,7 +46,7 @@ impl Backend {
         Ok(rows.into_iter().map(AgentEntryRow::entry).collect())
     }
 
-    pub(crate) async fn agent_entry(&self, agent_id: &str) -> Result<AgentEntry> {
+    async fn agent_entry(&self, agent_id: &str) -> Result<AgentEntry> {
         let row: Option<AgentEntryRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{AGENT_ENTRY_SELECT} WHERE a.id = $1")))
                 .bind(agent_id)

@@ -4,12 +4,12 @@
 //! own organization and edits them only with the *settings* permission. An agent of another
 //! organization is "not found" (never "forbidden"), so ids cannot be probed.
 use crate::ai::AiContext;
-use crate::ai_agent::{AgentRow, AGENT_COLS};
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::ai_agent::{AgentRow, AGENT_COLS, DEFAULT_FALLBACK, DEFAULT_FALLBACK_WITH_HANDOFF, DEFAULT_HANDOFF};
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
+use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::agent::{AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, FieldError};
+use domain::agent::{AgentDto, AgentUpdate, ApiKeyChange, FieldError};
 
 impl Backend {
     /// Loads an agent by id (server-side use: the responders).
@@ -33,11 +33,8 @@ impl Backend {
 
     pub(crate) async fn editable_agent(&self, user: &UserCtx, agent_id: &str) -> Result<AgentRow> {
         let row = self.visible_agent(user, agent_id).await?;
-        if user.may_edit_settings() {
-            Ok(row)
-        } else {
-            Err(BackendError::Forbidden("you need the settings permission to change the AI agent".into()))
-        }
+        user.require_settings("change the AI agent")?;
+        Ok(row)
     }
 
     /// The agents the user may see, by name.

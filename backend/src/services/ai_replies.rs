@@ -4,9 +4,8 @@
 use crate::ai::{AiContext, AiReply, DraftSink};
 use crate::conversation::{Guard, MessageRow, MESSAGE_COLS};
 use crate::db::Done;
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
 use crate::services::Backend;
 use crate::store::messages;
 use domain::handoff::{HandoffEvent, Requester};
@@ -46,7 +45,7 @@ impl Backend {
         handles.push(task.abort_handle());
     }
 
-    pub(crate) async fn ai_reply(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
+    async fn ai_reply(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
         // One reply at a time per conversation (in this process): answers come in the order of
         // the questions, and the rate limit below sees every earlier reply of a burst.
         let lock = self.ai_locks.lock().expect("ai locks").entry(conversation_id.to_string()).or_default().clone();
@@ -60,7 +59,7 @@ impl Backend {
         result
     }
 
-    pub(crate) async fn ai_reply_locked(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
+    async fn ai_reply_locked(&self, conversation_id: &str, org_id: &str, version: i64) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(self.config.ai_typing_delay_ms)).await;
         let (agent_id,): (String,) = sqlx::query_as("SELECT agent_id FROM conversations WHERE id = $1 AND org_id = $2")
             .bind(conversation_id)
@@ -108,7 +107,7 @@ impl Backend {
         stored
     }
 
-    pub(crate) async fn store_ai_reply(
+    async fn store_ai_reply(
         &self,
         conversation_id: &str,
         org_id: &str,
@@ -138,7 +137,7 @@ impl Backend {
 
     /// `None`: go ahead. `Some(Some(notice))`: over the limit, say so once. `Some(None)`: over the
     /// limit and already said. Counted in the database, so it holds across server processes.
-    pub(crate) async fn ai_rate_limited(
+    async fn ai_rate_limited(
         &self,
         conversation_id: &str,
         history: &[MessageDto],
@@ -163,7 +162,7 @@ impl Backend {
     }
 
     /// Streams the growing reply to the visitor and dashboards, at most every 50 ms.
-    pub(crate) fn draft_sink(&self, conversation_id: &str, org_id: &str) -> DraftSink {
+    fn draft_sink(&self, conversation_id: &str, org_id: &str) -> DraftSink {
         let this = self.clone();
         let (conv, org) = (conversation_id.to_string(), org_id.to_string());
         let last = Mutex::new(None::<std::time::Instant>);

@@ -8,17 +8,15 @@
 //!   queued in the outbox in one transaction; `services::outbox` delivers it and reports its status.
 //! * **Attachments** are read back only by users of the conversation's organization or by the
 //!   visitor who uploaded them.
-use crate::auth::token_hash;
-use crate::conversation::{Guard, MessageRow, MESSAGE_COLS};
-use crate::error::{field, BackendError, Result};
+use crate::conversation::{extra_from_columns, Guard, MessageRow, MESSAGE_COLS};
+use crate::error::{BackendError, Result};
 use crate::ids::{new_id, now_ms, utc_time};
 use crate::principal::{UserCtx, VisitorCtx};
 use crate::services::Backend;
 use crate::store::{messages, notifications};
-use domain::agent::FieldError;
 use domain::email::{check_files, parse_form_text, EmailAddress, UploadedFile};
 use domain::values::ClientMsgId;
-use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame};
+use domain::wire::{AttachmentDto, Author, Delivery, MessageDto, MessageExtra, ServerFrame};
 use sha2::Digest;
 use sqlx::AssertSqlSafe;
 

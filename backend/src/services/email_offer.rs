@@ -5,9 +5,8 @@
 //! request (`conversations.offer_version` records the request's `state_version`, set in the same
 //! transaction, so two processes never both offer). Presence is refreshed by the agent socket.
 use crate::conversation::Guard;
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::Result;
+use crate::ids::now_ms;
 use crate::services::Backend;
 use crate::store::messages;
 use domain::wire::{Author, MessageExtra};

@@ -1,9 +1,8 @@
 //! Applying a handoff event: `domain::handoff::transition` decides, `store::handoff` writes the
 //! transition and its database effects, then this publishes and runs the in-process effects.
 use crate::db::Done;
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
 use crate::services::Backend;
 use crate::store::handoff::{write_transition, PendingTransition};
 use domain::handoff::{transition, Effect, HandoffEvent, HandoffState};

@@ -1,13 +1,13 @@
 //! What a human agent does with conversations in the dashboard: list, read, reply, take over,
 //! pass back, close.
-use crate::conversation::{Guard, Posted};
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::conversation::{Guard, Posted, SummaryRow, SUMMARY_COLS};
+use crate::error::Result;
+use crate::principal::UserCtx;
 use crate::services::Backend;
 use domain::handoff::{Actor, HandoffEvent, HandoffState};
 use domain::values::{ClientMsgId, MessageText};
 use domain::wire::{Author, ConversationDetail, ConversationSummary};
+use sqlx::AssertSqlSafe;
 
 /// What an agent asks of a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

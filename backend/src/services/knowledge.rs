@@ -1,8 +1,8 @@
 //! AI agents' knowledge bases, as the dashboard reads and edits them (permissions as for the
 //! agent: see `services::ai_agents`).
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
+use crate::principal::UserCtx;
 use crate::services::Backend;
 use crate::store::knowledge::insert_knowledge;
 use domain::agent::{
@@ -147,7 +147,7 @@ impl Backend {
         Ok(out)
     }
 
-    pub(crate) async fn check_room(&self, agent_id: &str, more: usize) -> Result<()> {
+    async fn check_room(&self, agent_id: &str, more: usize) -> Result<()> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM knowledge_entries WHERE agent_id = $1")
             .bind(agent_id)
             .fetch_one(self.pool())

@@ -4,9 +4,9 @@
 //! notifications are written by the transition that caused them (`store::handoff`); after a
 //! change the organization's dashboards get a `Notifications` frame and re-read their own bell.
 use crate::db::Done;
-use crate::error::{field, BackendError, Result};
+use crate::error::{BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::principal::UserCtx;
 use crate::services::Backend;
 use crate::store::notifications::{short, ELIGIBLE};
 use crate::store::outbox;
@@ -24,7 +24,7 @@ impl Backend {
         }
     }
 
-    pub(crate) async fn try_notify_message(
+    async fn try_notify_message(
         &self,
         org_id: &str,
         conversation_id: &str,
@@ -78,11 +78,6 @@ impl Backend {
             self.hub.publish_org(org_id, ServerFrame::Notifications);
         }
         Ok(())
-    }
-
-    pub(crate) fn bell_user<'a>(&self, user: &'a UserCtx) -> Result<&'a str> {
-        user.conversations_org()?;
-        Ok(&user.id)
     }
 
     /// The user's newest notifications and unread count.

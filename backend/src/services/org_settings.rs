@@ -1,7 +1,6 @@
 //! The organization's handoff settings (request timeout, reply-to address).
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::{BackendError, Result};
+use crate::principal::UserCtx;
 use crate::services::Backend;
 use domain::agent::FieldError;
 use domain::email::EmailAddress;
@@ -26,9 +25,7 @@ impl Backend {
     /// Saves the organization's handoff settings (the *settings* permission is required).
     pub async fn save_org_settings(&self, user: &UserCtx, settings: OrgSettings) -> Result<OrgSettings> {
         let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
-        if !user.may_edit_settings() {
-            return Err(BackendError::Forbidden("you need the settings permission to change handoff settings".into()));
-        }
+        user.require_settings("change handoff settings")?;
         if !TIMEOUT_RANGE.contains(&settings.handoff_timeout_secs) {
             return Err(FieldError {
                 field: "handoff_timeout_secs".into(),

@@ -1,14 +1,9 @@
 //! Organizations, as the admin pages edit them (platform admins only).
-use crate::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::error::{field, BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::admin::{
-    check_password, parse_login_email, parse_name, parse_origins, AgentEntry, NewUser, OrgDto, Permissions, Role,
-    UserChange, UserEntry, WidgetDto, WidgetInput,
-};
-use domain::handoff::{AgentRef, HandoffEvent};
+use domain::admin::{parse_name, OrgDto};
 
 impl Backend {
     /// Admins: every organization; client users: their own.
@@ -24,7 +19,7 @@ impl Backend {
     }
 
     /// Organizations with their counts: all (`None`) or the one with this id.
-    pub(crate) async fn org_rows(&self, id: Option<&str>) -> Result<Vec<OrgDto>> {
+    async fn org_rows(&self, id: Option<&str>) -> Result<Vec<OrgDto>> {
         let sql = "SELECT o.id, o.name, o.created_at,
                 (SELECT COUNT(*) FROM users u WHERE u.org_id = o.id AND u.active = 1) AS users,
                 (SELECT COUNT(*) FROM agents a WHERE a.org_id = o.id) AS agents,
@@ -64,7 +59,7 @@ impl Backend {
         Ok(row.is_some())
     }
 
-    pub(crate) async fn org_dto(&self, org_id: &str) -> Result<OrgDto> {
+    async fn org_dto(&self, org_id: &str) -> Result<OrgDto> {
         self.org_rows(Some(org_id)).await?.pop().ok_or(BackendError::NotFound("organization"))
     }
 
@@ -99,7 +94,7 @@ impl Backend {
         self.org_dto(org_id).await
     }
 
-    pub(crate) async fn check_org_name_free(&self, name: &str, except: Option<&str>) -> Result<()> {
+    async fn check_org_name_free(&self, name: &str, except: Option<&str>) -> Result<()> {
         let taken: Option<(String,)> = sqlx::query_as("SELECT id FROM organizations WHERE LOWER(name) = LOWER($1)")
             .bind(name)
             .fetch_optional(self.pool())

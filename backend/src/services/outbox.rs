@@ -13,16 +13,14 @@
 //! only move its due time (requests and e-mail forms: now; messages: after `email_batch_ms`),
 //! and its text is composed when it is sent from the user's unread, not yet e-mailed
 //! notifications, so a chatty conversation sends one mail, not one per message.
-use crate::error::{field, BackendError, Result};
+use crate::error::Result;
+use crate::ids::now_ms;
 use crate::ids::utc_time;
-use crate::ids::{new_id, now_ms};
 use crate::mailer::Mailer;
-use crate::principal::{UserCtx, VisitorCtx};
 use crate::services::push::{PushOutcome, Pusher};
 use crate::services::Backend;
 use crate::store::outbox::Channel;
 use crate::webpush::MAX_PAYLOAD;
-use std::time::Duration;
 
 /// How long a claimed row is reserved for the process sending it.
 const LEASE_MS: i64 = 60_000;
@@ -96,7 +94,7 @@ impl Backend {
     }
 
     /// Sends one claimed row and records the outcome. True when the row is settled.
-    pub(crate) async fn deliver(&self, couriers: &Couriers, row: OutboxRow) -> Result<bool> {
+    async fn deliver(&self, couriers: &Couriers, row: OutboxRow) -> Result<bool> {
         let channel = match row.kind.as_str() {
             "digest" => Some(Channel::Email),
             "push" => Some(Channel::Push),
@@ -187,7 +185,7 @@ impl Backend {
 
     /// Settles a row with nothing to send (nothing new, the user turned the channel off, or no
     /// browser to push to).
-    pub(crate) async fn skip(&self, id: &str, why: Option<&str>) -> Result<bool> {
+    async fn skip(&self, id: &str, why: Option<&str>) -> Result<bool> {
         sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0, last_error = $2 WHERE id = $1")
             .bind(id)
             .bind(why)
@@ -198,7 +196,7 @@ impl Backend {
 
     /// The user's unread notifications not yet sent through `channel` (`None`: nothing to say,
     /// or the user no longer wants that channel).
-    pub(crate) async fn pending(&self, user_id: &str, channel: Channel) -> Result<Option<Pending>> {
+    async fn pending(&self, user_id: &str, channel: Channel) -> Result<Option<Pending>> {
         let (pref, done) = (channel.pref(), channel.done());
         let wants: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT p.{pref} FROM users u JOIN notification_prefs p ON p.user_id = u.id
@@ -221,7 +219,7 @@ impl Backend {
     }
 
     /// The e-mail digest: subject and body.
-    pub(crate) fn email_digest(&self, p: &Pending) -> (String, String) {
+    fn email_digest(&self, p: &Pending) -> (String, String) {
         let subject = match p.rows.as_slice() {
             // One line: visitors' text may hold line breaks.
             [(_, _, _, text, _)] => text.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect(),
@@ -241,7 +239,7 @@ impl Backend {
 
     /// The push payload the dashboard's service worker shows: JSON `{title, body, url, tag}`,
     /// within [`MAX_PAYLOAD`] bytes. It opens the newest notification's conversation.
-    pub(crate) fn push_payload(&self, p: &Pending) -> String {
+    fn push_payload(&self, p: &Pending) -> String {
         let newest = p.rows.last().expect("pending is never empty");
         let title = match p.rows.len() {
             1 if newest.2 == "request" => "Handoff request".to_string(),

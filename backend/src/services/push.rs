@@ -1,12 +1,11 @@
 //! Browser push: the server's VAPID key, users' subscriptions, and sending pushes (see
 //! `crate::webpush` for the protocol).
-use crate::config::Config;
-use crate::error::{field, BackendError, Result};
+use crate::error::{BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::principal::UserCtx;
 use crate::services::Backend;
 use crate::webpush::{b64, encrypt, endpoint_allowed, unb64, vapid_subject, Vapid};
-use p256::SecretKey;
+use p256::{PublicKey, SecretKey};
 use std::time::Duration;
 
 /// How long a push service keeps an undelivered push (seconds).
@@ -81,7 +80,7 @@ impl Pusher {
         }
     }
 
-    pub(crate) async fn push_one(
+    async fn push_one(
         &self,
         endpoint: &str,
         p256dh: &str,
@@ -133,7 +132,7 @@ impl Backend {
         Ok(Vapid { key, subject: vapid_subject(&self.config) })
     }
 
-    pub(crate) async fn load_vapid_key(&self) -> Result<SecretKey> {
+    async fn load_vapid_key(&self) -> Result<SecretKey> {
         let stored = || sqlx::query_as::<_, (String,)>("SELECT value FROM server_keys WHERE name = 'vapid'");
         let value = match stored().fetch_optional(self.pool()).await? {
             Some((v,)) => v,

@@ -1,8 +1,8 @@
 //! Signing in and out; the signed-in user of a session.
 use crate::auth::{new_token, token_hash, verify_password};
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
+use crate::principal::UserCtx;
 use crate::principal::{UserRow, USER_COLS};
 use crate::services::Backend;
 use sqlx::AssertSqlSafe;
@@ -87,7 +87,7 @@ impl Backend {
         Ok(row.map(UserRow::ctx))
     }
 
-    pub(crate) async fn user_by_id(&self, id: &str) -> Result<Option<UserCtx>> {
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserCtx>> {
         let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {USER_COLS} FROM users u LEFT JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.active = 1"
         )))

@@ -4,9 +4,7 @@ use crate::conversation::{
     author_columns, delivery_status, Guard, MessageRow, SummaryRow, MESSAGE_COLS, PAGE, SUMMARY_COLS,
 };
 use crate::db::Done;
-use crate::error::{field, BackendError, Result};
-use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::error::{BackendError, Result};
 use crate::services::Backend;
 use crate::store::messages;
 use domain::handoff::HandoffState;
@@ -157,7 +155,7 @@ impl Backend {
     }
 
     /// One stored message, completed (for `MessageUpdated` frames).
-    pub(crate) async fn message_at(&self, conversation_id: &str, seq: i64) -> Result<MessageDto> {
+    async fn message_at(&self, conversation_id: &str, seq: i64) -> Result<MessageDto> {
         let row: MessageRow = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq = $2"
         )))
@@ -177,8 +175,9 @@ impl Backend {
     }
 }
 
-struct AppendOutcome {
-    message: MessageDto,
-    duplicate: bool,
-    row: Option<SummaryRow>,
+/// What [`Backend::append_or_replay`] did (`row`: the conversation after a new append).
+pub(crate) struct AppendOutcome {
+    pub(crate) message: MessageDto,
+    pub(crate) duplicate: bool,
+    pub(crate) row: Option<SummaryRow>,
 }

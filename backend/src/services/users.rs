@@ -14,12 +14,9 @@
 use crate::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::error::{field, BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{GrantedOrg, UserCtx, VisitorCtx};
+use crate::principal::{GrantedOrg, UserCtx};
 use crate::services::Backend;
-use domain::admin::{
-    check_password, parse_login_email, parse_name, parse_origins, AgentEntry, NewUser, OrgDto, Permissions, Role,
-    UserChange, UserEntry, WidgetDto, WidgetInput,
-};
+use domain::admin::{check_password, parse_login_email, parse_name, NewUser, Permissions, Role, UserChange, UserEntry};
 use domain::handoff::{AgentRef, HandoffEvent};
 
 fn flag(b: bool) -> i64 {
@@ -93,7 +90,7 @@ impl Backend {
     }
 
     /// A user the caller manages, or `NotFound`.
-    pub(crate) async fn managed_user(&self, user: &UserCtx, user_id: &str) -> Result<UserEntry> {
+    async fn managed_user(&self, user: &UserCtx, user_id: &str) -> Result<UserEntry> {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_SELECT} WHERE u.id = $1")))
             .bind(user_id)
             .fetch_optional(self.pool())
@@ -108,7 +105,7 @@ impl Backend {
 
     /// Checks role, organization and permissions of a new or changed user against what the
     /// caller may grant; returns the organization to store.
-    pub(crate) async fn check_grant(
+    async fn check_grant(
         &self,
         user: &UserCtx,
         role: Role,
@@ -128,7 +125,7 @@ impl Backend {
         }
     }
 
-    pub(crate) async fn check_email_free(&self, email: &str, except: Option<&str>) -> Result<()> {
+    async fn check_email_free(&self, email: &str, except: Option<&str>) -> Result<()> {
         let taken: Option<(String,)> =
             sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(email).fetch_optional(self.pool()).await?;
         match taken {
@@ -225,7 +222,7 @@ impl Backend {
 
     /// Gives the conversations a user holds back to the AI (announced to the visitor), when the
     /// user may no longer handle them.
-    pub(crate) async fn release_held(&self, user_id: &str, before: &UserEntry) {
+    async fn release_held(&self, user_id: &str, before: &UserEntry) {
         let held: Vec<(String, String)> =
             match sqlx::query_as("SELECT id, org_id FROM conversations WHERE holder_id = $1 AND state = 'human'")
                 .bind(user_id)

@@ -1,9 +1,9 @@
 //! The visitor's side: sessions on a widget, messages, "talk to a human".
 use crate::auth::{new_token, token_hash};
 use crate::conversation::{Guard, Posted};
-use crate::error::{field, BackendError, Result};
+use crate::error::{BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::principal::VisitorCtx;
 use crate::services::Backend;
 use crate::store::messages;
 use domain::handoff::{HandoffEvent, HandoffState, Requester};
@@ -11,7 +11,7 @@ use domain::values::{ClientMsgId, MessageText};
 use domain::wire::{Author, VisitorSession, WidgetConfig};
 
 impl Backend {
-    pub(crate) async fn widget_config(&self, widget_id: &str) -> Result<(WidgetConfig, String, String)> {
+    async fn widget_config(&self, widget_id: &str) -> Result<(WidgetConfig, String, String)> {
         let row: Option<(String, String, String, String, i64, i64)> = sqlx::query_as(
             "SELECT w.org_id, w.agent_id, a.name, a.greeting, a.handoff_enabled, a.handoff_fixed
              FROM widgets w JOIN agents a ON a.id = w.agent_id WHERE w.id = $1",

@@ -1,15 +1,10 @@
 //! Widgets: admins see every widget; client users see their organization's, and change them
 //! with the *settings* permission.
-use crate::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::error::{field, BackendError, Result};
 use crate::ids::{new_id, now_ms};
-use crate::principal::{UserCtx, VisitorCtx};
+use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::admin::{
-    check_password, parse_login_email, parse_name, parse_origins, AgentEntry, NewUser, OrgDto, Permissions, Role,
-    UserChange, UserEntry, WidgetDto, WidgetInput,
-};
-use domain::handoff::{AgentRef, HandoffEvent};
+use domain::admin::{parse_name, parse_origins, WidgetDto, WidgetInput};
 
 #[derive(sqlx::FromRow)]
 struct WidgetRow {
@@ -60,7 +55,7 @@ impl Backend {
         Ok(rows.into_iter().map(|r| r.dto(editable)).collect())
     }
 
-    pub(crate) async fn visible_widget(&self, user: &UserCtx, widget_id: &str) -> Result<WidgetDto> {
+    async fn visible_widget(&self, user: &UserCtx, widget_id: &str) -> Result<WidgetDto> {
         let row: Option<WidgetRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{WIDGET_SELECT} WHERE w.id = $1")))
             .bind(widget_id)
             .fetch_optional(self.pool())
@@ -78,9 +73,7 @@ impl Backend {
             Some(id) => Some(self.visible_widget(user, id).await?),
             None => None,
         };
-        if !user.may_edit_settings() {
-            return Err(BackendError::Forbidden("you need the settings permission to change widgets".into()));
-        }
+        user.require_settings("change widgets")?;
         let name = parse_name("name", &input.name)?;
         let origins = parse_origins(&input.allowed_origins)?;
         let org = if user.is_admin() {
