@@ -8,7 +8,8 @@ pub const DEFAULT_FALLBACK_WITH_HANDOFF: &str =
     "I'm not sure about that one. Could you rephrase it — or press \"Talk to a human\" and a person will help you.";
 pub const DEFAULT_HANDOFF: &str = "Of course — I'm getting a human for you. Someone will be with you shortly.";
 
-/// An agent row with everything the responders need. The API key is only ever used server-side.
+/// The `agents` row of an AI agent; [`AgentRow::ai_agent`] is what responders see of it. The API
+/// key is only ever used server-side.
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct AgentRow {
     pub id: String,

@@ -119,14 +119,7 @@ pub(crate) mod test_support {
             handoff: "Getting a human.".into(),
             handoff_enabled: true,
             backend: AiBackendKind::Embedded,
-            llm: LlmSettings {
-                base_url: String::new(),
-                model: String::new(),
-                api_key_env: String::new(),
-                system_prompt: String::new(),
-                temperature: 0.3,
-                max_tokens: 400,
-            },
+            llm: LlmSettings::default(),
             api_key: None,
         }
     }
