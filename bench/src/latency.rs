@@ -106,8 +106,11 @@ fn print_outcome(r: &Outcome, s: Shape) {
         fmt_ms(ms(r.lateness.quantile(0.99))),
         fmt_ms(ms(r.lateness.quantile(1.0)))
     );
-    if let Some((agents, rows, wrong)) = r.lists {
-        println!("  agents' lists: {agents} sockets, {rows} rows compared with the server's, {wrong} wrong or missing");
+    if let Some(l) = r.lists {
+        println!(
+            "  agents' lists: {} sockets, {} rows compared with the server's: {} stale; {} conversations missing",
+            l.agents, l.rows, l.stale, l.missing
+        );
     }
 }
 
@@ -146,8 +149,8 @@ fn summary(o: &Options, targets: &[Target], results: &[Vec<Outcome>]) {
     );
     let lost: u64 = results.iter().flatten().map(|r| r.v2a_lost + r.a2v_lost + r.gaps).sum();
     let dup: u64 = results.iter().flatten().map(|r| r.duplicates).sum();
-    let wrong: usize = h.iter().filter_map(|r| r.lists).map(|(_, _, w)| w).sum();
-    println!("  all runs: lost or skipped {lost}, duplicated {dup}; wrong list rows {wrong}");
+    let wrong: usize = h.iter().filter_map(|r| r.lists).map(|l| l.stale + l.missing).sum();
+    println!("  all runs: lost or skipped {lost}, duplicated {dup}; stale or missing list rows {wrong}");
     if targets.len() == 3 {
         for (b, name) in [(1, "bare relay"), (2, "durable relay")] {
             let ratios = |f: fn(&Outcome) -> &crate::stats::Samples| {

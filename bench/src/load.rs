@@ -61,6 +61,19 @@ pub struct Shape {
     pub warmup: f64,
 }
 
+/// The agents' lists after the run against the server's answers.
+#[derive(Clone, Copy, Default)]
+pub struct ListCheck {
+    pub agents: usize,
+    /// Rows of the agents' lists compared with the server's.
+    pub rows: usize,
+    /// Rows that differ from the server's (an older state, sequence number or last message).
+    pub stale: usize,
+    /// Conversations of the load (each had messages after every agent socket connected) that
+    /// are not in an agent's list at all.
+    pub missing: usize,
+}
+
 #[derive(Default)]
 struct Counters {
     visitor_sent: AtomicU64,
@@ -74,6 +87,7 @@ struct Counters {
     gaps: AtomicU64,
     duplicates: AtomicU64,
     claims_failed: AtomicU64,
+    summaries: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -106,8 +120,8 @@ pub struct Outcome {
     pub server_cpu: Duration,
     pub generator_cpu: Duration,
     pub measured: Duration,
-    /// (agent lists checked, rows checked, rows wrong or missing), when lists were checked.
-    pub lists: Option<(usize, usize, usize)>,
+    /// The agents' lists, when checked.
+    pub lists: Option<ListCheck>,
 }
 
 struct Shared {
@@ -249,6 +263,7 @@ async fn agent(
                 }
                 // The dashboard replaces a row by every live summary.
                 Ok(ServerFrame::Conversation { summary }) if check_lists => {
+                    bump(&shared.counters.summaries);
                     list2.lock().unwrap().insert(summary.id.clone(), summary);
                 }
                 _ => {}
@@ -437,7 +452,8 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let lists = if check_lists { Some(check(&http, base, &cookie, &all, &lists).await) } else { None };
+    let lists =
+        if check_lists { Some(check(&shared, &http, base, &cookie, &all, load.len(), &lists).await) } else { None };
     for task in &tasks {
         task.abort();
     }
@@ -465,16 +481,27 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
     outcome
 }
 
-/// Compares every agent socket's list with the server's answer for each conversation:
-/// (lists, rows checked, rows wrong or missing).
+/// Compares every agent socket's list with the server's answer for each conversation, once
+/// no list update has arrived for a second (at most 15 s).
 async fn check(
+    shared: &Shared,
     http: &reqwest::Client,
     base: &str,
     cookie: &str,
     all: &[VisitorSession],
+    load: usize,
     lists: &[Arc<Mutex<HashMap<String, ConversationSummary>>>],
-) -> (usize, usize, usize) {
-    tokio::time::sleep(Duration::from_secs(1)).await; // summaries follow their messages
+) -> ListCheck {
+    let until = Instant::now() + Duration::from_secs(15);
+    let mut seen = get(&shared.counters.summaries);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = get(&shared.counters.summaries);
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     let truth: Vec<ConversationSummary> = futures::stream::iter(all)
         .map(|s| async move {
             let body =
@@ -486,10 +513,27 @@ async fn check(
         .buffered(SETUP_CONCURRENCY)
         .collect()
         .await;
-    let mut wrong = 0;
+    let mut c = ListCheck { agents: lists.len(), ..ListCheck::default() };
     for list in lists {
         let list = list.lock().unwrap();
-        wrong += truth.iter().filter(|t| list.get(&t.id) != Some(t)).count();
+        for (i, t) in truth.iter().enumerate() {
+            match list.get(&t.id) {
+                Some(row) => {
+                    c.rows += 1;
+                    if row != t {
+                        if c.stale == 0 {
+                            eprintln!(
+                                "  first stale row: {} seq {} ({:?}) where the server has seq {} ({:?})",
+                                t.id, row.last_seq, row.state, t.last_seq, t.state
+                            );
+                        }
+                        c.stale += 1;
+                    }
+                }
+                None if i < load => c.missing += 1,
+                None => {}
+            }
+        }
     }
-    (lists.len(), truth.len() * lists.len(), wrong)
+    c
 }

@@ -101,7 +101,10 @@ impl Server {
         schema: Option<(String, String)>,
     ) -> Server {
         cmd.stdout(std::process::Stdio::piped()).kill_on_drop(true);
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut child = cmd.spawn().unwrap_or_else(|e| {
+            eprintln!("{what}: {e}");
+            std::process::exit(1)
+        });
         let pid = child.id().expect("pid");
         let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
         let base = loop {
