@@ -108,8 +108,9 @@ fn print_outcome(r: &Outcome, s: Shape) {
     );
     if let Some(l) = r.lists {
         println!(
-            "  agents' lists: {} sockets, {} rows compared with the server's: {} stale; {} conversations missing",
-            l.agents, l.rows, l.stale, l.missing
+            "  agents' lists: {} sockets, {} rows compared with the server's: {} stale; {} conversations missing; \
+             {} live summaries older than the row they replaced",
+            l.agents, l.rows, l.stale, l.missing, l.backwards
         );
     }
 }

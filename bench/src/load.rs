@@ -72,6 +72,9 @@ pub struct ListCheck {
     /// Conversations of the load (each had messages after every agent socket connected) that
     /// are not in an agent's list at all.
     pub missing: usize,
+    /// Live summaries that arrived after a newer one of the same conversation (a lower
+    /// `last_seq` than the row they replaced).
+    pub backwards: u64,
 }
 
 #[derive(Default)]
@@ -88,6 +91,7 @@ struct Counters {
     duplicates: AtomicU64,
     claims_failed: AtomicU64,
     summaries: AtomicU64,
+    summaries_backwards: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -162,14 +166,29 @@ impl Shared {
         true
     }
 
-    /// Waits until `due`, then records how late the wake-up was (from the warm-up's end on).
-    async fn pace(&self, due: Instant) {
+    /// Waits for a sender's `k`th turn and records how late the wake-up was (from the warm-up's
+    /// end on); false once the load is over.
+    async fn turn(&self, s: Schedule, k: u32) -> bool {
+        let due = s.begin + s.offset + s.period * k;
+        if due >= s.end {
+            return false;
+        }
         tokio::time::sleep_until(due.into()).await;
         let late = Instant::now().saturating_duration_since(due);
         if due.saturating_duration_since(self.clock).as_micros() as u64 >= get(&self.measure_from) {
             self.lateness.lock().unwrap().add(late);
         }
+        true
     }
+}
+
+/// When a sender sends: every `period` from `begin + offset` until `end`.
+#[derive(Clone, Copy)]
+struct Schedule {
+    begin: Instant,
+    end: Instant,
+    period: Duration,
+    offset: Duration,
 }
 
 pub async fn connect(url: &str, origin: &str, cookie: Option<&str>) -> Ws {
@@ -264,7 +283,10 @@ async fn agent(
                 // The dashboard replaces a row by every live summary.
                 Ok(ServerFrame::Conversation { summary }) if check_lists => {
                     bump(&shared.counters.summaries);
-                    list2.lock().unwrap().insert(summary.id.clone(), summary);
+                    let older = list2.lock().unwrap().insert(summary.id.clone(), summary.clone());
+                    if older.is_some_and(|o| o.last_seq > summary.last_seq) {
+                        bump(&shared.counters.summaries_backwards);
+                    }
                 }
                 _ => {}
             }
@@ -353,14 +375,12 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
     for (i, (reader, mut sink)) in visitors.into_iter().enumerate() {
         tasks.push(reader);
         let shared = shared.clone();
-        let offset = period.mul_f64(i as f64 / n);
+        let schedule = Schedule { begin, end, period, offset: period.mul_f64(i as f64 / n) };
         tasks.push(tokio::spawn(async move {
             for k in 0u32.. {
-                let due = begin + offset + period * k;
-                if due >= end {
+                if !shared.turn(schedule, k).await {
                     break;
                 }
-                shared.pace(due).await;
                 let frame =
                     serde_json::json!({"type": "send", "client_msg_id": format!("v{i}-{k}"), "text": shared.stamp()});
                 bump(&shared.counters.visitor_sent);
@@ -379,14 +399,12 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
     for (i, s) in load.iter().enumerate() {
         let (shared, http, in_flight) = (shared.clone(), http.clone(), in_flight.clone());
         let (base, cookie, conv) = (base.to_string(), cookie.clone(), s.conversation_id.clone());
-        let offset = agent_period.mul_f64(i as f64 / n);
+        let schedule = Schedule { begin, end, period: agent_period, offset: agent_period.mul_f64(i as f64 / n) };
         tasks.push(tokio::spawn(async move {
             for k in 0u32.. {
-                let due = begin + offset + agent_period * k;
-                if due >= end {
+                if !shared.turn(schedule, k).await {
                     break;
                 }
-                shared.pace(due).await;
                 let permit = in_flight.clone().acquire_owned().await.expect("semaphore");
                 shared.counters.agent_in_flight.fetch_add(1, Ordering::Relaxed);
                 let (shared, http, base, cookie, conv) =
@@ -513,7 +531,8 @@ async fn check(
         .buffered(SETUP_CONCURRENCY)
         .collect()
         .await;
-    let mut c = ListCheck { agents: lists.len(), ..ListCheck::default() };
+    let backwards = get(&shared.counters.summaries_backwards);
+    let mut c = ListCheck { agents: lists.len(), backwards, ..ListCheck::default() };
     for list in lists {
         let list = list.lock().unwrap();
         for (i, t) in truth.iter().enumerate() {
