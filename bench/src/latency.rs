@@ -94,6 +94,12 @@ fn print_outcome(r: &Outcome, s: Shape) {
         r.duplicates,
         r.claims_failed
     );
+    let sent = (r.visitor_sent + r.agent_sent).max(1) as f64;
+    println!(
+        "  frames received per message sent: {:.1} by the agent sockets, {:.1} by the visitor sockets",
+        r.agent_frames as f64 / sent,
+        r.visitor_frames as f64 / sent
+    );
     let secs = r.measured.as_secs_f64().max(1e-9);
     let messages = s.conversations as f64 * s.rate * secs * (1.0 + 1.0 / 5.0);
     println!(

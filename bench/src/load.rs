@@ -92,6 +92,8 @@ struct Counters {
     claims_failed: AtomicU64,
     summaries: AtomicU64,
     summaries_backwards: AtomicU64,
+    agent_frames: AtomicU64,
+    visitor_frames: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -120,6 +122,9 @@ pub struct Outcome {
     pub a2v_lost: u64,
     pub gaps: u64,
     pub duplicates: u64,
+    /// Frames received by all agent sockets and by all visitor sockets, warm-up included.
+    pub agent_frames: u64,
+    pub visitor_frames: u64,
     /// The server's and this generator's CPU time during the measured seconds.
     pub server_cpu: Duration,
     pub generator_cpu: Duration,
@@ -270,6 +275,7 @@ async fn agent(
         let shared = shared2;
         while let Some(Ok(msg)) = stream.next().await {
             let Message::Text(t) = msg else { continue };
+            bump(&shared.counters.agent_frames);
             match serde_json::from_str::<ServerFrame>(&t) {
                 Ok(ServerFrame::Message { message }) => {
                     let Some(last) = watched.get_mut(&message.conversation_id) else { continue };
@@ -310,6 +316,7 @@ async fn visitor(shared: &Arc<Shared>, base: &str, session: &VisitorSession) -> 
         let mut last = 0;
         while let Some(Ok(msg)) = stream.next().await {
             let Message::Text(t) = msg else { continue };
+            bump(&shared.counters.visitor_frames);
             match serde_json::from_str::<ServerFrame>(&t) {
                 Ok(ServerFrame::Message { message }) => {
                     if shared.check(&mut last, message.seq) && matches!(message.author, Author::Agent { .. }) {
@@ -491,6 +498,8 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
         a2v_lost: get(&c.agent_sent).saturating_sub(get(&c.a2v_delivered)),
         gaps: get(&c.gaps),
         duplicates: get(&c.duplicates),
+        agent_frames: get(&c.agent_frames),
+        visitor_frames: get(&c.visitor_frames),
         server_cpu: server1.saturating_sub(server0),
         generator_cpu: own1.saturating_sub(own0),
         measured,
