@@ -82,8 +82,11 @@ pub async fn serve(durable: Option<PathBuf>) {
         .with_state(relay);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("relay listening on http://{}", listener.local_addr().expect("address"));
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+    // `HANDOFF_RELAY_NAGLE=1` leaves Nagle's algorithm on, as axum's default does (an experiment:
+    // what `TCP_NODELAY` is worth on this traffic).
+    let nodelay = std::env::var_os("HANDOFF_RELAY_NAGLE").is_none();
+    let listener = listener.tap_io(move |tcp| {
+        let _ = tcp.set_nodelay(nodelay);
     });
     axum::serve(listener, app).await.expect("serve");
 }
