@@ -23,7 +23,9 @@
 //! Lists (Handoff only, `check_lists`): each agent socket keeps the conversation list a
 //! dashboard would show (the list fetched when it connects, replaced row by row by the live
 //! `conversation` frames); after the load every row is compared with the server's own answer
-//! for that conversation (`conversations/get`).
+//! for that conversation (`conversations/get`): rows that differ are stale, conversations of the
+//! load absent from a list are missing. Live summaries older than the row they replace (a lower
+//! `last_seq`) are counted as they arrive.
 use crate::process::{cpu_time, own_cpu_time, PASSWORD};
 use crate::stats::Samples;
 use domain::wire::{Author, ConversationDetail, ConversationSummary, ServerFrame, VisitorSession};
@@ -43,7 +45,7 @@ type Sink = SplitSink<Ws, Message>;
 
 /// Conversations used for the claims, besides the load's.
 const CLAIM_CONVERSATIONS: usize = 20;
-/// Agents answer each conversation at this fraction of the visitors' rate.
+/// Agents answer each conversation at 1/AGENT_SHARE of the visitors' rate.
 const AGENT_SHARE: u32 = 5;
 /// At most this many agent sends in flight (HTTP requests); more wait for one to finish.
 const AGENT_SENDS_IN_FLIGHT: usize = 256;
