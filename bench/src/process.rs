@@ -102,6 +102,7 @@ impl Server {
     ) -> Server {
         cmd.stdout(std::process::Stdio::piped()).kill_on_drop(true);
         let mut child = cmd.spawn().unwrap_or_else(|e| {
+            let _ = std::fs::remove_dir_all(&data_dir);
             eprintln!("{what}: {e}");
             std::process::exit(1)
         });
