@@ -20,13 +20,14 @@ fi
 step "unit and server tests (SQLite and PostgreSQL)"
 cargo test -p handoff-domain -p handoff-backend -p app -p handoff-server
 
-step "benchmark smoke run (small; the real figures are in BENCHMARKS.md)"
-cargo run -q -p handoff-bench -- latency --conversations 20 --seconds 2
-cargo run -q -p handoff-bench -- inserts --messages 500
-
 step "release build (server + dashboard WASM + widget WASM)"
 cargo leptos build --release
 scripts/build-widget.sh
+
+# After the release build: `latency` drives target/release/handoff-server in its own process.
+step "benchmark smoke run (small; the real figures are in BENCHMARKS.md)"
+cargo run -q -p handoff-bench -- latency --conversations 20 --agents 2 --seconds 1 --warmup 1
+cargo run -q -p handoff-bench -- inserts --messages 500
 
 step "browser tests (Playwright + Chromium)"
 (cd end2end && npx playwright test)

@@ -1,26 +1,5 @@
-//! Latency samples and their quantiles, and the pacing of generated traffic.
-use std::time::{Duration, Instant};
-
-/// Calls `send(n)` for n = 0, 1, … every `period`, the first after `offset`, until `until` has
-/// passed since `start` or `send` returns false (its connection is gone).
-pub async fn paced(
-    start: Instant,
-    offset: Duration,
-    period: Duration,
-    until: Duration,
-    mut send: impl AsyncFnMut(u64) -> bool,
-) {
-    tokio::time::sleep(offset).await;
-    let mut tick = tokio::time::interval(period);
-    let mut n = 0;
-    while start.elapsed() < until {
-        tick.tick().await;
-        if !send(n).await {
-            return;
-        }
-        n += 1;
-    }
-}
+//! Latency samples and their quantiles, and ranges over repeated runs.
+use std::time::Duration;
 
 #[derive(Clone, Default)]
 pub struct Samples {
@@ -42,14 +21,47 @@ impl Samples {
         v[i]
     }
 
+    /// p50, p99 and max, in milliseconds.
+    pub fn summary_ms(&self) -> [f64; 3] {
+        [ms(self.quantile(0.5)), ms(self.quantile(0.99)), ms(self.quantile(1.0))]
+    }
+
     pub fn print(&self, what: &str) {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let [p50, p99, max] = self.summary_ms();
         println!(
-            "  {what:<32} n={:<8} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
+            "  {what:<18} n={:<7} p50 {:>8} ms  p99 {:>8} ms  max {:>8} ms",
             self.values.len(),
-            ms(self.quantile(0.5)),
-            ms(self.quantile(0.99)),
-            ms(self.quantile(1.0))
+            fmt_ms(p50),
+            fmt_ms(p99),
+            fmt_ms(max)
         );
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Milliseconds with the precision that matters at their size.
+pub fn fmt_ms(v: f64) -> String {
+    match v {
+        v if v < 10.0 => format!("{v:.2}"),
+        v if v < 100.0 => format!("{v:.1}"),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// `min–max` of values (one value when they agree at the printed precision).
+pub fn range(values: &[f64], fmt: impl Fn(f64) -> String) -> String {
+    if values.is_empty() {
+        return "—".into();
+    }
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (a, b) = (fmt(min), fmt(max));
+    if a == b {
+        a
+    } else {
+        format!("{a}–{b}")
     }
 }
