@@ -19,12 +19,8 @@ use domain::admin::{
     check_password, parse_login_email, parse_name, parse_origins, AgentEntry, NewUser, OrgDto, Permissions, Role,
     UserChange, UserEntry, WidgetDto, WidgetInput,
 };
-use domain::agent::FieldError;
+use domain::field::FieldError;
 use domain::handoff::{AgentRef, HandoffEvent};
-
-fn field(name: &str, message: impl Into<String>) -> BackendError {
-    FieldError { field: name.into(), message: message.into() }.into()
-}
 
 fn flag(b: bool) -> i64 {
     i64::from(b)
@@ -263,7 +259,7 @@ impl Backend {
             .await?;
         match taken {
             Some((id,)) if Some(id.as_str()) != except => {
-                Err(field("name", "an organization with this name already exists"))
+                Err(FieldError::new("name", "an organization with this name already exists").into())
             }
             _ => Ok(()),
         }
@@ -321,20 +317,21 @@ impl Backend {
             None => match role {
                 Role::Admin => Ok(None),
                 Role::Client => {
-                    let org =
-                        org_id.filter(|o| !o.is_empty()).ok_or_else(|| field("org_id", "choose an organization"))?;
+                    let org = org_id
+                        .filter(|o| !o.is_empty())
+                        .ok_or_else(|| FieldError::new("org_id", "choose an organization"))?;
                     if !self.org_exists(org).await? {
-                        return Err(field("org_id", "this organization does not exist"));
+                        return Err(FieldError::new("org_id", "this organization does not exist").into());
                     }
                     Ok(Some(org.to_string()))
                 }
             },
             Some(own) => {
                 if role == Role::Admin {
-                    return Err(field("role", "only platform admins may make admins"));
+                    return Err(FieldError::new("role", "only platform admins may make admins").into());
                 }
                 if org_id.is_some_and(|o| !o.is_empty() && o != own) {
-                    return Err(field("org_id", "you can only manage users of your own organization"));
+                    return Err(FieldError::new("org_id", "you can only manage users of your own organization").into());
                 }
                 // Permissions the manager lacks stay as they were (off for new users).
                 let mine = user.permissions();
@@ -345,7 +342,11 @@ impl Backend {
                     users: perms.users != before.users,
                 };
                 if !mine.covers(changed) {
-                    return Err(field("permissions", "you can only grant or remove permissions you have yourself"));
+                    return Err(FieldError::new(
+                        "permissions",
+                        "you can only grant or remove permissions you have yourself",
+                    )
+                    .into());
                 }
                 Ok(Some(own.to_string()))
             }
@@ -356,7 +357,9 @@ impl Backend {
         let taken: Option<(String,)> =
             sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(email).fetch_optional(self.pool()).await?;
         match taken {
-            Some((id,)) if Some(id.as_str()) != except => Err(field("email", "a user with this e-mail already exists")),
+            Some((id,)) if Some(id.as_str()) != except => {
+                Err(FieldError::new("email", "a user with this e-mail already exists").into())
+            }
             _ => Ok(()),
         }
     }
@@ -388,7 +391,9 @@ impl Backend {
         .execute(self.writer())
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(field("email", "a user with this e-mail already exists")),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(FieldError::new("email", "a user with this e-mail already exists").into())
+            }
             r => r?,
         };
         tracing::info!(user = %id, by = %user.id, role = new.role.as_str(), "user created");
@@ -406,10 +411,11 @@ impl Backend {
                 || change.active != before.active
                 || (change.role == Role::Client && change.org_id.is_some() && change.org_id != before.org_id))
         {
-            return Err(field(
+            return Err(FieldError::new(
                 "permissions",
                 "you cannot change your own role, permissions, organization or status; ask another admin",
-            ));
+            )
+            .into());
         }
         let org = self.check_grant(user, change.role, change.org_id.as_deref(), p, Some(before.permissions)).await?;
         self.check_email_free(&email, Some(user_id)).await?;
@@ -430,7 +436,9 @@ impl Backend {
         .execute(&mut *tx)
         .await;
         match updated {
-            Err(e) if is_unique_violation(&e) => return Err(field("email", "a user with this e-mail already exists")),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(FieldError::new("email", "a user with this e-mail already exists").into())
+            }
             r => r?,
         };
         // Leaving, being deactivated or moved: the user's sessions end now.
@@ -497,10 +505,10 @@ impl Backend {
             tokio::task::spawn_blocking(move || verify_password(&current, &hash)).await.unwrap_or(false)
         };
         if !ok {
-            return Err(field("current_password", "this is not your current password"));
+            return Err(FieldError::new("current_password", "this is not your current password").into());
         }
         if new == current {
-            return Err(field("password", "choose a password different from the current one"));
+            return Err(FieldError::new("password", "choose a password different from the current one").into());
         }
         check_password(new, &user.email)?;
         let hash = self.hash(new.to_string()).await?;
@@ -586,13 +594,17 @@ impl Backend {
     pub async fn create_agent(&self, user: &UserCtx, name: &str, org_id: Option<&str>) -> Result<AgentEntry> {
         user.require_admin()?;
         let name = parse_name("name", name)?;
-        if name.chars().count() > domain::agent::MAX_NAME {
-            return Err(field("name", format!("must be at most {} characters", domain::agent::MAX_NAME)));
+        if name.chars().count() > domain::agent::MAX_AI_AGENT_NAME {
+            return Err(FieldError::new(
+                "name",
+                format!("must be at most {} characters", domain::agent::MAX_AI_AGENT_NAME),
+            )
+            .into());
         }
         let org = org_id.filter(|o| !o.is_empty());
         if let Some(o) = org {
             if !self.org_exists(o).await? {
-                return Err(field("org_id", "this organization does not exist"));
+                return Err(FieldError::new("org_id", "this organization does not exist").into());
             }
         }
         let id = new_id();
@@ -620,14 +632,14 @@ impl Backend {
         let org = org_id.filter(|o| !o.is_empty());
         if let Some(o) = org {
             if !self.org_exists(o).await? {
-                return Err(field("org_id", "this organization does not exist"));
+                return Err(FieldError::new("org_id", "this organization does not exist").into());
             }
         }
         if org == before.org_id.as_deref() {
             return Ok(before);
         }
         if before.widgets > 0 {
-            return Err(field(
+            return Err(FieldError::new(
                 "org_id",
                 format!(
                     "{} serves {} widget(s) of {}; point them at another agent first",
@@ -635,13 +647,15 @@ impl Backend {
                     before.widgets,
                     before.org_name.as_deref().unwrap_or("its organization")
                 ),
-            ));
+            )
+            .into());
         }
         if org.is_none() && before.handoff_fixed {
-            return Err(field(
+            return Err(FieldError::new(
                 "org_id",
                 "Fixed handoff popup needs an organization: turn it off before unassigning the agent",
-            ));
+            )
+            .into());
         }
         // Guarded on the organization read above, so two admins assigning at once cannot both win.
         let done = sqlx::query(
@@ -708,17 +722,17 @@ impl Backend {
             match (&existing, input.org_id.as_deref().filter(|o| !o.is_empty())) {
                 (_, Some(o)) => o.to_string(),
                 (Some(w), None) => w.org_id.clone(),
-                (None, None) => return Err(field("org_id", "choose an organization")),
+                (None, None) => return Err(FieldError::new("org_id", "choose an organization").into()),
             }
         } else {
             let own = user.org_id.clone().ok_or(BackendError::Forbidden("you belong to no organization".into()))?;
             if input.org_id.as_deref().is_some_and(|o| !o.is_empty() && o != own) {
-                return Err(field("org_id", "widgets belong to your own organization"));
+                return Err(FieldError::new("org_id", "widgets belong to your own organization").into());
             }
             own
         };
         if !self.org_exists(&org).await? {
-            return Err(field("org_id", "this organization does not exist"));
+            return Err(FieldError::new("org_id", "this organization does not exist").into());
         }
         let agent_org: Option<(Option<String>,)> = sqlx::query_as("SELECT org_id FROM agents WHERE id = $1")
             .bind(&input.agent_id)
@@ -727,9 +741,11 @@ impl Backend {
         match agent_org {
             Some((Some(a),)) if a == org => {}
             Some((_,)) if user.is_admin() => {
-                return Err(field("agent_id", "this agent is not assigned to the widget's organization"))
+                return Err(
+                    FieldError::new("agent_id", "this agent is not assigned to the widget's organization").into()
+                )
             }
-            _ => return Err(field("agent_id", "choose one of your organization's AI agents")),
+            _ => return Err(FieldError::new("agent_id", "choose one of your organization's AI agents").into()),
         }
         let stored = origins.join("\n");
         let id = match &existing {

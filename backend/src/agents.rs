@@ -7,9 +7,10 @@ use crate::chat::UserCtx;
 use crate::error::{BackendError, Result};
 use crate::{new_id, now_ms, Backend};
 use domain::agent::{
-    parse_knowledge_file, AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, FieldError, KnowledgeEntry,
-    KnowledgeInput, KnowledgeKind, LlmSettings, MAX_ENTRIES, MAX_IMPORT_BYTES,
+    parse_knowledge_file, AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, KnowledgeEntry, KnowledgeInput,
+    KnowledgeKind, LlmSettings, MAX_ENTRIES, MAX_IMPORT_BYTES,
 };
+use domain::field::FieldError;
 
 pub const DEFAULT_FALLBACK: &str = "I'm not sure about that one. Could you rephrase it?";
 pub const DEFAULT_FALLBACK_WITH_HANDOFF: &str =

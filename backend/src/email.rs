@@ -16,8 +16,8 @@
 use crate::chat::{Guard, MessageRow, UserCtx, VisitorCtx, MESSAGE_COLS};
 use crate::error::{BackendError, Result};
 use crate::{new_id, now_ms, Backend};
-use domain::agent::FieldError;
 use domain::email::{check_files, parse_form_text, EmailAddress, UploadedFile};
+use domain::field::FieldError;
 use domain::values::ClientMsgId;
 use domain::wire::{
     AttachmentDto, Author, Delivery, DeliveryStatus, MessageDto, MessageExtra, OrgSettings, ServerFrame,

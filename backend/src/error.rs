@@ -1,6 +1,6 @@
 //! Errors of the server-side services. Each has a stable `code` and a message safe to show to the
 //! user; internal details are logged, never returned.
-use domain::agent::FieldError;
+use domain::field::FieldError;
 use domain::handoff::TransitionError;
 use domain::values::ValueError;
 

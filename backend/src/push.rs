@@ -16,6 +16,7 @@ use aes_gcm::aead::Aead;
 use aes_gcm::{Aes128Gcm, KeyInit, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use domain::field::FieldError;
 use hkdf::Hkdf;
 use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
@@ -314,18 +315,15 @@ impl Backend {
         auth: &str,
     ) -> Result<()> {
         user.conversations_org()?;
-        let field = |field: &str, message: &str| -> BackendError {
-            domain::agent::FieldError { field: field.into(), message: message.into() }.into()
-        };
         if endpoint.len() > 2000 || !endpoint_allowed(endpoint, &self.config.push_endpoints) {
-            return Err(field("endpoint", "this browser's push service is not allowed on this server"));
+            return Err(FieldError::new("endpoint", "this browser's push service is not allowed on this server").into());
         }
         let key_ok = unb64(p256dh).is_some_and(|k| PublicKey::from_sec1_bytes(&k).is_ok());
         if !key_ok {
-            return Err(field("p256dh", "not a P-256 public key"));
+            return Err(FieldError::new("p256dh", "not a P-256 public key").into());
         }
         if unb64(auth).is_none_or(|a| a.len() != 16) {
-            return Err(field("auth", "must be 16 bytes, base64url"));
+            return Err(FieldError::new("auth", "must be 16 bytes, base64url").into());
         }
         let mut tx = self.writer().begin().await?;
         // An endpoint belongs to one browser profile: whoever subscribed last owns it.
