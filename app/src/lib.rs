@@ -57,7 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <Route path=path!("/conversations") view=pages::dashboard::DashboardPage/>
                 <Route path=path!("/conversations/:id") view=pages::dashboard::DashboardPage/>
-                <Route path=path!("/settings/ai") view=pages::agents::AgentsPage/>
+                <Route path=path!("/settings/ai") view=pages::ai_agents::AiAgentsPage/>
                 <Route path=path!("/settings/widgets") view=pages::widgets::WidgetsPage/>
                 <Route path=path!("/settings/users") view=pages::users::UsersPage/>
                 <Route path=path!("/settings/account") view=pages::account::AccountPage/>

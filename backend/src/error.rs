@@ -1,6 +1,6 @@
 //! Errors of the server-side services. Each has a stable `code` and a message safe to show to the
 //! user; internal details are logged, never returned.
-use domain::agent::FieldError;
+use domain::field::FieldError;
 use domain::handoff::TransitionError;
 use domain::values::ValueError;
 
@@ -62,5 +62,5 @@ pub type Result<T, E = BackendError> = std::result::Result<T, E>;
 
 /// A [`BackendError::Field`]: `message` about the form field `name`.
 pub fn field(name: &str, message: impl Into<String>) -> BackendError {
-    FieldError { field: name.into(), message: message.into() }.into()
+    FieldError::new(name, message).into()
 }

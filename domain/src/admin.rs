@@ -1,10 +1,10 @@
 //! Organizations, users, permissions and widgets as the admin pages edit them: the DTOs shared by
 //! server and browser, and the rules every input must pass (names, passwords, origins).
-use crate::agent::FieldError;
 use crate::email::EmailAddress;
+use crate::field::FieldError;
 use serde::{Deserialize, Serialize};
 
-/// Longest organization, user and widget name.
+/// Longest organization, user and widget name (AI agents: [`crate::agent::MAX_AI_AGENT_NAME`]).
 pub const MAX_NAME: usize = 100;
 /// Shortest password.
 pub const MIN_PASSWORD: usize = 10;
@@ -13,21 +13,17 @@ pub const MAX_PASSWORD: usize = 256;
 /// Most allowed origins per widget.
 pub const MAX_ORIGINS: usize = 50;
 
-fn field(name: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: name.into(), message: message.into() }
-}
-
 /// A name: trimmed, control characters refused, 1..=[`MAX_NAME`] characters.
 pub fn parse_name(field_name: &str, raw: &str) -> Result<String, FieldError> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(field(field_name, "enter a name"));
+        return Err(FieldError::new(field_name, "enter a name"));
     }
     if s.chars().count() > MAX_NAME {
-        return Err(field(field_name, format!("must be at most {MAX_NAME} characters")));
+        return Err(FieldError::new(field_name, format!("must be at most {MAX_NAME} characters")));
     }
     if s.chars().any(char::is_control) {
-        return Err(field(field_name, "must not contain control characters"));
+        return Err(FieldError::new(field_name, "must not contain control characters"));
     }
     Ok(s.to_string())
 }
@@ -36,7 +32,7 @@ pub fn parse_name(field_name: &str, raw: &str) -> Result<String, FieldError> {
 pub fn parse_login_email(raw: &str) -> Result<String, FieldError> {
     let e = EmailAddress::parse(raw).map_err(|e| {
         if raw.trim().is_empty() {
-            field("email", "enter the user's e-mail address")
+            FieldError::new("email", "enter the user's e-mail address")
         } else {
             e
         }
@@ -55,13 +51,13 @@ const COMMON: [&str; 12] = [
 pub fn check_password(password: &str, email: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if n == 0 {
-        return Err(field("password", "enter a password"));
+        return Err(FieldError::new("password", "enter a password"));
     }
     if n < MIN_PASSWORD {
-        return Err(field("password", format!("must be at least {MIN_PASSWORD} characters")));
+        return Err(FieldError::new("password", format!("must be at least {MIN_PASSWORD} characters")));
     }
     if n > MAX_PASSWORD {
-        return Err(field("password", format!("must be at most {MAX_PASSWORD} characters")));
+        return Err(FieldError::new("password", format!("must be at most {MAX_PASSWORD} characters")));
     }
     let lower = password.to_lowercase();
     let distinct = {
@@ -80,7 +76,7 @@ pub fn check_password(password: &str, email: &str) -> Result<(), FieldError> {
         || lower.chars().all(|c| c.is_ascii_digit())
         || (!local.is_empty() && (lower == email.trim().to_lowercase() || core == local))
     {
-        return Err(field("password", "is too easy to guess; use a longer phrase or mix words and symbols"));
+        return Err(FieldError::new("password", "is too easy to guess; use a longer phrase or mix words and symbols"));
     }
     Ok(())
 }
@@ -132,13 +128,13 @@ pub fn parse_origin(raw: &str) -> Result<String, String> {
 pub fn parse_origins(text: &str) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::new();
     for raw in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
-        let o = parse_origin(raw).map_err(|m| field("allowed_origins", m))?;
+        let o = parse_origin(raw).map_err(|m| FieldError::new("allowed_origins", m))?;
         if !out.contains(&o) {
             out.push(o);
         }
     }
     if out.len() > MAX_ORIGINS {
-        return Err(field("allowed_origins", format!("at most {MAX_ORIGINS} origins")));
+        return Err(FieldError::new("allowed_origins", format!("at most {MAX_ORIGINS} origins")));
     }
     Ok(out)
 }

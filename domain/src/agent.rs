@@ -1,13 +1,21 @@
 //! AI agent settings and knowledge base entries, as the dashboard edits them, with their
 //! validation. The API key of an OpenAI-compatible backend is write-only: DTOs only say whether
 //! one is set.
+use crate::field::FieldError;
 use serde::{Deserialize, Serialize};
 
-pub const MAX_NAME: usize = 80;
+/// Longest AI agent name (shown in the widget's header; organization, user and widget names
+/// have their own limit, [`crate::admin::MAX_NAME`]).
+pub const MAX_AI_AGENT_NAME: usize = 80;
+/// Longest greeting, fallback and handoff text.
 pub const MAX_TEXT: usize = 2000;
+/// Longest knowledge base entry title (a question or an article's title).
 pub const MAX_TITLE: usize = 200;
+/// Longest knowledge base entry body and system prompt.
 pub const MAX_BODY: usize = 20_000;
+/// Most knowledge base entries per AI agent.
 pub const MAX_ENTRIES: usize = 2_000;
+/// Largest knowledge base file to import.
 pub const MAX_IMPORT_BYTES: usize = 512 * 1024;
 
 /// Which responder answers for an agent.
@@ -109,24 +117,12 @@ pub struct AgentUpdate {
     pub api_key: ApiKeyChange,
 }
 
-/// A field-level validation error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-fn field(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
-}
-
 fn check_text(name: &str, value: &str, max: usize, required: bool) -> Result<(), FieldError> {
     if required && value.trim().is_empty() {
-        return Err(field(name, "must not be empty"));
+        return Err(FieldError::new(name, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(field(name, format!("must be at most {max} characters")));
+        return Err(FieldError::new(name, format!("must be at most {max} characters")));
     }
     Ok(())
 }
@@ -134,7 +130,7 @@ fn check_text(name: &str, value: &str, max: usize, required: bool) -> Result<(),
 impl AgentUpdate {
     /// Checks every field; the first problem is returned.
     pub fn validate(&self) -> Result<(), FieldError> {
-        check_text("name", &self.name, MAX_NAME, true)?;
+        check_text("name", &self.name, MAX_AI_AGENT_NAME, true)?;
         check_text("greeting", &self.greeting, MAX_TEXT, true)?;
         // Empty: the built-in text.
         check_text("fallback_text", &self.fallback_text, MAX_TEXT, false)?;
@@ -142,27 +138,27 @@ impl AgentUpdate {
         check_text("system_prompt", &self.llm.system_prompt, MAX_BODY, false)?;
         check_text("model", &self.llm.model, 200, false)?;
         if !(0.0..=2.0).contains(&self.llm.temperature) || self.llm.temperature.is_nan() {
-            return Err(field("temperature", "must be between 0 and 2"));
+            return Err(FieldError::new("temperature", "must be between 0 and 2"));
         }
         if !(1..=8192).contains(&self.llm.max_tokens) {
-            return Err(field("max_tokens", "must be between 1 and 8192"));
+            return Err(FieldError::new("max_tokens", "must be between 1 and 8192"));
         }
         let env = &self.llm.api_key_env;
         if !env.is_empty() && !env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(field("api_key_env", "must be an environment variable name (A-Z, 0-9, _)"));
+            return Err(FieldError::new("api_key_env", "must be an environment variable name (A-Z, 0-9, _)"));
         }
         if let ApiKeyChange::Set(k) = &self.api_key {
             if k.trim().is_empty() || k.len() > 500 {
-                return Err(field("api_key", "must be 1 to 500 characters"));
+                return Err(FieldError::new("api_key", "must be 1 to 500 characters"));
             }
         }
         if self.backend == AiBackendKind::OpenAi {
             let url = self.llm.base_url.trim();
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
-                return Err(field("base_url", "must be an http:// or https:// URL"));
+                return Err(FieldError::new("base_url", "must be an http:// or https:// URL"));
             }
             if self.llm.model.trim().is_empty() {
-                return Err(field("model", "must not be empty"));
+                return Err(FieldError::new("model", "must not be empty"));
             }
         }
         Ok(())

@@ -5,7 +5,7 @@
 //! Attachments are checked by content (magic bytes), not only by name: a file must be one of
 //! the allowed types *and* its name's extension must agree with what its bytes are. SVG, HTML
 //! and anything else that a browser could run are refused outright.
-use crate::agent::FieldError;
+use crate::field::FieldError;
 use serde::{Deserialize, Serialize};
 
 /// Longest e-mail address accepted (RFC 5321 path limit).
@@ -21,10 +21,6 @@ pub const MAX_TOTAL_BYTES: usize = 10 * 1024 * 1024;
 /// Longest file name kept (characters), after cleaning.
 pub const MAX_FILE_NAME_CHARS: usize = 120;
 
-fn field(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
-}
-
 /// A syntactically valid e-mail address (`local@domain.tld`), trimmed, domain lower-cased.
 /// Deliberately strict: no display names, quoted local parts, comments or IP literals, so that
 /// it is safe to put in a mail header as it is.
@@ -34,12 +30,12 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
-        let bad = || field("email", "enter a valid e-mail address, like name@example.com");
+        let bad = || FieldError::new("email", "enter a valid e-mail address, like name@example.com");
         if s.is_empty() {
-            return Err(field("email", "enter your e-mail address, so that we can answer you"));
+            return Err(FieldError::new("email", "enter your e-mail address, so that we can answer you"));
         }
         if s.chars().count() > MAX_EMAIL_CHARS {
-            return Err(field("email", format!("must be at most {MAX_EMAIL_CHARS} characters")));
+            return Err(FieldError::new("email", format!("must be at most {MAX_EMAIL_CHARS} characters")));
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
         let local_ok = !local.is_empty()
@@ -74,11 +70,14 @@ impl EmailAddress {
 pub fn parse_form_text(name: &str, raw: &str) -> Result<String, FieldError> {
     let cleaned: String = raw.trim().chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
     if cleaned.trim().is_empty() {
-        return Err(field(name, "please write a message"));
+        return Err(FieldError::new(name, "please write a message"));
     }
     let n = cleaned.chars().count();
     if n > MAX_FORM_MESSAGE_CHARS {
-        return Err(field(name, format!("is too long ({n} characters; the limit is {MAX_FORM_MESSAGE_CHARS})")));
+        return Err(FieldError::new(
+            name,
+            format!("is too long ({n} characters; the limit is {MAX_FORM_MESSAGE_CHARS})"),
+        ));
     }
     Ok(cleaned)
 }
@@ -217,11 +216,11 @@ pub struct CheckedFile {
 /// content. Errors name the file and use the field `files`.
 pub fn check_files(files: Vec<UploadedFile>) -> Result<Vec<CheckedFile>, FieldError> {
     if files.len() > MAX_FILES {
-        return Err(field("files", format!("attach at most {MAX_FILES} files (you chose {})", files.len())));
+        return Err(FieldError::new("files", format!("attach at most {MAX_FILES} files (you chose {})", files.len())));
     }
     let total: usize = files.iter().map(|f| f.bytes.len()).sum();
     if total > MAX_TOTAL_BYTES {
-        return Err(field(
+        return Err(FieldError::new(
             "files",
             format!("the files add up to {}; the limit is {} in all", human_size(total), human_size(MAX_TOTAL_BYTES)),
         ));
@@ -231,10 +230,10 @@ pub fn check_files(files: Vec<UploadedFile>) -> Result<Vec<CheckedFile>, FieldEr
         .map(|f| {
             let name = clean_file_name(&f.name);
             if f.bytes.is_empty() {
-                return Err(field("files", format!("{name} is empty")));
+                return Err(FieldError::new("files", format!("{name} is empty")));
             }
             if f.bytes.len() > MAX_FILE_BYTES {
-                return Err(field(
+                return Err(FieldError::new(
                     "files",
                     format!(
                         "{name} is {}; each file may be at most {}",
@@ -246,14 +245,14 @@ pub fn check_files(files: Vec<UploadedFile>) -> Result<Vec<CheckedFile>, FieldEr
             let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
             let allowed = ACCEPTED_DESCRIPTION;
             let Some(kind) = FileKind::sniff(&f.bytes) else {
-                return Err(field(
+                return Err(FieldError::new(
                     "files",
                     format!("{name}: this type of file is not accepted; allowed are {allowed}"),
                 ));
             };
             if !kind.extensions().contains(&ext.as_str()) {
                 let known = extension_accepted(name.as_str());
-                return Err(field(
+                return Err(FieldError::new(
                     "files",
                     if known {
                         format!("{name}: the file's content does not match its name (it is not a .{ext} file)")

@@ -4,6 +4,7 @@
 //! * [`agent`] — AI agent settings and knowledge base entries, their validation and file import.
 //! * [`email`] — the visitor's "send email" form and agents' e-mail replies: addresses, text,
 //!   attachments checked by content.
+//! * [`field`] — [`field::FieldError`]: which input is wrong and why, shared by every rule.
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
 //!   human agent) as a pure `transition(state, event)` function.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
@@ -16,6 +17,7 @@ mod tag_first;
 pub mod admin;
 pub mod agent;
 pub mod email;
+pub mod field;
 pub mod handoff;
 pub mod values;
 pub mod wire;

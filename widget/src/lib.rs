@@ -10,7 +10,7 @@
 //! When nobody answers a request in time the server appends an e-mail offer; the widget then
 //! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
 //! request waits, the visitor can also open the form themselves.
-use app::api::chat::start_visitor_session;
+use app::api::widget::start_visitor_session;
 use app::components::email_form::EmailForm;
 use app::components::transcript::{Perspective, Transcript};
 use app::live::{socket_slot, LiveSocket};

@@ -1,9 +1,9 @@
-//! Organizations, users, AI agent assignment and widgets (the admin pages). Who may call what is
-//! decided in `backend::admin`: platform admins everything; client users with the *users*
-//! permission their organization's users; with *settings* their organization's widgets. Rows of
-//! other organizations answer `NotFound`. These functions take JSON bodies.
+//! `admin/*`: organizations, users and AI agent assignment (the admin pages). Who may call what
+//! is decided in `backend::admin`: platform admins everything; client users with the *users*
+//! permission their organization's users. Rows of other organizations answer `NotFound`. These
+//! functions take JSON bodies.
 use crate::error::AppError;
-use domain::admin::{AgentEntry, NewUser, OrgDto, UserChange, UserEntry, WidgetDto, WidgetInput};
+use domain::admin::{AgentEntry, NewUser, OrgDto, UserChange, UserEntry};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -84,30 +84,4 @@ pub async fn assign_agent(agent_id: String, org_id: Option<String>) -> Result<Ag
     use super::ssr::*;
     let (backend, user) = require_user().await?;
     backend.assign_agent(&user, &agent_id, org_id.as_deref()).await.map_err(fail)
-}
-
-/// The widgets the caller may see, and the address customers' pages load the widget from (the
-/// address this dashboard is reached at; for the embed snippets).
-#[server(name = ListWidgets, prefix = "/api", endpoint = "widgets/list", input = Json)]
-pub async fn list_widgets() -> Result<(Vec<WidgetDto>, String), AppError> {
-    use super::ssr::*;
-    let (backend, user) = require_user().await?;
-    let widgets = backend.list_widgets(&user).await.map_err(fail)?;
-    let headers: Option<axum::http::HeaderMap> = leptos_axum::extract().await.ok();
-    let host = headers.as_ref().and_then(|h| h.get(axum::http::header::HOST)).and_then(|v| v.to_str().ok());
-    let base = match host {
-        Some(h) if !h.is_empty() && !h.contains(['/', '"', '<', '>', ' ']) => {
-            format!("{}://{h}", if is_https().await { "https" } else { "http" })
-        }
-        _ => backend.config.public_url.clone(),
-    };
-    Ok((widgets, base))
-}
-
-/// Creates (`widget_id: null`) or changes a widget; needs the *settings* permission.
-#[server(name = SaveWidget, prefix = "/api", endpoint = "widgets/save", input = Json)]
-pub async fn save_widget(widget_id: Option<String>, input: WidgetInput) -> Result<WidgetDto, AppError> {
-    use super::ssr::*;
-    let (backend, user) = require_user().await?;
-    backend.save_widget(&user, widget_id.as_deref(), input).await.map_err(fail)
 }

@@ -1,10 +1,7 @@
-//! The e-mail side of a conversation: agents' e-mail replies to a visitor's "send email" form,
-//! their delivery, and the organization's handoff settings (request timeout, reply-to address).
-//!
-//! The visitor's form itself is a multipart upload (`POST /api/widget/email`, see
-//! `server::upload`), not a server function: it carries files and reports upload progress.
+//! `email/*`: human agents' e-mail replies to a visitor's "send email" form, and their
+//! delivery. (The visitor's form itself is `widget/email`, see [`super::widget`].)
 use crate::error::AppError;
-use domain::wire::{MessageDto, OrgSettings};
+use domain::wire::MessageDto;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -30,21 +27,4 @@ pub async fn retry_email(conversation_id: String, seq: i64) -> Result<(), AppErr
     use super::ssr::*;
     let (backend, user) = require_user().await?;
     backend.retry_email(&user, &conversation_id, seq).await.map_err(fail)
-}
-
-/// The caller's organization's handoff settings. Auth: any user of the organization.
-#[server(name = GetOrgSettings, prefix = "/api", endpoint = "org/settings", input = Json)]
-pub async fn get_org_settings() -> Result<OrgSettings, AppError> {
-    use super::ssr::*;
-    let (backend, user) = require_user().await?;
-    backend.org_settings(&user).await.map_err(fail)
-}
-
-/// Saves the organization's handoff settings. Auth: the *settings* permission (else
-/// `Forbidden`); bad values are `Field` errors (`handoff_timeout_secs`, `reply_to`).
-#[server(name = SaveOrgSettings, prefix = "/api", endpoint = "org/save_settings", input = Json)]
-pub async fn save_org_settings(settings: OrgSettings) -> Result<OrgSettings, AppError> {
-    use super::ssr::*;
-    let (backend, user) = require_user().await?;
-    backend.save_org_settings(&user, settings).await.map_err(fail)
 }

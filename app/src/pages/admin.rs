@@ -35,7 +35,7 @@ fn Admin() -> impl IntoView {
     let agents = load_in_browser(version, list_agent_entries);
     view! {
         <Organizations orgs version/>
-        <Agents agents orgs version/>
+        <AiAgents agents orgs version/>
     }
 }
 
@@ -129,7 +129,7 @@ fn OrgRow(org: OrgDto, version: RwSignal<u64>) -> impl IntoView {
 }
 
 #[component]
-fn Agents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u64>) -> impl IntoView {
+fn AiAgents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u64>) -> impl IntoView {
     let list = move || loaded_or_default(agents);
     let name = RwSignal::new(String::new());
     let org = RwSignal::new(String::new());
@@ -152,7 +152,7 @@ fn Agents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version: R
                 <thead><tr><th>"Name"</th><th>"Organization"</th><th>"Handoff popup"</th><th class="num">"Widgets"</th></tr></thead>
                 <tbody>
                     <For each=list key=|a| (a.id.clone(), a.name.clone(), a.org_id.clone(), a.handoff_enabled, a.handoff_fixed, a.widgets) let:agent>
-                        <AgentRow agent orgs version/>
+                        <AiAgentRow agent orgs version/>
                     </For>
                 </tbody>
             </table>
@@ -173,7 +173,7 @@ fn Agents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version: R
 /// One agent: its organization is a `<select>`; a change is saved at once (or refused with the
 /// reason in the row, and the choice goes back).
 #[component]
-fn AgentRow(agent: AgentEntry, orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u64>) -> impl IntoView {
+fn AiAgentRow(agent: AgentEntry, orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u64>) -> impl IntoView {
     let before = agent.org_id.clone().unwrap_or_default();
     let selected = RwSignal::new(before.clone());
     let fb = RwSignal::new(Feedback::default());

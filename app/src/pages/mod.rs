@@ -1,6 +1,6 @@
 pub mod account;
 pub mod admin;
-pub mod agents;
+pub mod ai_agents;
 pub mod dashboard;
 pub mod login;
 pub mod users;

@@ -2,8 +2,9 @@
 //! embeds it (and a Copy button). With the *settings* permission each widget is a form (name, the
 //! AI agent that answers it, the sites allowed to embed it; admins also move it to another
 //! organization) and a new one can be created; without, everything is read-only.
-use crate::api::admin::{list_orgs, list_widgets, save_widget};
+use crate::api::admin::list_orgs;
 use crate::api::agents::list_agents;
+use crate::api::widgets::{list_widgets, save_widget};
 use crate::components::form::{
     field_error, form_status, load_in_browser, load_status, loaded_or_default, submit_form, Feedback, Loaded,
     NameInput, OrgSelect,

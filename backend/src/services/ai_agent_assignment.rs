@@ -59,8 +59,8 @@ impl Backend {
     pub async fn create_agent(&self, user: &UserCtx, name: &str, org_id: Option<&str>) -> Result<AgentEntry> {
         user.require_admin()?;
         let name = parse_name("name", name)?;
-        if name.chars().count() > domain::agent::MAX_NAME {
-            return Err(field("name", format!("must be at most {} characters", domain::agent::MAX_NAME)));
+        if name.chars().count() > domain::agent::MAX_AI_AGENT_NAME {
+            return Err(field("name", format!("must be at most {} characters", domain::agent::MAX_AI_AGENT_NAME)));
         }
         let org = org_id.filter(|o| !o.is_empty());
         if let Some(o) = org {

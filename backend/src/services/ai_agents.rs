@@ -9,7 +9,8 @@ use crate::error::{BackendError, Result};
 use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::agent::{AgentDto, AgentUpdate, ApiKeyChange, FieldError};
+use domain::agent::{AgentDto, AgentUpdate, ApiKeyChange};
+use domain::field::FieldError;
 
 impl Backend {
     /// Loads an agent by id (server-side use: the responders).

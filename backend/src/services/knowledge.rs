@@ -5,8 +5,9 @@ use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::Backend;
 use crate::store::knowledge::insert_knowledge;
+use domain::field::FieldError;
 use domain::agent::{
-    parse_knowledge_file, FieldError, KnowledgeEntry, KnowledgeInput, KnowledgeKind, MAX_ENTRIES, MAX_IMPORT_BYTES,
+    parse_knowledge_file, KnowledgeEntry, KnowledgeInput, KnowledgeKind, MAX_ENTRIES, MAX_IMPORT_BYTES,
 };
 
 #[derive(sqlx::FromRow)]
@@ -118,7 +119,7 @@ impl Backend {
         self.editable_agent(user, agent_id).await?;
         let lower = file_name.to_lowercase();
         if !(lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".txt")) {
-            return Err(FieldError { field: "file".into(), message: "choose a .md or .txt file".into() }.into());
+            return Err(FieldError::new("file", "choose a .md or .txt file").into());
         }
         if text.len() > MAX_IMPORT_BYTES {
             return Err(FieldError {
@@ -128,11 +129,11 @@ impl Backend {
             .into());
         }
         if text.contains('\0') {
-            return Err(FieldError { field: "file".into(), message: "this is not a text file".into() }.into());
+            return Err(FieldError::new("file", "this is not a text file").into());
         }
         let entries = parse_knowledge_file(file_name, text);
         if entries.is_empty() {
-            return Err(FieldError { field: "file".into(), message: "no entries found in this file".into() }.into());
+            return Err(FieldError::new("file", "no entries found in this file").into());
         }
         self.check_room(agent_id, entries.len()).await?;
         let now = now_ms();

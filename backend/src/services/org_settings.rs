@@ -2,7 +2,7 @@
 use crate::error::{BackendError, Result};
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::agent::FieldError;
+use domain::field::FieldError;
 use domain::email::EmailAddress;
 use domain::wire::OrgSettings;
 
@@ -37,7 +37,7 @@ impl Backend {
             String::new()
         } else {
             EmailAddress::parse(&settings.reply_to)
-                .map_err(|e| FieldError { field: "reply_to".into(), message: e.message })?
+                .map_err(|e| FieldError::new("reply_to", e.message))?
                 .as_str()
                 .to_string()
         };

@@ -1,6 +1,6 @@
 //! Browser push: the server's VAPID key, users' subscriptions, and sending pushes (see
 //! `crate::webpush` for the protocol).
-use crate::error::{BackendError, Result};
+use crate::error::{field, BackendError, Result};
 use crate::ids::{new_id, now_ms};
 use crate::principal::UserCtx;
 use crate::services::Backend;
@@ -157,9 +157,6 @@ impl Backend {
     /// Stores (or refreshes) a browser's push subscription for the user.
     pub async fn push_subscribe(&self, user: &UserCtx, endpoint: &str, p256dh: &str, auth: &str) -> Result<()> {
         user.conversations_org()?;
-        let field = |field: &str, message: &str| -> BackendError {
-            domain::agent::FieldError { field: field.into(), message: message.into() }.into()
-        };
         if endpoint.len() > 2000 || !endpoint_allowed(endpoint, &self.config.push_endpoints) {
             return Err(field("endpoint", "this browser's push service is not allowed on this server"));
         }

@@ -3,12 +3,13 @@
 //! backend) and its knowledge base (Q&A pairs and articles: add, edit, delete, import a
 //! Markdown/plain-text file, try a question). Users without the *settings* permission see
 //! everything read-only; the server refuses changes anyway.
-#[cfg(feature = "browser")]
-use crate::api::agents::import_knowledge;
-use crate::api::agents::{delete_knowledge, list_agents, list_knowledge, preview_answer, save_knowledge, update_agent};
+use crate::api::agents::{list_agents, update_agent};
 use crate::api::auth::current_user;
-use crate::api::email::{get_org_settings, save_org_settings};
-use crate::components::form::{field_error, form_status, Feedback};
+#[cfg(feature = "browser")]
+use crate::api::knowledge::import_knowledge;
+use crate::api::knowledge::{delete_knowledge, list_knowledge, preview_answer, save_knowledge};
+use crate::api::org::{get_org_settings, save_org_settings};
+use crate::components::form::{field_error, form_status, load_in_browser, load_status, submit_form, Feedback};
 use crate::components::topbar::TopBar;
 use crate::error::AppError;
 use domain::agent::{
@@ -21,7 +22,7 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 #[component]
-pub fn AgentsPage() -> impl IntoView {
+pub fn AiAgentsPage() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_user());
     let agents = Resource::new(|| (), |_| list_agents());
     view! {
@@ -42,7 +43,7 @@ pub fn AgentsPage() -> impl IntoView {
                     })}
                     {move || agents.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
-                        Ok(list) => list.into_iter().map(|agent| view! { <AgentSection agent/> }).collect_view().into_any(),
+                        Ok(list) => list.into_iter().map(|agent| view! { <AiAgentSection agent/> }).collect_view().into_any(),
                         Err(AppError::Unauthorized { .. }) => view! { <Redirect path="/login"/> }.into_any(),
                         Err(e) => view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
                     })}
@@ -58,59 +59,37 @@ pub fn AgentsPage() -> impl IntoView {
 fn HandoffSettings(editable: bool) -> impl IntoView {
     let timeout = RwSignal::new(String::new());
     let reply_to = RwSignal::new(String::new());
-    let loaded = RwSignal::new(None::<Result<(), String>>);
     let fb = RwSignal::new(Feedback::default());
     let saving = RwSignal::new(false);
     let show = move |s: OrgSettings| {
         timeout.set(s.handoff_timeout_secs.to_string());
         reply_to.set(s.reply_to);
     };
+    let loaded = load_in_browser(RwSignal::new(0), get_org_settings);
     Effect::new(move |_| {
-        spawn_local(async move {
-            match get_org_settings().await {
-                Ok(s) => {
-                    show(s);
-                    loaded.set(Some(Ok(())));
-                }
-                Err(e) => loaded.set(Some(Err(e.to_string()))),
-            }
-        });
+        if let Some(Ok(s)) = loaded.get() {
+            show(s);
+        }
     });
     let save = move || {
         let Ok(handoff_timeout_secs) = timeout.get_untracked().trim().parse::<i64>() else {
-            fb.set(Feedback {
-                field: Some("handoff_timeout_secs".into()),
-                message: "enter a whole number of seconds".into(),
-                ok: false,
-            });
+            fb.set(Feedback::field("handoff_timeout_secs", "enter a whole number of seconds"));
             return;
         };
         let settings = OrgSettings { handoff_timeout_secs, reply_to: reply_to.get_untracked() };
-        fb.set(Feedback::default());
-        saving.set(true);
-        spawn_local(async move {
-            match save_org_settings(settings).await {
-                Ok(s) => {
-                    show(s);
-                    fb.set(Feedback::ok("Saved."));
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
-            saving.set(false);
+        submit_form(fb, Some(saving), save_org_settings(settings), move |s| {
+            show(s);
+            Feedback::ok("Saved.")
         });
     };
-    let disabled = move || !editable || loaded.with(|l| !matches!(l, Some(Ok(()))));
+    let disabled = move || !editable || loaded.with(|l| !matches!(l, Some(Ok(_))));
 
     view! {
         <form class="card stack handoff-settings" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
             <h2>"Handoff"</h2>
             <p class="muted">"When a visitor asks for a human and nobody answers in time (or nobody is online), the chat offers them a form to send their question by e-mail. Agents answer it from the conversation."</p>
             {(!editable).then(|| view! { <p class="muted notice">"You can view these settings. Changing them needs the settings permission."</p> })}
-            {move || match loaded.get() {
-                None => Some(view! { <p class="muted">"Loading…"</p> }.into_any()),
-                Some(Err(e)) => Some(view! { <p class="form-error">{e}</p> }.into_any()),
-                Some(Ok(())) => None,
-            }}
+            {load_status(loaded)}
             <div class="row">
                 <label>
                     "Offer the e-mail form after (seconds)"
@@ -137,18 +116,18 @@ fn HandoffSettings(editable: bool) -> impl IntoView {
 }
 
 #[component]
-fn AgentSection(agent: AgentDto) -> impl IntoView {
+fn AiAgentSection(agent: AgentDto) -> impl IntoView {
     let (id, key, editable) = (agent.id.clone(), agent.id.clone(), agent.editable);
     view! {
         <section class="agent-section" id=format!("agent-{key}") data-agent=key>
-            <AgentSettings agent/>
+            <AiAgentSettings agent/>
             <Knowledge agent_id=id editable/>
         </section>
     }
 }
 
 #[component]
-fn AgentSettings(agent: AgentDto) -> impl IntoView {
+fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
     let editable = agent.editable;
     let agent_id = agent.id.clone();
     let name = RwSignal::new(agent.name.clone());
@@ -171,23 +150,13 @@ fn AgentSettings(agent: AgentDto) -> impl IntoView {
     let saving = RwSignal::new(false);
 
     let save = move || {
-        let temperature = match temperature.get_untracked().trim().parse::<f32>() {
-            Ok(t) => t,
-            Err(_) => {
-                fb.set(Feedback { field: Some("temperature".into()), message: "enter a number".into(), ok: false });
-                return;
-            }
+        let Ok(temperature) = temperature.get_untracked().trim().parse::<f32>() else {
+            fb.set(Feedback::field("temperature", "enter a number"));
+            return;
         };
-        let max_tokens = match max_tokens.get_untracked().trim().parse::<u32>() {
-            Ok(t) => t,
-            Err(_) => {
-                fb.set(Feedback {
-                    field: Some("max_tokens".into()),
-                    message: "enter a whole number".into(),
-                    ok: false,
-                });
-                return;
-            }
+        let Ok(max_tokens) = max_tokens.get_untracked().trim().parse::<u32>() else {
+            fb.set(Feedback::field("max_tokens", "enter a whole number"));
+            return;
         };
         let key = api_key.get_untracked();
         let update = AgentUpdate {
@@ -214,22 +183,13 @@ fn AgentSettings(agent: AgentDto) -> impl IntoView {
                 ApiKeyChange::Set(key)
             },
         };
-        let id = agent_id.clone();
-        fb.set(Feedback::default());
-        saving.set(true);
-        spawn_local(async move {
-            match update_agent(id, update).await {
-                Ok(a) => {
-                    key_set.set(a.api_key_set);
-                    api_key.set(String::new());
-                    clear_key.set(false);
-                    fallback_text.set(a.fallback_text);
-                    handoff_text.set(a.handoff_text);
-                    fb.set(Feedback::ok("Saved."));
-                }
-                Err(e) => fb.set(Feedback::from_error(e)),
-            }
-            saving.set(false);
+        submit_form(fb, Some(saving), update_agent(agent_id.clone(), update), move |a| {
+            key_set.set(a.api_key_set);
+            api_key.set(String::new());
+            clear_key.set(false);
+            fallback_text.set(a.fallback_text);
+            handoff_text.set(a.handoff_text);
+            Feedback::ok("Saved.")
         });
     };
 
@@ -319,7 +279,6 @@ fn AgentSettings(agent: AgentDto) -> impl IntoView {
 #[component]
 fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
     let entries = RwSignal::new(Vec::<KnowledgeEntry>::new());
-    let loaded = RwSignal::new(None::<Result<(), String>>);
     let editing = RwSignal::new(None::<String>); // id of the entry in the form, None = new
     let kind = RwSignal::new(KnowledgeKind::Qa);
     let title = RwSignal::new(String::new());
@@ -329,21 +288,15 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
     let question = RwSignal::new(String::new());
     let answer = RwSignal::new(None::<String>);
 
-    {
+    let loaded = {
         let id = agent_id.clone();
-        Effect::new(move |_| {
-            let id = id.clone();
-            spawn_local(async move {
-                match list_knowledge(id).await {
-                    Ok(list) => {
-                        entries.set(list);
-                        loaded.set(Some(Ok(())));
-                    }
-                    Err(e) => loaded.set(Some(Err(e.to_string()))),
-                }
-            });
-        });
-    }
+        load_in_browser(RwSignal::new(0), move || list_knowledge(id.clone()))
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = loaded.get() {
+            entries.set(list);
+        }
+    });
     let reset = move || {
         editing.set(None);
         title.set(String::new());
@@ -354,31 +307,23 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
         move || {
             let input =
                 KnowledgeInput { kind: kind.get_untracked(), title: title.get_untracked(), body: body.get_untracked() };
-            let (id, entry_id) = (id.clone(), editing.get_untracked());
-            spawn_local(async move {
-                match save_knowledge(id, entry_id.clone(), input).await {
-                    Ok(e) => {
-                        entries.update(|list| match list.iter_mut().find(|x| Some(&x.id) == entry_id.as_ref()) {
-                            Some(x) => *x = e,
-                            None => list.push(e),
-                        });
-                        reset();
-                        fb.set(Feedback::ok("Saved."));
-                    }
-                    Err(e) => fb.set(Feedback::from_error(e)),
-                }
+            let entry_id = editing.get_untracked();
+            submit_form(fb, None, save_knowledge(id.clone(), entry_id.clone(), input), move |e| {
+                entries.update(|list| match list.iter_mut().find(|x| Some(&x.id) == entry_id.as_ref()) {
+                    Some(x) => *x = e,
+                    None => list.push(e),
+                });
+                reset();
+                Feedback::ok("Saved.")
             });
         }
     };
     let remove = {
         let id = agent_id.clone();
         move |entry_id: String| {
-            let id = id.clone();
-            spawn_local(async move {
-                match delete_knowledge(id, entry_id.clone()).await {
-                    Ok(()) => entries.update(|l| l.retain(|x| x.id != entry_id)),
-                    Err(e) => fb.set(Feedback::from_error(e)),
-                }
+            submit_form(fb, None, delete_knowledge(id.clone(), entry_id.clone()), move |()| {
+                entries.update(|l| l.retain(|x| x.id != entry_id));
+                Feedback::default()
             });
         }
     };
@@ -396,38 +341,24 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                 input.set_value("");
                 let name = file.name();
                 if file.size() > domain::agent::MAX_IMPORT_BYTES as f64 {
-                    import_fb.set(Feedback {
-                        field: Some("file".into()),
-                        message: format!("the file is too large (limit {} KB)", domain::agent::MAX_IMPORT_BYTES / 1024),
-                        ok: false,
-                    });
+                    let limit = format!("the file is too large (limit {} KB)", domain::agent::MAX_IMPORT_BYTES / 1024);
+                    import_fb.set(Feedback::field("file", &limit));
                     return;
                 }
                 let id = id.clone();
                 import_fb.set(Feedback::ok("Importing…"));
                 spawn_local(async move {
-                    let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                        Ok(t) => t.as_string().unwrap_or_default(),
-                        Err(_) => {
-                            import_fb.set(Feedback {
-                                field: Some("file".into()),
-                                message: "could not read the file".into(),
-                                ok: false,
-                            });
-                            return;
-                        }
+                    let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await else {
+                        import_fb.set(Feedback::field("file", "could not read the file"));
+                        return;
                     };
-                    match import_knowledge(id, name, text).await {
-                        Ok(added) => {
-                            let n = added.len();
-                            entries.update(|l| l.extend(added));
-                            import_fb.set(Feedback::ok(&format!(
-                                "Imported {n} {}.",
-                                if n == 1 { "entry" } else { "entries" }
-                            )));
-                        }
-                        Err(e) => import_fb.set(Feedback::from_error(e)),
-                    }
+                    let text = text.as_string().unwrap_or_default();
+                    submit_form(import_fb, None, import_knowledge(id, name, text), move |added| {
+                        let n = added.len();
+                        entries.update(|l| l.extend(added));
+                        Feedback::ok(&format!("Imported {n} {}.", if n == 1 { "entry" } else { "entries" }))
+                    });
+                    import_fb.set(Feedback::ok("Importing…")); // until the answer replaces it
                 });
             }
         }
@@ -449,10 +380,10 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
         <section class="card stack knowledge">
             <h2>"Knowledge base"</h2>
             <p class="muted">"The AI answers from these entries: questions with their answers, and articles (it quotes the matching paragraph and names the article). A language model gets the matching entries as context."</p>
-            {move || match loaded.get() {
-                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="form-error">{e}</p> }.into_any(),
-                Some(Ok(())) => { let remove = remove.clone(); view! {
+            {load_status(loaded)}
+            {move || match loaded.with(|l| matches!(l, Some(Ok(_)))) {
+                false => ().into_any(),
+                true => { let remove = remove.clone(); view! {
                     <ul class="kb-list">
                         <For each=move || entries.get() key=|e| (e.id.clone(), e.updated_at, e.title.clone(), e.body.len()) let:e>
                             {

@@ -1,0 +1,22 @@
+//! `conversations/*`: the conversation list and one conversation with its transcript, as a
+//! signed-in user of the organization sees them.
+use crate::error::AppError;
+use domain::wire::{ConversationDetail, ConversationSummary};
+use leptos::prelude::*;
+
+/// The caller's organization's conversations, newest activity first.
+/// Auth: a signed-in user with the *conversations* permission.
+#[server(name = ListConversations, prefix = "/api", endpoint = "conversations/list")]
+pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.list_conversations(&user).await.map_err(fail)
+}
+
+/// One conversation with its transcript. `NotFound` for ids of other organizations too.
+#[server(name = GetConversation, prefix = "/api", endpoint = "conversations/get")]
+pub async fn get_conversation(id: String) -> Result<ConversationDetail, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.conversation_detail(&user, &id).await.map_err(fail)
+}

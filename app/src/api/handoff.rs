@@ -1,0 +1,38 @@
+//! `handoff/*`: the human agent's handoff buttons (Handle chat, Continue chat yourself, Pass
+//! chat to AI, Close). The transition itself is decided by `domain::handoff::transition`.
+use crate::error::AppError;
+use domain::handoff::HandoffState;
+use leptos::prelude::*;
+
+/// "Handle chat": accept a visitor's request for a human. `Conflict` (`already_taken`) names the
+/// agent who was faster.
+#[server(name = HandleChat, prefix = "/api", endpoint = "handoff/handle")]
+pub async fn handle_chat(id: String) -> Result<HandoffState, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.agent_action(&user, &id, backend::chat::AgentAction::HandleChat).await.map_err(fail)
+}
+
+/// "Continue chat yourself": take over a conversation the AI is handling.
+#[server(name = ContinueChat, prefix = "/api", endpoint = "handoff/continue")]
+pub async fn continue_chat(id: String) -> Result<HandoffState, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.agent_action(&user, &id, backend::chat::AgentAction::ContinueChatYourself).await.map_err(fail)
+}
+
+/// "Pass chat to AI": give the conversation back; the visitor is told. Only the holder may.
+#[server(name = PassChatToAi, prefix = "/api", endpoint = "handoff/pass")]
+pub async fn pass_chat_to_ai(id: String) -> Result<HandoffState, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.agent_action(&user, &id, backend::chat::AgentAction::PassChatToAi).await.map_err(fail)
+}
+
+/// Closes a conversation.
+#[server(name = CloseConversation, prefix = "/api", endpoint = "handoff/close")]
+pub async fn close_conversation(id: String) -> Result<HandoffState, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.agent_action(&user, &id, backend::chat::AgentAction::Close).await.map_err(fail)
+}

@@ -1,0 +1,131 @@
+//! The open conversation: its header (visitor, who answers, the handoff buttons), the
+//! transcript with the AI's typing indicator, the e-mail reply box and the composer (only for
+//! the human agent holding the chat).
+use super::actions::handoff_actions;
+use super::email_reply::EmailReplyBox;
+use super::outgoing::Outgoing;
+use super::{newest, Live};
+use crate::api::chat::SendMessage;
+use crate::api::conversations::get_conversation;
+use crate::components::transcript::{Perspective, Transcript};
+use crate::util::{follow_bottom, relative_time};
+use domain::handoff::HandoffState;
+use domain::wire::MessageDto;
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+#[component]
+pub(super) fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
+    let detail = {
+        let id = id.clone();
+        Resource::new(move || id.clone(), get_conversation)
+    };
+    let send = ServerAction::<SendMessage>::new();
+    let draft = RwSignal::new(String::new());
+    let outgoing = Outgoing::new();
+    let notice = RwSignal::new(None::<String>);
+
+    let cid = id.clone();
+    let summary = Signal::derive(move || {
+        let fetched = detail.get().and_then(Result::ok).map(|d| d.summary);
+        let l = live.summaries.with(|m| m.get(&cid).cloned());
+        match (fetched, l) {
+            (Some(f), l) => Some(newest(f, l.as_ref())),
+            (None, l) => l,
+        }
+    });
+    let cid = id.clone();
+    let messages = Signal::derive(move || {
+        let mut all: BTreeMap<i64, MessageDto> = BTreeMap::new();
+        if let Some(Ok(d)) = detail.get() {
+            all.extend(d.messages.into_iter().map(|m| (m.seq, m)));
+        }
+        live.messages.with(|m| {
+            if let Some(b) = m.get(&cid) {
+                all.extend(b.iter().map(|(k, v)| (*k, v.clone())));
+            }
+        });
+        all.into_values().collect::<Vec<_>>()
+    });
+    let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
+
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(m)) => {
+            if outgoing.settle(m.client_msg_id.as_ref()) {
+                draft.set(String::new());
+            }
+            live.messages.update(|all| {
+                all.entry(m.conversation_id.clone()).or_default().insert(m.seq, m);
+            });
+        }
+        Some(Err(e)) => notice.set(Some(e.to_string())),
+        None => {}
+    });
+
+    let cid = id.clone();
+    let submit = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let client_msg_id = outgoing.client_id_for(&text);
+        send.dispatch(SendMessage { id: cid.clone(), client_msg_id, text });
+    };
+    let submit_key = submit.clone();
+
+    let buttons = handoff_actions(id.clone(), summary, me_id.clone(), notice);
+    let i_hold = {
+        let me = me_id.clone();
+        move || matches!(summary.get().map(|s| s.state), Some(HandoffState::Human { agent }) if agent.id == me)
+    };
+    let cid = id.clone();
+    let typing = move || live.typing.get().as_deref() == Some(cid.as_str());
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    follow_bottom(scroller, move || {
+        messages.track();
+        live.typing.track();
+    });
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
+            {move || detail.get().map(|r| r.err().map(|e| view! { <p class="form-error pad">{e.to_string()}</p> }))}
+            <header class="conv-head">
+                <div>
+                    <h2>{move || visitor_name.get()}</h2>
+                    <span class="muted">{
+                        move || summary.get().map(|s| match s.state {
+                            HandoffState::Ai => "The AI is answering".to_string(),
+                            HandoffState::Requested => format!("Waiting for a human since {}", relative_time(s.state_since, live.now.get())),
+                            HandoffState::Human { agent } => format!("{} holds this chat", agent.name),
+                            HandoffState::Closed => "Closed".to_string(),
+                        })
+                    }</span>
+                </div>
+                <div class="actions">{buttons.clone()}</div>
+            </header>
+            {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
+            <div class="conv-scroll" node_ref=scroller>
+                <Transcript messages perspective=Perspective::Agent ai_name=Signal::stored("Assistant".to_string()) visitor_name/>
+                {move || typing().then(|| view! { <p class="typing muted">"The AI is typing…"</p> })}
+            </div>
+            <EmailReplyBox id=id.clone() messages live/>
+            <Show when=i_hold.clone() fallback=|| view! { <p class="composer-hint muted">"Take the chat to reply."</p> }>
+                <form class="composer" on:submit={
+                    let submit = submit.clone();
+                    move |ev| { ev.prevent_default(); submit(); }
+                }>
+                    <textarea
+                        name="text" rows="2" placeholder="Write a reply…" aria-label="Reply"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                        on:keydown={
+                            let submit = submit_key.clone();
+                            move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit(); }
+                        }
+                    ></textarea>
+                    <button type="submit" class="btn primary" disabled=move || send.pending().get()>"Send"</button>
+                </form>
+            </Show>
+        </Transition>
+    }
+}

@@ -1,0 +1,230 @@
+//! The agents' dashboard: the live conversation list and the open conversation with the handoff
+//! buttons and the composer. Server-rendered from server functions, then kept live by the
+//! `/ws/agent` socket (list summaries for the whole organization, messages of the open
+//! conversation from the last sequence number seen). A conversation with a visitor's e-mail form
+//! gets a "Reply by e-mail" box; e-mail replies' delivery status arrives as `MessageUpdated`.
+//!
+//! This module holds the page and the live state; its parts: [`list`] (the conversation list),
+//! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
+//! (the e-mail reply box), [`outgoing`] (the retry rule both composers share).
+mod actions;
+mod conversation;
+mod email_reply;
+mod list;
+mod outgoing;
+
+use crate::api::auth::current_user;
+use crate::api::conversations::list_conversations;
+use crate::api::notifications::read_all_notifications;
+use crate::components::alerts::RequestAlerts;
+use crate::components::bell::Bell;
+use crate::components::topbar::TopBar;
+use crate::live::{socket_slot, LiveSocket};
+use crate::util::now_ms;
+use conversation::ConversationView;
+use domain::handoff::HandoffState;
+use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
+use list::ConversationList;
+use std::collections::{BTreeMap, HashMap};
+
+/// Live state shared by the list and the open conversation.
+#[derive(Clone, Copy)]
+pub(super) struct Live {
+    summaries: RwSignal<HashMap<String, ConversationSummary>>,
+    messages: RwSignal<HashMap<String, BTreeMap<i64, MessageDto>>>,
+    typing: RwSignal<Option<String>>,
+    now: RwSignal<i64>,
+}
+
+impl Live {
+    fn max_seq(&self, conversation_id: &str) -> i64 {
+        self.messages
+            .with_untracked(|m| m.get(conversation_id).and_then(|b| b.keys().next_back().copied()).unwrap_or(0))
+    }
+}
+
+/// The newer of a fetched and a live summary.
+pub(super) fn newest(fetched: ConversationSummary, live: Option<&ConversationSummary>) -> ConversationSummary {
+    match live {
+        Some(l) if (l.last_activity, l.last_seq) >= (fetched.last_activity, fetched.last_seq) => l.clone(),
+        _ => fetched,
+    }
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    view! {
+        <Title text="Handoff"/>
+        <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
+            {move || me.get().map(|r| match r {
+                Ok(Some(user)) => view! { <Dashboard user/> }.into_any(),
+                Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Dashboard(user: UserDto) -> impl IntoView {
+    let params = use_params_map();
+    let selected = Memo::new(move |_| params.read().get("id"));
+    let list = Resource::new(|| (), |_| list_conversations());
+    let live = Live {
+        summaries: RwSignal::new(HashMap::new()),
+        messages: RwSignal::new(HashMap::new()),
+        typing: RwSignal::new(None),
+        now: RwSignal::new(now_ms()),
+    };
+    let connected = RwSignal::new(false);
+    let socket = socket_slot();
+    let bell_version = RwSignal::new(0u64);
+    // E-mail forms that arrived while the dashboard is open: corner toasts (see RequestAlerts).
+    let mail_toasts = RwSignal::new(Vec::<domain::wire::NotificationDto>::new());
+
+    // Browser only: the clock for relative times, and the live socket.
+    Effect::new(move |_| {
+        #[cfg(feature = "browser")]
+        gloo_timers::callback::Interval::new(5_000, move || live.now.set(now_ms())).forget();
+        let sock = LiveSocket::open(
+            "/ws/agent",
+            move |s| {
+                if let Some(id) = selected.get_untracked() {
+                    s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
+                }
+                list.refetch(); // whatever changed while we were away
+                bell_version.update(|v| *v += 1);
+            },
+            move |frame| match frame {
+                ServerFrame::Conversation { summary } => live.summaries.update(|m| {
+                    m.insert(summary.id.clone(), summary);
+                }),
+                ServerFrame::Message { message } => {
+                    if live.typing.get_untracked().as_deref() == Some(message.conversation_id.as_str()) {
+                        live.typing.set(None);
+                    }
+                    live.messages.update(|m| {
+                        m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
+                    })
+                }
+                // A message changed in place (an e-mail reply's delivery): replace it by seq.
+                ServerFrame::MessageUpdated { message } => live.messages.update(|m| {
+                    m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
+                }),
+                ServerFrame::Typing { conversation_id } | ServerFrame::Draft { conversation_id, .. } => {
+                    live.typing.set(Some(conversation_id))
+                }
+                ServerFrame::Notifications => bell_version.update(|v| *v += 1),
+                ServerFrame::DraftEnd { conversation_id }
+                    if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
+                {
+                    live.typing.set(None)
+                }
+                ServerFrame::State { conversation_id, state } => {
+                    if state != HandoffState::Ai
+                        && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str())
+                    {
+                        live.typing.set(None);
+                    }
+                    live.summaries.update(|m| {
+                        if let Some(s) = m.get_mut(&conversation_id) {
+                            s.state = state;
+                        }
+                    })
+                }
+                _ => {}
+            },
+            move |ok| connected.set(ok),
+        );
+        socket.set_value(Some(sock));
+    });
+    on_cleanup(move || {
+        socket.with_value(|s| {
+            if let Some(s) = s {
+                s.close()
+            }
+        })
+    });
+
+    // Watch the open conversation (and stop watching the previous one).
+    Effect::new(move |prev: Option<Option<String>>| {
+        let cur = selected.get();
+        socket.with_value(|s| {
+            if let Some(s) = s {
+                if let Some(Some(p)) = &prev {
+                    s.send(&AgentFrame::Unwatch { conversation_id: p.clone() });
+                }
+                if let Some(c) = &cur {
+                    s.send(&AgentFrame::Watch { conversation_id: c.clone(), last_seq: live.max_seq(c) });
+                }
+            }
+        });
+        // Opening a conversation reads its notifications.
+        if let Some(c) = cur.clone() {
+            leptos::task::spawn_local(async move {
+                if read_all_notifications(Some(c)).await.is_ok() {
+                    bell_version.update(|v| *v += 1);
+                }
+            });
+        }
+        cur
+    });
+
+    let conversations = Signal::derive(move || {
+        let live_map = live.summaries.get();
+        let mut v: Vec<ConversationSummary> = list
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                let l = live_map.get(&s.id);
+                newest(s, l)
+            })
+            .collect();
+        for l in live_map.values() {
+            if !v.iter().any(|s| s.id == l.id) {
+                v.push(l.clone());
+            }
+        }
+        v.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
+        v
+    });
+    // Alerts and the title count are browser-only UI. They read the list outside a <Suspense>, so
+    // they start after hydration: SSR (no data yet) and hydration (data) would disagree otherwise.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let requested = Signal::derive(move || {
+        if !mounted.get() {
+            return Vec::new();
+        }
+        conversations.get().into_iter().filter(|c| c.state == HandoffState::Requested).collect::<Vec<_>>()
+    });
+    let waiting = move || requested.with(Vec::len);
+    let me_id = user.id.clone();
+
+    view! {
+        <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
+        <div class="dash">
+            <TopBar user=user.clone() current="/conversations">
+                <span class="conn" class:online=move || connected.get()>
+                    {move || if connected.get() { "live" } else { "connecting…" }}
+                </span>
+                <Bell version=bell_version now=live.now mail_toasts/>
+            </TopBar>
+            <ConversationList conversations selected live/>
+            <RequestAlerts requested now=live.now mail=mail_toasts/>
+            <section class="conv-view">
+                {move || match selected.get() {
+                    Some(id) => view! { <ConversationView id live me_id=me_id.clone()/> }.into_any(),
+                    None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
+                }}
+            </section>
+        </div>
+    }
+}
