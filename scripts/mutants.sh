@@ -6,6 +6,7 @@
 #   scripts/mutants.sh --check         # only check that every listed pattern still finds its code
 #   scripts/mutants.sh --only NAME...  # only these listed mutations (no baseline, no domain)
 #   scripts/mutants.sh --no-domain     # the listed mutations only
+#   scripts/mutants.sh --domain-only   # cargo-mutants over domain only
 #
 # 1. Hand-written mutations from scripts/mutants.txt: each removes one mechanism (an SQL guard, a
 #    compare-and-set, a permission check, the skip of duplicates, …) by a textual replacement.
@@ -26,13 +27,14 @@ DIRS=(backend/src server/src app/src)
 OUT=target/mutants
 mkdir -p "$OUT"
 
-check_only=0 domain=1 only=()
+check_only=0 domain=1 listed=1 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) check_only=1 ;;
     --no-domain) domain=0 ;;
+    --domain-only) listed=0 ;;
     --only) shift; while [ $# -gt 0 ] && [[ "$1" != --* ]]; do only+=("$1"); shift; done; domain=0; continue ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -56,56 +58,59 @@ else
   engines="SQLite only"
 fi
 
-names=()
-if [ ${#only[@]} -gt 0 ]; then names=("${only[@]}"); else mapfile -t names < <(mutation names); fi
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo "+uncommitted changes")
 
-# The unmutated tree must pass every named test first (a failing test kills nothing).
-if [ ${#only[@]} -eq 0 ]; then
-  echo "== baseline: the named tests on the unmutated code"
-  while IFS= read -r cmd; do
-    echo "   cargo test $cmd"
-    # shellcheck disable=SC2086
-    if ! eval "cargo test $cmd" >"$OUT/baseline.log" 2>&1; then
-      echo "baseline failed: cargo test $cmd (see $OUT/baseline.log)" >&2
-      exit 1
-    fi
-  done < <(mutation baseline)
-fi
+if [ "$listed" = 1 ]; then
+  names=()
+  if [ ${#only[@]} -gt 0 ]; then names=("${only[@]}"); else mapfile -t names < <(mutation names); fi
 
-restore() { mutation restore; }
-trap restore EXIT INT TERM
-
-report="$OUT/report.md"
-commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!scripts/mutants.txt' || echo "+changes")
-{
-  echo "Mutation run $(date -u +%Y-%m-%d\ %H:%M) UTC, commit $commit, $engines."
-  echo
-  echo "| mutation | mechanism removed | test | result |"
-  echo "|---|---|---|---|"
-} >"$report"
-killed=0 survived=0 unviable=0
-for name in "${names[@]}"; do
-  test_cmd=$(mutation test "$name") || exit 1
-  args=${test_cmd%% -- *}
-  echo "== $name: cargo test $test_cmd"
-  mutation apply "$name" "${DIRS[@]}" || exit 1
-  log="$OUT/$name.log"
-  start=$(date +%s)
-  # shellcheck disable=SC2086
-  if ! eval "cargo test $args --no-run" >"$log" 2>&1; then
-    result=UNVIABLE; unviable=$((unviable + 1))
-  elif eval "timeout 1200 cargo test $test_cmd" >>"$log" 2>&1; then
-    result=SURVIVED; survived=$((survived + 1))
-  else
-    result=KILLED; killed=$((killed + 1))
+  # The unmutated tree must pass every named test first (a failing test kills nothing).
+  if [ ${#only[@]} -eq 0 ]; then
+    echo "== baseline: the named tests on the unmutated code"
+    while IFS= read -r cmd; do
+      echo "   cargo test $cmd"
+      # shellcheck disable=SC2086
+      if ! eval "cargo test $cmd" >"$OUT/baseline.log" 2>&1; then
+        echo "baseline failed: cargo test $cmd (see $OUT/baseline.log)" >&2
+        exit 1
+      fi
+    done < <(mutation baseline)
   fi
-  restore
-  echo "   $result ($(($(date +%s) - start)) s, log $log)"
-  printf '| `%s` | %s | `%s` | %s |\n' "$name" "$(mutation what "$name")" "${test_cmd#* -- }" "$result" >>"$report"
-done
-trap - EXIT INT TERM
-echo >>"$report"
-echo "Listed mechanisms: $killed killed, $survived survived, $unviable unviable." >>"$report"
+
+  restore() { mutation restore; }
+  trap restore EXIT INT TERM
+
+  report="$OUT/listed.md"
+  {
+    echo "Listed mechanisms: run $(date -u +%Y-%m-%d\ %H:%M) UTC, commit $commit, $engines."
+    echo
+    echo "| mutation | mechanism removed | test | result |"
+    echo "|---|---|---|---|"
+  } >"$report"
+  killed=0 survived=0 unviable=0
+  for name in "${names[@]}"; do
+    test_cmd=$(mutation test "$name") || exit 1
+    args=${test_cmd%% -- *}
+    echo "== $name: cargo test $test_cmd"
+    mutation apply "$name" "${DIRS[@]}" || exit 1
+    log="$OUT/$name.log"
+    start=$(date +%s)
+    # shellcheck disable=SC2086
+    if ! eval "cargo test $args --no-run" >"$log" 2>&1; then
+      result=UNVIABLE; unviable=$((unviable + 1))
+    elif eval "timeout 1200 cargo test $test_cmd" >>"$log" 2>&1; then
+      result=SURVIVED; survived=$((survived + 1))
+    else
+      result=KILLED; killed=$((killed + 1))
+    fi
+    restore
+    echo "   $result ($(($(date +%s) - start)) s, log $log)"
+    printf '| `%s` | %s | `%s` | %s |\n' "$name" "$(mutation what "$name")" "${test_cmd#* -- }" "$result" >>"$report"
+  done
+  trap - EXIT INT TERM
+  echo >>"$report"
+  echo "Listed mechanisms: $killed killed, $survived survived, $unviable unviable." >>"$report"
+fi
 
 if [ "$domain" = 1 ]; then
   echo "== cargo-mutants over domain"
@@ -114,18 +119,20 @@ if [ "$domain" = 1 ]; then
   fi
   cargo mutants --package handoff-domain --no-shuffle --output "$OUT/domain" >"$OUT/domain.log" 2>&1
   dir="$OUT/domain/mutants.out"
-  count() { [ -f "$dir/$1" ] && grep -c . "$dir/$1" || echo 0; }
+  report="$OUT/domain.md"
+  count() { cat "$dir/$1" 2>/dev/null | grep -c .; }
   {
-    echo
-    echo "cargo-mutants $(cargo mutants --version | awk '{print $2}') over \`domain\`:" \
+    echo "cargo-mutants $(cargo mutants --version | awk '{print $2}') over \`domain\`, run $(date -u +%Y-%m-%d\ %H:%M) UTC, commit $commit:" \
       "$(count caught.txt) caught, $(count missed.txt) missed, $(count timeout.txt) timeouts, $(count unviable.txt) unviable."
     if [ -s "$dir/missed.txt" ]; then
       echo
       echo "Missed:"
       sed 's/^/- /' "$dir/missed.txt"
     fi
-  } >>"$report"
+  } >"$report"
 fi
 
+# The report: whatever parts ran last (each part overwrites its own file).
+cat "$OUT"/listed.md "$OUT"/domain.md 2>/dev/null >"$OUT/report.md"
 echo
-cat "$report"
+cat "$OUT/report.md"
