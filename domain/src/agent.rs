@@ -346,6 +346,30 @@ mod tests {
         assert_eq!(u.validate().unwrap_err().field, "api_key_env");
     }
 
+    /// The edges of each rule: exactly the limit passes, one past it fails.
+    #[test]
+    fn agent_update_edges() {
+        assert!(AgentUpdate { name: "x".repeat(MAX_NAME), ..update() }.validate().is_ok());
+        assert!(AgentUpdate { name: "x".repeat(MAX_NAME + 1), ..update() }.validate().is_err());
+        let mut u = update();
+        u.llm.api_key_env = "OPENAI_API_KEY_2".into();
+        assert!(u.validate().is_ok(), "an environment variable name");
+        for (key, ok) in [("", false), ("  ", false), ("k", true), (&"k".repeat(500), true), (&"k".repeat(501), false)]
+        {
+            let u = AgentUpdate { api_key: ApiKeyChange::Set(key.to_string()), ..update() };
+            assert_eq!(u.validate().is_ok(), ok, "key of {} characters", key.len());
+        }
+    }
+
+    #[test]
+    fn backend_kinds_round_trip_through_their_column_text() {
+        assert_eq!((AiBackendKind::Embedded.as_str(), AiBackendKind::OpenAi.as_str()), ("embedded", "openai"));
+        for k in [AiBackendKind::Embedded, AiBackendKind::OpenAi] {
+            assert_eq!(AiBackendKind::parse(k.as_str()), k);
+        }
+        assert_eq!(AiBackendKind::parse("other"), AiBackendKind::Embedded);
+    }
+
     #[test]
     fn knowledge_input_needs_title_and_body() {
         let ok = KnowledgeInput { kind: KnowledgeKind::Qa, title: "Q?".into(), body: "A.".into() };
