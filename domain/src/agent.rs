@@ -215,10 +215,8 @@ pub struct KnowledgeInput {
 
 impl KnowledgeInput {
     pub fn validate(&self) -> Result<(), FieldError> {
-        let title = if self.kind == KnowledgeKind::Qa { "question" } else { "title" };
-        check_text(title, &self.title, MAX_TITLE, true).map_err(|e| FieldError { field: "title".into(), ..e })?;
-        let body = if self.kind == KnowledgeKind::Qa { "answer" } else { "text" };
-        check_text(body, &self.body, MAX_BODY, true).map_err(|e| FieldError { field: "body".into(), ..e })
+        check_text("title", &self.title, MAX_TITLE, true)?;
+        check_text("body", &self.body, MAX_BODY, true)
     }
 }
 
@@ -362,6 +360,25 @@ mod tests {
     }
 
     #[test]
+    fn base_url_edges() {
+        let mut u = AgentUpdate { backend: AiBackendKind::OpenAi, ..update() };
+        u.llm.model = "m".into();
+        let base = "https://llm.example/";
+        u.llm.base_url = format!("{base}{}", "v".repeat(500 - base.len()));
+        assert!(u.validate().is_ok(), "500 characters");
+        u.llm.base_url.push('1');
+        assert_eq!(u.validate().unwrap_err().field, "base_url", "501 characters");
+    }
+
+    #[test]
+    fn knowledge_kinds_round_trip_through_their_column_text() {
+        assert_eq!((KnowledgeKind::Qa.as_str(), KnowledgeKind::Article.as_str()), ("qa", "article"));
+        for k in [KnowledgeKind::Qa, KnowledgeKind::Article] {
+            assert_eq!(KnowledgeKind::parse(k.as_str()), k);
+        }
+    }
+
+    #[test]
     fn backend_kinds_round_trip_through_their_column_text() {
         assert_eq!((AiBackendKind::Embedded.as_str(), AiBackendKind::OpenAi.as_str()), ("embedded", "openai"));
         for k in [AiBackendKind::Embedded, AiBackendKind::OpenAi] {
@@ -399,6 +416,12 @@ mod tests {
         let e = parse_knowledge_file("returns-policy.txt", "Returns are free within 30 days.");
         assert_eq!(e[0].title, "returns-policy");
         assert!(parse_knowledge_file("empty.md", "\n\n  \n").is_empty());
-        assert!(parse_knowledge_file("x.md", "#hashtag only\n").iter().all(|e| e.kind == KnowledgeKind::Article));
+        let e = parse_knowledge_file("x.md", "#hashtag only\n");
+        assert_eq!((e.len(), e[0].title.as_str(), e[0].body.as_str()), (1, "x", "#hashtag only"), "not a heading");
+
+        // Text before the first heading is kept (as its own article).
+        let e = parse_knowledge_file("kb.md", "Welcome to our help.\n\n# Returns\nFree within 30 days.\n");
+        let titles: Vec<&str> = e.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["kb", "Returns"], "{e:?}");
     }
 }
