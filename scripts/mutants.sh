@@ -7,6 +7,7 @@
 #   scripts/mutants.sh --only NAME...  # only these listed mutations (no baseline, no domain)
 #   scripts/mutants.sh --no-domain     # the listed mutations only
 #   scripts/mutants.sh --domain-only   # cargo-mutants over domain only
+#   scripts/mutants.sh --iterate …     # cargo-mutants re-tests only what the last run did not catch
 #
 # 1. Hand-written mutations from scripts/mutants.txt: each removes one mechanism (an SQL guard, a
 #    compare-and-set, a permission check, the skip of duplicates, …) by a textual replacement.
@@ -27,14 +28,15 @@ DIRS=(backend/src server/src app/src)
 OUT=target/mutants
 mkdir -p "$OUT"
 
-check_only=0 domain=1 listed=1 only=()
+check_only=0 domain=1 listed=1 iterate=() only=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) check_only=1 ;;
     --no-domain) domain=0 ;;
     --domain-only) listed=0 ;;
+    --iterate) iterate=(--iterate) ;;
     --only) shift; while [ $# -gt 0 ] && [[ "$1" != --* ]]; do only+=("$1"); shift; done; domain=0; continue ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -117,7 +119,7 @@ if [ "$domain" = 1 ]; then
   if ! cargo mutants --version >/dev/null 2>&1; then
     cargo install cargo-mutants --locked
   fi
-  cargo mutants --package handoff-domain --no-shuffle --output "$OUT/domain" >"$OUT/domain.log" 2>&1
+  cargo mutants --package handoff-domain --no-shuffle "${iterate[@]}" --output "$OUT/domain" >"$OUT/domain.log" 2>&1
   dir="$OUT/domain/mutants.out"
   report="$OUT/domain.md"
   count() { cat "$dir/$1" 2>/dev/null | grep -c .; }

@@ -423,5 +423,11 @@ mod tests {
         let e = parse_knowledge_file("kb.md", "Welcome to our help.\n\n# Returns\nFree within 30 days.\n");
         let titles: Vec<&str> = e.iter().map(|e| e.title.as_str()).collect();
         assert_eq!(titles, ["kb", "Returns"], "{e:?}");
+
+        // A question without an answer, or an answer without a question, is dropped.
+        let e = parse_knowledge_file("kb.txt", "Q: Orphan question?\n\nQ:\nA: orphan answer\n\nWarranty\nTwo years.");
+        let titles: Vec<&str> = e.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["Warranty"], "{e:?}");
+        assert_eq!(MAX_IMPORT_BYTES, 512 * 1024, "the import limit the settings page states (512 KB)");
     }
 }
