@@ -109,7 +109,7 @@ async fn a_gap_in_live_frames_is_filled_from_the_database(db: Db) {
     // Node A hears nothing of Ann's message; the visitor's next message shows the gap.
     v.send("v3", "third").await;
     let s3 = v.ack("v3").await;
-    let mut got = Vec::new();
+    let mut got: Vec<i64> = v.seen.iter().map(|m| m.seq).filter(|s| *s > s2).collect();
     while got.last() != Some(&s3) {
         got.push(v.message(|m| m.seq > s2).await.seq);
     }
