@@ -380,6 +380,8 @@ mod tests {
         assert!(parse_form_text("message", &"x".repeat(MAX_FORM_MESSAGE_CHARS)).is_ok());
         let name = format!("{}.txt", "n".repeat(MAX_FILE_NAME_CHARS - 4));
         assert_eq!(clean_file_name(&name), name, "a name of exactly the limit is kept");
+        let bare = "n".repeat(MAX_FILE_NAME_CHARS);
+        assert_eq!(clean_file_name(&bare), bare, "also without an extension");
         let five = (0..MAX_FILES).map(|i| file(&format!("{i}.txt"), b"x")).collect();
         assert_eq!(check_files(five).unwrap().len(), MAX_FILES);
         let big = vec![b'x'; MAX_FILE_BYTES];
