@@ -10,15 +10,18 @@
 #   scripts/mutants.sh --iterate …     # cargo-mutants re-tests only what the last run did not catch
 #
 # 1. Hand-written mutations from scripts/mutants.txt: each removes one mechanism (an SQL guard, a
-#    compare-and-set, a permission check, the skip of duplicates, …) by a textual replacement.
-#    The code is found by a pattern that must occur exactly once in backend/src, server/src or
-#    app/src — not by file and line, so the list survives code moving between files. For each:
-#    apply, run only the named test(s), restore the file. KILLED = the test failed (good);
-#    SURVIVED = it still passed (a missing test, or an equivalent mutant: say why in
-#    RELIABILITY.md); UNVIABLE = it did not compile (fix the mutation).
+#    compare-and-set, a permission check, a lease, …) by a textual replacement. The code is
+#    found by a pattern that must occur exactly once in backend/src, server/src or app/src — not
+#    by file and line, so the list survives code moving between files. All mutations are written
+#    into the source at once, each behind a run-time switch (see scripts/mutants.py), and built
+#    once; then, with no switch on, every named test must pass (baseline), and for each mutation
+#    `HANDOFF_MUTANT=<name>` runs only its named test(s). The source is restored at the end.
+#    KILLED = the test failed (good); SURVIVED = it still passed (a missing test, or an
+#    equivalent mutant: say why in RELIABILITY.md).
 # 2. cargo-mutants over the `domain` crate, whole (installed if missing).
 #
-# Slow (one build per mutation), so not part of scripts/test.sh. PostgreSQL at 127.0.0.1:5432 is
+# Slow (a build with every mutation, the named tests once per mutation, cargo-mutants: about an
+# hour on two cores), so not part of scripts/test.sh. PostgreSQL at 127.0.0.1:5432 is
 # used when reachable (then it is required, so no PostgreSQL half of a test is silently skipped).
 # The report goes to stdout and target/mutants/report.md; logs to target/mutants/.
 set -uo pipefail
@@ -66,21 +69,32 @@ if [ "$listed" = 1 ]; then
   names=()
   if [ ${#only[@]} -gt 0 ]; then names=("${only[@]}"); else mapfile -t names < <(mutation names); fi
 
-  # The unmutated tree must pass every named test first (a failing test kills nothing).
+  # Every mutation goes into the source at once, each behind its HANDOFF_MUTANT switch: one
+  # build serves them all. The files are restored however the script ends.
+  restore() { mutation restore; }
+  trap restore EXIT INT TERM
+  mutation apply "${DIRS[@]}" || exit 1
+  echo "== building the tests with every mutation switched in (off unless named)"
+  while IFS= read -r args; do
+    # shellcheck disable=SC2086
+    if ! eval "cargo test $args --no-run" >"$OUT/build.log" 2>&1; then
+      echo "the switched-in mutations do not compile: cargo test $args --no-run (see $OUT/build.log)" >&2
+      exit 1
+    fi
+  done < <(mutation builds)
+
+  # With no mutation named, every named test must pass (a failing test kills nothing).
   if [ ${#only[@]} -eq 0 ]; then
-    echo "== baseline: the named tests on the unmutated code"
+    echo "== baseline: the named tests, no mutation on"
     while IFS= read -r cmd; do
       echo "   cargo test $cmd"
       # shellcheck disable=SC2086
-      if ! eval "cargo test $cmd" >"$OUT/baseline.log" 2>&1; then
+      if ! eval "env -u HANDOFF_MUTANT cargo test $cmd" >"$OUT/baseline.log" 2>&1; then
         echo "baseline failed: cargo test $cmd (see $OUT/baseline.log)" >&2
         exit 1
       fi
     done < <(mutation baseline)
   fi
-
-  restore() { mutation restore; }
-  trap restore EXIT INT TERM
 
   report="$OUT/listed.md"
   {
@@ -89,29 +103,25 @@ if [ "$listed" = 1 ]; then
     echo "| mutation | mechanism removed | test | result |"
     echo "|---|---|---|---|"
   } >"$report"
-  killed=0 survived=0 unviable=0
+  killed=0 survived=0
   for name in "${names[@]}"; do
     test_cmd=$(mutation test "$name") || exit 1
-    args=${test_cmd%% -- *}
-    echo "== $name: cargo test $test_cmd"
-    mutation apply "$name" "${DIRS[@]}" || exit 1
+    echo "== $name: HANDOFF_MUTANT=$name cargo test $test_cmd"
     log="$OUT/$name.log"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    if ! eval "cargo test $args --no-run" >"$log" 2>&1; then
-      result=UNVIABLE; unviable=$((unviable + 1))
-    elif eval "timeout 1200 cargo test $test_cmd" >>"$log" 2>&1; then
+    if eval "HANDOFF_MUTANT=$name timeout 1200 cargo test $test_cmd" >"$log" 2>&1; then
       result=SURVIVED; survived=$((survived + 1))
     else
       result=KILLED; killed=$((killed + 1))
     fi
-    restore
     echo "   $result ($(($(date +%s) - start)) s, log $log)"
     printf '| `%s` | %s | `%s` | %s |\n' "$name" "$(mutation what "$name")" "${test_cmd#* -- }" "$result" >>"$report"
   done
+  restore
   trap - EXIT INT TERM
   echo >>"$report"
-  echo "Listed mechanisms: $killed killed, $survived survived, $unviable unviable." >>"$report"
+  echo "Listed mechanisms: $killed killed, $survived survived." >>"$report"
 fi
 
 if [ "$domain" = 1 ]; then
