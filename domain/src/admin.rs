@@ -98,7 +98,8 @@ pub fn parse_origin(raw: &str) -> Result<String, String> {
         return Err(bad("only the scheme, host and port, without path or wildcards"));
     }
     let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),
+        // The last ':' of `[::1]` is inside the brackets: no port there.
+        Some((h, p)) if !p.contains(']') => (h, Some(p)),
         _ => (rest, None),
     };
     if let Some(p) = port {
@@ -377,6 +378,7 @@ mod tests {
     #[test]
     fn origin_edges() {
         assert_eq!(parse_origin("https://my-shop.example").unwrap(), "https://my-shop.example");
+        assert_eq!(parse_origin("http://[::1]").unwrap(), "http://[::1]", "IPv6 without a port");
         for bad in ["http://[abcd", "http://[]", "http://[xyz]", "https://a_b.com"] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }

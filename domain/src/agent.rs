@@ -236,13 +236,13 @@ pub fn parse_knowledge_file(file_name: &str, text: &str) -> Vec<KnowledgeInput> 
         let flush = |title: &Option<String>, body: &mut Vec<&str>, out: &mut Vec<KnowledgeInput>| {
             let text = body.join("\n").trim().to_string();
             body.clear();
+            // An empty section adds nothing (entries without a body are dropped below).
             match title {
-                Some(t) if !text.is_empty() => {
+                Some(t) => {
                     let kind = if t.ends_with('?') { KnowledgeKind::Qa } else { KnowledgeKind::Article };
                     out.push(KnowledgeInput { kind, title: t.clone(), body: text });
                 }
-                None if !text.is_empty() => out.extend(parse_blocks(file_name, &text)),
-                _ => {}
+                None => out.extend(parse_blocks(file_name, &text)),
             }
         };
         for line in text.lines() {
