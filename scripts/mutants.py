@@ -190,10 +190,13 @@ def restore():
         STATE.unlink()
 
 
-def groups():
-    """The distinct `cargo test` argument sets, each with every filter named for it."""
+def groups(names=None):
+    """The distinct `cargo test` argument sets, each with every filter named for it (for the
+    named mutations, or all)."""
     out = {}
     for m in load():
+        if names and m["name"] not in names:
+            continue
         args, _, filters = m["test"].partition(" -- ")
         out.setdefault(args, [])
         for f in filters.split():
@@ -222,7 +225,7 @@ def main():
     elif cmd == "builds":
         print("\n".join(groups()))
     elif cmd == "baseline":
-        print("\n".join(f"{a} -- {' '.join(f)}" for a, f in groups().items()))
+        print("\n".join(f"{a} -- {' '.join(f)}" for a, f in groups(rest).items()))
     else:
         sys.exit(f"unknown command {cmd}")
 
