@@ -1,9 +1,9 @@
 //! Invariants tested through their own mechanism, with the other mechanisms unable to help
 //! (issue 28). `scripts/mutants.sh` removes each mechanism in turn and checks that its test here
 //! (or elsewhere, as `scripts/mutants.txt` names it) fails.
-use crate::helpers::*;
 use crate::ai::fake_llm::{app_with_llm, sse, FakeLlm, Reply};
 use crate::ai::{greeted_visitor, is_ai, wait_for_no_generations};
+use crate::helpers::*;
 use crate::on_both_databases;
 use domain::wire::ServerFrame;
 use std::sync::atomic::Ordering;
