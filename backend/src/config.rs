@@ -66,6 +66,11 @@ pub struct Config {
     /// Push services browsers may subscribe with (URL prefixes; `https://*.x.com/` matches any
     /// subdomain). The server sends pushes only to these.
     pub push_endpoints: Vec<String>,
+    /// Relay live events to and from the other processes on the same PostgreSQL database
+    /// (`backend::bus`). Always on in a server: it is not read from the file or the environment.
+    /// Tests turn it off to play a process that never hears of the others' changes, so that what
+    /// holds without the relay (the SQL guards) is tested on its own (issue 28).
+    pub relay_events: bool,
 }
 
 impl Default for Config {
@@ -95,6 +100,7 @@ impl Default for Config {
             outbox_max_attempts: 8,
             email_offer_check_ms: 1_000,
             push_endpoints: DEFAULT_PUSH_ENDPOINTS.iter().map(|s| s.to_string()).collect(),
+            relay_events: true,
         }
     }
 }

@@ -56,7 +56,7 @@ impl Backend {
             open_sockets: Arc::default(),
         }));
         backend.upgrade_legacy_knowledge().await?;
-        if kind == crate::db::DbKind::Postgres {
+        if kind == crate::db::DbKind::Postgres && backend.config.relay_events {
             crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
         }
         backend.start_workers();

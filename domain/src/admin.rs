@@ -94,7 +94,8 @@ pub fn parse_origin(raw: &str) -> Result<String, String> {
         return Err(bad("only the scheme, host and port, without path or wildcards"));
     }
     let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),
+        // The last ':' of `[::1]` is inside the brackets: no port there.
+        Some((h, p)) if !p.contains(']') => (h, Some(p)),
         _ => (rest, None),
     };
     if let Some(p) = port {
@@ -353,6 +354,57 @@ mod tests {
         assert!(mgr.covers(Permissions { conversations: true, settings: false, users: false }));
         assert!(!mgr.covers(Permissions { settings: true, ..Default::default() }));
         assert!(Permissions::ALL.covers(mgr));
+    }
+
+    /// The edges of each password rule: exactly the limits pass, one past them fails.
+    #[test]
+    fn password_rule_edges() {
+        assert!(check_password("Tr0ub4dor&", "ann@x.com").is_ok(), "exactly MIN_PASSWORD characters");
+        assert!(check_password("Tr0ub4dor", "ann@x.com").is_err(), "one fewer");
+        assert!(check_password(&"ab1!".repeat(MAX_PASSWORD / 4), "a@b.co").is_ok(), "exactly MAX_PASSWORD");
+        assert!(check_password("abcdabcdabcd", "ann@x.com").is_ok(), "four distinct characters are enough");
+        assert!(check_password("abcabcabcabc", "ann@x.com").is_err(), "three are not");
+        // A well-known word wrapped in symbols, or followed by digits after a space.
+        assert!(check_password("!!!password!!", "ann@x.com").is_err());
+        assert!(check_password("password 2024", "ann@x.com").is_err());
+        // A well-known word followed by more words is a phrase, not the word.
+        assert!(check_password("password manager rocks", "ann@x.com").is_ok());
+    }
+
+    #[test]
+    fn origin_edges() {
+        assert_eq!(parse_origin("https://my-shop.example").unwrap(), "https://my-shop.example");
+        assert_eq!(parse_origin("http://[::1]").unwrap(), "http://[::1]", "IPv6 without a port");
+        for bad in ["http://[abcd", "http://[]", "http://[xyz]", "https://a_b.com"] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+        let fifty: String = (0..MAX_ORIGINS).map(|i| format!("https://s{i}.com\n")).collect();
+        assert_eq!(parse_origins(&fifty).unwrap().len(), MAX_ORIGINS, "exactly MAX_ORIGINS is allowed");
+    }
+
+    /// `covers` for every pair of permission sets.
+    #[test]
+    fn permissions_cover_exactly_their_subsets() {
+        let all: Vec<Permissions> = (0..8)
+            .map(|b| Permissions { conversations: b & 1 != 0, settings: b & 2 != 0, users: b & 4 != 0 })
+            .collect();
+        for mine in &all {
+            for other in &all {
+                let subset = (!other.conversations || mine.conversations)
+                    && (!other.settings || mine.settings)
+                    && (!other.users || mine.users);
+                assert_eq!(mine.covers(*other), subset, "{mine:?} covers {other:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_column_text() {
+        assert_eq!((Role::Admin.as_str(), Role::Client.as_str()), ("admin", "client"));
+        for r in [Role::Admin, Role::Client] {
+            assert_eq!(Role::parse(r.as_str()), r);
+        }
+        assert_eq!(Role::parse("anything else"), Role::Client, "unknown text never makes an admin");
     }
 
     #[test]

@@ -211,10 +211,8 @@ pub struct KnowledgeInput {
 
 impl KnowledgeInput {
     pub fn validate(&self) -> Result<(), FieldError> {
-        let title = if self.kind == KnowledgeKind::Qa { "question" } else { "title" };
-        check_text(title, &self.title, MAX_TITLE, true).map_err(|e| FieldError { field: "title".into(), ..e })?;
-        let body = if self.kind == KnowledgeKind::Qa { "answer" } else { "text" };
-        check_text(body, &self.body, MAX_BODY, true).map_err(|e| FieldError { field: "body".into(), ..e })
+        check_text("title", &self.title, MAX_TITLE, true)?;
+        check_text("body", &self.body, MAX_BODY, true)
     }
 }
 
@@ -234,13 +232,13 @@ pub fn parse_knowledge_file(file_name: &str, text: &str) -> Vec<KnowledgeInput> 
         let flush = |title: &Option<String>, body: &mut Vec<&str>, out: &mut Vec<KnowledgeInput>| {
             let text = body.join("\n").trim().to_string();
             body.clear();
+            // An empty section adds nothing (entries without a body are dropped below).
             match title {
-                Some(t) if !text.is_empty() => {
+                Some(t) => {
                     let kind = if t.ends_with('?') { KnowledgeKind::Qa } else { KnowledgeKind::Article };
                     out.push(KnowledgeInput { kind, title: t.clone(), body: text });
                 }
-                None if !text.is_empty() => out.extend(parse_blocks(file_name, &text)),
-                _ => {}
+                None => out.extend(parse_blocks(file_name, &text)),
             }
         };
         for line in text.lines() {
@@ -342,6 +340,49 @@ mod tests {
         assert_eq!(u.validate().unwrap_err().field, "api_key_env");
     }
 
+    /// The edges of each rule: exactly the limit passes, one past it fails.
+    #[test]
+    fn agent_update_edges() {
+        assert!(AgentUpdate { name: "x".repeat(MAX_NAME), ..update() }.validate().is_ok());
+        assert!(AgentUpdate { name: "x".repeat(MAX_NAME + 1), ..update() }.validate().is_err());
+        let mut u = update();
+        u.llm.api_key_env = "OPENAI_API_KEY_2".into();
+        assert!(u.validate().is_ok(), "an environment variable name");
+        for (key, ok) in [("", false), ("  ", false), ("k", true), (&"k".repeat(500), true), (&"k".repeat(501), false)]
+        {
+            let u = AgentUpdate { api_key: ApiKeyChange::Set(key.to_string()), ..update() };
+            assert_eq!(u.validate().is_ok(), ok, "key of {} characters", key.len());
+        }
+    }
+
+    #[test]
+    fn base_url_edges() {
+        let mut u = AgentUpdate { backend: AiBackendKind::OpenAi, ..update() };
+        u.llm.model = "m".into();
+        let base = "https://llm.example/";
+        u.llm.base_url = format!("{base}{}", "v".repeat(500 - base.len()));
+        assert!(u.validate().is_ok(), "500 characters");
+        u.llm.base_url.push('1');
+        assert_eq!(u.validate().unwrap_err().field, "base_url", "501 characters");
+    }
+
+    #[test]
+    fn knowledge_kinds_round_trip_through_their_column_text() {
+        assert_eq!((KnowledgeKind::Qa.as_str(), KnowledgeKind::Article.as_str()), ("qa", "article"));
+        for k in [KnowledgeKind::Qa, KnowledgeKind::Article] {
+            assert_eq!(KnowledgeKind::parse(k.as_str()), k);
+        }
+    }
+
+    #[test]
+    fn backend_kinds_round_trip_through_their_column_text() {
+        assert_eq!((AiBackendKind::Embedded.as_str(), AiBackendKind::OpenAi.as_str()), ("embedded", "openai"));
+        for k in [AiBackendKind::Embedded, AiBackendKind::OpenAi] {
+            assert_eq!(AiBackendKind::parse(k.as_str()), k);
+        }
+        assert_eq!(AiBackendKind::parse("other"), AiBackendKind::Embedded);
+    }
+
     #[test]
     fn knowledge_input_needs_title_and_body() {
         let ok = KnowledgeInput { kind: KnowledgeKind::Qa, title: "Q?".into(), body: "A.".into() };
@@ -371,6 +412,18 @@ mod tests {
         let e = parse_knowledge_file("returns-policy.txt", "Returns are free within 30 days.");
         assert_eq!(e[0].title, "returns-policy");
         assert!(parse_knowledge_file("empty.md", "\n\n  \n").is_empty());
-        assert!(parse_knowledge_file("x.md", "#hashtag only\n").iter().all(|e| e.kind == KnowledgeKind::Article));
+        let e = parse_knowledge_file("x.md", "#hashtag only\n");
+        assert_eq!((e.len(), e[0].title.as_str(), e[0].body.as_str()), (1, "x", "#hashtag only"), "not a heading");
+
+        // Text before the first heading is kept (as its own article).
+        let e = parse_knowledge_file("kb.md", "Welcome to our help.\n\n# Returns\nFree within 30 days.\n");
+        let titles: Vec<&str> = e.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["kb", "Returns"], "{e:?}");
+
+        // A question without an answer, or an answer without a question, is dropped.
+        let e = parse_knowledge_file("kb.txt", "Q: Orphan question?\n\nQ:\nA: orphan answer\n\nWarranty\nTwo years.");
+        let titles: Vec<&str> = e.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["Warranty"], "{e:?}");
+        assert_eq!(MAX_IMPORT_BYTES, 512 * 1024, "the import limit the settings page states (512 KB)");
     }
 }

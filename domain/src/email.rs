@@ -366,6 +366,46 @@ mod tests {
         assert!(check_files(vec![file("empty.txt", b"")]).unwrap_err().message.contains("empty"));
     }
 
+    /// Exactly at each limit is accepted; one past it is not.
+    #[test]
+    fn edges() {
+        let domain = format!("{}.{}.{}.com", "b".repeat(63), "c".repeat(63), "d".repeat(57));
+        let longest = format!("{}@{domain}", "a".repeat(64));
+        assert_eq!(longest.len(), MAX_EMAIL_CHARS);
+        assert!(EmailAddress::parse(&longest).is_ok());
+        assert!(EmailAddress::parse(&longest.replace("@b", "@bb")).is_err(), "one character more");
+        assert!(EmailAddress::parse("ann@my-shop.example").is_ok());
+        assert!(EmailAddress::parse("ann@my_shop.example").is_err());
+        assert!(parse_form_text("message", &"x".repeat(MAX_FORM_MESSAGE_CHARS)).is_ok());
+        let name = format!("{}.txt", "n".repeat(MAX_FILE_NAME_CHARS - 4));
+        assert_eq!(clean_file_name(&name), name, "a name of exactly the limit is kept");
+        let bare = "n".repeat(MAX_FILE_NAME_CHARS);
+        assert_eq!(clean_file_name(&bare), bare, "also without an extension");
+        let five = (0..MAX_FILES).map(|i| file(&format!("{i}.txt"), b"x")).collect();
+        assert_eq!(check_files(five).unwrap().len(), MAX_FILES);
+        let big = vec![b'x'; MAX_FILE_BYTES];
+        let two = vec![file("a.txt", &big), file("b.txt", &big)];
+        assert_eq!(2 * MAX_FILE_BYTES, MAX_TOTAL_BYTES);
+        assert_eq!(check_files(two).unwrap().len(), 2, "files of exactly the size limits");
+    }
+
+    /// What a browser would render as markup is never plain text; files are served as their kind.
+    #[test]
+    fn markup_is_not_text_and_types_are_exact() {
+        for markup in ["<html><body>", "<svg/>", "<?xml version=\"1.0\"?>", "<script>x</script>", "<!doctype html>"] {
+            assert_eq!(FileKind::sniff(markup.as_bytes()), None, "{markup}");
+        }
+        let types: Vec<&str> = FILE_KINDS.iter().map(|k| k.content_type()).collect();
+        assert_eq!(
+            types,
+            ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain; charset=utf-8"]
+        );
+        assert!(extension_accepted("photo.JPG") && extension_accepted("notes.md"));
+        for refused in ["page.html", "logo.svg", "run.exe", "noextension"] {
+            assert!(!extension_accepted(refused), "{refused}");
+        }
+    }
+
     #[test]
     fn limits() {
         let many = (0..=MAX_FILES).map(|i| file(&format!("{i}.txt"), b"x")).collect();

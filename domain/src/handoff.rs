@@ -297,6 +297,48 @@ mod tests {
     use HandoffEvent as E;
     use HandoffState as S;
 
+    /// What the dashboard and the visitor read of a state, a notice, an error.
+    #[test]
+    fn states_notices_and_errors_read_as_documented() {
+        let attention: Vec<bool> =
+            [S::Ai, S::Requested, human(ann()), S::Closed].iter().map(HandoffState::needs_attention).collect();
+        assert_eq!(attention, [false, true, true, false]);
+        for k in StateKind::ALL {
+            assert_eq!(k.to_string(), k.as_str());
+        }
+        assert_eq!(Notice::AgentJoined { agent_name: "Ann".into() }.text(), "Ann joined the chat.");
+        assert_eq!(
+            Notice::ReturnedToAi { agent_name: "Ann".into() }.text(),
+            "Ann passed the chat back to the AI assistant."
+        );
+        assert!(Notice::HumanRequested.text().starts_with("You asked for a human."));
+        assert_eq!(Notice::Closed.text(), "This conversation was closed.");
+        let codes: Vec<&str> = [
+            TransitionError::AlreadyTaken { by: ann() },
+            TransitionError::AlreadyRequested,
+            TransitionError::HumanAlreadyPresent { by: ann() },
+            TransitionError::NotRequested,
+            TransitionError::NotWithHuman,
+            TransitionError::NotHolder { holder: ann() },
+            TransitionError::ConversationClosed,
+        ]
+        .iter()
+        .map(TransitionError::code)
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "already_taken",
+                "already_requested",
+                "human_already_present",
+                "not_requested",
+                "not_with_human",
+                "not_holder",
+                "conversation_closed"
+            ]
+        );
+    }
+
     fn ok(state: S, event: E) -> (S, Vec<Effect>) {
         transition(&state, &event).expect("transition should be legal")
     }

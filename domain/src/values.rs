@@ -86,6 +86,8 @@ mod tests {
         let t = MessageText::parse("  hi\u{0007} there\n  ").unwrap();
         assert_eq!(t.as_str(), "hi there");
         assert_eq!(MessageText::parse("a\nb").unwrap().as_str(), "a\nb");
+        assert_eq!(t.into_inner(), "hi there");
+        assert_eq!(ClientMsgId::parse("msg-1_a").unwrap().as_str(), "msg-1_a");
     }
 
     #[test]

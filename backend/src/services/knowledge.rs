@@ -5,10 +5,10 @@ use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::Backend;
 use crate::store::knowledge::insert_knowledge;
-use domain::field::FieldError;
 use domain::agent::{
     parse_knowledge_file, KnowledgeEntry, KnowledgeInput, KnowledgeKind, MAX_ENTRIES, MAX_IMPORT_BYTES,
 };
+use domain::field::FieldError;
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {

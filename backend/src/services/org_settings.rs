@@ -2,8 +2,8 @@
 use crate::error::{BackendError, Result};
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::field::FieldError;
 use domain::email::EmailAddress;
+use domain::field::FieldError;
 use domain::wire::OrgSettings;
 
 /// Allowed range of the request timeout, in seconds.

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-const VISITOR_MAIL: &str = "visitor@example.test";
+pub(crate) const VISITOR_MAIL: &str = "visitor@example.test";
 
-fn mail_config(smtp: &SmtpSink) -> impl FnOnce(&mut Config) {
+pub(crate) fn mail_config(smtp: &SmtpSink) -> impl FnOnce(&mut Config) {
     let url = smtp.url();
     move |c: &mut Config| {
         c.smtp_url = url;

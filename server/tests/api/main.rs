@@ -5,6 +5,7 @@ mod chaos;
 mod crash;
 mod email;
 mod faults;
+mod guards;
 mod helpers;
 mod idor;
 mod limits;

@@ -2,7 +2,7 @@
 //! (greeting, EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT) and keeps every
 //! accepted mail. It can be switched into an outage (`451` on MAIL FROM) to exercise retries.
 //! The server under test talks to it through lettre exactly as it would to Postfix.
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -80,17 +80,26 @@ pub struct SmtpSink {
     mails: Arc<Mutex<Vec<Mail>>>,
     down: Arc<AtomicBool>,
     refused: Arc<AtomicUsize>,
+    /// Milliseconds to wait before accepting each mail's data (a slow mail server).
+    slow_ms: Arc<AtomicU64>,
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP sink");
         let port = listener.local_addr().unwrap().port();
-        let sink = Self { port, mails: Arc::default(), down: Arc::default(), refused: Arc::default() };
-        let (mails, down, refused) = (sink.mails.clone(), sink.down.clone(), sink.refused.clone());
+        let sink = Self {
+            port,
+            mails: Arc::default(),
+            down: Arc::default(),
+            refused: Arc::default(),
+            slow_ms: Arc::default(),
+        };
+        let (mails, down, refused, slow) =
+            (sink.mails.clone(), sink.down.clone(), sink.refused.clone(), sink.slow_ms.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, mails.clone(), down.clone(), refused.clone()));
+                tokio::spawn(session(stream, mails.clone(), down.clone(), refused.clone(), slow.clone()));
             }
         });
         sink
@@ -104,6 +113,11 @@ impl SmtpSink {
     /// While down, every mail is refused with a temporary error (451).
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Each mail is kept at once but acknowledged only after `wait` (a slow mail server).
+    pub fn set_slow(&self, wait: Duration) {
+        self.slow_ms.store(wait.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// How many mails were refused so far.
@@ -136,7 +150,13 @@ impl SmtpSink {
     }
 }
 
-async fn session(stream: TcpStream, mails: Arc<Mutex<Vec<Mail>>>, down: Arc<AtomicBool>, refused: Arc<AtomicUsize>) {
+async fn session(
+    stream: TcpStream,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    down: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
+    slow_ms: Arc<AtomicU64>,
+) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     if write.write_all(b"220 sink.test ESMTP ready\r\n").await.is_err() {
@@ -183,6 +203,7 @@ async fn session(stream: TcpStream, mails: Arc<Mutex<Vec<Mail>>>, down: Arc<Atom
                 raw.push_str(line.strip_prefix('.').unwrap_or(&line));
             }
             mails.lock().unwrap().push(Mail { from: from.clone(), to: std::mem::take(&mut to), raw });
+            tokio::time::sleep(Duration::from_millis(slow_ms.load(Ordering::SeqCst))).await;
             "250 2.0.0 queued\r\n".into()
         } else if upper == "RSET" || upper == "NOOP" {
             "250 2.0.0 ok\r\n".into()

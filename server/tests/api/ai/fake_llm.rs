@@ -12,6 +12,9 @@ pub(crate) enum Reply {
     Status(u16),
     /// Reads the request and never answers.
     Silent,
+    /// `200 text/event-stream`: the first `before` pieces at once, then nothing until the test
+    /// calls `release.notify_one()` (a model that stalls mid-answer), then the rest.
+    Held { pieces: Vec<Vec<u8>>, before: usize, release: Arc<tokio::sync::Notify> },
 }
 
 #[derive(Clone, Debug)]
@@ -125,11 +128,19 @@ impl FakeLlm {
                 tokio::time::sleep(Duration::from_secs(120)).await;
                 return Ok(());
             }
+            Reply::Held { pieces, before, release } => {
+                sock.write_all(SSE_HEAD).await?;
+                for (i, p) in pieces.into_iter().enumerate() {
+                    if i == before {
+                        release.notified().await;
+                    }
+                    sock.write_all(&p).await?;
+                    sock.flush().await?;
+                }
+                self.streamed_to_end.fetch_add(1, Ordering::SeqCst);
+            }
             Reply::Sse { pieces, gap } => {
-                sock.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
-                )
-                .await?;
+                sock.write_all(SSE_HEAD).await?;
                 for p in pieces {
                     tokio::time::sleep(gap).await;
                     sock.write_all(&p).await?;
@@ -141,6 +152,9 @@ impl FakeLlm {
         sock.shutdown().await
     }
 }
+
+const SSE_HEAD: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
 
 pub(crate) fn delta(content: &str) -> String {
     format!(

@@ -23,20 +23,20 @@ use tokio::net::{TcpListener, TcpStream};
 
 const RATE_NOTICE: &str = "You're sending messages faster than I can answer. Please wait a moment before asking again.";
 
-fn is_ai(m: &MessageDto) -> bool {
+pub(crate) fn is_ai(m: &MessageDto) -> bool {
     m.author == Author::Ai
 }
 
 // ------------------------------------------------------------------------------------ helpers
 
 /// The demo agent as `agents/list` shows it to `cookie`.
-async fn demo_agent(app: &TestApp, cookie: &str) -> Value {
+pub(crate) async fn demo_agent(app: &TestApp, cookie: &str) -> Value {
     let list = app.call_json("agents/list", cookie, json!({})).await.ok();
     list.as_array().unwrap().iter().find(|a| a["id"] == "demo-agent").cloned().expect("demo agent listed")
 }
 
 /// An `AgentUpdate` that keeps everything as `dto` shows it (what the settings page sends).
-fn as_update(dto: &Value) -> Value {
+pub(crate) fn as_update(dto: &Value) -> Value {
     json!({
         "name": dto["name"], "greeting": dto["greeting"], "fallback_text": dto["fallback_text"],
         "handoff_text": dto["handoff_text"], "handoff_enabled": dto["handoff_enabled"],
@@ -45,14 +45,14 @@ fn as_update(dto: &Value) -> Value {
 }
 
 /// Updates the demo agent: its current settings, changed by `change`.
-async fn update_demo_agent(app: &TestApp, cookie: &str, change: impl FnOnce(&mut Value)) -> Answer {
+pub(crate) async fn update_demo_agent(app: &TestApp, cookie: &str, change: impl FnOnce(&mut Value)) -> Answer {
     let mut update = as_update(&demo_agent(app, cookie).await);
     change(&mut update);
     app.call_json("agents/update", cookie, json!({"agent_id": "demo-agent", "update": update})).await
 }
 
 /// A connected visitor who has received the greeting.
-async fn greeted_visitor(app: &TestApp) -> Visitor {
+pub(crate) async fn greeted_visitor(app: &TestApp) -> Visitor {
     let mut v = app.visitor().await;
     v.message(|m| m.seq == 1 && is_ai(m)).await;
     v
@@ -77,7 +77,7 @@ async fn preview(app: &TestApp, cookie: &str, question: &str) -> String {
     p.ok().as_str().expect("a string").to_string()
 }
 
-async fn wait_for_no_generations(app: &TestApp) {
+pub(crate) async fn wait_for_no_generations(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(3);
     while app.backend.generations_running() > 0 {
         assert!(Instant::now() < deadline, "AI generations still running: {}", app.backend.generations_running());
@@ -85,7 +85,7 @@ async fn wait_for_no_generations(app: &TestApp) {
     }
 }
 
-mod fake_llm;
+pub(crate) mod fake_llm;
 mod openai;
 
 use fake_llm::*;

@@ -194,6 +194,7 @@ async fn takeover_on_another_node_drops_the_streamed_answer() {
         }
     }
     wait_for_no_generations(&a).await;
+    assert_eq!(fake.streamed_to_end.load(Ordering::SeqCst), 0, "node A went on generating after the relayed takeover");
 
     fake.set(Reply::Sse { pieces: sse("Back again.", false), gap: Duration::ZERO });
     assert_eq!(ask(&mut v, "n2", "Are you back?").await.text, "Back again.");
