@@ -343,8 +343,8 @@ mod tests {
     /// The edges of each rule: exactly the limit passes, one past it fails.
     #[test]
     fn agent_update_edges() {
-        assert!(AgentUpdate { name: "x".repeat(MAX_NAME), ..update() }.validate().is_ok());
-        assert!(AgentUpdate { name: "x".repeat(MAX_NAME + 1), ..update() }.validate().is_err());
+        assert!(AgentUpdate { name: "x".repeat(MAX_AI_AGENT_NAME), ..update() }.validate().is_ok());
+        assert!(AgentUpdate { name: "x".repeat(MAX_AI_AGENT_NAME + 1), ..update() }.validate().is_err());
         let mut u = update();
         u.llm.api_key_env = "OPENAI_API_KEY_2".into();
         assert!(u.validate().is_ok(), "an environment variable name");
