@@ -111,6 +111,7 @@ async fn bench_config(postgres: bool) -> Config {
     let _ = std::fs::remove_dir_all(&dir);
     let mut c = Config {
         data_dir: dir,
+        seed_demo: true,
         demo_password: PASSWORD.into(),
         ai_typing_delay_ms: 0,
         ai_replies_per_minute: 0,

@@ -8,7 +8,10 @@ mod faults;
 mod helpers;
 mod idor;
 mod limits;
+mod process;
 mod push;
+mod revocation;
+mod security;
 mod smtp;
 mod widget;
 
