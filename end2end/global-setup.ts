@@ -18,6 +18,8 @@ export default async function globalSetup() {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HANDOFF_DATA_DIR: dataDir,
+    // The suite signs in as the demo users (the server's own default seeds nothing).
+    HANDOFF_SEED_DEMO: 'true',
     HANDOFF_DEMO_PASSWORD: 'handoff-demo',
     // Every browser test opens chats from 127.0.0.1: no per-address limit on new chats here.
     HANDOFF_NEW_CHATS_PER_IP_PER_HOUR: '0',

@@ -5,6 +5,9 @@
 # the widget is its own bundle: rebuild it with scripts/build-widget.sh --dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The demo (with its published password) is for trying Handoff locally; the server's own default
+# and Leptos.toml seed nothing.
+export HANDOFF_SEED_DEMO=true
 scripts/install-tools.sh
 export PATH="$HOME/.cargo/bin:${HANDOFF_TOOLS_DIR:-$HOME/.cache/handoff-tools}/node_modules/.bin:$PATH"
 scripts/build-widget.sh

@@ -14,7 +14,14 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    argon2_verify(password, hash).unwrap_or(false)
+}
+
+/// Whether `password` matches `hash`; `None` when `hash` is not an Argon2 hash (nothing was
+/// verified).
+pub fn argon2_verify(password: &str, hash: &str) -> Option<bool> {
+    let hash = PasswordHash::new(hash).ok()?;
+    Some(Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
 /// A new random token, hex-encoded (256 bits).
@@ -54,6 +61,18 @@ mod tests {
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "handoff_session";
+/// The session cookie's name when the site is served over https: the `__Host-` prefix makes
+/// browsers accept it only with `Secure`, `Path=/` and no `Domain` (no subdomain can set it).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-handoff_session";
+
+/// The session cookie's name for a site whose public address is https (`https_site`) or not.
+pub fn session_cookie_name(https_site: bool) -> &'static str {
+    if https_site {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// Finds a cookie's value in a `Cookie:` header.
 pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
@@ -63,11 +82,13 @@ pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// The `Set-Cookie` value for a session (HttpOnly, SameSite=Lax; Secure when served over TLS).
-pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {
+/// The `Set-Cookie` value for a session (HttpOnly, SameSite=Lax; Secure when served over TLS;
+/// `__Host-` named and Secure when the site's public address is https).
+pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool, https_site: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
-        if secure { "; Secure" } else { "" }
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+        session_cookie_name(https_site),
+        if secure || https_site { "; Secure" } else { "" }
     )
 }
 
@@ -79,8 +100,10 @@ mod cookie_tests {
     fn finds_cookies() {
         assert_eq!(cookie_value("a=1; handoff_session=abc; b=2", SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie_value("a=1", SESSION_COOKIE), None);
-        let c = session_cookie("t", 60, false);
+        let c = session_cookie("t", 60, false, false);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"));
-        assert!(session_cookie("t", 60, true).ends_with("; Secure"));
+        assert!(session_cookie("t", 60, true, false).ends_with("; Secure"));
+        let https = session_cookie("t", 60, false, true);
+        assert!(https.starts_with("__Host-handoff_session=t; Path=/;") && https.ends_with("; Secure"), "{https}");
     }
 }

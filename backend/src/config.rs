@@ -10,7 +10,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL; otherwise SQLite in `data_dir`.
     pub database_url: Option<String>,
-    /// Seed a demo organization, AI agent, widget and two agents when the database is empty.
+    /// Seed a demo organization, AI agent, widget, two agents and a platform admin, all with
+    /// `demo_password`, when the database is empty. Off by default (a published admin password);
+    /// `scripts/serve.sh` and the tests turn it on.
     pub seed_demo: bool,
     /// Password of the seeded demo users.
     pub demo_password: String,
@@ -71,6 +73,12 @@ pub struct Config {
     /// Tests turn it off to play a process that never hears of the others' changes, so that what
     /// holds without the relay (the SQL guards) is tested on its own (issue 28).
     pub relay_events: bool,
+    /// Visitor tokens expire this many days after the chat started (0: never); the widget then
+    /// starts a new chat.
+    pub visitor_token_days: i64,
+    /// How often each server process purges expired sessions, sign-in counts and old visitor
+    /// tokens, in milliseconds (0: never).
+    pub purge_every_ms: u64,
 }
 
 impl Default for Config {
@@ -78,7 +86,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("data"),
             database_url: None,
-            seed_demo: true,
+            seed_demo: false,
             demo_password: "handoff-demo".into(),
             ai_typing_delay_ms: 400,
             ai_timeout_ms: 30_000,
@@ -101,6 +109,8 @@ impl Default for Config {
             email_offer_check_ms: 1_000,
             push_endpoints: DEFAULT_PUSH_ENDPOINTS.iter().map(|s| s.to_string()).collect(),
             relay_events: true,
+            visitor_token_days: 90,
+            purge_every_ms: 600_000,
         }
     }
 }
@@ -174,7 +184,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 26] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -199,6 +209,8 @@ const KEYS: [&str; 24] = [
     "outbox_max_attempts",
     "email_offer_check_ms",
     "push_endpoints",
+    "visitor_token_days",
+    "purge_every_ms",
 ];
 
 /// The push services of Chrome/Edge/Opera (Google), Firefox (Mozilla), Safari (Apple) and
@@ -249,9 +261,17 @@ impl Config {
             "push_endpoints" => {
                 self.push_endpoints = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
             }
+            "visitor_token_days" => self.visitor_token_days = int(v)?.clamp(0, 36_500),
+            "purge_every_ms" => self.purge_every_ms = int(v)?.max(0) as u64,
             other => return Err(format!("unknown setting `{other}`")),
         }
         Ok(())
+    }
+
+    /// Whether the site's public address is https (the session cookie is then `Secure` and
+    /// `__Host-` named, whatever proxy headers say).
+    pub fn https_site(&self) -> bool {
+        self.public_url.to_ascii_lowercase().starts_with("https://")
     }
 
     /// The sqlx URL to connect to.

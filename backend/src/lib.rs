@@ -16,6 +16,11 @@
 //!    [`bus`] relays live frames between processes (PostgreSQL LISTEN/NOTIFY).
 //! 5. **Runtime** — [`runtime`] (start-up, workers) and [`seed`] (the demo organization).
 //!
+//! SECURITY.md is the threat model: sign-in limits counted in the database
+//! (`services::sign_in_limits`), revocation of live dashboard sockets across processes
+//! (`services::revocation`), the purge of expired sessions, sign-in counts and old visitor
+//! tokens (`services::purge`, started by `runtime`).
+//!
 //! Invariant: the handoff rules live in `domain::handoff`; this crate only stores their results
 //! and executes their effects, and every write that depends on the handoff state is conditional
 //! on that state in the same SQL statement (no check-then-act across statements).

@@ -3,13 +3,15 @@
 //! * A platform **admin** ([`Role::Admin`]) manages everything.
 //! * A client user belongs to one organization; their [`Permissions`] say whether they may handle
 //!   its conversations (*conversations*), change its settings (*settings*) and manage its users
-//!   (*users*); they may only grant permissions they hold themselves (and never the admin role).
+//!   (*users*); they may only grant permissions they hold themselves (and never the admin role),
+//!   and manage only users whose permissions are a subset of their own (a *users*-only manager
+//!   cannot take over a colleague with *settings*).
 //! * A visitor ([`VisitorCtx`]) reaches only their own conversation.
 //!
 //! Rows of another organization answer "not found", exactly like ids that do not exist, so ids
 //! cannot be probed. Roles are typed, never compared as strings.
 use crate::error::{field, BackendError, Result};
-use domain::admin::{Permissions, Role};
+use domain::admin::{Permissions, Role, UserEntry};
 use domain::handoff::AgentRef;
 use domain::wire::UserDto;
 
@@ -139,6 +141,16 @@ impl UserCtx {
             Permissions::ALL
         } else {
             self.perms
+        }
+    }
+
+    /// Whether this user may change `target` (password, e-mail, status, permissions): admins
+    /// anyone, user managers only users whose permissions they all hold themselves.
+    pub(crate) fn may_manage(&self, target: &UserEntry) -> Result<()> {
+        if self.is_admin() || self.permissions().covers(target.permissions) {
+            Ok(())
+        } else {
+            Err(BackendError::Forbidden("you can only manage users whose permissions you have yourself".into()))
         }
     }
 

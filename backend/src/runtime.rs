@@ -1,8 +1,8 @@
 //! Start-up, background workers and shutdown: the only module that wires every service together.
 //!
 //! [`Backend::start`] opens and migrates the database, seeds the demo if configured, upgrades
-//! legacy data, starts the relay between processes (PostgreSQL) and this process's workers (the
-//! e-mail offer check, the outbox). Stopping is [`Backend::begin_shutdown`] (`services`).
+//! legacy data, starts the relays between processes (PostgreSQL: live frames, revocations) and
+//! this process's workers (the e-mail offer check, the outbox, the purge). Stopping is [`Backend::begin_shutdown`] (`services`).
 use crate::ai::{AiResponder, Responders};
 use crate::config::Config;
 use crate::db::Db;
@@ -44,13 +44,8 @@ impl Backend {
             generating: Mutex::new(HashMap::new()),
             ai_locks: Mutex::new(HashMap::new()),
             new_visitors,
-            sign_in_failures: {
-                let window = std::time::Duration::from_secs(config.sign_in_window_secs);
-                (
-                    crate::limits::RateWindow::new(config.sign_in_failures_per_account, window),
-                    crate::limits::RateWindow::new(config.sign_in_failures_per_ip, window),
-                )
-            },
+            sign_in_stats: Default::default(),
+            revocations: Default::default(),
             vapid_key: tokio::sync::OnceCell::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             open_sockets: Arc::default(),
@@ -58,12 +53,14 @@ impl Backend {
         backend.upgrade_legacy_knowledge().await?;
         if kind == crate::db::DbKind::Postgres && backend.config.relay_events {
             crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
+            crate::services::revocation::start_relay(&backend, &backend.config.effective_database_url()).await?;
         }
         backend.start_workers();
         Ok(backend)
     }
 
-    /// Starts this process's background workers (e-mail offers and the outbox), as configured.
+    /// Starts this process's background workers (e-mail offers, the outbox, the purge), as
+    /// configured.
     pub fn start_workers(&self) {
         if self.config.email_offer_check_ms > 0 {
             let this = self.clone();
@@ -78,6 +75,7 @@ impl Backend {
             });
         }
         start_outbox_worker(self);
+        start_purge_worker(self);
     }
 }
 
@@ -109,6 +107,27 @@ pub(crate) fn start_outbox_worker(backend: &Backend) {
         loop {
             if let Err(e) = this.run_outbox(&couriers).await {
                 tracing::warn!(error = %e, "outbox round failed");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Starts this process's purge worker (see [`crate::services::purge`]) unless `purge_every_ms`
+/// is 0.
+pub(crate) fn start_purge_worker(backend: &Backend) {
+    if backend.config.purge_every_ms == 0 {
+        return;
+    }
+    let (this, every) = (backend.clone(), Duration::from_millis(backend.config.purge_every_ms));
+    tokio::spawn(async move {
+        loop {
+            match this.purge_expired().await {
+                Ok((s, t, c)) if s + t + c > 0 => {
+                    tracing::info!(sessions = s, visitor_tokens = t, sign_in_counts = c, "purged expired rows")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge failed"),
             }
             tokio::time::sleep(every).await;
         }

@@ -178,6 +178,7 @@ async fn connections(a: &Args) {
 async fn bench_config(postgres: bool) -> Config {
     let mut c = Config {
         data_dir: process::scratch_dir("inserts"),
+        seed_demo: true,
         demo_password: PASSWORD.into(),
         ai_typing_delay_ms: 0,
         ai_replies_per_minute: 0,

@@ -3,7 +3,10 @@
 //!
 //! * `POST /api/widget/email` — fields `token`, `submission_id`, `email`, `message`, and zero or
 //!   more `files`. Answers `{"seq", "duplicate"}`, or an `AppError` JSON body: 400 `field`
-//!   (which field and why; nothing stored), 403, 413 (body over the limit), 429.
+//!   (which field and why; nothing stored), 403, 413 (body over the limit), 429. The `token`
+//!   must come before any file: the visitor is checked as soon as it arrives, and a forged token
+//!   (or a file before the token) is refused before a file byte is read. Files are read chunk by
+//!   chunk and never buffered past the size limits.
 //! * `GET /attachments/{id}` — for signed-in users of the attachment's organization (session
 //!   cookie) or the visitor who uploaded it (`X-Visitor-Token` header). Always a download
 //!   (`Content-Disposition: attachment`), with the type found by content, `nosniff` and a CSP
@@ -50,6 +53,30 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
     }
 }
 
+fn forbidden(message: &str) -> Response {
+    error(StatusCode::FORBIDDEN, AppError::Forbidden { message: message.into() })
+}
+
+/// Reads one file chunk by chunk, counting every byte into `total`, and stops with 413 as soon
+/// as the form's files exceed the limit (the files' total plus one file's worth, so that a file
+/// slightly too large still gets the form's field error naming it): nothing past it is buffered.
+async fn read_file(field: &mut axum::extract::multipart::Field<'_>, total: &mut usize) -> Result<Vec<u8>, Response> {
+    let mut bytes = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                *total += chunk.len();
+                if *total > MAX_TOTAL_BYTES + MAX_FILE_BYTES {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(bytes),
+            Err(e) => return Err(multipart_error(e)),
+        }
+    }
+}
+
 #[derive(serde::Serialize)]
 struct Submitted {
     seq: i64,
@@ -90,30 +117,32 @@ pub async fn submit_email_form(State(backend): State<Backend>, request: Request)
             return error(StatusCode::BAD_REQUEST, AppError::Validation { code: "bad_form".into(), message });
         }
     };
-    let (mut token, mut submission_id, mut email, mut message) = (None, None, None, None);
+    let (mut visitor, mut submission_id, mut email, mut message) = (None, None, None, None);
     let mut files = Vec::new();
     let mut total = 0usize;
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => return multipart_error(e),
         };
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
+            if visitor.is_none() {
+                return forbidden("send the visitor token before the files");
+            }
             let file_name = field.file_name().unwrap_or_default().to_string();
-            let bytes = match field.bytes().await {
+            let bytes = match read_file(&mut field, &mut total).await {
                 Ok(b) => b,
-                Err(e) => return multipart_error(e),
+                Err(response) => return response,
             };
             if file_name.is_empty() && bytes.is_empty() {
                 continue; // an empty file input
             }
-            total += bytes.len();
-            if files.len() >= MAX_FILES * 4 || total > MAX_TOTAL_BYTES + MAX_FILE_BYTES {
+            if files.len() >= MAX_FILES * 4 {
                 return too_large();
             }
-            files.push(UploadedFile { name: file_name, bytes: bytes.to_vec() });
+            files.push(UploadedFile { name: file_name, bytes });
             continue;
         }
         let text = match field.text().await {
@@ -125,19 +154,19 @@ pub async fn submit_email_form(State(backend): State<Backend>, request: Request)
             Err(e) => return multipart_error(e),
         };
         match name.as_str() {
-            "token" => token = Some(text),
+            "token" if text.is_empty() => return forbidden("unknown visitor token"),
+            "token" => match backend.visitor_by_token(&text).await {
+                Ok(v) => visitor = Some(v),
+                Err(e) => return backend_error(e),
+            },
             "submission_id" => submission_id = Some(text),
             "email" => email = Some(text),
             "message" => message = Some(text),
             _ => {} // unknown fields are ignored
         }
     }
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return error(StatusCode::FORBIDDEN, AppError::Forbidden { message: "unknown visitor token".into() });
-    };
-    let visitor = match backend.visitor_by_token(&token).await {
-        Ok(v) => v,
-        Err(e) => return backend_error(e),
+    let Some(visitor) = visitor else {
+        return forbidden("unknown visitor token");
     };
     let result = backend
         .submit_email_form(
@@ -163,7 +192,7 @@ pub async fn download_attachment(
     let session = headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|c| backend::auth::cookie_value(c, backend::auth::SESSION_COOKIE))
+        .and_then(|c| backend.session_from_cookies(c))
         .map(str::to_owned);
     let file = match (visitor_token, session) {
         (Some(token), _) => backend.attachment_for_visitor(token, &id).await,

@@ -4,7 +4,9 @@
 //!   `welcome`, then every message after `last_seq` in order, then live frames.
 //! * `/ws/agent`: the dashboard, authenticated by the session cookie. It receives every
 //!   conversation summary of its organization live, and the messages of the conversations it
-//!   `watch`es (from the `last_seq` it gives).
+//!   `watch`es (from the `last_seq` it gives). Its user is re-checked on every `watch`, on each
+//!   presence tick and whenever their access may have shrunk (`backend::services::revocation`): a revoked
+//!   session, another organization or a lost *conversations* permission closes it (1008).
 //!
 //! Delivery rule for both: messages of a conversation go out in `seq` order, each at most once
 //! per connection. Live frames from the hub are hints; a gap (or a lagging receiver) is filled
@@ -247,22 +249,62 @@ pub async fn agent_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backen
     let token = headers
         .get(axum::http::header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|c| backend::auth::cookie_value(c, backend::auth::SESSION_COOKIE))
+        .and_then(|c| backend.session_from_cookies(c))
         .map(str::to_owned);
-    let user = match token {
-        Some(t) => backend.user_by_session(&t).await.ok().flatten(),
+    // Listen for revocations before the check, so that none falls in between.
+    let revoked = backend.revocations();
+    let user = match &token {
+        Some(t) => backend.user_by_session(t).await.ok().flatten(),
         None => None,
     };
-    let Some(user) = user.filter(|u| u.conversations_org().is_ok()) else {
+    let (Some(token), Some(user)) = (token, user.filter(|u| u.conversations_org().is_ok())) else {
         return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
     };
-    limits(ws).on_upgrade(move |s| agent_loop(s, backend, user))
+    let access = Access { token, user, revoked };
+    limits(ws).on_upgrade(move |s| agent_loop(s, backend, access))
 }
 
-async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
+/// What a dashboard socket was opened with, to re-check it (see `backend::services::revocation`).
+struct Access {
+    token: String,
+    user: UserCtx,
+    revoked: tokio::sync::broadcast::Receiver<String>,
+}
+
+impl Access {
+    /// Re-reads the user of the session: false when the session, the organization `org` or the
+    /// *conversations* permission is gone.
+    async fn recheck(&mut self, backend: &Backend, org: &str) -> bool {
+        match backend.dashboard_user(&self.token, org).await {
+            Some(user) => {
+                self.user = user;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Resolves with whether a revocation may concern this socket's user.
+    async fn concerns_me(&mut self) -> bool {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match self.revoked.recv().await {
+                Ok(id) if id == self.user.id => return true,
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => return true,
+                Err(RecvError::Closed) => return std::future::pending().await,
+            }
+        }
+    }
+}
+
+const REVOKED: u16 = 1008;
+const REVOKED_REASON: &str = "signed out or no longer allowed";
+
+async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access) {
     let _open = backend.socket_opened();
     let mut stop = backend.on_shutdown();
-    let Ok(org) = user.conversations_org().map(str::to_owned) else { return };
+    let Ok(org) = access.user.conversations_org().map(str::to_owned) else { return };
     let mut live = backend.hub.subscribe_org(&org);
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
@@ -272,8 +314,16 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
     loop {
         tokio::select! {
             _ = presence.tick() => {
-                if let Err(e) = backend.touch_presence(&user.id).await {
+                if !access.recheck(&backend, &org).await {
+                    return close(socket, REVOKED, REVOKED_REASON).await;
+                }
+                if let Err(e) = backend.touch_presence(&access.user.id).await {
                     tracing::warn!(error = %e, "could not record presence");
+                }
+            }
+            mine = access.concerns_me() => {
+                if mine && !access.recheck(&backend, &org).await {
+                    return close(socket, REVOKED, REVOKED_REASON).await;
                 }
             }
             msg = socket.recv() => match classify(msg) {
@@ -282,7 +332,19 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
                 Incoming::Text(t) => {
                     let ok = match serde_json::from_str::<AgentFrame>(&t) {
                         Ok(AgentFrame::Watch { conversation_id, last_seq }) => {
-                            match backend.authorize_conversation(&user, &conversation_id).await {
+                            // The caller is re-checked beside the conversation's check (one
+                            // round trip): the fresh user has the same organization, so the
+                            // conversation's answer holds for them.
+                            let user = access.user.clone();
+                            let (fresh, allowed) = tokio::join!(
+                                backend.dashboard_user(&access.token, &org),
+                                backend.authorize_conversation(&user, &conversation_id)
+                            );
+                            let Some(fresh) = fresh else {
+                                return close(socket, REVOKED, REVOKED_REASON).await;
+                            };
+                            access.user = fresh;
+                            match allowed {
                                 Ok(()) => {
                                     let last = watched.entry(conversation_id.clone()).or_insert(last_seq.max(0));
                                     deliver(&mut socket, &backend, &conversation_id, last, None, std::convert::identity).await
@@ -312,7 +374,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, user: UserCtx) {
                             if !watched.contains_key(conversation_id) => true,
                         other => send(&mut socket, other).await,
                     },
-                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &user, &mut watched).await,
+                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access.user, &mut watched).await,
                     Err(RecvError::Closed) => return,
                 };
                 if !ok { return; }

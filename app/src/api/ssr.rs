@@ -24,7 +24,7 @@ pub fn fail(e: impl Into<AppError>) -> AppError {
 pub async fn session_token() -> Option<String> {
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
     let cookies = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
-    backend::auth::cookie_value(cookies, backend::auth::SESSION_COOKIE).map(str::to_owned)
+    backend().ok()?.session_from_cookies(cookies).map(str::to_owned)
 }
 
 /// The signed-in user, or `Unauthorized`.
@@ -62,9 +62,11 @@ pub async fn client_ip(backend: &Backend) -> Option<std::net::IpAddr> {
     peer.map(|p| p.0.ip())
 }
 
-/// Sets the session cookie on the response.
+/// Sets the session cookie on the response (`Secure` and `__Host-` named when the public address
+/// is https).
 pub async fn set_session_cookie(token: &str, max_age_secs: i64) -> Result<(), AppError> {
-    let cookie = backend::auth::session_cookie(token, max_age_secs, is_https().await);
+    let https_site = backend()?.config.https_site();
+    let cookie = backend::auth::session_cookie(token, max_age_secs, is_https().await, https_site);
     if let Some(res) = use_context::<ResponseOptions>() {
         res.insert_header(axum::http::header::SET_COOKIE, cookie.parse().map_err(|_| AppError::Internal)?);
     }

@@ -1,6 +1,9 @@
 //! The [`Backend`] service and its capabilities, one `impl Backend` block per file:
 //!
-//! * [`sign_in`] — passwords, sessions, the signed-in user;
+//! * [`sign_in`] — passwords, sessions, the signed-in user; [`sign_in_limits`] — failed
+//!   sign-ins counted in the database, the same work for unknown addresses;
+//! * [`revocation`] — live dashboard sockets re-check their user, across processes;
+//! * [`purge`] — deleting expired sessions and sign-in counts, retiring old visitor tokens;
 //! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
 //! * [`human_agent_chat`] — what a human agent does in the dashboard: list, read, reply, take over;
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
@@ -35,8 +38,11 @@ pub mod notifications;
 pub mod org_settings;
 pub mod orgs;
 pub mod outbox;
+pub mod purge;
 pub mod push;
+pub mod revocation;
 pub mod sign_in;
+pub mod sign_in_limits;
 pub mod transcript;
 pub mod users;
 pub mod visitor_chat;
@@ -55,8 +61,10 @@ pub struct Inner {
     pub(crate) ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// New visitors (chats) per client IP address.
     pub(crate) new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
-    /// Failed sign-ins per account (e-mail) and per client address.
-    pub(crate) sign_in_failures: (crate::limits::RateWindow<String>, crate::limits::RateWindow<std::net::IpAddr>),
+    /// Sign-in's Argon2 verifications (see [`sign_in_limits`]; the limits are in the database).
+    pub(crate) sign_in_stats: sign_in_limits::SignInStats,
+    /// Users whose live sockets must re-check their access (see [`revocation`]).
+    pub(crate) revocations: revocation::Revocations,
     /// The VAPID private key once read (see [`Backend::vapid`]).
     pub(crate) vapid_key: tokio::sync::OnceCell<p256::SecretKey>,
     /// Becomes true when the process is asked to stop (see [`Backend::begin_shutdown`]).

@@ -80,20 +80,24 @@ impl Backend {
         Ok(())
     }
 
-    /// The user's newest notifications and unread count.
+    /// The user's newest notifications and unread count, of their current organization only
+    /// (a user moved to another organization sees nothing of the old one).
     pub async fn notifications(&self, user: &UserCtx) -> Result<NotificationList> {
         let uid = user.bell_user()?;
+        let org = user.conversations_org()?;
         let rows: Vec<(String, String, String, String, i64, Option<i64>)> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT id, conversation_id, kind, text, created_at, read_at FROM notifications
-             WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT {BELL_SIZE}"
+             WHERE user_id = $1 AND org_id = $2 ORDER BY created_at DESC, id LIMIT {BELL_SIZE}"
             )))
             .bind(uid)
+            .bind(org)
             .fetch_all(self.pool())
             .await?;
         let (unread,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+            sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND org_id = $2 AND read_at IS NULL")
                 .bind(uid)
+                .bind(org)
                 .fetch_one(self.pool())
                 .await?;
         let items = rows

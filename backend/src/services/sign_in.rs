@@ -1,5 +1,5 @@
 //! Signing in and out; the signed-in user of a session.
-use crate::auth::{new_token, token_hash, verify_password};
+use crate::auth::{cookie_value, new_token, session_cookie_name, token_hash};
 use crate::error::{BackendError, Result};
 use crate::ids::now_ms;
 use crate::principal::UserCtx;
@@ -8,10 +8,12 @@ use crate::services::Backend;
 use sqlx::AssertSqlSafe;
 
 impl Backend {
-    /// Signs in. Failed attempts are limited per account and per client address
-    /// (`sign_in_failures_per_account` / `_per_ip` within `sign_in_window_secs`); over the limit
-    /// every attempt, right or wrong, answers "try again in N s" without checking the password.
-    /// A deactivated user cannot sign in (the same error as a wrong password).
+    /// Signs in. Failed attempts are limited per account and per client network
+    /// (`sign_in_failures_per_account` / `_per_ip` within `sign_in_window_secs`, counted in the
+    /// database before the password is checked: see [`crate::services::sign_in_limits`]); over
+    /// the limit every attempt, right or wrong, answers "try again in N s" without checking the
+    /// password. An unknown address costs a real Argon2 verification too. A deactivated user
+    /// cannot sign in (the same error as a wrong password).
     pub async fn login(
         &self,
         email: &str,
@@ -19,39 +21,19 @@ impl Backend {
         client_ip: Option<std::net::IpAddr>,
     ) -> Result<(String, UserCtx)> {
         let email = email.trim().to_lowercase();
-        let limited = |wait: std::time::Duration| {
-            BackendError::RateLimited(format!(
-                "too many failed sign-in attempts; try again in {}",
-                crate::limits::wait_words(wait)
-            ))
-        };
-        self.sign_in_failures.0.check(&email).map_err(limited)?;
-        if let Some(ip) = client_ip {
-            self.sign_in_failures.1.check(&ip).map_err(limited)?;
-        }
+        let attempt = self.begin_sign_in(&email, client_ip).await?;
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND active = 1")
                 .bind(&email)
                 .fetch_optional(self.pool())
                 .await?;
-        let (user_id, hash) = match row {
-            Some(r) => r,
-            // Spend the same time as a real check, so that e-mails cannot be probed by timing.
-            None => (String::new(), "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA".to_string()),
-        };
-        let ok = {
-            let password = password.to_string();
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
-        };
-        if !ok || user_id.is_empty() {
-            let _ = self.sign_in_failures.0.hit(&email);
-            if let Some(ip) = client_ip {
-                let _ = self.sign_in_failures.1.hit(&ip);
-            }
+        let (user_id, hash) = row.map_or((String::new(), None), |(id, hash)| (id, Some(hash)));
+        // Without an account, a stand-in hash is verified: e-mails cannot be probed by timing.
+        if !self.verify_sign_in(password, hash).await {
             tracing::info!(ip = ?client_ip, "failed sign-in");
             return Err(BackendError::BadCredentials);
         }
-        self.sign_in_failures.0.clear(&email);
+        self.sign_in_succeeded(attempt).await?;
         let token = new_token();
         let now = now_ms();
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -65,12 +47,27 @@ impl Backend {
         Ok((token, user))
     }
 
+    /// Ends the session; the user's live sockets of that session close (see
+    /// [`crate::services::revocation`]).
     pub async fn logout(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        let ended: Option<(String,)> = sqlx::query_as("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
             .bind(token_hash(token))
-            .execute(self.writer())
+            .fetch_optional(self.writer())
             .await?;
+        if let Some((user_id,)) = ended {
+            self.revoke(&user_id).await;
+        }
         Ok(())
+    }
+
+    /// The session cookie's name on this site (see [`session_cookie_name`]).
+    pub fn session_cookie_name(&self) -> &'static str {
+        session_cookie_name(self.config.https_site())
+    }
+
+    /// The session token in a `Cookie:` header, under this site's cookie name.
+    pub fn session_from_cookies<'a>(&self, cookie_header: &'a str) -> Option<&'a str> {
+        cookie_value(cookie_header, self.session_cookie_name())
     }
 
     /// The signed-in user of a session token: one query (it runs on every request).

@@ -2,8 +2,9 @@
 //!
 //! Who may do what:
 //! * a platform **admin** manages everything;
-//! * a client user with the *users* permission manages the users of their own organization, and
-//!   may only grant permissions they hold themselves (and never the admin role);
+//! * a client user with the *users* permission manages the users of their own organization whose
+//!   permissions are a subset of their own (a *users*-only manager cannot take over a colleague
+//!   with *settings*), and may only grant permissions they hold themselves (never the admin role);
 //! * a client user with the *settings* permission manages their organization's widgets;
 //! * every client user sees their organization's widgets (read-only without *settings*).
 //!
@@ -170,6 +171,7 @@ impl Backend {
 
     pub async fn update_user(&self, user: &UserCtx, user_id: &str, change: UserChange) -> Result<UserEntry> {
         let before = self.managed_user(user, user_id).await?;
+        user.may_manage(&before)?;
         let email = parse_login_email(&change.email)?;
         let name = parse_name("name", &change.name)?;
         let p = if change.role == Role::Admin { Permissions::ALL } else { change.permissions };
@@ -212,6 +214,7 @@ impl Backend {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.revoke(user_id).await;
         tracing::info!(user = %user_id, by = %user.id, active = change.active, "user changed");
         let lost_conversations = !change.active || moved || (before.permissions.conversations && !p.conversations);
         if lost_conversations {
@@ -244,6 +247,7 @@ impl Backend {
     /// Sets another user's password (admins, user managers). Ends all their sessions.
     pub async fn set_user_password(&self, user: &UserCtx, user_id: &str, password: &str) -> Result<()> {
         let target = self.managed_user(user, user_id).await?;
+        user.may_manage(&target)?;
         check_password(password, &target.email)?;
         let hash = self.hash(password.to_string()).await?;
         let mut tx = self.writer().begin().await?;
@@ -254,6 +258,7 @@ impl Backend {
             .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.revoke(user_id).await;
         tracing::info!(user = %user_id, by = %user.id, "password set; sessions revoked");
         Ok(())
     }
@@ -294,6 +299,7 @@ impl Backend {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.revoke(&user.id).await;
         tracing::info!(user = %user.id, "password changed; other sessions revoked");
         Ok(token)
     }

@@ -60,18 +60,22 @@ impl Backend {
         let (widget, org_id, agent_id) = self.widget_config(widget_id).await?;
         let known: Option<(String, String)> = match token.filter(|t| !t.is_empty()) {
             Some(t) => {
-                sqlx::query_as("SELECT id, name FROM visitors WHERE token_hash = $1 AND widget_id = $2")
-                    .bind(token_hash(t))
-                    .bind(widget_id)
-                    .fetch_optional(self.pool())
-                    .await?
+                sqlx::query_as(
+                    "SELECT id, name FROM visitors WHERE token_hash = $1 AND widget_id = $2 AND created_at >= $3",
+                )
+                .bind(token_hash(t))
+                .bind(widget_id)
+                .bind(self.visitor_token_cutoff())
+                .fetch_optional(self.pool())
+                .await?
             }
             None => None,
         };
         let (token, visitor_id, visitor_name) = match known {
             Some((id, name)) => (token.unwrap_or_default().to_string(), id, name),
             None => {
-                if let Some(wait) = client_ip.and_then(|ip| self.new_visitors.hit(&ip).err()) {
+                let network = client_ip.map(crate::limits::client_key);
+                if let Some(wait) = network.and_then(|ip| self.new_visitors.hit(&ip).err()) {
                     return Err(BackendError::RateLimited(format!(
                         "too many new chats from your network; please try again in {}",
                         crate::limits::wait_words(wait)
@@ -132,9 +136,10 @@ impl Backend {
     pub async fn visitor_by_token(&self, token: &str) -> Result<VisitorCtx> {
         let row: Option<(String, String, String)> = sqlx::query_as(
             "SELECT v.id, c.org_id, c.id FROM visitors v JOIN conversations c ON c.visitor_id = v.id
-             WHERE v.token_hash = $1 ORDER BY c.created_at DESC LIMIT 1",
+             WHERE v.token_hash = $1 AND v.created_at >= $2 ORDER BY c.created_at DESC LIMIT 1",
         )
         .bind(token_hash(token))
+        .bind(self.visitor_token_cutoff())
         .fetch_optional(self.pool())
         .await?;
         let (visitor_id, org_id, conversation_id) =

@@ -7,46 +7,27 @@ use domain::wire::{MessageDto, ServerFrame, VisitorSession};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Starts `handoff-server` on a free port; returns the process and its base URL.
+/// Starts `handoff-server` on a free port with the demo seeded (as `scripts/serve.sh` does);
+/// returns the process and its base URL.
 async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff-server"));
-    cmd.env("HANDOFF_DATA_DIR", data_dir)
-        .env("HANDOFF_DEMO_PASSWORD", PASSWORD)
-        .env("HANDOFF_AI_TYPING_DELAY_MS", "0")
-        .env("HANDOFF_AI_REPLIES_PER_MINUTE", "0")
-        .env("HANDOFF_VISITOR_MESSAGES_PER_MINUTE", "0")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("LEPTOS_OUTPUT_NAME", "handoff")
-        .env("LEPTOS_SITE_ROOT", "target/site")
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    let mut child = cmd.spawn().expect("start handoff-server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.split("listening on ").nth(1) {
-                return url.trim().to_string();
-            }
-        }
-        panic!("server exited before listening");
-    })
-    .await
-    .expect("server did not start in 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, base)
+    let server = crate::process::start_server(
+        data_dir,
+        database_url,
+        &[
+            ("HANDOFF_SEED_DEMO", "true"),
+            ("HANDOFF_DEMO_PASSWORD", PASSWORD),
+            ("HANDOFF_AI_TYPING_DELAY_MS", "0"),
+            ("HANDOFF_AI_REPLIES_PER_MINUTE", "0"),
+            ("HANDOFF_VISITOR_MESSAGES_PER_MINUTE", "0"),
+        ],
+    )
+    .await;
+    (server.child, server.base)
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -90,21 +71,8 @@ impl Seen {
 }
 
 async fn crash_and_restart(db: Db) {
-    let data_dir = std::env::temp_dir().join(format!("handoff_crash_{}_{:?}", std::process::id(), db));
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let (data_dir, database_url) = crate::process::fresh_storage(db, "crash").await;
     let db_is_postgres = matches!(db, Db::Postgres);
-    let database_url = match db {
-        Db::Sqlite => None,
-        Db::Postgres => {
-            let schema = format!("crash_{}", std::process::id());
-            sqlx::any::install_default_drivers();
-            let admin = sqlx::AnyPool::connect(&pg_base_url()).await.unwrap();
-            for sql in [format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), format!("CREATE SCHEMA {schema}")] {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await.unwrap();
-            }
-            Some(format!("{}?options=-c%20search_path%3D{schema}", pg_base_url()))
-        }
-    };
     let (mut server, base) = start_server(&data_dir, database_url.as_deref()).await;
     let http = reqwest::Client::new();
     let res = http.post(format!("{base}/api/widget/session")).form(&[("widget_id", "demo")]).send().await.unwrap();

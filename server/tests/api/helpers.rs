@@ -119,6 +119,8 @@ pub async fn spawn_app_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp 
     let data_dir = std::env::temp_dir().join(unique("handoff_test"));
     let mut config = Config {
         data_dir: data_dir.clone(),
+        // The tests use the demo organization (the server's own default seeds nothing).
+        seed_demo: true,
         demo_password: PASSWORD.into(),
         ai_typing_delay_ms: 30,
         // Background workers stay off unless a test turns them on (see email.rs).
@@ -178,10 +180,6 @@ impl Answer {
 }
 
 impl TestApp {
-    pub fn ws_url(&self, path: &str) -> String {
-        format!("{}{path}", self.base.replacen("http", "ws", 1))
-    }
-
     /// POSTs a server function with form fields, as the browser does.
     pub async fn call(&self, endpoint: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Answer {
         let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).form(form);
@@ -309,7 +307,21 @@ impl Socket {
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
-        let mut req = app.ws_url(path).into_client_request().unwrap();
+        Self::try_connect_at(&app.base, path, cookie, origin).await
+    }
+
+    /// A socket to the server at `base` (e.g. another process), from its own origin.
+    pub async fn connect_at(base: &str, path: &str, cookie: Option<&str>) -> Self {
+        Self::try_connect_at(base, path, cookie, Some(base)).await.expect("websocket upgrade")
+    }
+
+    async fn try_connect_at(
+        base: &str,
+        path: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut req = format!("{}{path}", base.replacen("http", "ws", 1)).into_client_request().unwrap();
         if let Some(o) = origin {
             req.headers_mut().insert("origin", o.parse().unwrap());
         }
@@ -368,6 +380,12 @@ impl Socket {
                 Ok(Some(Ok(_))) => continue,
             }
         }
+    }
+
+    /// Sends a ping frame and waits for the pong: the connection's loop is running.
+    pub async fn ready(&mut self) {
+        self.send_json(serde_json::json!({"type": "ping"})).await;
+        self.until(|f| matches!(f, ServerFrame::Pong).then_some(())).await;
     }
 
     pub async fn close(mut self) {

@@ -9,7 +9,10 @@ mod guards;
 mod helpers;
 mod idor;
 mod limits;
+mod process;
 mod push;
+mod revocation;
+mod security;
 mod smtp;
 mod widget;
 
