@@ -7,8 +7,11 @@ mod email;
 mod faults;
 mod helpers;
 mod idor;
+mod knowledge_index;
 mod limits;
+mod outbound;
 mod push;
+mod secrets;
 mod smtp;
 mod widget;
 

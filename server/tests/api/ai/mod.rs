@@ -30,13 +30,13 @@ fn is_ai(m: &MessageDto) -> bool {
 // ------------------------------------------------------------------------------------ helpers
 
 /// The demo agent as `agents/list` shows it to `cookie`.
-async fn demo_agent(app: &TestApp, cookie: &str) -> Value {
+pub(crate) async fn demo_agent(app: &TestApp, cookie: &str) -> Value {
     let list = app.call_json("agents/list", cookie, json!({})).await.ok();
     list.as_array().unwrap().iter().find(|a| a["id"] == "demo-agent").cloned().expect("demo agent listed")
 }
 
 /// An `AgentUpdate` that keeps everything as `dto` shows it (what the settings page sends).
-fn as_update(dto: &Value) -> Value {
+pub(crate) fn as_update(dto: &Value) -> Value {
     json!({
         "name": dto["name"], "greeting": dto["greeting"], "fallback_text": dto["fallback_text"],
         "handoff_text": dto["handoff_text"], "handoff_enabled": dto["handoff_enabled"],
@@ -45,21 +45,21 @@ fn as_update(dto: &Value) -> Value {
 }
 
 /// Updates the demo agent: its current settings, changed by `change`.
-async fn update_demo_agent(app: &TestApp, cookie: &str, change: impl FnOnce(&mut Value)) -> Answer {
+pub(crate) async fn update_demo_agent(app: &TestApp, cookie: &str, change: impl FnOnce(&mut Value)) -> Answer {
     let mut update = as_update(&demo_agent(app, cookie).await);
     change(&mut update);
     app.call_json("agents/update", cookie, json!({"agent_id": "demo-agent", "update": update})).await
 }
 
 /// A connected visitor who has received the greeting.
-async fn greeted_visitor(app: &TestApp) -> Visitor {
+pub(crate) async fn greeted_visitor(app: &TestApp) -> Visitor {
     let mut v = app.visitor().await;
     v.message(|m| m.seq == 1 && is_ai(m)).await;
     v
 }
 
 /// Sends a question and returns the AI message that follows it.
-async fn ask(v: &mut Visitor, id: &str, text: &str) -> MessageDto {
+pub(crate) async fn ask(v: &mut Visitor, id: &str, text: &str) -> MessageDto {
     v.send(id, text).await;
     let seq = v.ack(id).await;
     if let Some(m) = v.seen.iter().find(|m| m.seq > seq && is_ai(m)) {
@@ -72,7 +72,7 @@ async fn knowledge(app: &TestApp, cookie: &str) -> Value {
     app.call_json("knowledge/list", cookie, json!({"agent_id": "demo-agent"})).await.ok()
 }
 
-async fn preview(app: &TestApp, cookie: &str, question: &str) -> String {
+pub(crate) async fn preview(app: &TestApp, cookie: &str, question: &str) -> String {
     let p = app.call_json("knowledge/preview", cookie, json!({"agent_id": "demo-agent", "question": question})).await;
     p.ok().as_str().expect("a string").to_string()
 }
@@ -147,7 +147,7 @@ async fn knowledge_base_edited_through_the_api_answers_in_the_widget(db: Db) {
 
     let a = ask(&mut v, "k3", "Is there a warranty for repairs?").await.text;
     assert!(a.ends_with("(Source: Warranty and repairs)") && a.contains("warranty"), "{a}");
-    assert_eq!(preview(&app, &bob, "Is there a warranty for repairs?").await, a);
+    assert_eq!(preview(&app, &ann, "Is there a warranty for repairs?").await, a);
 
     let a = ask(&mut v, "k4", "What is the airspeed velocity of an unladen swallow?").await.text;
     assert!(a.contains("not sure"), "{a}");
