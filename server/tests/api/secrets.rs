@@ -28,7 +28,7 @@ async fn secrets_are_encrypted_at_rest(db: Db) {
         .fetch_one(&app.backend.db.pool)
         .await
         .unwrap();
-    assert!(backend::push::unb64(&vapid).is_none_or(|b| b.len() != 32), "the VAPID key is stored in plain text");
+    assert!(backend::webpush::unb64(&vapid).is_none_or(|b| b.len() != 32), "the VAPID key is stored in plain text");
 
     // A plain key left by an older version is encrypted at the next start, and still works.
     let legacy = "sk-legacy-plain-0815";
