@@ -23,6 +23,9 @@ export default async function globalSetup() {
     HANDOFF_DEMO_PASSWORD: 'handoff-demo',
     // Every browser test opens chats from 127.0.0.1: no per-address limit on new chats here.
     HANDOFF_NEW_CHATS_PER_IP_PER_HOUR: '0',
+    // The stand-in language model below listens on 127.0.0.1, an internal address the server
+    // refuses unless the operator allows it.
+    HANDOFF_OUTBOUND_ALLOW: '127.0.0.1',
     LEPTOS_SITE_ADDR: '127.0.0.1:0',
     LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
     LEPTOS_SITE_PKG_DIR: 'pkg',
@@ -90,6 +93,7 @@ export default async function globalSetup() {
     server.kill('SIGTERM');
     await new Promise((resolve) => { const t = setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 5000); server.on('exit', () => { clearTimeout(t); resolve(null); }); });
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(`${dataDir}.key`, { force: true }); // the server's secret key, beside its data dir
     // A panic on the server (e.g. while streaming a page) can leave pages looking right but dead:
     // fail the run whatever the scenarios said.
     const log = fs.readFileSync(logPath, 'utf8');

@@ -62,14 +62,6 @@ impl AgentRow {
         }
     }
 
-    /// The API key: the stored one, else the named environment variable.
-    pub fn api_key(&self) -> Option<String> {
-        self.llm_api_key
-            .clone()
-            .filter(|k| !k.is_empty())
-            .or_else(|| (!self.llm_api_key_env.is_empty()).then(|| std::env::var(&self.llm_api_key_env).ok()).flatten())
-    }
-
     /// What the responders see of this agent.
     pub fn ai_agent(&self) -> AiAgent {
         AiAgent {
@@ -80,7 +72,7 @@ impl AgentRow {
             handoff_enabled: self.handoff_enabled != 0,
             backend: AiBackendKind::parse(&self.ai_backend),
             llm: self.llm(),
-            api_key: self.api_key(),
+            sealed_api_key: self.llm_api_key.clone().filter(|k| !k.is_empty()),
         }
     }
 

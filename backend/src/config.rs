@@ -79,6 +79,18 @@ pub struct Config {
     /// How often each server process purges expired sessions, sign-in counts and old visitor
     /// tokens, in milliseconds (0: never).
     pub purge_every_ms: u64,
+    /// Internal destinations tenants' outbound requests (the AI backend's base URL) may reach
+    /// after all: `host` or `host:port` as written in the URL, an address, or a range
+    /// (`10.0.0.0/8`). Everything else internal (loopback, private, link-local, …) is refused.
+    pub outbound_allow: Vec<String>,
+    /// Environment variables an AI agent may name as its API key's source: names, or prefixes
+    /// ending in `*`.
+    pub ai_key_env_allow: Vec<String>,
+    /// The file holding the key that seals stored secrets, created at first start (mode 0600).
+    /// Empty: `<data_dir>.key`. `HANDOFF_SECRET_KEY` replaces it.
+    pub secret_key_file: PathBuf,
+    /// "Try it" answers per user per minute (0 = unlimited).
+    pub previews_per_minute: u32,
 }
 
 impl Default for Config {
@@ -111,6 +123,10 @@ impl Default for Config {
             relay_events: true,
             visitor_token_days: 90,
             purge_every_ms: 600_000,
+            outbound_allow: Vec::new(),
+            ai_key_env_allow: vec!["HANDOFF_AI_KEY_*".into()],
+            secret_key_file: PathBuf::new(),
+            previews_per_minute: 30,
         }
     }
 }
@@ -184,7 +200,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 30] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -211,7 +227,16 @@ const KEYS: [&str; 26] = [
     "push_endpoints",
     "visitor_token_days",
     "purge_every_ms",
+    "outbound_allow",
+    "ai_key_env_allow",
+    "secret_key_file",
+    "previews_per_minute",
 ];
+
+/// A comma-separated list, trimmed, without empty items.
+fn list(v: &str) -> Vec<String> {
+    v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
 
 /// The push services of Chrome/Edge/Opera (Google), Firefox (Mozilla), Safari (Apple) and
 /// Windows.
@@ -263,6 +288,10 @@ impl Config {
             }
             "visitor_token_days" => self.visitor_token_days = int(v)?.clamp(0, 36_500),
             "purge_every_ms" => self.purge_every_ms = int(v)?.max(0) as u64,
+            "outbound_allow" => self.outbound_allow = list(v),
+            "ai_key_env_allow" => self.ai_key_env_allow = list(v),
+            "secret_key_file" => self.secret_key_file = PathBuf::from(v),
+            "previews_per_minute" => self.previews_per_minute = int(v)?.clamp(0, 100_000) as u32,
             other => return Err(format!("unknown setting `{other}`")),
         }
         Ok(())

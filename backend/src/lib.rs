@@ -5,7 +5,9 @@
 //! 1. **Foundation** — no knowledge of chats: [`error`], [`config`], [`ids`] (clock and ids),
 //!    [`db`] (sqlx `Any` pools, group commit, migrations), [`hub`] (fan-out of live frames),
 //!    [`limits`] (in-memory rate windows), [`auth`] (passwords, tokens, cookies), [`mailer`]
-//!    (sending one e-mail).
+//!    (sending one e-mail), [`outbound`] (the one guarded HTTP client for requests made on behalf
+//!    of a tenant), [`secrets`] (secrets at rest — LLM keys, the VAPID key — sealed with the
+//!    server's key).
 //! 2. **Model** — what things are: [`principal`] (who the caller is and every permission check),
 //!    [`conversation`] (conversation and message rows, column codecs, append guards),
 //!    [`ai_agent`] (the AI agent's stored settings), [`ai`] (responders over plain inputs; handoff
@@ -34,6 +36,8 @@ pub mod hub;
 pub mod ids;
 pub mod limits;
 pub mod mailer;
+pub mod outbound;
+pub mod secrets;
 // 2. model
 pub mod ai;
 pub mod ai_agent;

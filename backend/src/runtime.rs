@@ -19,7 +19,7 @@ use std::time::Duration;
 impl Backend {
     /// Opens the database (creating the data dir), migrates, seeds the demo if configured.
     pub async fn start(config: Config) -> Result<Self> {
-        let ai = Responders::new(Duration::from_millis(config.ai_timeout_ms));
+        let ai = Responders::from_config(&config)?;
         Self::start_with_ai(config, Arc::new(ai)).await
     }
 
@@ -49,8 +49,14 @@ impl Backend {
             vapid_key: tokio::sync::OnceCell::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             open_sockets: Arc::default(),
+            knowledge_indexes: crate::services::knowledge_index::KnowledgeIndexes::new(config.previews_per_minute),
+            secrets: crate::secrets::SecretBox::load(&config)
+                .map(Arc::new)
+                .map_err(|e| BackendError::Internal(e.to_string()))?,
+            outbound: crate::outbound::Outbound::from_config(&config)?,
         }));
         backend.upgrade_legacy_knowledge().await?;
+        crate::secrets::seal_stored_plaintext(backend.writer(), &backend.secrets).await?;
         if kind == crate::db::DbKind::Postgres && backend.config.relay_events {
             crate::bus::start(&backend, &backend.config.effective_database_url()).await?;
             crate::services::revocation::start_relay(&backend, &backend.config.effective_database_url()).await?;

@@ -20,6 +20,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         None => runtime.block_on(run()),
         Some("create-admin") => runtime.block_on(create_admin(&args[1..])),
+        Some("rotate-secret-key") => runtime.block_on(rotate_secret_key()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -36,7 +37,15 @@ const USAGE: &str = "usage:
   handoff-server                   serve (configuration: Leptos.toml, HANDOFF_* variables)
   handoff-server create-admin --email <address> --name <name>
                                    create a platform admin; the password is read from
-                                   HANDOFF_ADMIN_PASSWORD or, without it, from standard input";
+                                   HANDOFF_ADMIN_PASSWORD or, without it, from standard input
+  handoff-server rotate-secret-key re-seal the stored secrets under a new secret key (stop every
+                                   server process first; see SECURITY.md)";
+
+/// `rotate-secret-key`: see `backend::secrets::rotate`.
+async fn rotate_secret_key() -> Result<(), Box<dyn std::error::Error>> {
+    println!("{}", backend::secrets::rotate(&Config::load()?).await?);
+    Ok(())
+}
 
 /// `create-admin`: the first admin of an installation (or another one), without a browser.
 async fn create_admin(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {

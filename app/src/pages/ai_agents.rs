@@ -257,7 +257,7 @@ fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
                             "Remove the stored key"
                         </label>
                     </Show>
-                    {text_input("…or the server's environment variable holding the key", "api_key_env", api_key_env)}
+                    {text_input("…or the server's environment variable holding the key (one its operator allows, e.g. HANDOFF_AI_KEY_…)", "api_key_env", api_key_env)}
                     {text_area("System prompt (empty: a sensible default)", "system_prompt", system_prompt, "4")}
                     <div class="row">
                         {text_input("Temperature (0–2)", "temperature", temperature)}
@@ -452,14 +452,17 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                     {form_status(import_fb)}
                 </div>
             })}
-            <form class="stack kb-try" on:submit=move |ev| { ev.prevent_default(); ask(); }>
-                <h3>"Try it"</h3>
-                <div class="row">
-                    <input type="text" name="question" placeholder="Ask what a visitor would ask…" prop:value=move || question.get() on:input=move |ev| question.set(event_target_value(&ev))/>
-                    <button type="submit" class="btn">"Ask"</button>
-                </div>
-                {move || answer.get().map(|a| view! { <p class="kb-answer" role="status">{a}</p> })}
-            </form>
+            // "Try it" runs the responder on the server: for those who may change the agent.
+            {editable.then(|| view! {
+                <form class="stack kb-try" on:submit=move |ev| { ev.prevent_default(); ask(); }>
+                    <h3>"Try it"</h3>
+                    <div class="row">
+                        <input type="text" name="question" placeholder="Ask what a visitor would ask…" prop:value=move || question.get() on:input=move |ev| question.set(event_target_value(&ev))/>
+                        <button type="submit" class="btn">"Ask"</button>
+                    </div>
+                    {move || answer.get().map(|a| view! { <p class="kb-answer" role="status">{a}</p> })}
+                </form>
+            })}
         </section>
     }
     .into_any()

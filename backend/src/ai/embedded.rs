@@ -2,7 +2,6 @@
 //! greetings and thanks, and below a confidence threshold says it is not sure (offering a human
 //! when handoff is enabled) instead of guessing.
 use super::intent::{small_talk, SmallTalk};
-use super::retrieval::search;
 use super::{AiContext, AiReply, AiResponder, DraftSink, ReplyFuture};
 use domain::agent::KnowledgeKind;
 
@@ -20,7 +19,7 @@ pub fn answer(ctx: &AiContext) -> String {
         Some(SmallTalk::Thanks) => return "You're welcome! Is there anything else I can help with?".into(),
         None => {}
     }
-    match search(&ctx.knowledge, question, 3).into_iter().next() {
+    match ctx.knowledge.search(question, 3).into_iter().next() {
         Some(hit) if hit.coverage >= MIN_COVERAGE => match hit.kind {
             KnowledgeKind::Qa => hit.text,
             KnowledgeKind::Article => format!("{}\n\n(Source: {})", hit.text, hit.title),
@@ -55,10 +54,10 @@ mod tests {
         AiContext {
             conversation_id: "c".into(),
             agent: a,
-            knowledge: vec![
+            knowledge: std::sync::Arc::new(crate::ai::retrieval::KnowledgeIndex::build(&[
                 e(KnowledgeKind::Qa, "What are your opening hours?", "We are open 9:00-17:00, Monday to Friday."),
                 e(KnowledgeKind::Article, "Returns", "You can return any item within 30 days."),
-            ],
+            ])),
             history: vec![message(1, Author::Ai, "Hi"), message(2, Author::Visitor, q)],
         }
     }

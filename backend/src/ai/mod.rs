@@ -12,10 +12,11 @@
 //! ([`intent::wants_human`]), so it works the same for every backend.
 pub mod embedded;
 pub mod intent;
+pub mod keys;
 pub mod openai;
 pub mod retrieval;
 
-use domain::agent::{AiBackendKind, KnowledgeEntry, LlmSettings};
+use domain::agent::{AiBackendKind, LlmSettings};
 use domain::wire::{Author, MessageDto};
 use std::future::Future;
 use std::pin::Pin;
@@ -37,7 +38,9 @@ pub struct AiAgent {
     pub handoff_enabled: bool,
     pub backend: AiBackendKind,
     pub llm: LlmSettings,
-    pub api_key: Option<String>,
+    /// The stored API key, sealed (see [`crate::secrets`]); [`keys::KeySource`] opens it, or reads
+    /// the allowed variable `llm.api_key_env` names.
+    pub sealed_api_key: Option<String>,
 }
 
 /// What a responder sees.
@@ -45,7 +48,8 @@ pub struct AiAgent {
 pub struct AiContext {
     pub conversation_id: String,
     pub agent: AiAgent,
-    pub knowledge: Vec<KnowledgeEntry>,
+    /// The agent's knowledge base, indexed (shared: built once per change).
+    pub knowledge: Arc<retrieval::KnowledgeIndex>,
     /// Recent transcript, oldest first, ending with the visitor's question. Includes what human
     /// agents wrote, so that after "Pass chat to AI" the AI continues from there.
     pub history: Vec<MessageDto>,
@@ -93,8 +97,13 @@ pub struct Responders {
 }
 
 impl Responders {
-    pub fn new(timeout: std::time::Duration) -> Self {
-        Self { embedded: EmbeddedResponder, openai: OpenAiResponder::new(timeout) }
+    /// The responders as configured: the language model is reached through the guarded client
+    /// (`outbound_allow`) with keys from [`keys::KeySource`].
+    pub fn from_config(config: &crate::config::Config) -> crate::error::Result<Self> {
+        let outbound = crate::outbound::Outbound::from_config(config)?;
+        let keys = keys::KeySource::from_config(config)?;
+        let timeout = std::time::Duration::from_millis(config.ai_timeout_ms);
+        Ok(Self { embedded: EmbeddedResponder, openai: OpenAiResponder::new(timeout, outbound, keys) })
     }
 }
 
@@ -120,7 +129,7 @@ pub(crate) mod test_support {
             handoff_enabled: true,
             backend: AiBackendKind::Embedded,
             llm: LlmSettings::default(),
-            api_key: None,
+            sealed_api_key: None,
         }
     }
 

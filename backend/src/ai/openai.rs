@@ -10,7 +10,6 @@
 //! * Any failure — timeout, connection error, HTTP error (429, 5xx, …), malformed stream, empty
 //!   answer — is logged with context and answered with the agent's fallback text, which offers a
 //!   human when handoff is enabled. Nothing waits longer than the configured timeout.
-use super::retrieval::search;
 use super::{AiContext, AiReply, AiResponder, DraftSink, ReplyFuture};
 use domain::values::MAX_MESSAGE_BYTES;
 use domain::wire::Author;
@@ -25,7 +24,8 @@ const PASSAGES: usize = 4;
 const PASSAGE_CHARS: usize = 1_500;
 
 pub struct OpenAiResponder {
-    http: reqwest::Client,
+    http: crate::outbound::Outbound,
+    keys: super::keys::KeySource,
     timeout: Duration,
 }
 
@@ -33,6 +33,8 @@ pub struct OpenAiResponder {
 pub enum LlmError {
     #[error("no base URL or model configured")]
     NotConfigured,
+    #[error("refused destination: {0}")]
+    Refused(#[from] crate::outbound::Refused),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     #[error("could not reach the server: {0}")]
@@ -46,13 +48,8 @@ pub enum LlmError {
 }
 
 impl OpenAiResponder {
-    pub fn new(timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5).min(timeout))
-            .user_agent(concat!("handoff/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("HTTP client");
-        Self { http, timeout }
+    pub fn new(timeout: Duration, http: crate::outbound::Outbound, keys: super::keys::KeySource) -> Self {
+        Self { http, keys, timeout }
     }
 
     /// Asks the model; reports the growing text to `draft`.
@@ -65,8 +62,8 @@ impl OpenAiResponder {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let timeout = || LlmError::Timeout(self.timeout);
         let mut req =
-            self.http.post(&url).header("content-type", "application/json").body(request_body(ctx).to_string());
-        if let Some(key) = &ctx.agent.api_key {
+            self.http.post(&url)?.header("content-type", "application/json").body(request_body(ctx).to_string());
+        if let Some(key) = self.keys.api_key(&ctx.agent) {
             req = req.bearer_auth(key);
         }
         let res = tokio::time::timeout_at(deadline, req.send())
@@ -180,7 +177,7 @@ pub fn request_body(ctx: &AiContext) -> Value {
     } else {
         llm.system_prompt.clone()
     };
-    let hits = search(&ctx.knowledge, ctx.question(), PASSAGES);
+    let hits = ctx.knowledge.search(ctx.question(), PASSAGES);
     if !hits.is_empty() {
         system.push_str("\n\nKnowledge base excerpts (cite the title when you use one):");
         for h in hits {
@@ -264,13 +261,13 @@ mod tests {
         let ctx = AiContext {
             conversation_id: "c".into(),
             agent: a,
-            knowledge: vec![KnowledgeEntry {
+            knowledge: std::sync::Arc::new(crate::ai::retrieval::KnowledgeIndex::build(&[KnowledgeEntry {
                 id: "1".into(),
                 kind: KnowledgeKind::Qa,
                 title: "How much does shipping cost?".into(),
                 body: "Free above 50 EUR.".into(),
                 updated_at: 0,
-            }],
+            }])),
             history: vec![
                 message(1, Author::Visitor, "hello"),
                 message(2, Author::Agent { id: "u".into(), name: "Ann".into() }, "I sent the parcel today."),
@@ -295,7 +292,7 @@ mod tests {
         let mut history: Vec<_> =
             (1..=40).map(|i| message(i, Author::Visitor, &format!("{i} {}", "x".repeat(1000)))).collect();
         history.push(message(41, Author::Visitor, "latest"));
-        let ctx = AiContext { conversation_id: "c".into(), agent: agent(), knowledge: vec![], history };
+        let ctx = AiContext { conversation_id: "c".into(), agent: agent(), knowledge: Default::default(), history };
         let body = request_body(&ctx);
         let msgs = body["messages"].as_array().unwrap();
         assert!(msgs.len() < 20, "{}", msgs.len());

@@ -6,7 +6,7 @@
 //! Passages: a Q&A pair is one passage (question and answer); an article is split into its
 //! paragraphs, each indexed together with the article title, so that a long article yields the
 //! paragraph that answers rather than the whole text.
-use bm25::{Document, Language, SearchEngineBuilder, Tokenizer};
+use bm25::{Document, Language, SearchEngine, SearchEngineBuilder, Tokenizer};
 use domain::agent::{KnowledgeEntry, KnowledgeKind};
 use std::collections::HashSet;
 
@@ -50,33 +50,66 @@ fn tokenizer() -> bm25::DefaultTokenizer {
     bm25::DefaultTokenizer::new(Language::English)
 }
 
-/// The best passages for `question`, best first (at most `limit`).
+/// An agent's knowledge base ready to search: its passages and their BM25 index. Building it
+/// costs time proportional to the knowledge base (tokenizing and stemming every passage), so it is
+/// built once per change of the knowledge base and shared (`crate::services::knowledge_index`).
+pub struct KnowledgeIndex {
+    passages: Vec<Passage>,
+    engine: Option<SearchEngine<u32>>,
+}
+
+impl std::fmt::Debug for KnowledgeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeIndex").field("passages", &self.passages.len()).finish()
+    }
+}
+
+impl Default for KnowledgeIndex {
+    fn default() -> Self {
+        Self { passages: Vec::new(), engine: None }
+    }
+}
+
+impl KnowledgeIndex {
+    pub fn build(entries: &[KnowledgeEntry]) -> Self {
+        let passages = passages(entries);
+        if passages.is_empty() {
+            return Self { passages, engine: None };
+        }
+        // The title counts twice: a question that matches an FAQ's question should win.
+        let docs = passages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Document::new(i as u32, format!("{t}\n{t}\n{}", p.text, t = p.title)));
+        let engine = SearchEngineBuilder::<u32>::with_tokenizer_and_documents(tokenizer(), docs).build();
+        Self { passages, engine: Some(engine) }
+    }
+
+    /// The best passages for `question`, best first (at most `limit`).
+    pub fn search(&self, question: &str, limit: usize) -> Vec<Hit> {
+        let Some(engine) = &self.engine else { return Vec::new() };
+        let tok = tokenizer();
+        let query: HashSet<String> = tok.tokenize(question).into_iter().collect();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        engine
+            .search(question, limit)
+            .into_iter()
+            .filter(|r| r.score > 0.0)
+            .map(|r| {
+                let p = &self.passages[r.document.id as usize];
+                let words: HashSet<String> = tok.tokenize(&r.document.contents).into_iter().collect();
+                let coverage = query.iter().filter(|w| words.contains(*w)).count() as f32 / query.len() as f32;
+                Hit { title: p.title.clone(), text: p.text.clone(), kind: p.kind, score: r.score, coverage }
+            })
+            .collect()
+    }
+}
+
+/// The best passages for `question` in `entries` (builds an index: for one-off searches).
 pub fn search(entries: &[KnowledgeEntry], question: &str, limit: usize) -> Vec<Hit> {
-    let passages = passages(entries);
-    if passages.is_empty() {
-        return Vec::new();
-    }
-    let tok = tokenizer();
-    let query: HashSet<String> = tok.tokenize(question).into_iter().collect();
-    if query.is_empty() {
-        return Vec::new();
-    }
-    // The title counts twice: a question that matches an FAQ's question should win.
-    let docs =
-        passages.iter().enumerate().map(|(i, p)| Document::new(i as u32, format!("{t}\n{t}\n{}", p.text, t = p.title)));
-    let engine = SearchEngineBuilder::<u32>::with_tokenizer_and_documents(tok, docs).build();
-    let tok = tokenizer();
-    engine
-        .search(question, limit)
-        .into_iter()
-        .filter(|r| r.score > 0.0)
-        .map(|r| {
-            let p = &passages[r.document.id as usize];
-            let words: HashSet<String> = tok.tokenize(&r.document.contents).into_iter().collect();
-            let coverage = query.iter().filter(|w| words.contains(*w)).count() as f32 / query.len() as f32;
-            Hit { title: p.title.clone(), text: p.text.clone(), kind: p.kind, score: r.score, coverage }
-        })
-        .collect()
+    KnowledgeIndex::build(entries).search(question, limit)
 }
 
 #[cfg(test)]

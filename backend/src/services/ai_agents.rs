@@ -9,7 +9,7 @@ use crate::error::{BackendError, Result};
 use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::agent::{AgentDto, AgentUpdate, ApiKeyChange};
+use domain::agent::{AgentDto, AgentUpdate};
 use domain::field::FieldError;
 
 impl Backend {
@@ -72,11 +72,7 @@ impl Backend {
             }
             .into());
         }
-        let key = match &update.api_key {
-            ApiKeyChange::Keep => row.llm_api_key.clone(),
-            ApiKeyChange::Set(k) => Some(k.trim().to_string()),
-            ApiKeyChange::Clear => None,
-        };
+        let key = self.vet_llm_settings(&row, &update).await?;
         let AgentUpdate {
             name,
             greeting,
@@ -120,13 +116,15 @@ impl Backend {
         self.get_agent(user, agent_id).await
     }
 
-    /// What the embedded responder answers to `question` (the dashboard's "try it" box).
+    /// What the embedded responder answers to `question` (the dashboard's "try it" box). Needs the
+    /// *settings* permission and is rate limited per user (`previews_per_minute`).
     pub async fn preview_answer(&self, user: &UserCtx, agent_id: &str, question: &str) -> Result<String> {
-        let agent = self.visible_agent(user, agent_id).await?;
+        let agent = self.editable_agent(user, agent_id).await?;
         let question = domain::values::MessageText::parse(question)?;
+        self.preview_allowed(user)?;
         let ctx = AiContext {
             conversation_id: String::new(),
-            knowledge: self.knowledge_of(agent_id).await?,
+            knowledge: self.knowledge_index(agent_id).await?,
             history: vec![domain::wire::MessageDto {
                 conversation_id: String::new(),
                 seq: 1,

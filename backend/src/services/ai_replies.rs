@@ -77,7 +77,7 @@ impl Backend {
 
         let ctx = AiContext {
             conversation_id: conversation_id.to_string(),
-            knowledge: self.knowledge_of(&agent_id).await?,
+            knowledge: self.knowledge_index(&agent_id).await?,
             agent: agent.ai_agent(),
             history,
         };

@@ -4,7 +4,7 @@ use crate::error::{BackendError, Result};
 use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use crate::store::knowledge::insert_knowledge;
+use crate::store::knowledge::{insert_knowledge, knowledge_changed};
 use domain::agent::{
     parse_knowledge_file, KnowledgeEntry, KnowledgeInput, KnowledgeKind, MAX_ENTRIES, MAX_IMPORT_BYTES,
 };
@@ -78,12 +78,15 @@ impl Backend {
                 if done.rows_affected() == 0 {
                     return Err(BackendError::NotFound("knowledge entry"));
                 }
+                knowledge_changed(&mut *self.writer().acquire().await?, agent_id).await?;
                 id.to_string()
             }
             None => {
                 self.check_room(agent_id, 1).await?;
                 let mut conn = self.writer().acquire().await?;
-                insert_knowledge(&mut conn, agent_id, &input, now).await?
+                let id = insert_knowledge(&mut conn, agent_id, &input, now).await?;
+                knowledge_changed(&mut conn, agent_id).await?;
+                id
             }
         };
         Ok(KnowledgeEntry {
@@ -105,6 +108,7 @@ impl Backend {
         if done.rows_affected() == 0 {
             return Err(BackendError::NotFound("knowledge entry"));
         }
+        knowledge_changed(&mut *self.writer().acquire().await?, agent_id).await?;
         Ok(())
     }
 
@@ -144,6 +148,7 @@ impl Backend {
             let id = insert_knowledge(&mut tx, agent_id, &e, now + i as i64).await?;
             out.push(KnowledgeEntry { id, kind: e.kind, title: e.title, body: e.body, updated_at: now + i as i64 });
         }
+        knowledge_changed(&mut tx, agent_id).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -175,6 +180,7 @@ impl Backend {
                 insert_knowledge(&mut tx, &agent_id, e, now + i as i64).await?;
             }
             sqlx::query("UPDATE agents SET knowledge = '' WHERE id = $1").bind(&agent_id).execute(&mut *tx).await?;
+            knowledge_changed(&mut tx, &agent_id).await?;
             tx.commit().await?;
         }
         Ok(())

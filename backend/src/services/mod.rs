@@ -9,7 +9,9 @@
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
 //! * [`handoff`] — applying a handoff event and executing its effects;
 //! * [`ai_replies`] — the AI agent's replies (intent, rate, responder, guarded store);
-//! * [`ai_agents`] and [`knowledge`] — AI agent settings and knowledge bases;
+//! * [`ai_agents`] and [`knowledge`] — AI agent settings and knowledge bases; [`ai_agent_llm`] —
+//!   which language-model settings may be saved; [`knowledge_index`] — the per-agent search index
+//!   built once per knowledge change, and the "try it" rate;
 //! * [`email_form`], [`email_offer`], [`org_settings`] — the e-mail fallback and its settings;
 //! * [`notifications`] — the bell as users read it and their preferences;
 //! * [`push`], [`outbox`] — browser push subscriptions and the outbox's sending;
@@ -27,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
 
 pub mod ai_agent_assignment;
+pub mod ai_agent_llm;
 pub mod ai_agents;
 pub mod ai_replies;
 pub mod email_form;
@@ -34,6 +37,7 @@ pub mod email_offer;
 pub mod handoff;
 pub mod human_agent_chat;
 pub mod knowledge;
+pub mod knowledge_index;
 pub mod notifications;
 pub mod org_settings;
 pub mod orgs;
@@ -71,6 +75,12 @@ pub struct Inner {
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
     /// Open WebSocket connections (see [`Backend::socket_opened`]).
     pub(crate) open_sockets: Arc<std::sync::atomic::AtomicUsize>,
+    /// Agents' knowledge indexes (see [`knowledge_index`]).
+    pub(crate) knowledge_indexes: knowledge_index::KnowledgeIndexes,
+    /// Seals and opens stored secrets (see [`crate::secrets`]).
+    pub(crate) secrets: Arc<crate::secrets::SecretBox>,
+    /// Checks where tenants' outbound requests may go (see [`crate::outbound`]).
+    pub(crate) outbound: crate::outbound::Outbound,
 }
 
 /// Counts one open WebSocket while it lives.

@@ -142,13 +142,15 @@ impl Backend {
                 sqlx::query(
                     "INSERT INTO server_keys (name, value, created_at) VALUES ('vapid', $1, $2) ON CONFLICT (name) DO NOTHING",
                 )
-                .bind(b64(&fresh.to_bytes()))
+                .bind(self.secrets.seal(crate::secrets::VAPID, &b64(&fresh.to_bytes())))
                 .bind(now_ms())
                 .execute(self.writer())
                 .await?;
                 stored().fetch_one(self.pool()).await?.0
             }
         };
+        let value =
+            self.secrets.open(crate::secrets::VAPID, &value).map_err(|e| BackendError::Internal(e.to_string()))?;
         unb64(&value)
             .and_then(|b| SecretKey::from_slice(&b).ok())
             .ok_or_else(|| BackendError::Internal("the stored VAPID key is unreadable".into()))

@@ -25,3 +25,13 @@ pub(crate) async fn insert_knowledge(
     .await?;
     Ok(id)
 }
+
+/// Marks an agent's knowledge as changed (see `crate::services::knowledge_index`): call after
+/// writing its entries, on the same connection (or transaction).
+pub(crate) async fn knowledge_changed(conn: &mut sqlx::AnyConnection, agent_id: &str) -> Result<()> {
+    sqlx::query("UPDATE agents SET knowledge_version = knowledge_version + 1 WHERE id = $1")
+        .bind(agent_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

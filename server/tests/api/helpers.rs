@@ -87,16 +87,41 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A configuration on this server's storage (database, data dir, secret key), e.g. for the
+    /// server's commands.
+    pub fn storage_config(&self) -> Config {
+        Config {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            seed_demo: false,
+            ..Config::default()
+        }
+    }
+
+    /// The file holding this server's secret key (beside its data dir).
+    pub fn secret_key_file(&self) -> std::path::PathBuf {
+        backend::secrets::key_file(&Config { data_dir: self.data_dir.clone(), ..Config::default() })
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        let _ = std::fs::remove_file(self.secret_key_file());
     }
 }
 
 /// Another server process on the same PostgreSQL database as `first`.
 pub async fn spawn_second_node(first: &TestApp) -> TestApp {
     let url = first.database_url.clone().expect("a second node needs PostgreSQL");
-    spawn_app_with(Db::Sqlite, move |c| c.database_url = Some(url)).await
+    // Every process of an installation seals and opens secrets with the same key.
+    let key_file = first.secret_key_file();
+    spawn_app_with(Db::Sqlite, move |c| {
+        c.database_url = Some(url);
+        c.secret_key_file = key_file;
+    })
+    .await
 }
 
 /// Another server process on the same database as `first` (its SQLite file, or its PostgreSQL

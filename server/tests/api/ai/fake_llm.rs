@@ -194,7 +194,13 @@ pub(crate) async fn app_with_llm(
     fake: &FakeLlm,
     tweak: impl FnOnce(&mut backend::Config),
 ) -> (TestApp, String) {
-    let app = spawn_app_with(db, tweak).await;
+    // The stand-in listens on 127.0.0.1, which the server refuses unless the operator allows it.
+    let allow = fake.base_url.trim_start_matches("http://").trim_end_matches("/v1").to_string();
+    let app = spawn_app_with(db, |c| {
+        c.outbound_allow = vec![allow];
+        tweak(c)
+    })
+    .await;
     let ann = app.login(ANN).await;
     let base_url = fake.base_url.clone();
     let dto = update_demo_agent(&app, &ann, |u| {

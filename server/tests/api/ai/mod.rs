@@ -59,7 +59,7 @@ pub(crate) async fn greeted_visitor(app: &TestApp) -> Visitor {
 }
 
 /// Sends a question and returns the AI message that follows it.
-async fn ask(v: &mut Visitor, id: &str, text: &str) -> MessageDto {
+pub(crate) async fn ask(v: &mut Visitor, id: &str, text: &str) -> MessageDto {
     v.send(id, text).await;
     let seq = v.ack(id).await;
     if let Some(m) = v.seen.iter().find(|m| m.seq > seq && is_ai(m)) {
@@ -72,7 +72,7 @@ async fn knowledge(app: &TestApp, cookie: &str) -> Value {
     app.call_json("knowledge/list", cookie, json!({"agent_id": "demo-agent"})).await.ok()
 }
 
-async fn preview(app: &TestApp, cookie: &str, question: &str) -> String {
+pub(crate) async fn preview(app: &TestApp, cookie: &str, question: &str) -> String {
     let p = app.call_json("knowledge/preview", cookie, json!({"agent_id": "demo-agent", "question": question})).await;
     p.ok().as_str().expect("a string").to_string()
 }
@@ -147,7 +147,7 @@ async fn knowledge_base_edited_through_the_api_answers_in_the_widget(db: Db) {
 
     let a = ask(&mut v, "k3", "Is there a warranty for repairs?").await.text;
     assert!(a.ends_with("(Source: Warranty and repairs)") && a.contains("warranty"), "{a}");
-    assert_eq!(preview(&app, &bob, "Is there a warranty for repairs?").await, a);
+    assert_eq!(preview(&app, &ann, "Is there a warranty for repairs?").await, a);
 
     let a = ask(&mut v, "k4", "What is the airspeed velocity of an unladen swallow?").await.text;
     assert!(a.contains("not sure"), "{a}");
