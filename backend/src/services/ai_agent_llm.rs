@@ -9,7 +9,8 @@ use crate::error::{BackendError, Result};
 use crate::outbound::destination;
 use crate::secrets::LLM_API_KEY;
 use crate::services::Backend;
-use domain::agent::{AgentUpdate, ApiKeyChange, FieldError};
+use domain::agent::{AgentUpdate, ApiKeyChange};
+use domain::field::FieldError;
 
 fn field(field: &str, message: String) -> BackendError {
     FieldError { field: field.into(), message }.into()
