@@ -99,6 +99,16 @@ async fn crash_and_restart(db: Db) {
             }
         }
     }
+    // A last burst right before the kill, not waited for: with group commit the server may have
+    // answered every earlier burst already, and the crash must come with messages in flight.
+    for _ in 0..10 {
+        if sent == TOTAL {
+            break;
+        }
+        let frame = json!({"type": "send", "client_msg_id": ids[sent], "text": format!("message {sent}")});
+        ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+        sent += 1;
+    }
     server.start_kill().unwrap(); // SIGKILL
     server.wait().await.unwrap();
     while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
