@@ -59,9 +59,3 @@ pub use ids::{new_id, now_ms};
 pub use principal::{UserCtx, VisitorCtx};
 pub use services::human_agent_chat::AgentAction;
 pub use services::Backend;
-
-/// The paths the `app` crate names today (`backend::chat::UserCtx`, `backend::chat::AgentAction`).
-pub mod chat {
-    pub use crate::principal::UserCtx;
-    pub use crate::services::human_agent_chat::AgentAction;
-}

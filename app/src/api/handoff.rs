@@ -10,7 +10,7 @@ use leptos::prelude::*;
 pub async fn handle_chat(id: String) -> Result<HandoffState, AppError> {
     use super::ssr::*;
     let (backend, user) = require_user().await?;
-    backend.agent_action(&user, &id, backend::chat::AgentAction::HandleChat).await.map_err(fail)
+    backend.agent_action(&user, &id, backend::AgentAction::HandleChat).await.map_err(fail)
 }
 
 /// "Continue chat yourself": take over a conversation the AI is handling.
@@ -18,7 +18,7 @@ pub async fn handle_chat(id: String) -> Result<HandoffState, AppError> {
 pub async fn continue_chat(id: String) -> Result<HandoffState, AppError> {
     use super::ssr::*;
     let (backend, user) = require_user().await?;
-    backend.agent_action(&user, &id, backend::chat::AgentAction::ContinueChatYourself).await.map_err(fail)
+    backend.agent_action(&user, &id, backend::AgentAction::ContinueChatYourself).await.map_err(fail)
 }
 
 /// "Pass chat to AI": give the conversation back; the visitor is told. Only the holder may.
@@ -26,7 +26,7 @@ pub async fn continue_chat(id: String) -> Result<HandoffState, AppError> {
 pub async fn pass_chat_to_ai(id: String) -> Result<HandoffState, AppError> {
     use super::ssr::*;
     let (backend, user) = require_user().await?;
-    backend.agent_action(&user, &id, backend::chat::AgentAction::PassChatToAi).await.map_err(fail)
+    backend.agent_action(&user, &id, backend::AgentAction::PassChatToAi).await.map_err(fail)
 }
 
 /// Closes a conversation.
@@ -34,5 +34,5 @@ pub async fn pass_chat_to_ai(id: String) -> Result<HandoffState, AppError> {
 pub async fn close_conversation(id: String) -> Result<HandoffState, AppError> {
     use super::ssr::*;
     let (backend, user) = require_user().await?;
-    backend.agent_action(&user, &id, backend::chat::AgentAction::Close).await.map_err(fail)
+    backend.agent_action(&user, &id, backend::AgentAction::Close).await.map_err(fail)
 }

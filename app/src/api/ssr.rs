@@ -1,6 +1,6 @@
 //! Server-side helpers shared by the server functions.
 use crate::error::AppError;
-use backend::chat::UserCtx;
+use backend::UserCtx;
 use backend::Backend;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
