@@ -1,7 +1,7 @@
 //! Server-side helpers shared by the server functions.
 use crate::error::AppError;
-use backend::UserCtx;
 use backend::Backend;
+use backend::UserCtx;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 

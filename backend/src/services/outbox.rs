@@ -19,7 +19,7 @@ use crate::ids::utc_time;
 use crate::mailer::Mailer;
 use crate::services::push::{PushOutcome, Pusher};
 use crate::services::Backend;
-use crate::store::outbox::Channel;
+use crate::store::outbox::{self, Channel};
 use crate::webpush::MAX_PAYLOAD;
 
 /// How long a claimed row is reserved for the process sending it.
@@ -103,7 +103,7 @@ impl Backend {
         let pending = match channel {
             Some(channel) => match self.pending(row.user_id.as_deref().unwrap_or_default(), channel).await? {
                 Some(p) => Some(p),
-                None => return self.skip(&row.id, None).await,
+                None => return self.skip(&row, Some(channel), &[], None).await,
             },
             None => None,
         };
@@ -114,7 +114,9 @@ impl Backend {
                 let user = row.user_id.as_deref().unwrap_or_default();
                 match couriers.pusher.push_to_user(self, user, &payload, urgent).await {
                     PushOutcome::Delivered => (String::new(), payload, Ok(())),
-                    PushOutcome::Nowhere(why) => return self.skip(&row.id, Some(&why)).await,
+                    PushOutcome::Nowhere(why) => {
+                        return self.skip(&row, Some(Channel::Push), &p.ids(), Some(&why)).await
+                    }
                     PushOutcome::Retry(e) => (String::new(), payload, Err(e)),
                 }
             }
@@ -155,6 +157,9 @@ impl Backend {
                     if !marks.is_empty() {
                         update.execute(&mut *tx).await?;
                     }
+                    let user = row.user_id.as_deref().unwrap_or_default();
+                    let batch = self.config.email_batch_ms as i64;
+                    outbox::queue_leftovers(&mut *tx, user, channel, &ids, batch, now).await?;
                 }
                 tx.commit().await?;
                 tracing::info!(outbox = %row.id, kind = %row.kind, "sent");
@@ -183,14 +188,26 @@ impl Backend {
         Ok(settled)
     }
 
-    /// Settles a row with nothing to send (nothing new, the user turned the channel off, or no
-    /// browser to push to).
-    async fn skip(&self, id: &str, why: Option<&str>) -> Result<bool> {
+    /// Settles a digest row with nothing to send (nothing new, the user turned the channel off,
+    /// or no browser to push to: `given_up` are the notifications it leaves unsent).
+    async fn skip(
+        &self,
+        row: &OutboxRow,
+        channel: Option<Channel>,
+        given_up: &[String],
+        why: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.writer().begin().await?;
         sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0, last_error = $2 WHERE id = $1")
-            .bind(id)
+            .bind(&row.id)
             .bind(why)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
+        if let (Some(channel), Some(user)) = (channel, row.user_id.as_deref()) {
+            let batch = self.config.email_batch_ms as i64;
+            outbox::queue_leftovers(&mut *tx, user, channel, given_up, batch, now_ms()).await?;
+        }
+        tx.commit().await?;
         Ok(true)
     }
 

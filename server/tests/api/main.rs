@@ -3,6 +3,7 @@ mod admin;
 mod ai;
 mod chaos;
 mod crash;
+mod digests;
 mod email;
 mod faults;
 mod guards;
