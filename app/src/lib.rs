@@ -23,7 +23,7 @@ pub mod util;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,8 +55,11 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <main class="page-message"><h1>"Page not found"</h1><a href="/conversations">"Go to the dashboard"</a></main> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/conversations"/> }/>
                 <Route path=path!("/login") view=pages::login::LoginPage/>
-                <Route path=path!("/conversations") view=pages::dashboard::DashboardPage/>
-                <Route path=path!("/conversations/:id") view=pages::dashboard::DashboardPage/>
+                // One route for the list and an open conversation: opening one keeps the page (its
+                // socket, timers and alerts) instead of building a second dashboard. Rendered
+                // with its data on the server (async SSR), so the list shows before the WASM
+                // arrives and without JavaScript.
+                <Route path=path!("/conversations/:id?") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/ai") view=pages::ai_agents::AiAgentsPage/>
                 <Route path=path!("/settings/widgets") view=pages::widgets::WidgetsPage/>
                 <Route path=path!("/settings/users") view=pages::users::UsersPage/>

@@ -63,13 +63,20 @@ mod imp {
                 return;
             };
             let me = self.clone();
+            // After `close` (the page is gone) no callback runs: they use the page's signals.
             let onopen = Closure::<dyn FnMut()>::new(move || {
+                if me.0.closed.get() {
+                    return;
+                }
                 me.0.failures.set(0);
                 (me.0.on_status)(true);
                 (me.0.on_open)(me.clone());
             });
             let me = self.clone();
             let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if me.0.closed.get() {
+                    return;
+                }
                 if let Some(text) = e.data().as_string() {
                     if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
                         (me.0.on_frame)(frame);
@@ -78,6 +85,9 @@ mod imp {
             });
             let me = self.clone();
             let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+                if me.0.closed.get() {
+                    return;
+                }
                 (me.0.on_status)(false);
                 me.0.ws.borrow_mut().take();
                 me.retry();

@@ -21,6 +21,23 @@ pub fn client_msg_id() -> String {
     format!("m{:x}{:x}", a, b)
 }
 
+/// Runs `tick` every `ms` milliseconds while the calling component lives (browser only). The
+/// timer is cancelled when the owner is cleaned up, so a tick never reads a signal of a
+/// component that is gone (that read panics the WASM module).
+pub fn every(ms: u32, tick: impl FnMut() + 'static) {
+    #[cfg(feature = "browser")]
+    {
+        use leptos::prelude::*;
+        let timer = StoredValue::new_local(Some(gloo_timers::callback::Interval::new(ms, tick)));
+        on_cleanup(move || {
+            // Dropping the Interval cancels it.
+            timer.try_update_value(Option::take);
+        });
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = (ms, tick);
+}
+
 /// Keeps a scrolling container at its bottom whenever `track` (e.g. the message list) changes,
 /// so the newest message stays in view. Browser only; a no-op on the server.
 pub fn follow_bottom(container: leptos::prelude::NodeRef<leptos::html::Div>, track: impl Fn() + 'static) {

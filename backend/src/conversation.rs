@@ -33,9 +33,10 @@ pub(crate) struct SummaryRow {
     pub(crate) last_seq: i64,
     pub(crate) last_message: Option<String>,
     pub(crate) last_activity: i64,
+    pub(crate) last_visitor_at: i64,
 }
 
-pub(crate) const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity";
+pub(crate) const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity, last_visitor_at";
 
 impl SummaryRow {
     pub(crate) fn state(&self) -> Result<HandoffState> {
@@ -57,6 +58,7 @@ impl SummaryRow {
             last_seq: self.last_seq,
             last_message: self.last_message.clone(),
             last_activity: self.last_activity,
+            last_visitor_at: self.last_visitor_at,
         })
     }
 }

@@ -96,8 +96,25 @@ pub struct ConversationSummary {
     /// When the current state began (ms since epoch): "requested a few seconds ago".
     pub state_since: i64,
     pub last_seq: i64,
+    /// The newest message a person or the AI wrote (system notices leave it as it was).
     pub last_message: Option<String>,
     pub last_activity: i64,
+    /// When the visitor last wrote (0: never): see [`ConversationSummary::is_active`].
+    #[serde(default)]
+    pub last_visitor_at: i64,
+}
+
+/// How long after the visitor's last message a conversation counts as *active*.
+pub const ACTIVE_FOR_MS: i64 = 5 * 60_000;
+
+impl ConversationSummary {
+    /// A visitor is chatting now (wrote within [`ACTIVE_FOR_MS`]), whoever answers them: the
+    /// dashboard's `!` and red "a few seconds ago". A closed conversation is never active.
+    pub fn is_active(&self, now_ms: i64) -> bool {
+        self.last_visitor_at > 0
+            && now_ms - self.last_visitor_at < ACTIVE_FOR_MS
+            && !matches!(self.state, crate::handoff::HandoffState::Closed)
+    }
 }
 
 /// A conversation with its transcript, for the dashboard's conversation view.
@@ -105,6 +122,9 @@ pub struct ConversationSummary {
 pub struct ConversationDetail {
     pub summary: ConversationSummary,
     pub messages: Vec<MessageDto>,
+    /// The name of the AI agent answering it, as the visitor's widget shows it.
+    #[serde(default)]
+    pub ai_name: String,
 }
 
 /// What the widget needs to know about its AI agent.
@@ -363,6 +383,7 @@ mod tests {
                     last_seq: 7,
                     last_message: None,
                     last_activity: 6,
+                    last_visitor_at: 4,
                 },
             },
             ServerFrame::Typing { conversation_id: "c1".into() },
@@ -492,5 +513,26 @@ mod tests {
             let back: AgentFrame = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
             prop_assert_eq!(back, a);
         }
+    }
+
+    #[test]
+    fn a_conversation_is_active_while_its_visitor_wrote_recently() {
+        let mut c = ConversationSummary {
+            id: "c1".into(),
+            visitor_name: "V".into(),
+            state: HandoffState::Ai,
+            state_since: 0,
+            last_seq: 1,
+            last_message: None,
+            last_activity: 1_000,
+            last_visitor_at: 0,
+        };
+        assert!(!c.is_active(1_000), "a visitor who never wrote is not chatting");
+        c.last_visitor_at = 1_000;
+        assert!(c.is_active(1_000));
+        assert!(c.is_active(1_000 + ACTIVE_FOR_MS - 1));
+        assert!(!c.is_active(1_000 + ACTIVE_FOR_MS), "quiet for the whole window");
+        c.state = HandoffState::Closed;
+        assert!(!c.is_active(1_000), "closed");
     }
 }

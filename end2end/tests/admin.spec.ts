@@ -1,8 +1,8 @@
 // Issue #4 in the real UI: a platform admin sets up a new client organization (users with and
 // without the settings permission, an AI agent, a widget), and the client's users then see
 // only their own organization, with what they may change.
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { BASE, live, openWidget, signInAs } from './support';
+import { type Browser, type Page } from '@playwright/test';
+import { BASE, expect, live, openWidget, signInAs, test } from './support';
 
 test.describe.configure({ mode: 'serial' });
 

@@ -1,7 +1,6 @@
 // The bell: a request shows up with a badge, clicking it opens the conversation and reads it;
 // the gear's "All messages" brings visitor messages in too.
-import { expect, test } from '@playwright/test';
-import { openWidget, signIn } from './support';
+import { expect, openWidget, signIn, test } from './support';
 
 test('the bell lists a request, opens its conversation, and follows the chosen events', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test');

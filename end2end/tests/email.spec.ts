@@ -2,9 +2,9 @@
 // form; the visitor sends a question with files; an agent reads it (text as text, files as
 // downloads) and answers by e-mail, with the delivery status in the thread. Without an SMTP
 // server the test server writes mails to files, so a reply ends up "sent".
-import { expect, test, type Browser } from '@playwright/test';
+import { type Browser } from '@playwright/test';
 import * as fs from 'node:fs';
-import { BASE, openWidget, signIn } from './support';
+import { BASE, expect, openWidget, signIn, test } from './support';
 
 const QUESTION = 'My order <img src=x onerror="window.__xss=1"> never arrived.\nSecond line: <b>bold?</b>';
 const NOTES = Buffer.from('order 1234\nparcel size 42\n');
@@ -63,8 +63,11 @@ test('handoff settings: field errors, and read-only without the settings permiss
 test('the visitor can open the e-mail form at any time, also while waiting, and close it again', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test'); // an agent is online: no automatic offer
   const widget = await openWidget(await (await browser.newContext()).newPage());
-  // Offered before asking for anyone, from the widget's header.
-  await expect(widget.getByRole('button', { name: 'Send an email instead' })).toBeVisible();
+  // Offered before asking for anyone, in the header's menu; while waiting, in the flow.
+  await widget.getByRole('button', { name: 'More options' }).click();
+  await expect(widget.getByRole('menuitem', { name: 'Send us an email' })).toBeVisible();
+  await widget.getByRole('button', { name: 'More options' }).click();
+  await expect(widget.getByRole('menuitem', { name: 'Send us an email' })).toHaveCount(0);
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
   await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
   const link = widget.getByRole('button', { name: 'Send an email instead' });

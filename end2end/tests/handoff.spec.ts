@@ -1,7 +1,6 @@
 // A visitor on a customer's website and an agent in the dashboard, two browser contexts,
 // clicking the real (hydrated, release-build) UI.
-import { expect, test } from '@playwright/test';
-import { BASE, CUSTOMER, openWidget, signIn } from './support';
+import { BASE, CUSTOMER, expect, expectContrast, openWidget, signIn, test } from './support';
 
 const XSS = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
 
@@ -23,18 +22,28 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
   await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
 
-  // The agent sees the request: "!" and a red relative time.
+  // The agent sees the request on top of the list, and the visitor chatting now: "!" and a red
+  // relative time. The preview is what the visitor wrote, not the notice the widget showed.
   const agent = await signIn(browser, 'ann@demo.test');
   const item = agent.locator('.conv-item[data-state="requested"]').first();
+  await expect(agent.locator('.conv-item').first()).toHaveAttribute('data-state', 'requested');
   await expect(item.locator('.attention')).toHaveText('!');
   await expect(item.locator('.since')).toHaveText('a few seconds ago');
+  await expect(item.locator('.asked')).toHaveText('asked for a human a few seconds ago');
+  await expect(item.locator('.preview')).toHaveText(XSS);
   await expect(agent).toHaveTitle('(1) Handoff');
+  await expectContrast(agent, 'the dashboard with a request');
+  await expectContrast(visitorPage.frame({ url: /\/widget\// })!, 'the widget while waiting');
   await item.click();
   await expect(agent.locator('.conv-view .msg[data-author="visitor"] .msg-text').last()).toHaveText(XSS);
 
   await agent.getByRole('button', { name: 'Handle chat' }).click();
   await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Ann Agent joined the chat.');
-  await expect(widget.locator('.widget-status')).toHaveText('You are chatting with Ann Agent');
+  // The header names who answers now, and that it is a person.
+  await expect(widget.locator('.widget-title strong')).toHaveText('Ann Agent');
+  await expect(widget.locator('.widget-status')).toHaveText('A person from our team');
+  await expectContrast(agent, 'the dashboard, chat held');
+  await expectContrast(visitorPage.frame({ url: /\/widget\// })!, 'the widget in a human chat');
 
   // Messages flow both ways, live.
   const reply = agent.getByLabel('Reply');
@@ -75,8 +84,14 @@ test('Continue chat yourself on an AI conversation silences the AI', async ({ br
   await composer.press('Enter');
   await expect(widget.locator('.msg[data-author="ai"]').last()).toContainText('PayPal');
 
+  // A visitor chatting with the AI right now is marked active: that is how an agent spots a
+  // conversation to take over.
   const agent = await signIn(browser, 'bob@demo.test');
-  await agent.locator('.conv-item[data-state="ai"]').first().click();
+  const item = agent.locator('.conv-item[data-state="ai"]').first();
+  await expect(item.locator('.preview')).toContainText('PayPal');
+  await expect(item.locator('.attention')).toHaveText('!');
+  await expect(item.locator('.since')).toHaveText('a few seconds ago');
+  await item.click();
   await agent.getByRole('button', { name: 'Continue chat yourself' }).click();
   await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Bob Agent joined the chat.');
 
@@ -125,7 +140,10 @@ test('a handoff request rings and shows a toast that opens the conversation', as
   // The red relative time keeps updating while the visitor waits.
   await agent.clock.fastForward('02:30');
   await expect(toast.locator('.since')).toHaveText(/^\d+ minutes ago$/);
-  await expect(agent.locator('.conv-item[data-state="requested"] .since')).toHaveText(/^\d+ minutes ago$/);
+  // This visitor only clicked the button (wrote nothing): waiting, not chatting.
+  const waiting = agent.locator('.conv-item[data-state="requested"]').first();
+  await expect(waiting.locator('.asked')).toHaveText(/^asked for a human \d+ minutes ago$/);
+  await expect(waiting.locator('.attention')).toHaveText('');
 
   await toast.locator('.toast-open').click();
   await expect(agent).toHaveURL(/\/conversations\/[0-9a-f]{32}$/);
@@ -156,10 +174,43 @@ test('two agents click Handle chat at once: one wins, the other sees who took it
   const buttons = await Promise.all(agents.map((a) => a.getByRole('button', { name: 'Handle chat' }).elementHandle()));
   await Promise.all(buttons.map((b) => b!.evaluate((el) => (el as HTMLButtonElement).click())));
 
-  await expect(widget.locator('.widget-status')).toHaveText(/You are chatting with (Ann|Bob) Agent/);
-  const winnerName = (await widget.locator('.widget-status').textContent())!.replace('You are chatting with ', '');
+  await expect(widget.locator('.widget-title strong')).toHaveText(/(Ann|Bob) Agent/);
+  const winnerName = (await widget.locator('.widget-title strong').textContent())!;
   const [winner, loser] = winnerName.startsWith('Ann') ? agents : [agents[1], agents[0]];
   await expect(loser.locator('.conv-view .notice')).toContainText(`already taken by ${winnerName}`);
   await expect(winner.getByLabel('Reply')).toBeVisible();
   await expect(loser.getByLabel('Reply')).toHaveCount(0);
+});
+
+test('keyboard: opening the chat focuses the message box; Escape closes it and returns to the bubble', async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const widget = await openWidget(page);
+  await expect(widget.getByLabel('Message')).toBeFocused();
+  // Nothing in the header is cut off at 360 px.
+  const title = widget.locator('.widget-title strong');
+  await expect(title).toHaveText("Ada");
+  expect(await title.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  await page.screenshot({ path: 'screenshots/widget-phone.png' });
+  await widget.getByLabel('Message').press('Escape');
+  await expect(page.locator('#handoff-frame')).toBeHidden();
+  await expect(page.locator('#handoff-launcher')).toBeFocused();
+  await expect(page.locator('#handoff-launcher')).toHaveAttribute('aria-label', 'Open chat');
+  // Open again: straight back into the message box.
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#handoff-frame')).toBeVisible();
+  await expect(widget.getByLabel('Message')).toBeFocused();
+});
+
+test('the conversation list is rendered on the server: it shows without JavaScript', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test');
+  await expect(ann.locator('.conv-item').first()).toBeVisible();
+  const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await ann.context().storageState() });
+  const page = await noJs.newPage();
+  await page.goto(`${BASE()}/conversations`);
+  await expect(page.locator('.conv-item').first()).toBeVisible();
+  await expect(page.locator('.conv-list')).not.toContainText('Loading');
+  const href = await page.locator('.conv-item').first().getAttribute('href');
+  await page.goto(`${BASE()}${href}`);
+  await expect(page.locator('.conv-view .msg').first()).toBeVisible();
+  await noJs.close();
 });

@@ -1,6 +1,5 @@
 // The AI agent's knowledge base, edited in the dashboard and answered from in the widget.
-import { expect, test } from '@playwright/test';
-import { agentSettings, BASE, openWidget, signIn } from './support';
+import { agentSettings, BASE, expect, openWidget, signIn, test } from './support';
 
 test('an agent adds and imports knowledge, tries it, and the widget answers from it', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test');

@@ -1,7 +1,6 @@
 // An agent switched to an OpenAI-compatible model (a local stand-in started by global-setup.ts):
 // the visitor watches the answer grow, then gets it as a normal message.
-import { expect, test } from '@playwright/test';
-import { agentSettings, openWidget } from './support';
+import { agentSettings, expect, openWidget, test } from './support';
 
 test('answers from an OpenAI-compatible model stream into the widget', async ({ browser }) => {
   const { settings, save } = await agentSettings(browser);

@@ -1,6 +1,75 @@
 // Shared steps of the browser suite: signing in to the dashboard and opening the widget on the
 // "customer site" (another origin, started by global-setup.ts).
-import { expect, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Frame, type Page } from '@playwright/test';
+
+// ---- The console guard -------------------------------------------------------------------------
+// Every spec imports `test` from here, not from @playwright/test: it fails any test during which a
+// page or frame (dashboard, customer page, widget iframe) logged a console error, threw an uncaught
+// exception (a WASM panic is both), or had a request fail — unless the test declared that message
+// with `allowConsole`. Pages created by earlier tests of a serial file report to the running test.
+
+let problems: string[] = [];
+let allowed: RegExp[] = [];
+const watched = new WeakSet<BrowserContext>();
+
+/** Declares console errors the running test provokes on purpose (e.g. a 401 for a bad password). */
+export function allowConsole(...patterns: RegExp[]) {
+  allowed.push(...patterns);
+}
+
+function report(kind: string, page: Page, text: string) {
+  if (allowed.some((p) => p.test(text))) return;
+  problems.push(`${kind} on ${page.url()}: ${text}`);
+}
+
+function watchPage(page: Page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') report('console error', page, `${m.text()} (${m.location().url})`);
+  });
+  page.on('pageerror', (e) => report('uncaught exception', page, `${e.name}: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText ?? '';
+    // A navigation or a closed page aborts what is in flight: not a failure of the app.
+    if (why.includes('ERR_ABORTED')) return;
+    report('failed request', page, `${r.method()} ${r.url()}: ${why}`);
+  });
+}
+
+function watchContext(context: BrowserContext) {
+  if (watched.has(context)) return;
+  watched.add(context);
+  context.pages().forEach(watchPage);
+  context.on('page', watchPage);
+}
+
+export const test = base.extend<{ consoleGuard: void }>({
+  consoleGuard: [async ({ browser, context }, use) => {
+    problems = [];
+    allowed = [];
+    browser.contexts().forEach(watchContext);
+    watchContext(context);
+    const newContext = browser.newContext.bind(browser);
+    const newPage = browser.newPage.bind(browser);
+    browser.newContext = async (options?: BrowserContextOptions) => {
+      const c = await newContext(options);
+      watchContext(c);
+      return c;
+    };
+    browser.newPage = async (options?: BrowserContextOptions) => {
+      const p = await newPage(options);
+      watchContext(p.context());
+      watchPage(p);
+      return p;
+    };
+    await use();
+    browser.newContext = newContext;
+    browser.newPage = newPage;
+    // Let what is already on its way arrive.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(problems, 'the browser console of every page and frame must stay clean').toEqual([]);
+  }, { auto: true }],
+});
+export { expect };
 
 export const BASE = () => process.env.BASE_URL!;
 export const CUSTOMER = () => process.env.CUSTOMER_URL!;
@@ -54,4 +123,65 @@ export async function agentSettings(browser: Browser) {
     await expect(settings.locator('.form-ok')).toHaveText('Saved.');
   };
   return { settings, save };
+}
+
+// ---- Contrast ----------------------------------------------------------------------------------
+// WCAG AA for text: every visible text node of the page (or frame) must reach 4.5:1 against the
+// background it is drawn on (3:1 when large: ≥ 24 px, or ≥ 18.66 px bold). The background is the
+// nearest ancestor's opaque background colour, with translucent ones blended over it.
+type Low = { text: string; ratio: number; color: string; background: string };
+export async function lowContrast(target: Page | Frame): Promise<Low[]> {
+  return target.evaluate(() => {
+    const parse = (c: string): number[] => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return [0, 0, 0, 0];
+      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const blend = (top: number[], under: number[]) => {
+      const a = top[3];
+      return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat(1);
+    };
+    const lum = (c: number[]) => {
+      const f = (v: number) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const background = (el: Element | null): number[] => {
+      const layers: number[][] = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+      }
+      let bg = [255, 255, 255, 1];
+      for (const l of layers.reverse()) bg = blend(l, bg);
+      return bg;
+    };
+    const low: { text: string; ratio: number; color: string; background: string }[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set<Element>();
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || seen.has(el) || !(n.textContent ?? '').trim()) continue;
+      seen.add(el);
+      const style = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0 || style.visibility === 'hidden' || el.closest('[aria-hidden="true"], .sr-only')) continue;
+      if (Number(style.opacity) === 0) continue;
+      const bg = background(el);
+      const fg = blend(parse(style.color), bg);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const disabled = (el.closest('button, input, textarea, select') as HTMLButtonElement | null)?.disabled;
+      if (!disabled && ratio < (large ? 3 : 4.5)) {
+        low.push({ text: (n.textContent ?? '').trim().slice(0, 40), ratio: Math.round(ratio * 100) / 100, color: style.color, background: `rgb(${bg.slice(0, 3).map(Math.round).join(', ')})` });
+      }
+    }
+    return low;
+  });
+}
+
+export async function expectContrast(target: Page | Frame, where: string) {
+  expect(await lowContrast(target), `text below WCAG AA contrast in ${where}`).toEqual([]);
 }

@@ -4,8 +4,8 @@
 // The widget's target there is 100 KB, which a Leptos widget cannot meet (BENCHMARKS.md §5 says why);
 // WIDGET_BUDGET holds today's size with a little room, so that growth fails here instead of
 // going unnoticed. Also checks that bundles with content-hashed names are cached for a year.
-import { test, expect, type Page, type Request } from '@playwright/test';
-import { BASE, CUSTOMER, signInOn } from './support';
+import { type Page, type Request } from '@playwright/test';
+import { BASE, CUSTOMER, expect, signInOn, test } from './support';
 
 const KB = 1000;
 const LAUNCHER_BUDGET = 15 * KB;

@@ -11,12 +11,21 @@ const WIDGET_JS: &str = r#"(function () {
   var s = document.currentScript, base = new URL(s.src).origin, id = s.getAttribute('data-widget');
   if (!id || document.getElementById('handoff-launcher')) return;
   var open = false, frame = null;
+  // Icons as inline SVG (no emoji: an empty box on systems without an emoji font).
+  var svg = function (d) {
+    return '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false" fill="none" ' +
+      'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="' + d + '"/></svg>';
+  };
+  var CHAT = svg('M4 5h16v11H10l-5 4v-4H4z'), CLOSE = svg('M6 6l12 12M18 6L6 18');
   var b = document.createElement('button');
   b.id = 'handoff-launcher'; b.type = 'button'; b.setAttribute('aria-label', 'Open chat');
-  b.textContent = '\u{1F4AC}';
-  b.style.cssText = 'position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646';
-  b.onclick = function () {
-    open = !open;
+  b.setAttribute('aria-expanded', 'false');
+  b.innerHTML = CHAT;
+  b.style.cssText = 'position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:grid;place-items:center';
+  // Opening moves the focus into the chat's message box; closing returns it to the bubble.
+  var focusChat = function () { if (frame && frame.contentWindow) frame.contentWindow.postMessage('handoff:focus', base); };
+  var setOpen = function (next) {
+    open = next;
     if (open && !frame) {
       frame = document.createElement('iframe');
       frame.id = 'handoff-frame'; frame.title = 'Chat';
@@ -25,10 +34,21 @@ const WIDGET_JS: &str = r#"(function () {
       document.body.appendChild(frame);
     } else if (frame) {
       frame.style.display = open ? 'block' : 'none';
+      if (open) focusChat();
     }
     b.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
-    b.textContent = open ? '\u{2715}' : '\u{1F4AC}';
+    b.setAttribute('aria-expanded', String(open));
+    b.innerHTML = open ? CLOSE : CHAT;
+    if (!open) b.focus();
   };
+  b.onclick = function () { setOpen(!open); };
+  // Escape in the chat (it asks by message) or on the page closes it.
+  window.addEventListener('message', function (e) {
+    if (e.origin !== base) return;
+    if (e.data === 'handoff:close' && open) setOpen(false);
+    if (e.data === 'handoff:ready' && open) focusChat(); // the chat is mounted: focus its box
+  });
+  document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && open) setOpen(false); });
   document.body.appendChild(b);
 })();
 "#;

@@ -12,6 +12,7 @@
 //! request waits, the visitor can also open the form themselves.
 use app::api::widget::start_visitor_session;
 use app::components::email_form::EmailForm;
+use app::components::icons::{Icon, IconKind};
 use app::components::transcript::{Perspective, Transcript};
 use app::live::{socket_slot, LiveSocket};
 use app::util::{client_msg_id, follow_bottom, upsert_by_seq};
@@ -167,10 +168,16 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             .with(|s| s.as_ref().map(|s| (s.widget.handoff_enabled, s.widget.handoff_fixed)).unwrap_or((false, false)))
     };
     let can_request = move || handoff().0 && state.get() == HandoffState::Ai;
+    // The header always says who answers now: the AI by its name, or the person holding the chat.
+    let who = move || match state.get() {
+        HandoffState::Human { agent } => agent.name,
+        _ if agent_name.get().is_empty() => "Chat".to_string(),
+        _ => agent_name.get(),
+    };
     let status = move || match state.get() {
-        HandoffState::Ai => format!("{} · AI assistant", agent_name.get()),
+        HandoffState::Ai => "AI assistant".to_string(),
         HandoffState::Requested => "Waiting for a human…".to_string(),
-        HandoffState::Human { agent } => format!("You are chatting with {}", agent.name),
+        HandoffState::Human { .. } => "A person from our team".to_string(),
         HandoffState::Closed => "This conversation is closed".to_string(),
     };
     // The e-mail form: open while the newest offer is unanswered (not sent, not closed), or
@@ -198,6 +205,9 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         sent_to.set(None);
         form_wanted.set(true);
     };
+    let menu_open = RwSignal::new(false);
+    let composer = NodeRef::<leptos::html::Textarea>::new();
+    keyboard(composer, menu_open);
     let token = Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.token.clone()).unwrap_or_default()));
     let on_sent = Callback::new(move |(email, seq): (String, i64)| {
         form_done_seq.update(|d| *d = (*d).max(seq).max(last_offer.get_untracked().0));
@@ -223,14 +233,28 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         <div class="widget">
             <header class="widget-head">
                 <div class="widget-title">
-                    <strong>{move || if agent_name.get().is_empty() { "Chat".to_string() } else { agent_name.get() }}</strong>
+                    <strong>{who}</strong>
                     <small class="widget-status">{status}</small>
                 </div>
                 <Show when=move || can_request() && !handoff().1>
                     <button class="btn small human-btn" on:click=request_human>"Talk to a human"</button>
                 </Show>
-                <Show when=move || can_email() && !handoff().1>
-                    <button class="btn small human-btn email-link" type="button" on:click=open_form>"Send an email instead"</button>
+                // Other ways to reach the team: a menu, not a permanent button taking the header.
+                <Show when=can_email>
+                    <div class="widget-menu">
+                        <button class="menu-btn" type="button" aria-label="More options" aria-haspopup="menu"
+                            aria-expanded=move || menu_open.get().to_string()
+                            on:click=move |_| menu_open.update(|o| *o = !*o)>
+                            <Icon kind=IconKind::More/>
+                        </button>
+                        <Show when=move || menu_open.get()>
+                            <div class="menu" role="menu">
+                                <button type="button" role="menuitem" on:click=move |ev| { menu_open.set(false); open_form(ev); }>
+                                    "Send us an email"
+                                </button>
+                            </div>
+                        </Show>
+                    </div>
                 </Show>
             </header>
             <Show when=move || handoff().0 && handoff().1>
@@ -270,6 +294,12 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     <ol class="transcript"><li class="msg streaming" data-author="ai" aria-live="polite"><span class="msg-text">{t}</span></li></ol>
                 })}
                 {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", agent_name.get())}</p> })}
+                <Show when=move || state.get() == HandoffState::Requested && can_email() && !handoff().1>
+                    <p class="waiting-note">
+                        "Everyone may be busy for a moment. "
+                        <button class="link-btn email-link" type="button" on:click=open_form>"Send an email instead"</button>
+                    </p>
+                </Show>
                 <Show when=move || form_open.get()>
                     <EmailForm token on_sent on_close/>
                 </Show>
@@ -297,7 +327,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                 }
             >
                 <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-                    <textarea
+                    <textarea node_ref=composer
                         rows="1" placeholder="Type a message…" aria-label="Message"
                         prop:value=move || draft.get()
                         on:input=move |ev| draft.set(event_target_value(&ev))
@@ -308,4 +338,40 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             </Show>
         </div>
     }
+}
+
+/// Keyboard in the embedded chat: when the page opens the chat (the embed script posts
+/// `handoff:focus`) the message box takes the focus; Escape closes an open menu, else asks the
+/// page to close the chat (`handoff:close`; the embed script then returns focus to the bubble).
+fn keyboard(composer: NodeRef<leptos::html::Textarea>, menu_open: RwSignal<bool>) {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    Effect::new(move |_| {
+        let Some(window) = web_sys::window() else { return };
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if e.data().as_string().as_deref() == Some("handoff:focus") {
+                if let Some(el) = composer.get_untracked() {
+                    let _ = el.focus();
+                }
+            }
+        });
+        let on_key = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+            if e.key() != "Escape" {
+                return;
+            }
+            if menu_open.get_untracked() {
+                menu_open.set(false);
+            } else if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+                let _ = parent.post_message(&JsValue::from_str("handoff:close"), "*");
+            }
+        });
+        let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+        let _ = window.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+        // The widget lives as long as its page.
+        on_message.forget();
+        on_key.forget();
+        if let Ok(Some(parent)) = window.parent() {
+            let _ = parent.post_message(&JsValue::from_str("handoff:ready"), "*");
+        }
+    });
 }

@@ -1,7 +1,8 @@
 //! Handoff-request alerts in the dashboard.
 //!
-//! Every waiting request (a conversation in `Requested`) shows a toast in the corner naming the
-//! visitor; clicking it opens the conversation, × dismisses it on this screen. While any request
+//! Every waiting request (a conversation in `Requested`) shows a toast in the bottom-left corner
+//! (over the list, never over the reply box) naming the visitor — beyond three, one toast says
+//! "N requests waiting" and opens the oldest; clicking it opens the conversation, × dismisses it on this screen. While any request
 //! waits and is not dismissed, a two-tone ring plays and repeats every few seconds; it stops for
 //! everyone as soon as one agent handles the request (the state change reaches every dashboard
 //! of the organization). Who hears it: every signed-in agent of the organization with the
@@ -14,6 +15,7 @@
 //! "Enable sound alerts" button is shown; any click or key press unlocks the sound.
 use crate::util::relative_time;
 use domain::wire::{ConversationSummary, NotificationDto};
+use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::HashSet;
@@ -30,10 +32,16 @@ pub fn RequestAlerts(
 ) -> impl IntoView {
     let dismissed = RwSignal::new(HashSet::<String>::new());
     let sound_on = RwSignal::new(false);
+    // Waiting requests not dismissed here, the longest waiting first.
     let toasts = Memo::new(move |_| {
         let d = dismissed.get();
-        requested.get().into_iter().filter(|c| !d.contains(&c.id)).collect::<Vec<_>>()
+        let mut t = requested.get().into_iter().filter(|c| !d.contains(&c.id)).collect::<Vec<_>>();
+        t.sort_by_key(|c| c.state_since);
+        t
     });
+    // Beyond this many, the requests collapse into one "N requests waiting" toast.
+    const MAX_TOASTS: usize = 3;
+    let collapsed = move || toasts.with(|t| t.len() > MAX_TOASTS);
 
     // Browser only: the ringer, its unlock on the first gesture, the repeat timer.
     Effect::new(move |_| {
@@ -56,12 +64,21 @@ pub fn RequestAlerts(
                     gloo_timers::callback::Timeout::new(150, refresh).forget();
                 })
             };
-            if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            // Listen on the document while the alerts are mounted; removed on cleanup.
+            let doc = web_sys::window().and_then(|w| w.document());
+            if let Some(doc) = &doc {
                 for ev in ["pointerdown", "keydown"] {
                     let _ = doc.add_event_listener_with_callback(ev, unlock.as_ref().unchecked_ref());
                 }
             }
-            unlock.forget();
+            let listener = StoredValue::new_local(Some((doc, unlock)));
+            on_cleanup(move || {
+                if let Some((Some(doc), unlock)) = listener.try_update_value(Option::take).flatten() {
+                    for ev in ["pointerdown", "keydown"] {
+                        let _ = doc.remove_event_listener_with_callback(ev, unlock.as_ref().unchecked_ref());
+                    }
+                }
+            });
             // Ring once for a new e-mail form.
             let ring_mail = ringer.clone();
             Effect::new(move |prev: Option<usize>| {
@@ -84,24 +101,25 @@ pub fn RequestAlerts(
                 }
                 ids
             });
-            gloo_timers::callback::Interval::new(RING_EVERY_MS, move || {
-                if !toasts.get_untracked().is_empty() {
+            crate::util::every(RING_EVERY_MS, move || {
+                if toasts.try_with_untracked(|t| !t.is_empty()).unwrap_or(false) {
                     ringer.ring();
                 }
-            })
-            .forget();
+            });
         }
     });
 
     let navigate = use_navigate();
     let navigate_mail = navigate.clone();
+    let navigate_oldest = navigate.clone();
     view! {
-        <Show when=move || !sound_on.get()>
-            <button class="sound-hint" type="button" title="Browsers keep sound off until you interact with the page">
-                "🔔 Enable sound alerts"
-            </button>
-        </Show>
+        // Bottom left, over the end of the conversation list: never over the reply box.
         <div class="toasts" aria-live="assertive">
+            <Show when=move || !sound_on.get()>
+                <button class="sound-hint" type="button" title="Browsers keep sound off until you interact with the page">
+                    <Icon kind=IconKind::Sound/>" Enable sound alerts"
+                </button>
+            </Show>
             <For each=move || mail.get() key=|n| n.id.clone() let:n>
                 {
                     let navigate = navigate_mail.clone();
@@ -118,13 +136,37 @@ pub fn RequestAlerts(
                                 <span class="since">{move || relative_time(at, now.get())}</span>
                             </button>
                             <button class="toast-close" type="button" aria-label="Dismiss" on:click=move |_| mail.update(|m| m.retain(|x| x.id != id2))>
-                                "×"
+                                <Icon kind=IconKind::Close/>
                             </button>
                         </div>
                     }
                 }
             </For>
-            <For each=move || toasts.get() key=|c| c.id.clone() let:c>
+            <Show when=collapsed>
+                {
+                    let navigate = navigate_oldest.clone();
+                    let oldest = move || toasts.with(|t| t.first().map(|c| (c.id.clone(), c.state_since)));
+                    view! {
+                        <div class="toast toast-summary" role="alert">
+                            <button class="toast-open" type="button" on:click=move |_| {
+                                if let Some((id, _)) = oldest() {
+                                    navigate(&format!("/conversations/{id}"), Default::default());
+                                }
+                            }>
+                                <strong>{move || format!("{} requests waiting", toasts.with(Vec::len))}</strong>
+                                <span class="since">{move || oldest().map(|(_, at)| format!("the oldest since {}", relative_time(at, now.get())))}</span>
+                            </button>
+                            <button class="toast-close" type="button" aria-label="Dismiss" on:click=move |_| {
+                                let ids: Vec<String> = toasts.with_untracked(|t| t.iter().map(|c| c.id.clone()).collect());
+                                dismissed.update(|d| d.extend(ids));
+                            }>
+                                <Icon kind=IconKind::Close/>
+                            </button>
+                        </div>
+                    }
+                }
+            </Show>
+            <For each=move || if collapsed() { Vec::new() } else { toasts.get() } key=|c| c.id.clone() let:c>
                 {
                     let navigate = navigate.clone();
                     let open = format!("/conversations/{}", c.id);
@@ -138,7 +180,7 @@ pub fn RequestAlerts(
                                 <span class="since">{move || relative_time(since, now.get())}</span>
                             </button>
                             <button class="toast-close" type="button" aria-label="Dismiss" on:click=move |_| dismissed.update(|d| { d.insert(id.clone()); })>
-                                "×"
+                                <Icon kind=IconKind::Close/>
                             </button>
                         </div>
                     }

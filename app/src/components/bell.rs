@@ -16,6 +16,7 @@ use crate::api::notifications::{
 };
 use crate::util::relative_time;
 use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents};
+use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -167,7 +168,7 @@ pub fn Bell(
         <div class="bell">
             <button type="button" class="bell-btn" aria-label="Notifications" aria-expanded=move || open.get().to_string()
                 on:click=move |_| { open.update(|o| *o = !*o); gear.set(false); }>
-                <span aria-hidden="true">"🔔"</span>
+                <Icon kind=IconKind::Bell/>
                 {move || match list.with(|l| l.unread) {
                     0 => None,
                     n => Some(view! { <span class="bell-badge" data-count=n>{if n > 99 { "99+".to_string() } else { n.to_string() }}</span> }),
@@ -179,7 +180,7 @@ pub fn Bell(
                         <strong>"Notifications"</strong>
                         <span class="spacer"></span>
                         <button type="button" class="btn small subtle" on:click=mark_all>"Mark all read"</button>
-                        <button type="button" class="btn small subtle" aria-label="Notification settings" aria-expanded=move || gear.get().to_string() on:click=toggle_gear>"⚙"</button>
+                        <button type="button" class="btn small subtle" aria-label="Notification settings" aria-expanded=move || gear.get().to_string() on:click=toggle_gear><Icon kind=IconKind::Gear/></button>
                     </div>
                     <Show when=move || gear.get()>
                         <form class="bell-prefs stack" on:submit=move |ev| { ev.prevent_default(); save(); }>
@@ -213,9 +214,9 @@ pub fn Bell(
                             items.into_iter().map(|n| {
                                 let (id, cid, at) = (n.id.clone(), n.conversation_id.clone(), n.created_at);
                                 let (kind, icon, label) = match n.kind {
-                                    NotificationKind::Request => ("request", "🙋", "Request"),
-                                    NotificationKind::Message => ("message", "💬", "Message"),
-                                    NotificationKind::EmailForm => ("email_form", "✉", "E-mail"),
+                                    NotificationKind::Request => ("request", IconKind::Person, "Request"),
+                                    NotificationKind::Message => ("message", IconKind::Chat, "Message"),
+                                    NotificationKind::EmailForm => ("email_form", IconKind::Mail, "E-mail"),
                                 };
                                 view! {
                                     <li>
@@ -228,7 +229,7 @@ pub fn Bell(
                                             });
                                             open.set(false);
                                         }>
-                                            <span class="bell-icon" title=label aria-hidden="true">{icon}</span>
+                                            <span class="bell-icon" title=label aria-hidden="true"><Icon kind=icon/></span>
                                             <span class="bell-body">
                                                 <span class="sr-only">{format!("{label}: ")}</span>
                                                 <span class="bell-text">{n.text.clone()}</span>

@@ -9,6 +9,7 @@
 //! once. A refusal keeps everything typed and names the field it is about.
 use crate::util::client_msg_id;
 use domain::email::{human_size, parse_form_text, EmailAddress, MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
+use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 
 /// What the file picker offers. The server decides by content (`domain::email::check_files`).
@@ -361,7 +362,7 @@ pub fn EmailForm(
         <form class="email-form" aria-label="Send us an email" novalidate=true
             on:submit=move |ev| { ev.prevent_default(); submit(); }>
             <div class="email-form-head">
-                <strong>"✉ Send us an email"</strong>
+                <strong><Icon kind=IconKind::Mail/>" Send us an email"</strong>
                 <button type="button" class="email-form-close" aria-label="Close the e-mail form"
                     disabled=move || sending.get() on:click=move |_| on_close.run(())>"×"</button>
             </div>

@@ -9,6 +9,7 @@ use crate::api::email::retry_email;
 use crate::util::clock;
 use domain::email::human_size;
 use domain::wire::{AttachmentDto, Author, Delivery, DeliveryStatus, MessageDto, MessageExtra};
+use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -87,7 +88,7 @@ pub fn Transcript(
                                 Perspective::Visitor => m.text.clone(),
                                 Perspective::Agent => "Nobody answered in time: the visitor was offered the e-mail form.".to_string(),
                             };
-                            view! { <span class="msg-text"><span aria-hidden="true">"✉ "</span>{text}</span> }.into_any()
+                            view! { <span class="msg-text"><Icon kind=IconKind::Mail/>" "{text}</span> }.into_any()
                         }
                         MessageExtra::EmailForm { email, attachments } => {
                             let title = match perspective {
@@ -95,7 +96,7 @@ pub fn Transcript(
                                 Perspective::Visitor => format!("Your e-mail · we will answer at {email}"),
                             };
                             view! {
-                                <span class="email-title"><span aria-hidden="true">"✉ "</span>{title}</span>
+                                <span class="email-title"><Icon kind=IconKind::Mail/>" "{title}</span>
                                 <span class="msg-text">{m.text.clone()}</span>
                                 {(!attachments.is_empty()).then(|| attachment_list(attachments, perspective))}
                             }.into_any()
@@ -133,7 +134,7 @@ fn attachment_list(files: Vec<AttachmentDto>, perspective: Perspective) -> impl 
                 };
                 view! {
                     <li class="attachment" data-type=f.content_type.clone()>
-                        <span aria-hidden="true">"📎 "</span>{name}" "<span class="attachment-size">{size}</span>
+                        <Icon kind=IconKind::Paperclip/>" "{name}" "<span class="attachment-size">{size}</span>
                     </li>
                 }
             }).collect_view()}

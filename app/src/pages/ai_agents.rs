@@ -370,7 +370,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
             spawn_local(async move {
                 answer.set(Some(match preview_answer(id, q).await {
                     Ok(a) => a,
-                    Err(e) => format!("⚠ {e}"),
+                    Err(e) => format!("Could not answer: {e}"),
                 }));
             });
         }

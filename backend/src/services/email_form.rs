@@ -52,7 +52,7 @@ impl Backend {
         let mut tx = self.writer().begin().await?;
         // Taking the sequence number locks the conversation: the duplicate and rate checks
         // below cannot race another submission.
-        let taken = messages::take_seq(&mut tx, &v.conversation_id, &v.org_id, Guard::Open, &text).await;
+        let taken = messages::take_seq(&mut tx, &v.conversation_id, &v.org_id, Guard::Open, &Author::Visitor, &text).await;
         let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND client_msg_id = $2"
         )))
@@ -190,7 +190,7 @@ impl Backend {
         let sender = format!("agent:{}", user.id);
 
         let mut tx = self.writer().begin().await?;
-        let taken = messages::take_seq(&mut tx, conversation_id, &org, Guard::Always, &text).await;
+        let taken = messages::take_seq(&mut tx, conversation_id, &org, Guard::Always, &author, &text).await;
         let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
         )))

@@ -34,7 +34,13 @@ impl Backend {
         let org = user.conversations_org()?;
         let row = self.summary_row(conversation_id, org).await?;
         let messages = self.messages_after(conversation_id, 0).await?;
-        Ok(ConversationDetail { summary: row.summary()?, messages })
+        // The AI agent answering this conversation, named as the visitor sees it.
+        let (ai_name,): (String,) =
+            sqlx::query_as("SELECT a.name FROM conversations c JOIN agents a ON a.id = c.agent_id WHERE c.id = $1")
+                .bind(conversation_id)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(ConversationDetail { summary: row.summary()?, messages, ai_name })
     }
 
     /// Checks that a conversation belongs to the user's organization.

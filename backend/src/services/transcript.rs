@@ -62,7 +62,7 @@ impl Backend {
                     let (_, _, _, sender) = author_columns(&author);
                     // Take the sequence number first: that locks the conversation (both
                     // engines), so the duplicate check below cannot race another append to it.
-                    let taken = messages::take_seq(conn, &conversation_id, &org_id, guard, &text).await;
+                    let taken = messages::take_seq(conn, &conversation_id, &org_id, guard, &author, &text).await;
                     let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
                         "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
                     )))

@@ -17,18 +17,20 @@ pub(crate) async fn append(
     client_msg_id: Option<&ClientMsgId>,
     text: &str,
 ) -> Result<(MessageDto, SummaryRow)> {
-    let row = take_seq(tx, conversation_id, org_id, guard, text).await?;
+    let row = take_seq(tx, conversation_id, org_id, guard, author, text).await?;
     let message = insert_message(tx, &row, author, client_msg_id, text, &MessageExtra::Chat).await?;
     Ok((message, row))
 }
 
 /// Takes the conversation's next sequence number if the guard allows (this also takes the
-/// conversation's write lock until `tx` ends).
+/// conversation's write lock until `tx` ends). The list's preview follows what people and the
+/// AI write (a system notice leaves it), and a visitor's message marks the conversation active.
 pub(crate) async fn take_seq(
     tx: &mut AnyConnection,
     conversation_id: &str,
     org_id: &str,
     guard: Guard,
+    author: &Author,
     text: &str,
 ) -> Result<SummaryRow> {
     let now = now_ms();
@@ -38,13 +40,16 @@ pub(crate) async fn take_seq(
         Guard::HeldBy(_) => "state = 'human' AND holder_id = $5",
         Guard::Always => "1 = 1",
     };
+    let visitor_at = if matches!(author, Author::Visitor) { "$3" } else { "last_visitor_at" };
     let sql = format!(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_message = $2, last_activity = $3
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message = COALESCE($2, last_message),
+         last_activity = $3, last_visitor_at = {visitor_at}
          WHERE id = $1 AND org_id = $4 AND {cond} RETURNING {SUMMARY_COLS}"
     );
+    let shown = (!matches!(author, Author::System)).then(|| preview(text));
     let q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql))
         .bind(conversation_id)
-        .bind(preview(text))
+        .bind(shown)
         .bind(now)
         .bind(org_id);
     let q = match &guard {

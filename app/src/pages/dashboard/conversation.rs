@@ -48,6 +48,10 @@ pub(super) fn ConversationView(id: String, live: Live, me_id: String) -> impl In
         all.into_values().collect::<Vec<_>>()
     });
     let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
+    // One name for the AI agent everywhere: the one the visitor sees.
+    let ai_name = Signal::derive(move || {
+        detail.get().and_then(Result::ok).map(|d| d.ai_name).filter(|n| !n.is_empty()).unwrap_or_else(|| "AI".into())
+    });
 
     Effect::new(move |_| match send.value().get() {
         Some(Ok(m)) => {
@@ -90,12 +94,13 @@ pub(super) fn ConversationView(id: String, live: Live, me_id: String) -> impl In
         <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
             {move || detail.get().map(|r| r.err().map(|e| view! { <p class="form-error pad">{e.to_string()}</p> }))}
             <header class="conv-head">
+                <a class="back-link" href="/conversations">"All conversations"</a>
                 <div>
                     <h2>{move || visitor_name.get()}</h2>
                     <span class="muted">{
                         move || summary.get().map(|s| match s.state {
-                            HandoffState::Ai => "The AI is answering".to_string(),
-                            HandoffState::Requested => format!("Waiting for a human since {}", relative_time(s.state_since, live.now.get())),
+                            HandoffState::Ai => format!("{} (AI) is answering", ai_name.get()),
+                            HandoffState::Requested => format!("Asked for a human {}", relative_time(s.state_since, live.now.get())),
                             HandoffState::Human { agent } => format!("{} holds this chat", agent.name),
                             HandoffState::Closed => "Closed".to_string(),
                         })
@@ -105,8 +110,8 @@ pub(super) fn ConversationView(id: String, live: Live, me_id: String) -> impl In
             </header>
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
             <div class="conv-scroll" node_ref=scroller>
-                <Transcript messages perspective=Perspective::Agent ai_name=Signal::stored("Assistant".to_string()) visitor_name/>
-                {move || typing().then(|| view! { <p class="typing muted">"The AI is typing…"</p> })}
+                <Transcript messages perspective=Perspective::Agent ai_name visitor_name/>
+                {move || typing().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
             </div>
             <EmailReplyBox id=id.clone() messages live/>
             <Show when=i_hold.clone() fallback=|| view! { <p class="composer-hint muted">"Take the chat to reply."</p> }>

@@ -20,7 +20,7 @@ use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
 use crate::components::topbar::TopBar;
 use crate::live::{socket_slot, LiveSocket};
-use crate::util::now_ms;
+use crate::util::{every, now_ms};
 use conversation::ConversationView;
 use domain::handoff::HandoffState;
 use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
@@ -89,8 +89,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
 
     // Browser only: the clock for relative times, and the live socket.
     Effect::new(move |_| {
-        #[cfg(feature = "browser")]
-        gloo_timers::callback::Interval::new(5_000, move || live.now.set(now_ms())).forget();
+        every(5_000, move || live.now.set(now_ms()));
         let sock = LiveSocket::open(
             "/ws/agent",
             move |s| {
@@ -192,7 +191,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 v.push(l.clone());
             }
         }
-        v.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
+        list::list_order(&mut v);
         v
     });
     // Alerts and the title count are browser-only UI. They read the list outside a <Suspense>, so
@@ -210,7 +209,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
 
     view! {
         <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
-        <div class="dash">
+        <div class="dash" class:has-selected=move || selected.get().is_some()>
             <TopBar user=user.clone() current="/conversations">
                 <span class="conn" class:online=move || connected.get()>
                     {move || if connected.get() { "live" } else { "connecting…" }}
