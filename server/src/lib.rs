@@ -101,8 +101,18 @@ const SOCKET_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// Serves until SIGTERM/Ctrl-C, then stops accepting, lets in-flight requests finish, and
 /// closes every WebSocket with code 1012 ("server restarting; reconnect"): a frame being handled
 /// is finished first, and clients resume from their last sequence number elsewhere.
+///
+/// Accepted connections send without Nagle's delay (`TCP_NODELAY`): chat frames are small and
+/// written one after another, and a frame must not wait for the acknowledgement of the one
+/// before it.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router, backend: Backend) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let stopping = backend.clone();
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
