@@ -57,6 +57,8 @@ impl SummaryRow {
             last_seq: self.last_seq,
             last_message: self.last_message.clone(),
             last_activity: self.last_activity,
+            // Every change takes the next sequence number or the next state version.
+            version: self.last_seq + self.state_version,
         })
     }
 }

@@ -289,11 +289,13 @@ async fn agent(
                     }
                 }
                 // The dashboard replaces a row by every live summary.
-                Ok(ServerFrame::Conversation { summary }) if check_lists => {
-                    bump(&shared.counters.summaries);
-                    let older = list2.lock().unwrap().insert(summary.id.clone(), summary.clone());
-                    if older.is_some_and(|o| o.last_seq > summary.last_seq) {
-                        bump(&shared.counters.summaries_backwards);
+                Ok(ServerFrame::Conversations { summaries }) if check_lists => {
+                    for summary in summaries {
+                        bump(&shared.counters.summaries);
+                        let older = list2.lock().unwrap().insert(summary.id.clone(), summary.clone());
+                        if older.is_some_and(|o| o.last_seq > summary.last_seq) {
+                            bump(&shared.counters.summaries_backwards);
+                        }
                     }
                 }
                 _ => {}

@@ -98,6 +98,18 @@ pub struct ConversationSummary {
     pub last_seq: i64,
     pub last_message: Option<String>,
     pub last_activity: i64,
+    /// Grows with every change of the conversation (its `last_seq` plus its handoff state's
+    /// version): of two summaries of one conversation, the one with the higher version is the
+    /// newer. Live summaries can arrive after a newer one was fetched; lists keep the newest.
+    #[serde(default)]
+    pub version: i64,
+}
+
+impl ConversationSummary {
+    /// Whether this summary is newer than `row` (the one a list holds, if any).
+    pub fn newer_than(&self, row: Option<&ConversationSummary>) -> bool {
+        row.is_none_or(|r| self.version > r.version)
+    }
 }
 
 /// A conversation with its transcript, for the dashboard's conversation view.
@@ -266,9 +278,16 @@ pub enum ServerFrame {
         conversation_id: String,
         state: HandoffState,
     },
-    /// (Dashboard) a conversation's summary changed: new, new message, or new state.
+    /// A conversation's summary changed: new, new message, or new state. Published inside the
+    /// server for every change; dashboard sockets send `Conversations` instead.
     Conversation {
         summary: ConversationSummary,
+    },
+    /// (Dashboard) the conversations that changed since the socket's previous list frame, each
+    /// once, in its newest state: at most a few such frames a second per socket, at once for
+    /// handoff state changes. Each replaces the row of its conversation whose `version` is lower.
+    Conversations {
+        summaries: Vec<ConversationSummary>,
     },
     /// The AI is composing a reply.
     Typing {
@@ -306,6 +325,7 @@ tag_first_deserialize! {
     "ack" => Ack { client_msg_id: String, seq: i64 },
     "state" => State { conversation_id: String, state: HandoffState },
     "conversation" => Conversation { summary: ConversationSummary },
+    "conversations" => Conversations { summaries: Vec<ConversationSummary> },
     "typing" => Typing { conversation_id: String },
     "draft" => Draft { conversation_id: String, text: String },
     "message_updated" => MessageUpdated { message: MessageDto },
@@ -363,7 +383,20 @@ mod tests {
                     last_seq: 7,
                     last_message: None,
                     last_activity: 6,
+                    version: 8,
                 },
+            },
+            ServerFrame::Conversations {
+                summaries: vec![ConversationSummary {
+                    id: "c2".into(),
+                    visitor_name: "Visitor 2".into(),
+                    state: HandoffState::Requested,
+                    state_since: 5,
+                    last_seq: 2,
+                    last_message: Some("hi".into()),
+                    last_activity: 6,
+                    version: 3,
+                }],
             },
             ServerFrame::Typing { conversation_id: "c1".into() },
             ServerFrame::Draft { conversation_id: "c1".into(), text: "Hel".into() },

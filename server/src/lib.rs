@@ -1,7 +1,8 @@
 //! The Handoff server: HTTP wiring around [`backend::Backend`].
 //!
 //! * Leptos SSR pages and server functions (from the `app` crate) under `/` and `/api/*`.
-//! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`].
+//! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`]; the
+//!   dashboard's conversation list per socket — see [`dashboard_list`].
 //! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
 //! * `/widget/{id}` (the chat page in the iframe) and `/widget-pkg/{hash}/…` (the widget's own
 //!   WASM bundle, cached for a year under content-hashed addresses) — see [`widget`].
@@ -10,6 +11,7 @@
 //!   [`upload`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
 #![recursion_limit = "256"]
+pub mod dashboard_list;
 pub mod embed;
 pub mod security;
 pub mod upload;
