@@ -107,13 +107,10 @@ async fn connections_cut_during_traffic_lose_and_repeat_nothing(db: Db) {
                                 .await;
                         }
                     }
-                    match frame {
-                        ServerFrame::Message { message } => {
-                            let seen = last.get_mut(&message.conversation_id).expect("only watched conversations");
-                            assert_eq!(message.seq, *seen + 1, "agent: in order, no gap, no repeat");
-                            *seen = message.seq;
-                        }
-                        _ => {}
+                    if let ServerFrame::Message { message } = frame {
+                        let seen = last.get_mut(&message.conversation_id).expect("only watched conversations");
+                        assert_eq!(message.seq, *seen + 1, "agent: in order, no gap, no repeat");
+                        *seen = message.seq;
                     }
                 }
                 drop(socket);

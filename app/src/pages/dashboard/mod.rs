@@ -138,15 +138,14 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 {
                     live.typing.set(None)
                 }
-                // The list's state comes with the conversation's summary (sent at once for a
-                // state change): a `State` frame carries no version, so a late one could
-                // overwrite a newer state.
-                ServerFrame::State { conversation_id, state } => {
+                // Only the typing hint: the list's state comes with the conversation's summary
+                // (sent at once for a state change); a `State` frame carries no version, so a
+                // late one could overwrite a newer state.
+                ServerFrame::State { conversation_id, state }
                     if state != HandoffState::Ai
-                        && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str())
-                    {
-                        live.typing.set(None);
-                    }
+                        && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
+                {
+                    live.typing.set(None)
                 }
                 _ => {}
             },
