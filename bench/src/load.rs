@@ -22,7 +22,7 @@
 //!
 //! Lists (Handoff only, `check_lists`): each agent socket keeps the conversation list a
 //! dashboard would show (the list fetched when it connects, replaced row by row by the live
-//! `conversation` frames); after the load every row is compared with the server's own answer
+//! `conversations` frames); after the load every row is compared with the server's own answer
 //! for that conversation (`conversations/get`): rows that differ are stale, conversations of the
 //! load absent from a list are missing. Live summaries older than the row they replace (a lower
 //! `last_seq`) are counted as they arrive.
