@@ -59,6 +59,8 @@ impl SummaryRow {
             last_message: self.last_message.clone(),
             last_activity: self.last_activity,
             last_visitor_at: self.last_visitor_at,
+            // Every change takes the next sequence number or the next state version.
+            version: self.last_seq + self.state_version,
         })
     }
 }

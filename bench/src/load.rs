@@ -22,7 +22,7 @@
 //!
 //! Lists (Handoff only, `check_lists`): each agent socket keeps the conversation list a
 //! dashboard would show (the list fetched when it connects, replaced row by row by the live
-//! `conversation` frames); after the load every row is compared with the server's own answer
+//! `conversations` frames); after the load every row is compared with the server's own answer
 //! for that conversation (`conversations/get`): rows that differ are stale, conversations of the
 //! load absent from a list are missing. Live summaries older than the row they replace (a lower
 //! `last_seq`) are counted as they arrive.
@@ -289,11 +289,13 @@ async fn agent(
                     }
                 }
                 // The dashboard replaces a row by every live summary.
-                Ok(ServerFrame::Conversation { summary }) if check_lists => {
-                    bump(&shared.counters.summaries);
-                    let older = list2.lock().unwrap().insert(summary.id.clone(), summary.clone());
-                    if older.is_some_and(|o| o.last_seq > summary.last_seq) {
-                        bump(&shared.counters.summaries_backwards);
+                Ok(ServerFrame::Conversations { summaries }) if check_lists => {
+                    for summary in summaries {
+                        bump(&shared.counters.summaries);
+                        let older = list2.lock().unwrap().insert(summary.id.clone(), summary.clone());
+                        if older.is_some_and(|o| o.last_seq > summary.last_seq) {
+                            bump(&shared.counters.summaries_backwards);
+                        }
                     }
                 }
                 _ => {}

@@ -102,6 +102,11 @@ pub struct ConversationSummary {
     /// When the visitor last wrote (0: never): see [`ConversationSummary::is_active`].
     #[serde(default)]
     pub last_visitor_at: i64,
+    /// Grows with every change of the conversation (its `last_seq` plus its handoff state's
+    /// version): of two summaries of one conversation, the one with the higher version is the
+    /// newer. Live summaries can arrive after a newer one was fetched; lists keep the newest.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// How long after the visitor's last message a conversation counts as *active*.
@@ -114,6 +119,11 @@ impl ConversationSummary {
         self.last_visitor_at > 0
             && now_ms - self.last_visitor_at < ACTIVE_FOR_MS
             && !matches!(self.state, crate::handoff::HandoffState::Closed)
+    }
+
+    /// Whether this summary is newer than `row` (the one a list holds, if any).
+    pub fn newer_than(&self, row: Option<&ConversationSummary>) -> bool {
+        row.is_none_or(|r| self.version > r.version)
     }
 }
 
@@ -286,9 +296,16 @@ pub enum ServerFrame {
         conversation_id: String,
         state: HandoffState,
     },
-    /// (Dashboard) a conversation's summary changed: new, new message, or new state.
+    /// A conversation's summary changed: new, new message, or new state. Published inside the
+    /// server for every change; dashboard sockets send `Conversations` instead.
     Conversation {
         summary: ConversationSummary,
+    },
+    /// (Dashboard) the conversations that changed since the socket's previous list frame, each
+    /// once, in its newest state: at most a few such frames a second per socket, at once for
+    /// handoff state changes. Each replaces the row of its conversation whose `version` is lower.
+    Conversations {
+        summaries: Vec<ConversationSummary>,
     },
     /// The AI is composing a reply.
     Typing {
@@ -326,6 +343,7 @@ tag_first_deserialize! {
     "ack" => Ack { client_msg_id: String, seq: i64 },
     "state" => State { conversation_id: String, state: HandoffState },
     "conversation" => Conversation { summary: ConversationSummary },
+    "conversations" => Conversations { summaries: Vec<ConversationSummary> },
     "typing" => Typing { conversation_id: String },
     "draft" => Draft { conversation_id: String, text: String },
     "message_updated" => MessageUpdated { message: MessageDto },
@@ -384,7 +402,21 @@ mod tests {
                     last_message: None,
                     last_activity: 6,
                     last_visitor_at: 4,
+                    version: 8,
                 },
+            },
+            ServerFrame::Conversations {
+                summaries: vec![ConversationSummary {
+                    id: "c2".into(),
+                    visitor_name: "Visitor 2".into(),
+                    state: HandoffState::Requested,
+                    state_since: 5,
+                    last_seq: 2,
+                    last_message: Some("hi".into()),
+                    last_activity: 6,
+                    last_visitor_at: 6,
+                    version: 3,
+                }],
             },
             ServerFrame::Typing { conversation_id: "c1".into() },
             ServerFrame::Draft { conversation_id: "c1".into(), text: "Hel".into() },
@@ -526,6 +558,7 @@ mod tests {
             last_message: None,
             last_activity: 1_000,
             last_visitor_at: 0,
+            version: 1,
         };
         assert!(!c.is_active(1_000), "a visitor who never wrote is not chatting");
         c.last_visitor_at = 1_000;

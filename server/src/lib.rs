@@ -1,7 +1,8 @@
 //! The Handoff server: HTTP wiring around [`backend::Backend`].
 //!
 //! * Leptos SSR pages and server functions (from the `app` crate) under `/` and `/api/*`.
-//! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`].
+//! * WebSockets: `/ws/visitor` (widget) and `/ws/agent` (dashboard) — see [`ws`]; the
+//!   dashboard's conversation list per socket — see [`dashboard_list`].
 //! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
 //! * `/widget/{id}` (the chat page in the iframe) and `/widget-pkg/{hash}/…` (the widget's own
 //!   WASM bundle, cached for a year under content-hashed addresses) — see [`widget`].
@@ -10,6 +11,7 @@
 //!   [`upload`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
 #![recursion_limit = "256"]
+pub mod dashboard_list;
 pub mod embed;
 pub mod security;
 pub mod upload;
@@ -101,8 +103,18 @@ const SOCKET_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// Serves until SIGTERM/Ctrl-C, then stops accepting, lets in-flight requests finish, and
 /// closes every WebSocket with code 1012 ("server restarting; reconnect"): a frame being handled
 /// is finished first, and clients resume from their last sequence number elsewhere.
+///
+/// Accepted connections send without Nagle's delay (`TCP_NODELAY`): chat frames are small and
+/// written one after another, and a frame must not wait for the acknowledgement of the one
+/// before it.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router, backend: Backend) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let stopping = backend.clone();
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -2,15 +2,17 @@
 //!
 //! * `/ws/visitor`: the widget. First frame `hello {token, last_seq}`; the server answers
 //!   `welcome`, then every message after `last_seq` in order, then live frames.
-//! * `/ws/agent`: the dashboard, authenticated by the session cookie. It receives every
-//!   conversation summary of its organization live, and the messages of the conversations it
-//!   `watch`es (from the `last_seq` it gives). Its user is re-checked on every `watch`, on each
+//! * `/ws/agent`: the dashboard, authenticated by the session cookie. It receives its
+//!   organization's changed conversations live — coalesced, newest only, handoff changes at once
+//!   (see [`crate::dashboard_list`]) — and the messages of the conversations it `watch`es (from
+//!   the `last_seq` it gives). Its user is re-checked on every `watch`, on each
 //!   presence tick and whenever their access may have shrunk (`backend::services::revocation`): a revoked
 //!   session, another organization or a lost *conversations* permission closes it (1008).
 //!
 //! Delivery rule for both: messages of a conversation go out in `seq` order, each at most once
 //! per connection. Live frames from the hub are hints; a gap (or a lagging receiver) is filled
 //! from the database. Upgrades from foreign origins are refused; frames are limited to 16 KiB.
+use crate::dashboard_list::{until, DashboardList};
 use crate::security::origin_allowed;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -306,6 +308,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     let mut stop = backend.on_shutdown();
     let Ok(org) = access.user.conversations_org().map(str::to_owned) else { return };
     let mut live = backend.hub.subscribe_org(&org);
+    let mut list = DashboardList::new(backend::ids::now_ms());
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -372,12 +375,18 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         | ServerFrame::Draft { conversation_id, .. }
                         | ServerFrame::DraftEnd { conversation_id }
                             if !watched.contains_key(conversation_id) => true,
+                        ServerFrame::Conversation { summary } => { list.note(summary.clone()); true }
                         other => send(&mut socket, other).await,
                     },
-                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access.user, &mut watched).await,
+                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access.user, &mut list, &mut watched).await,
                     Err(RecvError::Closed) => return,
                 };
                 if !ok { return; }
+            }
+            _ = until(list.due()) => {
+                for frame in list.flush() {
+                    if !send(&mut socket, &frame).await { return; }
+                }
             }
             _ = stopping(&mut stop) => return close(socket, RESTART, RESTART_REASON).await,
             _ = ping.tick() => {
@@ -387,19 +396,23 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     }
 }
 
-/// After lagging: re-send every summary and fill every watched conversation from the database.
+/// After lagging: re-send every conversation changed since the socket opened that it has not
+/// sent in its newest version (at once), and fill every watched conversation from the database.
 async fn agent_resync(
     socket: &mut WebSocket,
     backend: &Backend,
     user: &UserCtx,
+    list: &mut DashboardList,
     watched: &mut HashMap<String, i64>,
 ) -> bool {
-    if let Ok(list) = backend.list_conversations(user).await {
-        for summary in list {
-            if !send(socket, &ServerFrame::Conversation { summary }).await {
-                return false;
+    match backend.conversations_changed_since(user, list.since()).await {
+        Ok(changed) => {
+            for summary in changed {
+                list.note(summary);
             }
+            list.hurry();
         }
+        Err(e) => tracing::warn!(error = %e, "could not re-read the conversation list"),
     }
     for (conv, last) in watched.iter_mut() {
         if !deliver(socket, backend, conv, last, None, std::convert::identity).await {

@@ -18,13 +18,33 @@ pub enum AgentAction {
     Close,
 }
 
+/// How many conversations the dashboard's list starts with (the most recently active); the rest
+/// join it live as they change.
+pub const LIST_FIRST: i64 = 200;
+
 impl Backend {
+    /// The organization's [`LIST_FIRST`] most recently active conversations, newest first.
     pub async fn list_conversations(&self, user: &UserCtx) -> Result<Vec<ConversationSummary>> {
         let org = user.conversations_org()?;
         let rows: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {SUMMARY_COLS} FROM conversations WHERE org_id = $1 ORDER BY last_activity DESC LIMIT 200"
+            "SELECT {SUMMARY_COLS} FROM conversations WHERE org_id = $1 ORDER BY last_activity DESC LIMIT {LIST_FIRST}"
         )))
         .bind(org)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(SummaryRow::summary).collect()
+    }
+
+    /// Every conversation of the organization whose last change was stamped at `since` (ms) or
+    /// later, oldest change first, without a limit: what a dashboard socket that missed live
+    /// frames must re-send (every change stamps `last_activity`).
+    pub async fn conversations_changed_since(&self, user: &UserCtx, since: i64) -> Result<Vec<ConversationSummary>> {
+        let org = user.conversations_org()?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLS} FROM conversations WHERE org_id = $1 AND last_activity >= $2 ORDER BY last_activity"
+        )))
+        .bind(org)
+        .bind(since)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(SummaryRow::summary).collect()

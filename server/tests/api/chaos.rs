@@ -99,19 +99,18 @@ async fn connections_cut_during_traffic_lose_and_repeat_nothing(db: Db) {
                 let cut_after = rand::thread_rng().gen_range(1..=10);
                 for _ in 0..cut_after {
                     let Some(frame) = socket.try_next(Duration::from_millis(300)).await else { break };
-                    match frame {
-                        ServerFrame::Conversation { summary } if !last.contains_key(&summary.id) => {
+                    for summary in list_rows(&frame) {
+                        if !last.contains_key(&summary.id) {
                             last.insert(summary.id.clone(), 0);
                             socket
                                 .send_json(json!({"type": "watch", "conversation_id": summary.id, "last_seq": 0}))
                                 .await;
                         }
-                        ServerFrame::Message { message } => {
-                            let seen = last.get_mut(&message.conversation_id).expect("only watched conversations");
-                            assert_eq!(message.seq, *seen + 1, "agent: in order, no gap, no repeat");
-                            *seen = message.seq;
-                        }
-                        _ => {}
+                    }
+                    if let ServerFrame::Message { message } = frame {
+                        let seen = last.get_mut(&message.conversation_id).expect("only watched conversations");
+                        assert_eq!(message.seq, *seen + 1, "agent: in order, no gap, no repeat");
+                        *seen = message.seq;
                     }
                 }
                 drop(socket);

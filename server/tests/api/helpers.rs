@@ -1,7 +1,7 @@
 //! Test harness: a real server on 127.0.0.1:0 with a fresh database (a new SQLite file, or a new
 //! PostgreSQL schema), driven over HTTP and WebSockets exactly like a browser would.
 use backend::{Backend, Config};
-use domain::wire::{MessageDto, ServerFrame, VisitorSession};
+use domain::wire::{ConversationSummary, MessageDto, ServerFrame, VisitorSession};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -512,6 +512,15 @@ impl Agent {
                 _ => None,
             })
             .await
+    }
+}
+
+/// The conversation summaries a dashboard frame carries for the list.
+pub fn list_rows(frame: &ServerFrame) -> &[ConversationSummary] {
+    match frame {
+        ServerFrame::Conversations { summaries } => summaries,
+        ServerFrame::Conversation { summary } => std::slice::from_ref(summary),
+        _ => &[],
     }
 }
 

@@ -11,6 +11,7 @@ mod helpers;
 mod idor;
 mod knowledge_index;
 mod limits;
+mod list;
 mod outbound;
 mod process;
 mod push;
@@ -56,9 +57,7 @@ async fn full_handoff_flow(db: Db) {
     // The dashboard learns of the request live.
     ann.socket
         .until(|f| match f {
-            ServerFrame::Conversation { summary } if summary.id == conv && summary.state == HandoffState::Requested => {
-                Some(())
-            }
+            f if list_rows(f).iter().any(|s| s.id == conv && s.state == HandoffState::Requested) => Some(()),
             _ => None,
         })
         .await;
@@ -432,9 +431,7 @@ async fn two_nodes_share_live_events_on_postgres() {
     v.socket.send_json(json!({"type": "request_human"})).await;
     ann.socket
         .until(|f| match f {
-            ServerFrame::Conversation { summary } if summary.id == conv && summary.state == HandoffState::Requested => {
-                Some(())
-            }
+            f if list_rows(f).iter().any(|s| s.id == conv && s.state == HandoffState::Requested) => Some(()),
             _ => None,
         })
         .await;

@@ -1,7 +1,8 @@
 //! The agents' dashboard: the live conversation list and the open conversation with the handoff
 //! buttons and the composer. Server-rendered from server functions, then kept live by the
-//! `/ws/agent` socket (list summaries for the whole organization, messages of the open
-//! conversation from the last sequence number seen). A conversation with a visitor's e-mail form
+//! `/ws/agent` socket (the organization's changed conversations, coalesced by the server, each
+//! row kept at its highest version; messages of the open conversation from the last sequence
+//! number seen). A conversation with a visitor's e-mail form
 //! gets a "Reply by e-mail" box; e-mail replies' delivery status arrives as `MessageUpdated`.
 //!
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
@@ -47,11 +48,19 @@ impl Live {
     }
 }
 
-/// The newer of a fetched and a live summary.
+/// The newer of a fetched and a live summary (by version: every change of a conversation makes
+/// a higher one).
 pub(super) fn newest(fetched: ConversationSummary, live: Option<&ConversationSummary>) -> ConversationSummary {
     match live {
-        Some(l) if (l.last_activity, l.last_seq) >= (fetched.last_activity, fetched.last_seq) => l.clone(),
+        Some(l) if !fetched.newer_than(Some(l)) => l.clone(),
         _ => fetched,
+    }
+}
+
+/// Keeps a live summary unless the list already holds a newer one of its conversation.
+fn keep_newest(m: &mut HashMap<String, ConversationSummary>, summary: ConversationSummary) {
+    if summary.newer_than(m.get(&summary.id)) {
+        m.insert(summary.id.clone(), summary);
     }
 }
 
@@ -100,9 +109,13 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 bell_version.update(|v| *v += 1);
             },
             move |frame| match frame {
-                ServerFrame::Conversation { summary } => live.summaries.update(|m| {
-                    m.insert(summary.id.clone(), summary);
+                // The changed conversations (coalesced by the server, newest state of each).
+                ServerFrame::Conversations { summaries } => live.summaries.update(|m| {
+                    for summary in summaries {
+                        keep_newest(m, summary);
+                    }
                 }),
+                ServerFrame::Conversation { summary } => live.summaries.update(|m| keep_newest(m, summary)),
                 ServerFrame::Message { message } => {
                     if live.typing.get_untracked().as_deref() == Some(message.conversation_id.as_str()) {
                         live.typing.set(None);
@@ -124,17 +137,14 @@ fn Dashboard(user: UserDto) -> impl IntoView {
                 {
                     live.typing.set(None)
                 }
-                ServerFrame::State { conversation_id, state } => {
+                // Only the typing hint: the list's state comes with the conversation's summary
+                // (sent at once for a state change); a `State` frame carries no version, so a
+                // late one could overwrite a newer state.
+                ServerFrame::State { conversation_id, state }
                     if state != HandoffState::Ai
-                        && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str())
-                    {
-                        live.typing.set(None);
-                    }
-                    live.summaries.update(|m| {
-                        if let Some(s) = m.get_mut(&conversation_id) {
-                            s.state = state;
-                        }
-                    })
+                        && live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
+                {
+                    live.typing.set(None)
                 }
                 _ => {}
             },
