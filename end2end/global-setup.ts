@@ -54,7 +54,7 @@ export default async function globalSetup() {
   const customer = http.createServer((req, res) => {
     if (req.url !== '/' && !req.url?.startsWith('/?')) { res.writeHead(404); res.end('not found'); return; }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Acme Store</title></head>
+    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Acme Store</title><link rel="icon" href="data:,"></head>
 <body><h1>Acme Store</h1><p>Welcome to our shop.</p>
 <script src="${baseUrl}/widget.js" data-widget="demo" async></script></body></html>`);
   });

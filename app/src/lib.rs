@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings/users") view=pages::users::UsersPage/>
                 <Route path=path!("/settings/account") view=pages::account::AccountPage/>
                 <Route path=path!("/admin") view=pages::admin::AdminPage/>
+                <Route path=path!("/admin/agents/:agent/conversations/:id?") view=pages::dashboard::AiAgentConversationsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

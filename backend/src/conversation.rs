@@ -34,9 +34,10 @@ pub(crate) struct SummaryRow {
     pub(crate) last_message: Option<String>,
     pub(crate) last_activity: i64,
     pub(crate) last_visitor_at: i64,
+    pub(crate) agent_id: String,
 }
 
-pub(crate) const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity, last_visitor_at";
+pub(crate) const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity, last_visitor_at, agent_id";
 
 impl SummaryRow {
     pub(crate) fn state(&self) -> Result<HandoffState> {
@@ -61,6 +62,7 @@ impl SummaryRow {
             last_visitor_at: self.last_visitor_at,
             // Every change takes the next sequence number or the next state version.
             version: self.last_seq + self.state_version,
+            ai_agent_id: self.agent_id.clone(),
         })
     }
 }

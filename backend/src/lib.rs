@@ -57,5 +57,5 @@ pub use config::Config;
 pub use error::BackendError;
 pub use ids::{new_id, now_ms};
 pub use principal::{UserCtx, VisitorCtx};
-pub use services::human_agent_chat::AgentAction;
+pub use services::human_agent_chat::{AgentAction, ListScope};
 pub use services::Backend;

@@ -107,6 +107,9 @@ pub struct ConversationSummary {
     /// newer. Live summaries can arrive after a newer one was fetched; lists keep the newest.
     #[serde(default)]
     pub version: i64,
+    /// The AI agent answering the conversation (the platform admin's per-agent list).
+    #[serde(default)]
+    pub ai_agent_id: String,
 }
 
 /// How long after the visitor's last message a conversation counts as *active*.
@@ -403,6 +406,7 @@ mod tests {
                     last_activity: 6,
                     last_visitor_at: 4,
                     version: 8,
+                    ai_agent_id: String::new(),
                 },
             },
             ServerFrame::Conversations {
@@ -416,6 +420,7 @@ mod tests {
                     last_activity: 6,
                     last_visitor_at: 6,
                     version: 3,
+                    ai_agent_id: String::new(),
                 }],
             },
             ServerFrame::Typing { conversation_id: "c1".into() },
@@ -559,6 +564,7 @@ mod tests {
             last_activity: 1_000,
             last_visitor_at: 0,
             version: 1,
+            ai_agent_id: String::new(),
         };
         assert!(!c.is_active(1_000), "a visitor who never wrote is not chatting");
         c.last_visitor_at = 1_000;

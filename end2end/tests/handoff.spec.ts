@@ -1,6 +1,6 @@
 // A visitor on a customer's website and an agent in the dashboard, two browser contexts,
 // clicking the real (hydrated, release-build) UI.
-import { BASE, CUSTOMER, expect, expectContrast, openWidget, signIn, test } from './support';
+import { BASE, CUSTOMER, dashboardWithClock, expect, expectContrast, live, openWidget, signIn, signInAs, test } from './support';
 
 const XSS = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
 
@@ -113,14 +113,9 @@ test('Continue chat yourself on an AI conversation silences the AI', async ({ br
 });
 
 test('a handoff request rings and shows a toast that opens the conversation', async ({ browser }) => {
-  const signedIn = await signIn(browser, 'ann@demo.test');
   // A fresh tab nobody has clicked in yet: the browser blocks sound there, the hint says so,
-  // and a click unlocks it. (After clicking "Sign in" the same tab may already play sound.)
-  const agent = await signedIn.context().newPage();
-  await signedIn.close();
-  await agent.clock.install(); // real time flows, and the test can jump ahead
-  await agent.goto(`${BASE()}/conversations`);
-  await expect(agent.locator('.conn')).toHaveText('live');
+  // and a click unlocks it.
+  const agent = await dashboardWithClock(browser, 'ann@demo.test');
   const hint = agent.getByRole('button', { name: /Enable sound alerts/ });
   await expect(hint).toBeVisible();
   await hint.click();
@@ -155,6 +150,47 @@ test('a handoff request rings and shows a toast that opens the conversation', as
   expect(await agent.evaluate(() => Number(document.body.dataset.rings || 0))).toBe(rings);
 });
 
+test("a platform admin handles a request from the AI agent's conversations tab", async ({ browser }) => {
+  const visitorPage = await (await browser.newContext()).newPage();
+  const widget = await openWidget(visitorPage);
+  const composer = widget.getByLabel('Message');
+  const marker = `Order ${Date.now()} has not arrived`;
+  await composer.fill(marker);
+  await composer.press('Enter');
+  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
+
+  // From /admin, the AI agent's conversations tab: the same live list, marks and toasts.
+  const admin = await signInAs(browser, 'admin@demo.test', 'handoff-demo', /\/admin$/);
+  await admin.getByRole('link', { name: 'Conversations of Ada' }).click();
+  await expect(admin).toHaveURL(/\/admin\/agents\/[^/]+\/conversations$/);
+  await live(admin);
+  await expect(admin.locator('.conn')).toHaveText('live');
+  await expect(admin.locator('.tab-scope')).toContainText('Ada');
+  const item = admin.locator('.conv-item', { hasText: marker });
+  await expect(item).toHaveAttribute('data-state', 'requested');
+  await expect(item.locator('.attention')).toHaveText('!');
+  await expect(admin.locator('.conv-item').first()).toHaveAttribute('data-state', 'requested');
+  await expect(admin.locator('.toast').first()).toContainText('is asking for a human');
+  await admin.screenshot({ path: 'screenshots/admin-tab.png' });
+  await item.click();
+  await expect(admin).toHaveURL(/\/admin\/agents\/[^/]+\/conversations\/[0-9a-f]{32}$/);
+
+  // Handled in the admin's name: the visitor sees who joined.
+  await admin.getByRole('button', { name: 'Handle chat' }).click();
+  await expect(widget.locator('.msg[data-author="system"] .msg-text').last()).toHaveText('Demo Admin joined the chat.');
+  await expect(widget.locator('.widget-title strong')).toHaveText('Demo Admin');
+  await expect(item).toHaveAttribute('data-state', 'human');
+  await admin.getByLabel('Reply').fill('Hello from the platform team.');
+  await admin.getByLabel('Reply').press('Enter');
+  await expect(widget.locator('.msg[data-author="agent"] .msg-text').last()).toHaveText('Hello from the platform team.');
+  await expectContrast(admin, "the admin's conversations tab");
+  await admin.getByRole('button', { name: 'Pass chat to AI' }).click();
+  await expect(widget.locator('.widget-status')).toHaveText('AI assistant');
+  await expect(widget.locator('.widget-title strong')).toHaveText('Ada');
+});
+
 test('two agents click Handle chat at once: one wins, the other sees who took it', async ({ browser }) => {
   const visitorPage = await (await browser.newContext()).newPage();
   const widget = await openWidget(visitorPage);
@@ -182,7 +218,7 @@ test('two agents click Handle chat at once: one wins, the other sees who took it
   await expect(loser.getByLabel('Reply')).toHaveCount(0);
 });
 
-test('keyboard: opening the chat focuses the message box; Escape closes it and returns to the bubble', async ({ page }) => {
+test('keyboard: opening the chat focuses the message box; Tab stays inside; Escape closes it and returns to the bubble', async ({ page }) => {
   await page.setViewportSize({ width: 360, height: 740 });
   const widget = await openWidget(page);
   await expect(widget.getByLabel('Message')).toBeFocused();
@@ -191,6 +227,22 @@ test('keyboard: opening the chat focuses the message box; Escape closes it and r
   await expect(title).toHaveText("Ada");
   expect(await title.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
   await page.screenshot({ path: 'screenshots/widget-phone.png' });
+  // Focus stays inside the open chat: Tab from the last control comes back round to the first,
+  // Shift+Tab from the first goes to the last; it never falls out into the page behind.
+  const focusedLabel = () => widget.locator(':focus').evaluate((el) => el.getAttribute('aria-label') ?? el.textContent ?? '');
+  const seen: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id), 'focus left the chat').toBe('handoff-frame');
+    seen.push(await focusedLabel());
+  }
+  expect(seen.filter((l) => l === 'Message').length, `Tab order: ${seen.join(' | ')}`).toBeGreaterThan(1);
+  await widget.getByLabel('Message').focus();
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.id), 'focus left the chat').toBe('handoff-frame');
+  }
+  await widget.getByLabel('Message').focus();
   await widget.getByLabel('Message').press('Escape');
   await expect(page.locator('#handoff-frame')).toBeHidden();
   await expect(page.locator('#handoff-launcher')).toBeFocused();

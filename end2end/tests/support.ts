@@ -80,6 +80,19 @@ export async function signIn(browser: Browser, email: string, options: BrowserCo
   return page;
 }
 
+// A dashboard in a new tab of a signed-in agent, with Playwright's clock installed (real time
+// flows, and the test can jump ahead). Nobody has clicked in this tab yet: the browser blocks
+// sound there. (After clicking "Sign in" the sign-in tab may already play sound.)
+export async function dashboardWithClock(browser: Browser, email: string): Promise<Page> {
+  const signedIn = await signIn(browser, email);
+  const agent = await signedIn.context().newPage();
+  await signedIn.close();
+  await agent.clock.install();
+  await agent.goto(`${BASE()}/conversations`);
+  await expect(agent.locator('.conn')).toHaveText('live');
+  return agent;
+}
+
 // Signs in with any account and waits for the page the sign-in sends it to (platform admins
 // without an organization start at /admin).
 export async function signInAs(browser: Browser, email: string, password: string, landing: RegExp,

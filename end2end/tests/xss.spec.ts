@@ -293,7 +293,8 @@ test('the XSS corpus is shown as text in the dashboard and the widget', async ({
 
   await embedWidget(visitor, widgetId!);
   await visitor.locator('#handoff-launcher').click();
-  await expect(widget.locator('.widget-title strong')).toHaveText(AGENT);
+  // Still held by the human: the header names who answers.
+  await expect(widget.locator('.widget-title strong')).toHaveText(USER.name);
   await expect(widget.locator('ol.transcript:not(.pending) .msg[data-author="visitor"][data-kind="chat"] .msg-text')).toHaveText(CORPUS);
   await expect(widget.locator('.msg[data-author="agent"] .msg-text').last()).toHaveText(REPLY);
   await expect(widget.locator('.msg[data-kind="email_form"] .attachment-name')).toHaveText(FILES.map(cleanName));

@@ -134,6 +134,7 @@ mod tests {
             last_activity: version,
             last_visitor_at: 0,
             version,
+            ai_agent_id: String::new(),
         }
     }
 

@@ -3,7 +3,8 @@
 //! * `/ws/visitor`: the widget. First frame `hello {token, last_seq}`; the server answers
 //!   `welcome`, then every message after `last_seq` in order, then live frames.
 //! * `/ws/agent`: the dashboard, authenticated by the session cookie. It receives its
-//!   organization's changed conversations live — coalesced, newest only, handoff changes at once
+//!   organization's changed conversations live (`/ws/agent?ai_agent=<id>`: a platform admin's
+//!   conversations tab of one AI agent, that agent's conversations) — coalesced, newest only, handoff changes at once
 //!   (see [`crate::dashboard_list`]) — and the messages of the conversations it `watch`es (from
 //!   the `last_seq` it gives). Its user is re-checked on every `watch`, on each
 //!   presence tick and whenever their access may have shrunk (`backend::services::revocation`): a revoked
@@ -15,12 +16,12 @@
 use crate::dashboard_list::{until, DashboardList};
 use crate::security::origin_allowed;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backend::hub::Frame;
 use backend::principal::UserCtx;
-use backend::{Backend, BackendError};
+use backend::{Backend, BackendError, ListScope};
 use domain::wire::{AgentFrame, MessageDto, MessageExtra, ServerFrame, VisitorFrame};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -244,7 +245,18 @@ async fn visitor_forward(
 
 // --------------------------------------------------------------------------------------- agent
 
-pub async fn agent_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backend): State<Backend>) -> Response {
+/// `?ai_agent=<id>`: the conversations tab of one AI agent (platform admins).
+#[derive(serde::Deserialize)]
+pub struct AgentQuery {
+    ai_agent: Option<String>,
+}
+
+pub async fn agent_socket(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    Query(query): Query<AgentQuery>,
+    State(backend): State<Backend>,
+) -> Response {
     if !origin_allowed(&headers, &backend) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
@@ -259,10 +271,23 @@ pub async fn agent_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(backen
         Some(t) => backend.user_by_session(t).await.ok().flatten(),
         None => None,
     };
-    let (Some(token), Some(user)) = (token, user.filter(|u| u.conversations_org().is_ok())) else {
+    let (Some(token), Some(user)) = (token, user) else {
         return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
     };
-    let access = Access { token, user, revoked };
+    // The organization whose live frames the socket follows.
+    let (scope, org) = match query.ai_agent {
+        None => match user.conversations_org() {
+            Ok(org) => (ListScope::MyOrganization, org.to_owned()),
+            Err(_) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        },
+        Some(agent) => match backend.ai_agent_org(&user, &agent).await {
+            // An AI agent of no organization has no widget, so no new conversations.
+            Ok(org) => (ListScope::AiAgent(agent), org.unwrap_or_default()),
+            Err(e @ BackendError::NotFound(_)) => return (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+            Err(e) => return (StatusCode::FORBIDDEN, e.to_string()).into_response(),
+        },
+    };
+    let access = Access { token, user, revoked, scope, org };
     limits(ws).on_upgrade(move |s| agent_loop(s, backend, access))
 }
 
@@ -271,18 +296,30 @@ struct Access {
     token: String,
     user: UserCtx,
     revoked: tokio::sync::broadcast::Receiver<String>,
+    scope: ListScope,
+    /// The organization whose live frames it follows.
+    org: String,
 }
 
 impl Access {
-    /// Re-reads the user of the session: false when the session, the organization `org` or the
-    /// *conversations* permission is gone.
-    async fn recheck(&mut self, backend: &Backend, org: &str) -> bool {
-        match backend.dashboard_user(&self.token, org).await {
+    /// Re-reads the user of the session: false when the session is gone, or what the socket
+    /// shows is no longer theirs to see (the organization or its *conversations* permission; an
+    /// AI agent's tab: the admin role).
+    async fn recheck(&mut self, backend: &Backend) -> bool {
+        match backend.dashboard_user(&self.token, &self.scope, &self.org).await {
             Some(user) => {
                 self.user = user;
                 true
             }
             None => false,
+        }
+    }
+
+    /// Whether the list shows this conversation.
+    fn lists(&self, summary: &domain::wire::ConversationSummary) -> bool {
+        match &self.scope {
+            ListScope::MyOrganization => true,
+            ListScope::AiAgent(agent) => summary.ai_agent_id == *agent,
         }
     }
 
@@ -306,8 +343,7 @@ const REVOKED_REASON: &str = "signed out or no longer allowed";
 async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access) {
     let _open = backend.socket_opened();
     let mut stop = backend.on_shutdown();
-    let Ok(org) = access.user.conversations_org().map(str::to_owned) else { return };
-    let mut live = backend.hub.subscribe_org(&org);
+    let mut live = backend.hub.subscribe_org(&access.org);
     let mut list = DashboardList::new(backend::ids::now_ms());
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
@@ -317,7 +353,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     loop {
         tokio::select! {
             _ = presence.tick() => {
-                if !access.recheck(&backend, &org).await {
+                if !access.recheck(&backend).await {
                     return close(socket, REVOKED, REVOKED_REASON).await;
                 }
                 if let Err(e) = backend.touch_presence(&access.user.id).await {
@@ -325,7 +361,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 }
             }
             mine = access.concerns_me() => {
-                if mine && !access.recheck(&backend, &org).await {
+                if mine && !access.recheck(&backend).await {
                     return close(socket, REVOKED, REVOKED_REASON).await;
                 }
             }
@@ -336,11 +372,11 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                     let ok = match serde_json::from_str::<AgentFrame>(&t) {
                         Ok(AgentFrame::Watch { conversation_id, last_seq }) => {
                             // The caller is re-checked beside the conversation's check (one
-                            // round trip): the fresh user has the same organization, so the
-                            // conversation's answer holds for them.
+                            // round trip): the fresh user has the same organization (or is still
+                            // an admin), so the conversation's answer holds for them.
                             let user = access.user.clone();
                             let (fresh, allowed) = tokio::join!(
-                                backend.dashboard_user(&access.token, &org),
+                                backend.dashboard_user(&access.token, &access.scope, &access.org),
                                 backend.authorize_conversation(&user, &conversation_id)
                             );
                             let Some(fresh) = fresh else {
@@ -375,10 +411,13 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         | ServerFrame::Draft { conversation_id, .. }
                         | ServerFrame::DraftEnd { conversation_id }
                             if !watched.contains_key(conversation_id) => true,
-                        ServerFrame::Conversation { summary } => { list.note(summary.clone()); true }
+                        ServerFrame::Conversation { summary } => {
+                            if access.lists(summary) { list.note(summary.clone()); }
+                            true
+                        }
                         other => send(&mut socket, other).await,
                     },
-                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access.user, &mut list, &mut watched).await,
+                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access, &mut list, &mut watched).await,
                     Err(RecvError::Closed) => return,
                 };
                 if !ok { return; }
@@ -401,11 +440,11 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
 async fn agent_resync(
     socket: &mut WebSocket,
     backend: &Backend,
-    user: &UserCtx,
+    access: &Access,
     list: &mut DashboardList,
     watched: &mut HashMap<String, i64>,
 ) -> bool {
-    match backend.conversations_changed_since(user, list.since()).await {
+    match backend.conversations_changed_since(&access.user, &access.scope, list.since()).await {
         Ok(changed) => {
             for summary in changed {
                 list.note(summary);

@@ -341,8 +341,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
 }
 
 /// Keyboard in the embedded chat: when the page opens the chat (the embed script posts
-/// `handoff:focus`) the message box takes the focus; Escape closes an open menu, else asks the
-/// page to close the chat (`handoff:close`; the embed script then returns focus to the bubble).
+/// `handoff:focus`) the message box takes the focus; Tab and Shift+Tab cycle through the open
+/// chat's controls without falling out into the page behind it; Escape closes an open menu, else
+/// asks the page to close the chat (`handoff:close`; the embed script then returns focus to the
+/// bubble).
 fn keyboard(composer: NodeRef<leptos::html::Textarea>, menu_open: RwSignal<bool>) {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -356,6 +358,10 @@ fn keyboard(composer: NodeRef<leptos::html::Textarea>, menu_open: RwSignal<bool>
             }
         });
         let on_key = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+            if e.key() == "Tab" {
+                keep_focus_inside(&e);
+                return;
+            }
             if e.key() != "Escape" {
                 return;
             }
@@ -375,3 +381,31 @@ fn keyboard(composer: NodeRef<leptos::html::Textarea>, menu_open: RwSignal<bool>
         }
     });
 }
+
+/// Tab on the chat's last control goes to its first, Shift+Tab on the first to the last: focus
+/// stays in the open chat (the page behind it is reached by closing the chat with Escape).
+fn keep_focus_inside(e: &web_sys::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(nodes) = document.query_selector_all(FOCUSABLE) else { return };
+    let controls: Vec<web_sys::HtmlElement> = (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        // Hidden controls (a closed menu, a collapsed form) have no layout box.
+        .filter(|el| el.offset_parent().is_some())
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+    let active = document.active_element();
+    let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+    let outside = !controls.iter().any(at);
+    if e.shift_key() && (at(first) || outside) {
+        e.prevent_default();
+        let _ = last.focus();
+    } else if !e.shift_key() && (at(last) || outside) {
+        e.prevent_default();
+        let _ = first.focus();
+    }
+}
+
+const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), \
+                         textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex='-1'])";

@@ -1,5 +1,6 @@
 //! `conversations/*`: the conversation list and one conversation with its transcript, as a
-//! signed-in user of the organization sees them.
+//! signed-in user of the organization sees them (or a platform admin, from an AI agent's
+//! conversations tab).
 use crate::error::AppError;
 use domain::wire::{ConversationDetail, ConversationSummary};
 use leptos::prelude::*;
@@ -10,7 +11,16 @@ use leptos::prelude::*;
 pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> {
     use super::ssr::*;
     let (backend, user) = require_user().await?;
-    backend.list_conversations(&user).await.map_err(fail)
+    backend.list_conversations(&user, &backend::ListScope::MyOrganization).await.map_err(fail)
+}
+
+/// Every conversation one AI agent answers, across organizations, newest activity first: the
+/// agent's conversations tab. Auth: a platform admin.
+#[server(name = ListAiAgentConversations, prefix = "/api", endpoint = "admin/ai-agent-conversations")]
+pub async fn list_ai_agent_conversations(ai_agent: String) -> Result<Vec<ConversationSummary>, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.list_conversations(&user, &backend::ListScope::AiAgent(ai_agent)).await.map_err(fail)
 }
 
 /// One conversation with its transcript. `NotFound` for ids of other organizations too.

@@ -13,9 +13,9 @@
 //!
 //! Browsers block sound until the page has been clicked or typed in: until then an
 //! "Enable sound alerts" button is shown; any click or key press unlocks the sound.
+use crate::components::icons::{Icon, IconKind};
 use crate::util::relative_time;
 use domain::wire::{ConversationSummary, NotificationDto};
-use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::HashSet;
@@ -29,6 +29,9 @@ pub fn RequestAlerts(
     now: RwSignal<i64>,
     /// E-mail forms to announce (filled by the bell).
     mail: RwSignal<Vec<NotificationDto>>,
+    /// Where the dashboard's conversations open: `{base}/{id}`.
+    #[prop(into)]
+    base: String,
 ) -> impl IntoView {
     let dismissed = RwSignal::new(HashSet::<String>::new());
     let sound_on = RwSignal::new(false);
@@ -112,6 +115,7 @@ pub fn RequestAlerts(
     let navigate = use_navigate();
     let navigate_mail = navigate.clone();
     let navigate_oldest = navigate.clone();
+    let (base_mail, base_oldest) = (base.clone(), base.clone());
     view! {
         // Bottom left, over the end of the conversation list: never over the reply box.
         <div class="toasts" aria-live="assertive">
@@ -123,7 +127,7 @@ pub fn RequestAlerts(
             <For each=move || mail.get() key=|n| n.id.clone() let:n>
                 {
                     let navigate = navigate_mail.clone();
-                    let open = format!("/conversations/{}", n.conversation_id);
+                    let open = format!("{base_mail}/{}", n.conversation_id);
                     let (id, id2) = (n.id.clone(), n.id.clone());
                     let at = n.created_at;
                     view! {
@@ -145,12 +149,13 @@ pub fn RequestAlerts(
             <Show when=collapsed>
                 {
                     let navigate = navigate_oldest.clone();
+                    let base = base_oldest.clone();
                     let oldest = move || toasts.with(|t| t.first().map(|c| (c.id.clone(), c.state_since)));
                     view! {
                         <div class="toast toast-summary" role="alert">
                             <button class="toast-open" type="button" on:click=move |_| {
                                 if let Some((id, _)) = oldest() {
-                                    navigate(&format!("/conversations/{id}"), Default::default());
+                                    navigate(&format!("{base}/{id}"), Default::default());
                                 }
                             }>
                                 <strong>{move || format!("{} requests waiting", toasts.with(Vec::len))}</strong>
@@ -169,7 +174,7 @@ pub fn RequestAlerts(
             <For each=move || if collapsed() { Vec::new() } else { toasts.get() } key=|c| c.id.clone() let:c>
                 {
                     let navigate = navigate.clone();
-                    let open = format!("/conversations/{}", c.id);
+                    let open = format!("{base}/{}", c.id);
                     let id = c.id.clone();
                     let since = c.state_since;
                     view! {

@@ -14,9 +14,9 @@
 use crate::api::notifications::{
     get_notification_prefs, list_notifications, read_all_notifications, read_notification, save_notification_prefs,
 };
+use crate::components::icons::{Icon, IconKind};
 use crate::util::relative_time;
 use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents};
-use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

@@ -7,9 +7,9 @@
 //! multipart `POST /api/widget/email` through `XMLHttpRequest`, for its progress events. One
 //! random `submission_id` per form fill makes a retry after a network failure store the e-mail
 //! once. A refusal keeps everything typed and names the field it is about.
+use crate::components::icons::{Icon, IconKind};
 use crate::util::client_msg_id;
 use domain::email::{human_size, parse_form_text, EmailAddress, MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
-use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 
 /// What the file picker offers. The server decides by content (`domain::email::check_files`).

@@ -6,10 +6,10 @@
 //! reply (with its delivery status; agents can retry a failed one). A `MessageUpdated` frame
 //! replaces a message under the same seq, so a row is keyed by what may change too.
 use crate::api::email::retry_email;
+use crate::components::icons::{Icon, IconKind};
 use crate::util::clock;
 use domain::email::human_size;
 use domain::wire::{AttachmentDto, Author, Delivery, DeliveryStatus, MessageDto, MessageExtra};
-use crate::components::icons::{Icon, IconKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

@@ -1,5 +1,6 @@
 //! `/admin` (platform admins): organizations (create, rename, how many users, AI agents and
-//! widgets each has) and AI agents (create, assign to an organization or none). An agent's
+//! widgets each has) and AI agents (create, assign to an organization or none; each with its
+//! conversations tab, where the admin handles live chats like an agent of the organization). An agent's
 //! settings and knowledge base are edited at `/settings/ai`, which lists every agent for admins.
 //! Everyone else sees a short refusal; the server refuses their calls anyway.
 use crate::api::admin::{assign_agent, create_agent, create_org, list_agent_entries, list_orgs, rename_org};
@@ -149,7 +150,7 @@ fn AiAgents(agents: Loaded<Vec<AgentEntry>>, orgs: Loaded<Vec<OrgDto>>, version:
             <p class="muted">"An agent answers the widgets of the organization it is assigned to. Its texts, handoff popup and knowledge base are edited under AI agent."</p>
             {load_status(agents)}
             <table class="table">
-                <thead><tr><th>"Name"</th><th>"Organization"</th><th>"Handoff popup"</th><th class="num">"Widgets"</th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Organization"</th><th>"Handoff popup"</th><th class="num">"Widgets"</th><th>"Live chats"</th></tr></thead>
                 <tbody>
                     <For each=list key=|a| (a.id.clone(), a.name.clone(), a.org_id.clone(), a.handoff_enabled, a.handoff_fixed, a.widgets) let:agent>
                         <AiAgentRow agent orgs version/>
@@ -209,6 +210,10 @@ fn AiAgentRow(agent: AgentEntry, orgs: Loaded<Vec<OrgDto>>, version: RwSignal<u6
             </td>
             <td>{popup}</td>
             <td class="num">{agent.widgets}</td>
+            <td>
+                <a class="btn small" href=format!("/admin/agents/{}/conversations", agent.id)
+                    aria-label=format!("Conversations of {}", agent.name)>"Conversations"</a>
+            </td>
         </tr>
     }
 }

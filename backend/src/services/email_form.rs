@@ -52,7 +52,8 @@ impl Backend {
         let mut tx = self.writer().begin().await?;
         // Taking the sequence number locks the conversation: the duplicate and rate checks
         // below cannot race another submission.
-        let taken = messages::take_seq(&mut tx, &v.conversation_id, &v.org_id, Guard::Open, &Author::Visitor, &text).await;
+        let taken =
+            messages::take_seq(&mut tx, &v.conversation_id, &v.org_id, Guard::Open, &Author::Visitor, &text).await;
         let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND client_msg_id = $2"
         )))
@@ -132,13 +133,16 @@ impl Backend {
 
     /// An attachment, for a signed-in user of its organization.
     pub async fn attachment_for_user(&self, user: &UserCtx, id: &str) -> Result<AttachmentFile> {
-        let org = user.conversations_org()?;
-        let row: Option<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT file_name, content_type, data FROM attachments WHERE id = $1 AND org_id = $2")
-                .bind(id)
-                .bind(org)
-                .fetch_optional(self.pool())
-                .await?;
+        // A platform admin handles every organization's conversations (an AI agent's tab).
+        let org = if user.is_admin() { None } else { Some(user.conversations_org()?) };
+        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT file_name, content_type, data FROM attachments WHERE id = $1 AND ($2 = 1 OR org_id = $3)",
+        )
+        .bind(id)
+        .bind(i64::from(org.is_none()))
+        .bind(org.unwrap_or_default())
+        .fetch_optional(self.pool())
+        .await?;
         let (name, content_type, bytes) = row.ok_or(BackendError::NotFound("attachment"))?;
         Ok(AttachmentFile { name, content_type, bytes })
     }
@@ -167,7 +171,7 @@ impl Backend {
         client_msg_id: &str,
         text: &str,
     ) -> Result<MessageDto> {
-        let org = user.conversations_org()?.to_string();
+        let org = self.handling_org(user, conversation_id).await?;
         let id = ClientMsgId::parse(client_msg_id)?;
         let text = parse_form_text("text", text)?;
         let form: Option<(String, Option<String>, String, i64, String, String)> = sqlx::query_as(
@@ -231,7 +235,8 @@ impl Backend {
 
     /// Queues a failed e-mail reply (`seq`) again.
     pub async fn retry_email(&self, user: &UserCtx, conversation_id: &str, seq: i64) -> Result<()> {
-        let org = user.conversations_org()?;
+        let org = self.handling_org(user, conversation_id).await?;
+        let org = org.as_str();
         let done = sqlx::query(
             "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $4, lease_until = 0, last_error = NULL
              WHERE conversation_id = $1 AND seq = $2 AND org_id = $3 AND kind = 'reply' AND status = 'failed'",

@@ -63,7 +63,9 @@ impl Backend {
                 tx.rollback().await?;
                 continue; // handled meanwhile, or another process offered first
             }
-            let row = messages::take_seq(&mut tx, &conversation_id, &org_id, Guard::Always, &Author::System, OFFER_TEXT).await?;
+            let row =
+                messages::take_seq(&mut tx, &conversation_id, &org_id, Guard::Always, &Author::System, OFFER_TEXT)
+                    .await?;
             let message =
                 messages::insert_message(&mut tx, &row, &Author::System, None, OFFER_TEXT, &MessageExtra::EmailOffer)
                     .await?;

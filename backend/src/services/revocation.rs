@@ -10,6 +10,7 @@
 //! reconnecting) delays a revocation by at most that tick.
 use crate::error::Result;
 use crate::principal::UserCtx;
+use crate::services::human_agent_chat::ListScope;
 use crate::services::Backend;
 use sqlx::postgres::PgListener;
 use std::time::Duration;
@@ -44,11 +45,16 @@ impl Backend {
         }
     }
 
-    /// The user of a dashboard socket's session as it is now, if they may still watch `org`'s
-    /// conversations live; `None` closes the socket (also when the database cannot tell).
-    pub async fn dashboard_user(&self, session_token: &str, org: &str) -> Option<UserCtx> {
+    /// The user of a dashboard socket's session as it is now, if they may still watch `scope`
+    /// live (their organization `org`'s conversations, or as a platform admin an AI agent's);
+    /// `None` closes the socket (also when the database cannot tell).
+    pub async fn dashboard_user(&self, session_token: &str, scope: &ListScope, org: &str) -> Option<UserCtx> {
         let user = self.user_by_session(session_token).await.ok().flatten()?;
-        (user.conversations_org().ok() == Some(org)).then_some(user)
+        let allowed = match scope {
+            ListScope::MyOrganization => user.conversations_org().ok() == Some(org),
+            ListScope::AiAgent(_) => user.is_admin(),
+        };
+        allowed.then_some(user)
     }
 }
 

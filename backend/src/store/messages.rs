@@ -47,11 +47,8 @@ pub(crate) async fn take_seq(
          WHERE id = $1 AND org_id = $4 AND {cond} RETURNING {SUMMARY_COLS}"
     );
     let shown = (!matches!(author, Author::System)).then(|| preview(text));
-    let q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql))
-        .bind(conversation_id)
-        .bind(shown)
-        .bind(now)
-        .bind(org_id);
+    let q =
+        sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql)).bind(conversation_id).bind(shown).bind(now).bind(org_id);
     let q = match &guard {
         Guard::AiAt(version) => q.bind(*version),
         Guard::HeldBy(user) => q.bind(user.clone()),

@@ -1,5 +1,6 @@
 //! End-to-end server tests over real HTTP and WebSockets, each on SQLite and PostgreSQL.
 mod admin;
+mod admin_tab;
 mod ai;
 mod chaos;
 mod crash;

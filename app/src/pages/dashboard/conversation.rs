@@ -15,7 +15,13 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 
 #[component]
-pub(super) fn ConversationView(id: String, live: Live, me_id: String) -> impl IntoView {
+pub(super) fn ConversationView(
+    id: String,
+    live: Live,
+    me_id: String,
+    /// The list this conversation was opened from.
+    back: String,
+) -> impl IntoView {
     let detail = {
         let id = id.clone();
         Resource::new(move || id.clone(), get_conversation)
@@ -94,7 +100,7 @@ pub(super) fn ConversationView(id: String, live: Live, me_id: String) -> impl In
         <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
             {move || detail.get().map(|r| r.err().map(|e| view! { <p class="form-error pad">{e.to_string()}</p> }))}
             <header class="conv-head">
-                <a class="back-link" href="/conversations">"All conversations"</a>
+                <a class="back-link" href=back.clone()>"All conversations"</a>
                 <div>
                     <h2>{move || visitor_name.get()}</h2>
                     <span class="muted">{

@@ -25,6 +25,10 @@ pub(super) fn ConversationList(
     #[prop(into)] conversations: Signal<Vec<ConversationSummary>>,
     selected: Memo<Option<String>>,
     live: Live,
+    /// Where conversations open: `{base}/{id}`.
+    base: String,
+    /// What an empty list says.
+    empty: &'static str,
 ) -> impl IntoView {
     view! {
         <aside class="conv-list" aria-label="Conversations">
@@ -32,11 +36,11 @@ pub(super) fn ConversationList(
                 {move || {
                     let items = conversations.get();
                     if items.is_empty() {
-                        return view! { <p class="muted pad">"No conversations yet. Open the demo page and say hello."</p> }.into_any();
+                        return view! { <p class="muted pad">{empty}</p> }.into_any();
                     }
                     view! {
                         <ul>
-                            {items.into_iter().map(|c| view! { <ConversationItem c selected live/> }).collect_view()}
+                            {items.into_iter().map(|c| view! { <ConversationItem c selected live base=base.clone()/> }).collect_view()}
                         </ul>
                     }.into_any()
                 }}
@@ -46,8 +50,8 @@ pub(super) fn ConversationList(
 }
 
 #[component]
-fn ConversationItem(c: ConversationSummary, selected: Memo<Option<String>>, live: Live) -> impl IntoView {
-    let href = format!("/conversations/{}", c.id);
+fn ConversationItem(c: ConversationSummary, selected: Memo<Option<String>>, live: Live, base: String) -> impl IntoView {
+    let href = format!("{base}/{}", c.id);
     let id = c.id.clone();
     let is_selected = move || selected.get().as_deref() == Some(id.as_str());
     let requested = c.state == HandoffState::Requested;

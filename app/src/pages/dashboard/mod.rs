@@ -5,6 +5,9 @@
 //! number seen). A conversation with a visitor's e-mail form
 //! gets a "Reply by e-mail" box; e-mail replies' delivery status arrives as `MessageUpdated`.
 //!
+//! Platform admins reach the same dashboard for one AI agent — its conversations across
+//! organizations, from `/admin` — at `/admin/agents/:agent/conversations` ([`AiAgentConversationsPage`]).
+//!
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
 //! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
 //! (the e-mail reply box), [`outgoing`] (the retry rule both composers share).
@@ -14,8 +17,9 @@ mod email_reply;
 mod list;
 mod outgoing;
 
+use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
-use crate::api::conversations::list_conversations;
+use crate::api::conversations::{list_ai_agent_conversations, list_conversations};
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
@@ -71,7 +75,49 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text="Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || me.get().map(|r| match r {
-                Ok(Some(user)) => view! { <Dashboard user/> }.into_any(),
+                Ok(Some(user)) => view! { <Dashboard user ai_agent=None/> }.into_any(),
+                Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The AI agent whose conversations a platform admin handles: (id, name).
+type AiAgentTab = Option<(String, String)>;
+
+/// A platform admin's conversations tab of one AI agent: the same live list, marks, ring, toasts
+/// and buttons as the client dashboard, over every conversation the agent answers. Handling a
+/// chat here is done in the admin's own name.
+#[component]
+pub fn AiAgentConversationsPage() -> impl IntoView {
+    let params = use_params_map();
+    let agent_id = params.read_untracked().get("agent").unwrap_or_default();
+    let page = Resource::new(
+        || (),
+        move |_| {
+            let agent_id = agent_id.clone();
+            async move {
+                let Some(user) = current_user().await? else { return Ok(None) };
+                if !user.is_admin {
+                    return Ok(Some((user, None)));
+                }
+                let agent = list_agent_entries().await?.into_iter().find(|a| a.id == agent_id);
+                Ok::<_, crate::error::AppError>(Some((user, agent.map(|a| (a.id, a.name)))))
+            }
+        },
+    );
+    view! {
+        <Title text="Conversations · Admin · Handoff"/>
+        <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
+            {move || page.get().map(|r| match r {
+                Ok(Some((user, Some(agent)))) => view! { <Dashboard user ai_agent=Some(agent)/> }.into_any(),
+                Ok(Some((user, None))) if user.is_admin => view! {
+                    <main class="page-message"><h1>"No such AI agent"</h1><a href="/admin">"Back to Admin"</a></main>
+                }.into_any(),
+                Ok(Some(_)) => view! {
+                    <main class="page-message"><p>"Only platform admins can see this page."</p></main>
+                }.into_any(),
                 Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                 Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
             })}
@@ -80,10 +126,35 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(user: UserDto) -> impl IntoView {
+fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
     let params = use_params_map();
     let selected = Memo::new(move |_| params.read().get("id"));
-    let list = Resource::new(|| (), |_| list_conversations());
+    let agent_id = ai_agent.as_ref().map(|(id, _)| id.clone());
+    let base = match &agent_id {
+        Some(a) => format!("/admin/agents/{a}/conversations"),
+        None => "/conversations".to_string(),
+    };
+    let socket_path = match &agent_id {
+        Some(a) => format!("/ws/agent?ai_agent={a}"),
+        None => "/ws/agent".to_string(),
+    };
+    let list = {
+        let agent_id = agent_id.clone();
+        Resource::new(
+            || (),
+            move |_| {
+                let agent_id = agent_id.clone();
+                async move {
+                    match agent_id {
+                        Some(a) => list_ai_agent_conversations(a).await,
+                        None => list_conversations().await,
+                    }
+                }
+            },
+        )
+    };
+    // The bell and notifications are the organization's: an admin's tab has none.
+    let with_bell = agent_id.is_none();
     let live = Live {
         summaries: RwSignal::new(HashMap::new()),
         messages: RwSignal::new(HashMap::new()),
@@ -100,7 +171,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
     Effect::new(move |_| {
         every(5_000, move || live.now.set(now_ms()));
         let sock = LiveSocket::open(
-            "/ws/agent",
+            &socket_path,
             move |s| {
                 if let Some(id) = selected.get_untracked() {
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
@@ -174,7 +245,7 @@ fn Dashboard(user: UserDto) -> impl IntoView {
             }
         });
         // Opening a conversation reads its notifications.
-        if let Some(c) = cur.clone() {
+        if let (true, Some(c)) = (with_bell, cur.clone()) {
             leptos::task::spawn_local(async move {
                 if read_all_notifications(Some(c)).await.is_ok() {
                     bell_version.update(|v| *v += 1);
@@ -216,21 +287,28 @@ fn Dashboard(user: UserDto) -> impl IntoView {
     });
     let waiting = move || requested.with(Vec::len);
     let me_id = user.id.clone();
+    let (current, empty) = match &ai_agent {
+        Some(_) => ("/admin", "No conversations with this AI agent yet."),
+        None => ("/conversations", "No conversations yet. Open the demo page and say hello."),
+    };
 
     view! {
         <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
         <div class="dash" class:has-selected=move || selected.get().is_some()>
-            <TopBar user=user.clone() current="/conversations">
+            <TopBar user=user.clone() current>
+                {ai_agent.clone().map(|(_, name)| view! {
+                    <span class="tab-scope"><a href="/admin">"Admin"</a>" › "<strong>{name}</strong>" · conversations"</span>
+                })}
                 <span class="conn" class:online=move || connected.get()>
                     {move || if connected.get() { "live" } else { "connecting…" }}
                 </span>
-                <Bell version=bell_version now=live.now mail_toasts/>
+                {with_bell.then(|| view! { <Bell version=bell_version now=live.now mail_toasts/> })}
             </TopBar>
-            <ConversationList conversations selected live/>
-            <RequestAlerts requested now=live.now mail=mail_toasts/>
+            <ConversationList conversations selected live base=base.clone() empty/>
+            <RequestAlerts requested now=live.now mail=mail_toasts base=base.clone()/>
             <section class="conv-view">
                 {move || match selected.get() {
-                    Some(id) => view! { <ConversationView id live me_id=me_id.clone()/> }.into_any(),
+                    Some(id) => view! { <ConversationView id live me_id=me_id.clone() back=base.clone()/> }.into_any(),
                     None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
                 }}
             </section>
