@@ -1,10 +1,13 @@
 // A visitor on a customer's website and an agent in the dashboard, two browser contexts,
 // clicking the real (hydrated, release-build) UI.
-import { BASE, CUSTOMER, dashboardWithClock, expect, expectContrast, live, openWidget, signIn, signInAs, test } from './support';
+import { BASE, allowConsole, dashboardWithClock, expect, expectContrast, listedRows, live, newRow, noWaitingRequests, openWidget, signIn, signInAs, test } from './support';
 
 const XSS = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
 
 test('visitor asks the AI, requests a human, agent handles, chats, passes back', async ({ browser }) => {
+  // Ann's dashboard, with no request of earlier tests waiting: the title counts this one only.
+  const agent = await signIn(browser, 'ann@demo.test');
+  await noWaitingRequests(agent);
   const visitorPage = await (await browser.newContext()).newPage();
   const widget = await openWidget(visitorPage);
   const composer = widget.getByLabel('Message');
@@ -24,7 +27,6 @@ test('visitor asks the AI, requests a human, agent handles, chats, passes back',
 
   // The agent sees the request on top of the list, and the visitor chatting now: "!" and a red
   // relative time. The preview is what the visitor wrote, not the notice the widget showed.
-  const agent = await signIn(browser, 'ann@demo.test');
   const item = agent.locator('.conv-item[data-state="requested"]').first();
   await expect(agent.locator('.conv-item').first()).toHaveAttribute('data-state', 'requested');
   await expect(item.locator('.attention')).toHaveText('!');
@@ -116,6 +118,7 @@ test('a handoff request rings and shows a toast that opens the conversation', as
   // A fresh tab nobody has clicked in yet: the browser blocks sound there, the hint says so,
   // and a click unlocks it.
   const agent = await dashboardWithClock(browser, 'ann@demo.test');
+  await noWaitingRequests(agent);
   const hint = agent.getByRole('button', { name: /Enable sound alerts/ });
   await expect(hint).toBeVisible();
   await hint.click();
@@ -151,16 +154,9 @@ test('a handoff request rings and shows a toast that opens the conversation', as
 });
 
 test("a platform admin handles a request from the AI agent's conversations tab", async ({ browser }) => {
-  const visitorPage = await (await browser.newContext()).newPage();
-  const widget = await openWidget(visitorPage);
-  const composer = widget.getByLabel('Message');
-  const marker = `Order ${Date.now()} has not arrived`;
-  await composer.fill(marker);
-  await composer.press('Enter');
-  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
-  await widget.getByRole('button', { name: 'Talk to a human' }).click();
-  await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
-
+  const ann = await signIn(browser, 'ann@demo.test');
+  await noWaitingRequests(ann);
+  await ann.context().close();
   // From /admin, the AI agent's conversations tab: the same live list, marks and toasts.
   const admin = await signInAs(browser, 'admin@demo.test', 'handoff-demo', /\/admin$/);
   await admin.getByRole('link', { name: 'Conversations of Ada' }).click();
@@ -168,7 +164,18 @@ test("a platform admin handles a request from the AI agent's conversations tab",
   await live(admin);
   await expect(admin.locator('.conn')).toHaveText('live');
   await expect(admin.locator('.tab-scope')).toContainText('Ada');
-  const item = admin.locator('.conv-item', { hasText: marker });
+  const before = await listedRows(admin);
+
+  const visitorPage = await (await browser.newContext()).newPage();
+  const widget = await openWidget(visitorPage);
+  const composer = widget.getByLabel('Message');
+  await composer.fill('My order has not arrived');
+  await composer.press('Enter');
+  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
+
+  const item = await newRow(admin, before);
   await expect(item).toHaveAttribute('data-state', 'requested');
   await expect(item.locator('.attention')).toHaveText('!');
   await expect(admin.locator('.conv-item').first()).toHaveAttribute('data-state', 'requested');
@@ -192,6 +199,8 @@ test("a platform admin handles a request from the AI agent's conversations tab",
 });
 
 test('two agents click Handle chat at once: one wins, the other sees who took it', async ({ browser }) => {
+  const agents = [await signIn(browser, 'ann@demo.test'), await signIn(browser, 'bob@demo.test')];
+  await noWaitingRequests(agents[0]);
   const visitorPage = await (await browser.newContext()).newPage();
   const widget = await openWidget(visitorPage);
   const marker = `race ${Date.now()}`;
@@ -200,11 +209,12 @@ test('two agents click Handle chat at once: one wins, the other sees who took it
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
   await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
 
-  const agents = [await signIn(browser, 'ann@demo.test'), await signIn(browser, 'bob@demo.test')];
   for (const a of agents) {
-    await a.locator('.conv-item[data-state="requested"]').first().click(); // newest activity first
+    await a.locator('.conv-item[data-state="requested"]').first().click(); // the only one waiting
     await expect(a.locator('.conv-view .msg[data-author="visitor"]').last()).toContainText(marker);
   }
+  // The loser's click is answered 409 (the browser logs it): they are told who took it.
+  allowConsole(/status of 409 \(Conflict\) \(http:\/\/[^)]*\/api\/handoff\/handle\)/);
   // Both clicks leave at once: Playwright's click() waits for a stable button, and the loser's
   // button may disappear (live state change) while it waits.
   const buttons = await Promise.all(agents.map((a) => a.getByRole('button', { name: 'Handle chat' }).elementHandle()));
@@ -254,6 +264,7 @@ test('keyboard: opening the chat focuses the message box; Tab stays inside; Esca
 });
 
 test('the conversation list is rendered on the server: it shows without JavaScript', async ({ browser }) => {
+  allowConsole(/\/pkg\/handoff\.[^ ]*\.js: csp$/); // JavaScript is off: the browser refuses the bundle
   const ann = await signIn(browser, 'ann@demo.test');
   await expect(ann.locator('.conv-item').first()).toBeVisible();
   const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await ann.context().storageState() });

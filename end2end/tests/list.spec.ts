@@ -1,7 +1,7 @@
 // What the dashboard's list and toasts say, and the widget's header in every handoff state
 // (issue 29). Other tests of the suite leave conversations behind (some still waiting), so these
-// find their own conversations by what their visitors wrote.
-import { dashboardWithClock, expect, openWidget, signIn, test } from './support';
+// find their own conversations as the rows that appear (`newRow`).
+import { dashboardWithClock, expect, listedRows, newRow, noWaitingRequests, openWidget, signIn, test } from './support';
 import type { Browser, FrameLocator, Page } from '@playwright/test';
 
 async function visitorWrites(browser: Browser, text: string): Promise<{ page: Page; widget: FrameLocator }> {
@@ -16,11 +16,11 @@ async function visitorWrites(browser: Browser, text: string): Promise<{ page: Pa
 
 test('a conversation with the AI is marked active while its visitor writes, and quiet again after', async ({ browser }) => {
   const agent = await dashboardWithClock(browser, 'ann@demo.test');
+  const before = await listedRows(agent);
 
-  const marker = `Do you ship to Iceland? (${Date.now()})`;
-  await visitorWrites(browser, marker);
+  await visitorWrites(browser, 'Do you ship to Iceland?');
   // Answered by the AI, and the visitor is chatting now: "!" and the red relative time.
-  const item = agent.locator('.conv-item', { hasText: marker });
+  const item = await newRow(agent, before);
   await expect(item).toHaveAttribute('data-state', 'ai');
   await expect(item.locator('.badge')).toHaveText('AI');
   await expect(item.locator('.attention')).toHaveText('!');
@@ -38,31 +38,25 @@ test('a conversation with the AI is marked active while its visitor writes, and 
 
 test('four waiting requests collapse into one toast that opens the oldest; dismissing clears them', async ({ browser }) => {
   const agent = await signIn(browser, 'bob@demo.test');
-  const stamp = Date.now();
-  const markers: string[] = [];
+  await noWaitingRequests(agent);
+  const rows: string[] = [];
   for (let i = 1; i <= 4; i++) {
-    const marker = `Request ${i} of ${stamp}`;
-    markers.push(marker);
-    const { widget } = await visitorWrites(browser, marker);
+    const before = await listedRows(agent);
+    const { widget } = await visitorWrites(browser, `Question number ${i}`);
     await widget.getByRole('button', { name: 'Talk to a human' }).click();
     await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
+    rows.push((await (await newRow(agent, before)).getAttribute('href'))!);
   }
-  // Every one of them is on top of the list, waiting, oldest first.
+  // All four on top of the list, waiting, the longest waiting first.
   const waiting = agent.locator('.conv-item[data-state="requested"]');
-  for (const m of markers) await expect(agent.locator('.conv-item[data-state="requested"]', { hasText: m })).toHaveCount(1);
-  const order = await waiting.evaluateAll((els) => els.map((e) => e.textContent ?? ''));
-  const positions = markers.map((m) => order.findIndex((t) => t.includes(m)));
-  expect(positions, 'oldest request first').toEqual([...positions].sort((a, b) => a - b));
-  const firstOther = await agent.locator('.conv-item').evaluateAll(
-    (els) => els.findIndex((e) => e.getAttribute('data-state') !== 'requested'));
-  expect(firstOther === -1 || firstOther >= 4, 'requests stand on top').toBe(true);
+  await expect(waiting).toHaveCount(4);
+  expect(await listedRows(agent).then((l) => l.slice(0, 4)), 'requests on top, oldest first').toEqual(rows);
 
   // Beyond three, one toast: "N requests waiting"; no single-request toasts.
   const summary = agent.locator('.toast-summary');
   await expect(summary).toBeVisible();
   await expect(summary.locator('strong')).toHaveText(/^\d+ requests waiting$/);
-  const n = Number((await summary.locator('strong').textContent())!.split(' ')[0]);
-  expect(n).toBeGreaterThanOrEqual(4);
+  await expect(summary.locator('strong')).toHaveText('4 requests waiting');
   await expect(agent.locator('.toast:not(.toast-summary):not(.toast-mail)')).toHaveCount(0);
   // It stays clear of the reply box: bottom left, over the list.
   const box = (await summary.boundingBox())!;
@@ -73,7 +67,7 @@ test('four waiting requests collapse into one toast that opens the oldest; dismi
   // It opens the longest-waiting request.
   await summary.locator('.toast-open').click();
   await expect(agent).toHaveURL(/\/conversations\/[0-9a-f]{32}$/);
-  await expect(agent.locator('.conv-item.selected')).toHaveAttribute('data-state', 'requested');
+  await expect(agent).toHaveURL(new RegExp(`${rows[0]}$`));
   await expect(agent.locator('.conv-item').first()).toHaveClass(/\bselected\b/);
 
   // Dismissed on this screen: the toast goes, the requests stay in the list.
@@ -82,14 +76,16 @@ test('four waiting requests collapse into one toast that opens the oldest; dismi
   await expect(agent.locator('.toast:not(.toast-mail)')).toHaveCount(0);
   await expect(waiting.first()).toBeVisible();
   // Handle them all, so that later tests start without these requests.
-  for (const m of markers) {
-    await agent.locator('.conv-item', { hasText: m }).click();
+  for (const href of rows) {
+    await agent.locator(`.conv-item[href="${href}"]`).click();
     await agent.getByRole('button', { name: 'Handle chat' }).click();
-    await expect(agent.locator('.conv-item', { hasText: m })).toHaveAttribute('data-state', 'human');
+    await expect(agent.locator(`.conv-item[href="${href}"]`)).toHaveAttribute('data-state', 'human');
   }
 });
 
 test('at 360 px the widget header says who answers in every state, never cut off', async ({ browser }) => {
+  const agent = await signIn(browser, 'bob@demo.test');
+  const before = await listedRows(agent);
   const page = await (await browser.newContext({ viewport: { width: 360, height: 740 } })).newPage();
   const widget = await openWidget(page);
   const title = widget.locator('.widget-title strong');
@@ -106,17 +102,15 @@ test('at 360 px the widget header says who answers in every state, never cut off
   await expect(status).toHaveText('AI assistant');
   await uncut('ai');
 
-  const marker = `Is my size in stock? (${Date.now()})`;
   const composer = widget.getByLabel('Message');
-  await composer.fill(marker);
+  await composer.fill('Is my size in stock?');
   await composer.press('Enter');
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
   await expect(title).toHaveText('Ada');
   await expect(status).toHaveText('Waiting for a human…');
   await uncut('requested');
 
-  const agent = await signIn(browser, 'bob@demo.test');
-  await agent.locator('.conv-item', { hasText: marker }).click();
+  await (await newRow(agent, before)).click();
   await agent.getByRole('button', { name: 'Handle chat' }).click();
   await expect(title).toHaveText('Bob Agent');
   await expect(status).toHaveText('A person from our team');

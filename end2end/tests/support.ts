@@ -17,6 +17,12 @@ export function allowConsole(...patterns: RegExp[]) {
   allowed.push(...patterns);
 }
 
+/** For a test that submits bad input on purpose: the browser logs each field error's 400 answer
+ * of a server function. */
+export function allowBadInput() {
+  allowConsole(/the server responded with a status of 400 \(Bad Request\) \(http:\/\/[^)]*\/api\//);
+}
+
 function report(kind: string, page: Page, text: string) {
   if (allowed.some((p) => p.test(text))) return;
   problems.push(`${kind} on ${page.url()}: ${text}`);
@@ -78,6 +84,37 @@ export async function signIn(browser: Browser, email: string, options: BrowserCo
   const page = await signInAs(browser, email, 'handoff-demo', /\/conversations$/, options);
   await expect(page.locator('.conn')).toHaveText('live');
   return page;
+}
+
+// ---- Finding a test's own conversation ---------------------------------------------------------
+// The suite shares one server, and tests leave conversations behind (some still waiting for a
+// human); a list row's preview is the last message a person or the AI wrote. So a test notes the
+// rows its dashboard shows, makes its conversation, and takes the row that is new.
+
+/** The `href`s of the rows a dashboard lists now. */
+export async function listedRows(agent: Page): Promise<string[]> {
+  return agent.locator('.conv-item').evaluateAll((els) => els.map((e) => e.getAttribute('href') ?? ''));
+}
+
+/** The one row that appeared since `before` (see `listedRows`). */
+export async function newRow(agent: Page, before: string[]) {
+  const fresh = async () => (await listedRows(agent)).filter((h) => !before.includes(h));
+  await expect.poll(async () => (await fresh()).length, { message: 'a new conversation in the list' }).toBe(1);
+  const [href] = await fresh();
+  return agent.locator(`.conv-item[href="${href}"]`);
+}
+
+/** Closes every conversation of the organization that still waits for a human (through the
+ * server functions, as the signed-in `agent`): for tests that count requests or toasts. */
+export async function noWaitingRequests(agent: Page) {
+  const list = await agent.request.post(`${BASE()}/api/conversations/list`, { form: {} });
+  expect(list.ok(), await list.text()).toBe(true);
+  for (const c of await list.json()) {
+    if (c.state.kind !== 'requested') continue;
+    const closed = await agent.request.post(`${BASE()}/api/handoff/close`, { form: { id: c.id } });
+    expect(closed.ok(), await closed.text()).toBe(true);
+  }
+  await expect(agent.locator('.conv-item[data-state="requested"]')).toHaveCount(0);
 }
 
 // A dashboard in a new tab of a signed-in agent, with Playwright's clock installed (real time

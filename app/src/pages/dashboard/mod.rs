@@ -285,7 +285,9 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
         }
         conversations.get().into_iter().filter(|c| c.state == HandoffState::Requested).collect::<Vec<_>>()
     });
-    let waiting = move || requested.with(Vec::len);
+    // The page's title is written into the document's head after the page's body has been
+    // rendered on the server, when this page's signals may already be gone: read it softly.
+    let waiting = move || requested.try_with(Vec::len).unwrap_or(0);
     let me_id = user.id.clone();
     let (current, empty) = match &ai_agent {
         Some(_) => ("/admin", "No conversations with this AI agent yet."),
