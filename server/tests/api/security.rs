@@ -28,6 +28,13 @@ fn serve_script_env() -> Vec<(String, String)> {
 /// README's serve command (`scripts/serve.sh`) still seeds the demo and prints a login that works.
 async fn no_published_admin_password_by_default(db: Db) {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml");
+    // The server's own defaults, without any config file.
+    let (dir, url) = fresh_storage(db, "nofile").await;
+    let no_file = dir.join("no-such-config.toml");
+    let server = start_server(&dir, url.as_deref(), &[("HANDOFF_CONFIG", no_file.to_str().unwrap())]).await;
+    assert_eq!(sign_in_at(&server.base, ADMIN, "handoff-demo").await, Err(401), "no demo admin by default");
+    drop(server);
+    // The shipped config file.
     let (dir, url) = fresh_storage(db, "noseed").await;
     let server = start_server(&dir, url.as_deref(), &[("HANDOFF_CONFIG", shipped)]).await;
     let printed = server.printed().await;
