@@ -68,11 +68,7 @@ async fn an_admin_handles_a_request_from_an_ai_agents_tab(db: Db) {
     let state = app.call("handoff/pass", Some(&admin), &[("id", &conv)]).await.ok();
     assert_eq!(state["kind"], "ai");
     let events: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT event, actor_name FROM control_events WHERE conversation_id = $1 ORDER BY id")
-            .bind(&conv)
-            .fetch_all(&app.backend.db.pool)
-            .await
-            .unwrap();
+        app.control_events(&conv).await.into_iter().map(|(event, _, _, actor)| (event, actor)).collect();
     assert_eq!(
         events,
         vec![

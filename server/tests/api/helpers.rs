@@ -311,6 +311,17 @@ impl TestApp {
         self.login("eve@other.test").await
     }
 
+    /// A conversation's control events, oldest first: (event, from state, to state, actor's name).
+    pub async fn control_events(&self, conversation_id: &str) -> Vec<(String, String, String, Option<String>)> {
+        sqlx::query_as(
+            "SELECT event, from_state, to_state, actor_name FROM control_events WHERE conversation_id = $1 ORDER BY id",
+        )
+        .bind(conversation_id)
+        .fetch_all(&self.backend.db.pool)
+        .await
+        .unwrap()
+    }
+
     /// The messages stored for a conversation, straight from the database.
     pub async fn stored(&self, conversation_id: &str) -> Vec<MessageDto> {
         self.backend.messages_after(conversation_id, 0).await.unwrap()

@@ -104,15 +104,8 @@ async fn full_handoff_flow(db: Db) {
     assert_eq!(delivered, stored.iter().map(|m| m.seq).collect::<Vec<_>>());
 
     // Control changes are logged as events: who, from, to.
-    let events: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT event, from_state, to_state, actor_name FROM control_events WHERE conversation_id = $1 ORDER BY id",
-    )
-    .bind(&conv)
-    .fetch_all(&app.backend.db.pool)
-    .await
-    .unwrap();
     assert_eq!(
-        events,
+        app.control_events(&conv).await,
         vec![
             ("request_human".into(), "ai".into(), "requested".into(), None),
             ("handle_chat".into(), "requested".into(), "human".into(), Some("Ann Agent".into())),
