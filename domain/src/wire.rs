@@ -573,5 +573,29 @@ mod tests {
         assert!(!c.is_active(1_000 + ACTIVE_FOR_MS), "quiet for the whole window");
         c.state = HandoffState::Closed;
         assert!(!c.is_active(1_000), "closed");
+        // "A few minutes", as ARCHITECTURE.md and the dashboard's mark say: five.
+        assert_eq!(ACTIVE_FOR_MS, 300_000);
+    }
+
+    #[test]
+    fn a_summary_is_newer_only_with_a_higher_version() {
+        let held = ConversationSummary {
+            id: "c1".into(),
+            visitor_name: "V".into(),
+            state: HandoffState::Ai,
+            state_since: 0,
+            last_seq: 3,
+            last_message: None,
+            last_activity: 1,
+            last_visitor_at: 0,
+            version: 5,
+            ai_agent_id: String::new(),
+        };
+        assert!(held.newer_than(None), "a conversation the list does not hold yet");
+        let same = held.clone();
+        assert!(!held.newer_than(Some(&same)), "the same version replaces nothing");
+        let older = ConversationSummary { version: 4, ..held.clone() };
+        assert!(held.newer_than(Some(&older)));
+        assert!(!older.newer_than(Some(&held)), "a late summary never takes a row back");
     }
 }
