@@ -159,6 +159,11 @@ test("a platform admin handles a request from the AI agent's conversations tab",
   await ann.context().close();
   // From /admin, the AI agent's conversations tab: the same live list, marks and toasts.
   const admin = await signInAs(browser, 'admin@demo.test', 'handoff-demo', /\/admin$/);
+  // No organization dashboard for an admin of no organization: /conversations leads to /admin.
+  await expect(admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Conversations' })).toHaveCount(0);
+  await admin.goto(`${BASE()}/conversations`);
+  await expect(admin).toHaveURL(/\/admin$/);
+  await live(admin);
   await admin.getByRole('link', { name: 'Conversations of Ada' }).click();
   await expect(admin).toHaveURL(/\/admin\/agents\/[^/]+\/conversations$/);
   await live(admin);

@@ -75,6 +75,8 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text="Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || me.get().map(|r| match r {
+                // An admin of no organization: the AI agents' conversations tabs are in /admin.
+                Ok(Some(user)) if user.is_admin && user.org_name.is_none() => view! { <Redirect path="/admin"/> }.into_any(),
                 Ok(Some(user)) => view! { <Dashboard user ai_agent=None/> }.into_any(),
                 Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                 Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
