@@ -19,5 +19,6 @@ pub mod agent;
 pub mod email;
 pub mod field;
 pub mod handoff;
+pub mod summary;
 pub mod values;
 pub mod wire;
