@@ -134,6 +134,14 @@ pub struct UserDto {
     pub can_users: bool,
 }
 
+impl UserDto {
+    /// A platform admin of no organization: no organization dashboard; they start at `/admin`,
+    /// where each AI agent's conversations tab is.
+    pub fn is_admin_without_org(&self) -> bool {
+        self.is_admin && self.org_name.is_none()
+    }
+}
+
 /// What a notification is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

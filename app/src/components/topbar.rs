@@ -10,10 +10,10 @@ use leptos_router::components::Redirect;
 
 /// The navigation entries `user` may see: (path, label).
 pub fn nav_links(user: &UserDto) -> Vec<(&'static str, &'static str)> {
-    // A platform admin of no organization handles conversations from each AI agent's tab in
-    // /admin: there is no organization dashboard for them.
-    let mut links =
-        if user.is_admin && user.org_name.is_none() { vec![] } else { vec![("/conversations", "Conversations")] };
+    let mut links = Vec::new();
+    if !user.is_admin_without_org() {
+        links.push(("/conversations", "Conversations"));
+    }
     links.extend([("/settings/ai", "AI agent"), ("/settings/widgets", "Widgets")]);
     if user.can_users {
         links.push(("/settings/users", "Users"));

@@ -10,7 +10,7 @@ pub fn LoginPage() -> impl IntoView {
     // Platform admins without an organization have no conversations: they start at /admin.
     Effect::new(move |_| {
         if let Some(Ok(user)) = login.value().get() {
-            let start = if user.is_admin && user.org_name.is_none() { "/admin" } else { "/conversations" };
+            let start = if user.is_admin_without_org() { "/admin" } else { "/conversations" };
             #[cfg(feature = "browser")]
             if let Some(w) = web_sys::window() {
                 let _ = w.location().set_href(start);

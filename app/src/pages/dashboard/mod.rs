@@ -75,8 +75,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text="Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || me.get().map(|r| match r {
-                // An admin of no organization: the AI agents' conversations tabs are in /admin.
-                Ok(Some(user)) if user.is_admin && user.org_name.is_none() => view! { <Redirect path="/admin"/> }.into_any(),
+                Ok(Some(user)) if user.is_admin_without_org() => view! { <Redirect path="/admin"/> }.into_any(),
                 Ok(Some(user)) => view! { <Dashboard user ai_agent=None/> }.into_any(),
                 Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                 Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
@@ -87,6 +86,39 @@ pub fn DashboardPage() -> impl IntoView {
 
 /// The AI agent whose conversations a platform admin handles: (id, name).
 type AiAgentTab = Option<(String, String)>;
+
+/// What differs between an organization's dashboard and an admin's AI agent tab.
+struct Scope {
+    /// Where conversations open: `{base}/{id}`.
+    base: String,
+    socket_path: String,
+    /// The navigation entry the page belongs to.
+    nav: &'static str,
+    empty: &'static str,
+    /// The bell and notifications are an organization's: an admin's tab has none.
+    with_bell: bool,
+}
+
+impl Scope {
+    fn of(ai_agent: Option<&str>) -> Self {
+        match ai_agent {
+            Some(a) => Scope {
+                base: format!("/admin/agents/{a}/conversations"),
+                socket_path: format!("/ws/agent?ai_agent={a}"),
+                nav: "/admin",
+                empty: "No conversations with this AI agent yet.",
+                with_bell: false,
+            },
+            None => Scope {
+                base: "/conversations".into(),
+                socket_path: "/ws/agent".into(),
+                nav: "/conversations",
+                empty: "No conversations yet. Open the demo page and say hello.",
+                with_bell: true,
+            },
+        }
+    }
+}
 
 /// A platform admin's conversations tab of one AI agent: the same live list, marks, ring, toasts
 /// and buttons as the client dashboard, over every conversation the agent answers. Handling a
@@ -132,14 +164,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
     let params = use_params_map();
     let selected = Memo::new(move |_| params.read().get("id"));
     let agent_id = ai_agent.as_ref().map(|(id, _)| id.clone());
-    let base = match &agent_id {
-        Some(a) => format!("/admin/agents/{a}/conversations"),
-        None => "/conversations".to_string(),
-    };
-    let socket_path = match &agent_id {
-        Some(a) => format!("/ws/agent?ai_agent={a}"),
-        None => "/ws/agent".to_string(),
-    };
+    let Scope { base, socket_path, nav, empty, with_bell } = Scope::of(agent_id.as_deref());
     let list = {
         let agent_id = agent_id.clone();
         Resource::new(
@@ -155,8 +180,6 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
             },
         )
     };
-    // The bell and notifications are the organization's: an admin's tab has none.
-    let with_bell = agent_id.is_none();
     let live = Live {
         summaries: RwSignal::new(HashMap::new()),
         messages: RwSignal::new(HashMap::new()),
@@ -291,15 +314,11 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
     // rendered on the server, when this page's signals may already be gone: read it softly.
     let waiting = move || requested.try_with(Vec::len).unwrap_or(0);
     let me_id = user.id.clone();
-    let (current, empty) = match &ai_agent {
-        Some(_) => ("/admin", "No conversations with this AI agent yet."),
-        None => ("/conversations", "No conversations yet. Open the demo page and say hello."),
-    };
 
     view! {
         <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
         <div class="dash" class:has-selected=move || selected.get().is_some()>
-            <TopBar user=user.clone() current>
+            <TopBar user=user.clone() current=nav>
                 {ai_agent.clone().map(|(_, name)| view! {
                     <span class="tab-scope"><a href="/admin">"Admin"</a>" › "<strong>{name}</strong>" · conversations"</span>
                 })}
