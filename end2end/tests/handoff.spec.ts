@@ -1,6 +1,6 @@
 // A visitor on a customer's website and an agent in the dashboard, two browser contexts,
 // clicking the real (hydrated, release-build) UI.
-import { BASE, allowConsole, dashboardWithClock, expect, expectContrast, listedRows, live, newRow, noWaitingRequests, openWidget, signIn, signInAs, test } from './support';
+import { BASE, allowConsole, dashboardWithClock, expect, expectContrast, listedRows, live, newRow, noWaitingRequests, openWidget, signIn, signInAs, test, visitorWrites } from './support';
 
 const XSS = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
 
@@ -171,12 +171,7 @@ test("a platform admin handles a request from the AI agent's conversations tab",
   await expect(admin.locator('.tab-scope')).toContainText('Ada');
   const before = await listedRows(admin);
 
-  const visitorPage = await (await browser.newContext()).newPage();
-  const widget = await openWidget(visitorPage);
-  const composer = widget.getByLabel('Message');
-  await composer.fill('My order has not arrived');
-  await composer.press('Enter');
-  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  const { widget } = await visitorWrites(browser, 'My order has not arrived');
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
   await expect(widget.locator('.widget-status')).toHaveText('Waiting for a human…');
 

@@ -1,18 +1,7 @@
 // What the dashboard's list and toasts say, and the widget's header in every handoff state
 // (issue 29). Other tests of the suite leave conversations behind (some still waiting), so these
 // find their own conversations as the rows that appear (`newRow`).
-import { dashboardWithClock, expect, listedRows, newRow, noWaitingRequests, openWidget, signIn, test } from './support';
-import type { Browser, FrameLocator, Page } from '@playwright/test';
-
-async function visitorWrites(browser: Browser, text: string): Promise<{ page: Page; widget: FrameLocator }> {
-  const page = await (await browser.newContext()).newPage();
-  const widget = await openWidget(page);
-  const composer = widget.getByLabel('Message');
-  await composer.fill(text);
-  await composer.press('Enter');
-  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
-  return { page, widget };
-}
+import { dashboardWithClock, expect, listedRows, newRow, noWaitingRequests, openWidget, signIn, test, visitorWrites } from './support';
 
 test('a conversation with the AI is marked active while its visitor writes, and quiet again after', async ({ browser }) => {
   const agent = await dashboardWithClock(browser, 'ann@demo.test');

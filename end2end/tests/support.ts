@@ -1,6 +1,6 @@
 // Shared steps of the browser suite: signing in to the dashboard and opening the widget on the
 // "customer site" (another origin, started by global-setup.ts).
-import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Frame, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Frame, type FrameLocator, type Page } from '@playwright/test';
 
 // ---- The console guard -------------------------------------------------------------------------
 // Every spec imports `test` from here, not from @playwright/test: it fails any test during which a
@@ -160,6 +160,17 @@ export async function openWidget(page: Page) {
   const widget = page.frameLocator('#handoff-frame');
   await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
   return widget;
+}
+
+/** A new visitor (own browser context) opens the widget, writes `text` and gets the AI's answer. */
+export async function visitorWrites(browser: Browser, text: string): Promise<{ page: Page; widget: FrameLocator }> {
+  const page = await (await browser.newContext()).newPage();
+  const widget = await openWidget(page);
+  const composer = widget.getByLabel('Message');
+  await composer.fill(text);
+  await composer.press('Enter');
+  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  return { page, widget };
 }
 
 // Ann's AI agent settings form, and a save that waits for the server's "Saved.".
