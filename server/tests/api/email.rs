@@ -490,8 +490,13 @@ async fn the_form_is_offered_when_nobody_answers(db: Db) {
     let mut x = app.visitor().await;
     x.socket.send_json(json!({"type": "request_human"})).await;
     let offer = x.message(is_offer).await;
-    let requested_at =
-        app.stored(&x.conversation_id()).await.iter().find(|m| m.author == Author::System).unwrap().created_at;
+    // The timeout runs from the request's state change (`state_since`, stamped when its
+    // transaction starts), not from its notice, which is stamped a moment later.
+    let (requested_at,): (i64,) = sqlx::query_as("SELECT state_since FROM conversations WHERE id = $1")
+        .bind(x.conversation_id())
+        .fetch_one(&app.backend.db.pool)
+        .await
+        .unwrap();
     assert!(offer.created_at - requested_at >= 1000, "offered after the timeout");
 }
 on_both_databases!(the_form_is_offered_when_nobody_answers);
