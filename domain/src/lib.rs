@@ -19,6 +19,7 @@ pub mod agent;
 pub mod email;
 pub mod field;
 pub mod handoff;
+pub mod inbox;
 pub mod summary;
 pub mod values;
 pub mod wire;

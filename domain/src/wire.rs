@@ -2,6 +2,7 @@
 //! server. Everything is JSON with a `type` tag. Unknown or malformed frames are answered with an
 //! [`ServerFrame::Error`] and change nothing.
 use crate::handoff::HandoffState;
+pub use crate::inbox::ListCounts;
 pub use crate::summary::{ConversationSummary, ACTIVE_FOR_MS};
 use serde::{Deserialize, Serialize};
 
@@ -276,6 +277,11 @@ pub enum ServerFrame {
     Conversations {
         summaries: Vec<ConversationSummary>,
     },
+    /// (Dashboard) how many conversations each list filter holds now for this socket's user:
+    /// sent after a list frame that changed a conversation's state or showed a new one.
+    Counts {
+        counts: ListCounts,
+    },
     /// The AI is composing a reply.
     Typing {
         conversation_id: String,
@@ -313,6 +319,7 @@ tag_first_deserialize! {
     "state" => State { conversation_id: String, state: HandoffState },
     "conversation" => Conversation { summary: ConversationSummary },
     "conversations" => Conversations { summaries: Vec<ConversationSummary> },
+    "counts" => Counts { counts: ListCounts },
     "typing" => Typing { conversation_id: String },
     "draft" => Draft { conversation_id: String, text: String },
     "message_updated" => MessageUpdated { message: MessageDto },
@@ -388,6 +395,9 @@ mod tests {
                     version: 3,
                     ai_agent_id: String::new(),
                 }],
+            },
+            ServerFrame::Counts {
+                counts: ListCounts { requests: 1, mine: 2, with_ai: 3, with_human: 4, closed: 5, all: 13 },
             },
             ServerFrame::Typing { conversation_id: "c1".into() },
             ServerFrame::Draft { conversation_id: "c1".into(), text: "Hel".into() },

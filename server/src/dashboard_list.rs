@@ -13,6 +13,9 @@
 //!   close) — or a conversation this socket has not sent yet arriving in any state but `ai` — is
 //!   flushed immediately with everything pending: requests ring and claims silence the ring
 //!   without waiting. Such changes are rare next to messages.
+//! * **Counts follow.** A flush that showed a conversation this socket had not sent, or changed a
+//!   conversation's state, asks for the filters' counts to be read again and sent
+//!   ([`DashboardList::take_recount`]): messages alone change no count.
 //! * **Nothing lost.** A socket that lagged behind its live frames re-reads every conversation
 //!   changed since it opened (less [`STAMP_MARGIN_MS`]) and sends those it has not sent in that
 //!   version (`Backend::conversations_changed_since`).
@@ -40,6 +43,8 @@ pub struct DashboardList {
     /// Changed conversations not sent yet, each in its newest summary.
     pending: HashMap<String, ConversationSummary>,
     urgent: bool,
+    /// A flushed change may have changed the filters' counts.
+    recount: bool,
     last_flush: Option<Instant>,
     /// Resyncs read changes stamped from here on (ms since epoch).
     since: i64,
@@ -52,6 +57,7 @@ impl DashboardList {
             sent: HashMap::new(),
             pending: HashMap::new(),
             urgent: false,
+            recount: false,
             last_flush: None,
             since: opened_ms - STAMP_MARGIN_MS,
         }
@@ -102,11 +108,24 @@ impl DashboardList {
         let mut rows: Vec<ConversationSummary> = self.pending.drain().map(|(_, s)| s).collect();
         rows.sort_by_key(|s| s.last_activity);
         for s in &rows {
-            self.sent.insert(s.id.clone(), (s.version, s.state.kind()));
+            let kind = s.state.kind();
+            if let Some((_, was)) = self.sent.insert(s.id.clone(), (s.version, kind)) {
+                self.recount |= was != kind;
+            } else {
+                self.recount = true;
+            }
         }
         self.urgent = false;
         self.last_flush = Some(Instant::now());
         rows.chunks(ROWS_PER_FRAME).map(|c| ServerFrame::Conversations { summaries: c.to_vec() }).collect()
+    }
+}
+
+impl DashboardList {
+    /// Whether the filters' counts should be sent again (once per flush that may have changed
+    /// them); resets the question.
+    pub fn take_recount(&mut self) -> bool {
+        std::mem::take(&mut self.recount)
     }
 }
 
@@ -178,6 +197,23 @@ mod tests {
         assert!(list.due() > now());
         list.note(summary("b", 1, HandoffState::Requested));
         assert!(list.due() <= now(), "a conversation first seen in a request goes at once");
+    }
+
+    #[test]
+    fn counts_are_read_again_after_new_conversations_and_state_changes_only() {
+        let mut list = DashboardList::new(0);
+        assert!(!list.take_recount());
+        list.note(summary("a", 1, HandoffState::Ai));
+        list.flush();
+        assert!(list.take_recount(), "a conversation this socket had not shown");
+        assert!(!list.take_recount(), "asked once");
+        list.note(summary("a", 2, HandoffState::Ai));
+        list.flush();
+        assert!(!list.take_recount(), "a message changes no count");
+        list.note(summary("a", 3, HandoffState::Requested));
+        assert!(!list.take_recount(), "only once it is sent");
+        list.flush();
+        assert!(list.take_recount(), "a request");
     }
 
     #[test]

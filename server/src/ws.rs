@@ -426,11 +426,24 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 for frame in list.flush() {
                     if !send(&mut socket, &frame).await { return; }
                 }
+                if list.take_recount() && !send_counts(&mut socket, &backend, &access).await { return; }
             }
             _ = stopping(&mut stop) => return close(socket, RESTART, RESTART_REASON).await,
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
             }
+        }
+    }
+}
+
+/// Sends the filters' counts as they are now (a failed read is logged, not fatal: the next
+/// change sends them again).
+async fn send_counts(socket: &mut WebSocket, backend: &Backend, access: &Access) -> bool {
+    match backend.list_counts(&access.user, &access.scope).await {
+        Ok(counts) => send(socket, &ServerFrame::Counts { counts }).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count the conversations");
+            true
         }
     }
 }

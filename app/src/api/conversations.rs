@@ -2,6 +2,7 @@
 //! signed-in user of the organization sees them (or a platform admin, from an AI agent's
 //! conversations tab).
 use crate::error::AppError;
+use domain::inbox::{ConversationPage, ListCursor, ListFilter};
 use domain::wire::{ConversationDetail, ConversationSummary};
 use leptos::prelude::*;
 
@@ -21,6 +22,25 @@ pub async fn list_ai_agent_conversations(ai_agent: String) -> Result<Vec<Convers
     use super::ssr::*;
     let (backend, user) = require_user().await?;
     backend.list_conversations(&user, &backend::ListScope::AiAgent(ai_agent)).await.map_err(fail)
+}
+
+/// One page of the dashboard's list under `filter`, newest activity first, after `after` (`None`:
+/// the first page, with every waiting request, whatever the filter, and every filter's count).
+/// `ai_agent`: an AI agent's conversations tab (platform admins); `None`: the caller's
+/// organization (the *conversations* permission).
+#[server(name = ListConversationPage, prefix = "/api", endpoint = "conversations/page")]
+pub async fn list_conversation_page(
+    filter: ListFilter,
+    after: Option<ListCursor>,
+    ai_agent: Option<String>,
+) -> Result<ConversationPage, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    let scope = match ai_agent {
+        Some(a) => backend::ListScope::AiAgent(a),
+        None => backend::ListScope::MyOrganization,
+    };
+    backend.list_page(&user, &scope, filter, after.as_ref()).await.map_err(fail)
 }
 
 /// One conversation with its transcript. `NotFound` for ids of other organizations too.

@@ -37,7 +37,7 @@ pub const LIST_FIRST: i64 = 200;
 
 impl Backend {
     /// The column and value a list in `scope` is filtered by, if the user may see it.
-    fn list_filter(user: &UserCtx, scope: &ListScope) -> Result<(&'static str, String)> {
+    pub(crate) fn list_filter(user: &UserCtx, scope: &ListScope) -> Result<(&'static str, String)> {
         match scope {
             ListScope::MyOrganization => Ok(("org_id", user.conversations_org()?.to_string())),
             ListScope::AiAgent(agent) => {

@@ -6,6 +6,7 @@
 //! * [`purge`] — deleting expired sessions and sign-in counts, retiring old visitor tokens;
 //! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
 //! * [`human_agent_chat`] — what a human agent does in the dashboard: list, read, reply, take over;
+//!   [`inbox`] — the list page by page under a filter, and each filter's count;
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
 //! * [`handoff`] — applying a handoff event and executing its effects;
 //! * [`ai_replies`] — the AI agent's replies (intent, rate, responder, guarded store);
@@ -36,6 +37,7 @@ pub mod email_form;
 pub mod email_offer;
 pub mod handoff;
 pub mod human_agent_chat;
+pub mod inbox;
 pub mod knowledge;
 pub mod knowledge_index;
 pub mod notifications;

@@ -10,6 +10,7 @@ mod faults;
 mod guards;
 mod helpers;
 mod idor;
+mod inbox;
 mod knowledge_index;
 mod limits;
 mod list;

@@ -120,7 +120,12 @@ pub(super) fn ConversationView(
                 {move || typing().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
             </div>
             <EmailReplyBox id=id.clone() messages live/>
-            <Show when=i_hold.clone() fallback=|| view! { <p class="composer-hint muted">"Take the chat to reply."</p> }>
+            <Show when=i_hold.clone() fallback=move || view! {
+                <p class="composer-hint muted">{move || match summary.get().map(|s| s.state) {
+                    Some(HandoffState::Closed) => "This conversation is closed: read-only.",
+                    _ => "Take the chat to reply.",
+                }}</p>
+            }>
                 <form class="composer" on:submit={
                     let submit = submit.clone();
                     move |ev| { ev.prevent_default(); submit(); }

@@ -4,9 +4,15 @@
 //! visitor wrote within the last minutes, whoever answers: `ConversationSummary::is_active`) the
 //! `!` mark and, in red, when the visitor last wrote. Marks follow the clock: a conversation stops
 //! being active without any frame from the server.
+//!
+//! Above it, the filters with their live counts (links: `?filter=…`); below it, older
+//! conversations are read as the agent scrolls to the end (or presses "Show older
+//! conversations").
+use super::inbox::Inbox;
 use super::Live;
 use crate::util::relative_time;
 use domain::handoff::HandoffState;
+use domain::inbox::ListFilter;
 use domain::wire::ConversationSummary;
 use leptos::prelude::*;
 
@@ -25,33 +31,96 @@ pub(super) fn ConversationList(
     #[prop(into)] conversations: Signal<Vec<ConversationSummary>>,
     selected: Memo<Option<String>>,
     live: Live,
+    inbox: Inbox,
     /// Where conversations open: `{base}/{id}`.
     base: String,
     /// What an empty list says.
     empty: &'static str,
 ) -> impl IntoView {
+    // The filter in links: conversations open, and filters switch, keeping the other.
+    let query = move || match inbox.filter.get() {
+        ListFilter::All => String::new(),
+        f => format!("?filter={}", f.as_str()),
+    };
+    let near_end = move |ev: leptos::ev::Event| {
+        let _ = &ev;
+        #[cfg(feature = "browser")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                if el.scroll_top() + el.client_height() >= el.scroll_height() - 120 && inbox.has_more() {
+                    inbox.load_more();
+                }
+            }
+        }
+    };
+    let filters = {
+        let base = base.clone();
+        move || {
+            let current = inbox.filter.get();
+            let counts = inbox.counts();
+            let open = selected.get().map(|id| format!("/{id}")).unwrap_or_default();
+            ListFilter::EVERY
+                .into_iter()
+                .map(|f| {
+                    let href = match f {
+                        ListFilter::All => format!("{base}{open}"),
+                        f => format!("{base}{open}?filter={}", f.as_str()),
+                    };
+                    let count = counts.map(|c| c.get(f).to_string()).unwrap_or_default();
+                    view! {
+                        <a href=href class="filter" data-filter=f.as_str() aria-current=(f == current).then_some("page")>
+                            <span>{f.label()}</span>
+                            <span class="count" class:hot=f == ListFilter::Requests && counts.is_some_and(|c| c.requests > 0)>{count}</span>
+                        </a>
+                    }
+                })
+                .collect_view()
+        }
+    };
     view! {
-        <aside class="conv-list" aria-label="Conversations">
+        <aside class="conv-list" aria-label="Conversations" on:scroll=near_end>
+            <nav class="filters" aria-label="Filters">{filters}</nav>
             <Transition fallback=|| view! { <p class="muted pad">"Loading conversations…"</p> }>
                 {move || {
+                    if let Some(e) = inbox.error() {
+                        return view! { <p class="form-error pad">{e.to_string()}</p> }.into_any();
+                    }
                     let items = conversations.get();
                     if items.is_empty() {
-                        return view! { <p class="muted pad">{empty}</p> }.into_any();
+                        let text = match inbox.filter.get() {
+                            ListFilter::All => empty.to_string(),
+                            f => format!("No conversations in {}.", f.label()),
+                        };
+                        return view! { <p class="muted pad">{text}</p> }.into_any();
                     }
+                    let q = query();
                     view! {
                         <ul>
-                            {items.into_iter().map(|c| view! { <ConversationItem c selected live base=base.clone()/> }).collect_view()}
+                            {items.into_iter().map(|c| view! { <ConversationItem c selected live base=base.clone() query=q.clone()/> }).collect_view()}
                         </ul>
                     }.into_any()
                 }}
             </Transition>
+            {move || inbox.has_more().then(|| view! {
+                <button type="button" class="btn subtle more" disabled=move || inbox.loading_more.get() on:click=move |_| inbox.load_more()>
+                    {move || if inbox.loading_more.get() { "Loading…" } else { "Show older conversations" }}
+                </button>
+            })}
         </aside>
     }
 }
 
 #[component]
-fn ConversationItem(c: ConversationSummary, selected: Memo<Option<String>>, live: Live, base: String) -> impl IntoView {
-    let href = format!("{base}/{}", c.id);
+fn ConversationItem(
+    c: ConversationSummary,
+    selected: Memo<Option<String>>,
+    live: Live,
+    base: String,
+    /// The list's filter, kept when the conversation opens.
+    query: String,
+) -> impl IntoView {
+    let href = format!("{base}/{}{query}", c.id);
     let id = c.id.clone();
     let is_selected = move || selected.get().as_deref() == Some(id.as_str());
     let requested = c.state == HandoffState::Requested;

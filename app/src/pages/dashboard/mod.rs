@@ -14,12 +14,12 @@
 mod actions;
 mod conversation;
 mod email_reply;
+mod inbox;
 mod list;
 mod outgoing;
 
 use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
-use crate::api::conversations::{list_ai_agent_conversations, list_conversations};
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
@@ -165,21 +165,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
     let selected = Memo::new(move |_| params.read().get("id"));
     let agent_id = ai_agent.as_ref().map(|(id, _)| id.clone());
     let Scope { base, socket_path, nav, empty, with_bell } = Scope::of(agent_id.as_deref());
-    let list = {
-        let agent_id = agent_id.clone();
-        Resource::new(
-            || (),
-            move |_| {
-                let agent_id = agent_id.clone();
-                async move {
-                    match agent_id {
-                        Some(a) => list_ai_agent_conversations(a).await,
-                        None => list_conversations().await,
-                    }
-                }
-            },
-        )
-    };
+    let inbox = inbox::Inbox::new(agent_id.clone());
     let live = Live {
         summaries: RwSignal::new(HashMap::new()),
         messages: RwSignal::new(HashMap::new()),
@@ -201,7 +187,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
                 if let Some(id) = selected.get_untracked() {
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
                 }
-                list.refetch(); // whatever changed while we were away
+                inbox.reload(); // whatever changed while we were away
                 bell_version.update(|v| *v += 1);
             },
             move |frame| match frame {
@@ -212,6 +198,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
                     }
                 }),
                 ServerFrame::Conversation { summary } => live.summaries.update(|m| keep_newest(m, summary)),
+                ServerFrame::Counts { counts } => inbox.set_counts(counts),
                 ServerFrame::Message { message } => {
                     if live.typing.get_untracked().as_deref() == Some(message.conversation_id.as_str()) {
                         live.typing.set(None);
@@ -280,23 +267,25 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
         cur
     });
 
-    let conversations = Signal::derive(move || {
-        let live_map = live.summaries.get();
-        let mut v: Vec<ConversationSummary> = list
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| {
-                let l = live_map.get(&s.id);
-                newest(s, l)
-            })
-            .collect();
-        for l in live_map.values() {
-            if !v.iter().any(|s| s.id == l.id) {
-                v.push(l.clone());
-            }
+    // Every conversation known here (read or live), each in its newest summary.
+    let known = Memo::new(move |_| {
+        let mut m: HashMap<String, ConversationSummary> = HashMap::new();
+        for s in inbox.rows() {
+            keep_newest(&mut m, s);
         }
+        live.summaries.with(|l| {
+            for s in l.values() {
+                keep_newest(&mut m, s.clone());
+            }
+        });
+        m
+    });
+    // The list: the known conversations the filter holds, requests on top.
+    let me = user.id.clone();
+    let conversations = Signal::derive(move || {
+        let filter = inbox.filter.get();
+        let mut v: Vec<ConversationSummary> =
+            known.with(|m| m.values().filter(|s| filter.contains(&s.state, &me)).cloned().collect());
         list::list_order(&mut v);
         v
     });
@@ -308,7 +297,10 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
         if !mounted.get() {
             return Vec::new();
         }
-        conversations.get().into_iter().filter(|c| c.state == HandoffState::Requested).collect::<Vec<_>>()
+        let mut v: Vec<ConversationSummary> =
+            known.with(|m| m.values().filter(|c| c.state == HandoffState::Requested).cloned().collect());
+        list::list_order(&mut v);
+        v
     });
     // The page's title is written into the document's head after the page's body has been
     // rendered on the server, when this page's signals may already be gone: read it softly.
@@ -327,7 +319,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
                 </span>
                 {with_bell.then(|| view! { <Bell version=bell_version now=live.now mail_toasts/> })}
             </TopBar>
-            <ConversationList conversations selected live base=base.clone() empty/>
+            <ConversationList conversations selected live inbox base=base.clone() empty/>
             <RequestAlerts requested now=live.now mail=mail_toasts base=base.clone()/>
             <section class="conv-view">
                 {move || match selected.get() {

@@ -1,0 +1,145 @@
+//! The list's data: the chosen filter (`?filter=…` in the address, so a filtered list is a link
+//! and renders without JavaScript), its pages read from the server (the first while the page
+//! renders, then newer first pages after a filter change or a reconnect, older pages as the agent
+//! scrolls down), and every filter's count (from the first page, then live from the socket's
+//! `Counts` frames).
+use crate::api::conversations::list_conversation_page;
+use crate::error::AppError;
+use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter};
+use domain::wire::ConversationSummary;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+#[derive(Clone, Copy)]
+pub(super) struct Inbox {
+    pub filter: Memo<ListFilter>,
+    ai_agent: StoredValue<Option<String>>,
+    /// The first page as the page was rendered.
+    first: Resource<Result<ConversationPage, AppError>>,
+    /// A first page read since (another filter, a reconnect): replaces `first`.
+    later: RwSignal<Option<Result<ConversationPage, AppError>>>,
+    /// Older pages read since the first, in order.
+    older: RwSignal<Vec<ConversationSummary>>,
+    /// Where the next older page starts: `None` = the newest first page's.
+    next: RwSignal<Option<Option<ListCursor>>>,
+    /// The socket's latest counts (`None`: the first page's).
+    live_counts: RwSignal<Option<ListCounts>>,
+    pub loading_more: RwSignal<bool>,
+    /// Counts first-page reads: only the newest one's answer is kept.
+    generation: StoredValue<u64>,
+}
+
+impl Inbox {
+    pub fn new(ai_agent: Option<String>) -> Self {
+        let query = use_query_map();
+        let filter =
+            Memo::new(move |_| query.read().get("filter").and_then(|f| ListFilter::parse(&f)).unwrap_or_default());
+        let first = {
+            let ai_agent = ai_agent.clone();
+            Resource::new(|| (), move |_| list_conversation_page(filter.get_untracked(), None, ai_agent.clone()))
+        };
+        let inbox = Inbox {
+            filter,
+            ai_agent: StoredValue::new(ai_agent),
+            first,
+            later: RwSignal::new(None),
+            older: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            live_counts: RwSignal::new(None),
+            loading_more: RwSignal::new(false),
+            generation: StoredValue::new(0),
+        };
+        // Another filter: its first page (the rendered one was read with the filter at the time).
+        Effect::new(move |prev: Option<ListFilter>| {
+            let f = filter.get();
+            if prev.is_some_and(|p| p != f) {
+                inbox.reload();
+            }
+            f
+        });
+        inbox
+    }
+
+    fn page(&self) -> Option<Result<ConversationPage, AppError>> {
+        match self.later.with(Option::is_some) {
+            true => self.later.get(),
+            false => self.first.get(),
+        }
+    }
+
+    /// The rows read from the server (first page and every older page read since).
+    pub fn rows(&self) -> Vec<ConversationSummary> {
+        let mut rows = self.page().and_then(Result::ok).map(|p| p.conversations).unwrap_or_default();
+        rows.extend(self.older.get());
+        rows
+    }
+
+    pub fn error(&self) -> Option<AppError> {
+        self.page().and_then(Result::err)
+    }
+
+    pub fn counts(&self) -> Option<ListCounts> {
+        self.live_counts.get().or_else(|| self.page().and_then(Result::ok).and_then(|p| p.counts))
+    }
+
+    pub fn set_counts(&self, counts: ListCounts) {
+        self.live_counts.set(Some(counts));
+    }
+
+    /// Whether older conversations remain to be read.
+    pub fn has_more(&self) -> bool {
+        match self.next.get() {
+            Some(next) => next.is_some(),
+            None => self.page().and_then(Result::ok).is_some_and(|p| p.next.is_some()),
+        }
+    }
+
+    /// Reads the current filter's first page again (another filter, or after a reconnect:
+    /// whatever changed meanwhile); older pages are dropped.
+    pub fn reload(&self) {
+        let this = *self;
+        let n = self.generation.get_value() + 1;
+        self.generation.set_value(n);
+        let (filter, ai_agent) = (self.filter.get_untracked(), self.ai_agent.get_value());
+        spawn_local(async move {
+            let page = list_conversation_page(filter, None, ai_agent).await;
+            if this.generation.try_get_value() != Some(n) {
+                return; // a newer read was started
+            }
+            if let Ok(p) = &page {
+                this.live_counts.set(p.counts);
+            }
+            this.older.set(Vec::new());
+            this.next.set(None);
+            this.later.set(Some(page));
+        });
+    }
+
+    /// Reads the next older page (nothing while one is being read or none is left).
+    pub fn load_more(&self) {
+        let after = match self.next.get_untracked() {
+            Some(next) => next,
+            None => self.page().and_then(Result::ok).and_then(|p| p.next),
+        };
+        let Some(after) = after else { return };
+        if self.loading_more.get_untracked() {
+            return;
+        }
+        let this = *self;
+        let n = self.generation.get_value();
+        let (filter, ai_agent) = (self.filter.get_untracked(), self.ai_agent.get_value());
+        self.loading_more.set(true);
+        spawn_local(async move {
+            let page = list_conversation_page(filter, Some(after), ai_agent).await;
+            this.loading_more.try_set(false);
+            if this.generation.try_get_value() != Some(n) {
+                return; // the list was read again meanwhile
+            }
+            if let Ok(p) = page {
+                this.older.update(|o| o.extend(p.conversations));
+                this.next.set(Some(p.next));
+            }
+        });
+    }
+}

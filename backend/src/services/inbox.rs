@@ -1,0 +1,137 @@
+//! The agent's inbox: the dashboard list read page by page under a filter (keyset pagination
+//! over `(last_activity, id)`, newest first, without a cap), and how many conversations each
+//! filter holds. Every first page also carries every waiting request, whatever the filter: the
+//! dashboard shows them on top where the filter contains them, and rings for them under any.
+use crate::conversation::{SummaryRow, SUMMARY_COLS};
+use crate::error::{BackendError, Result};
+use crate::principal::UserCtx;
+use crate::services::human_agent_chat::ListScope;
+use crate::services::Backend;
+use domain::handoff::{AgentRef, HandoffState, StateKind};
+use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter, PAGE_SIZE};
+use sqlx::AssertSqlSafe;
+
+/// Most waiting requests put on top of a first page.
+const REQUESTS_ON_TOP: usize = 500;
+
+/// A bind argument of a statement built here.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A `WHERE` clause and its arguments, numbered as they are pushed.
+struct Where {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    fn new(column: &str, value: String) -> Self {
+        Self { sql: format!("{column} = $1"), args: vec![Arg::Text(value)] }
+    }
+
+    fn next(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn and(&mut self, clause: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(clause);
+    }
+
+    /// Restricts to the conversations of `filter` for the user `me`.
+    fn filter(&mut self, filter: ListFilter, me: &str) {
+        let state = |k: StateKind| format!("state = '{}'", k.as_str());
+        match filter {
+            ListFilter::All => {}
+            ListFilter::Requests => self.and(&state(StateKind::Requested)),
+            ListFilter::WithAi => self.and(&state(StateKind::Ai)),
+            ListFilter::WithHuman => self.and(&state(StateKind::Human)),
+            ListFilter::Closed => self.and(&state(StateKind::Closed)),
+            ListFilter::Mine => {
+                let p = self.next(Arg::Text(me.to_owned()));
+                self.and(&format!("{} AND holder_id = {p}", state(StateKind::Human)));
+            }
+        }
+    }
+
+    async fn rows(self, backend: &Backend, tail: &str) -> Result<Vec<SummaryRow>> {
+        let sql = format!("SELECT {SUMMARY_COLS} FROM conversations WHERE {} {tail}", self.sql);
+        let mut q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql));
+        for a in self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        Ok(q.fetch_all(backend.pool()).await?)
+    }
+}
+
+impl Backend {
+    /// One page of `scope`'s conversations under `filter`, newest activity first, starting after
+    /// `after` (`None`: the first page, which also carries every waiting request and every
+    /// filter's count).
+    pub async fn list_page(
+        &self,
+        user: &UserCtx,
+        scope: &ListScope,
+        filter: ListFilter,
+        after: Option<&ListCursor>,
+    ) -> Result<ConversationPage> {
+        let (column, value) = Self::list_filter(user, scope)?;
+        let mut w = Where::new(column, value.clone());
+        w.filter(filter, &user.id);
+        if let Some(c) = after {
+            let at = w.next(Arg::Int(c.last_activity));
+            let id = w.next(Arg::Text(c.id.clone()));
+            w.and(&format!("(last_activity < {at} OR (last_activity = {at} AND id < {id}))"));
+        }
+        let mut rows = w.rows(self, &format!("ORDER BY last_activity DESC, id DESC LIMIT {}", PAGE_SIZE + 1)).await?;
+        let next = match rows.len() > PAGE_SIZE {
+            true => {
+                rows.truncate(PAGE_SIZE);
+                rows.last().map(|r| ListCursor { last_activity: r.last_activity, id: r.id.clone() })
+            }
+            false => None,
+        };
+        let mut conversations = rows.iter().map(SummaryRow::summary).collect::<Result<Vec<_>>>()?;
+        let mut counts = None;
+        if after.is_none() {
+            if filter != ListFilter::Requests {
+                let mut w = Where::new(column, value);
+                w.filter(ListFilter::Requests, &user.id);
+                let waiting = w.rows(self, &format!("ORDER BY state_since LIMIT {REQUESTS_ON_TOP}")).await?;
+                for r in waiting {
+                    if !conversations.iter().any(|c| c.id == r.id) {
+                        conversations.push(r.summary()?);
+                    }
+                }
+            }
+            counts = Some(self.list_counts(user, scope).await?);
+        }
+        Ok(ConversationPage { conversations, next, counts })
+    }
+
+    /// How many of `scope`'s conversations each filter holds, for `user`.
+    pub async fn list_counts(&self, user: &UserCtx, scope: &ListScope) -> Result<ListCounts> {
+        let (column, value) = Self::list_filter(user, scope)?;
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT state, holder_id, COUNT(*) FROM conversations WHERE {column} = $1 GROUP BY state, holder_id"
+        )))
+        .bind(value)
+        .fetch_all(self.pool())
+        .await?;
+        let mut counts = ListCounts::default();
+        for (state, holder, n) in rows {
+            let kind = StateKind::parse(&state).ok_or_else(|| BackendError::Internal(format!("bad state {state}")))?;
+            let agent = holder.map(|id| AgentRef { id, name: String::new() });
+            if let Some(state) = HandoffState::from_parts(kind, agent) {
+                counts.add(&state, &user.id, n);
+            }
+        }
+        Ok(counts)
+    }
+}
