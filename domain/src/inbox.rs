@@ -146,6 +146,92 @@ pub struct ConversationPage {
 /// How many conversations a page holds (waiting requests come on top of the first page).
 pub const PAGE_SIZE: usize = 50;
 
+/// A conversation found by a search: the message that matched (`seq`, its text cut around the
+/// first match), or the visitor's name (`seq`: `None`, `text`: the name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub summary: ConversationSummary,
+    pub seq: Option<i64>,
+    pub text: String,
+}
+
+/// Most words of a search that count; the rest are ignored.
+pub const MAX_SEARCH_TERMS: usize = 8;
+/// Longest word of a search (longer ones are cut).
+pub const MAX_TERM_CHARS: usize = 64;
+/// Most hits a search answers with (newest first).
+pub const MAX_HITS: usize = 50;
+
+/// The words of a search, as data: letters and digits only (everything else separates words,
+/// so quotes, `*`, parentheses or operators never reach a query language), lower-cased, each
+/// once, at most [`MAX_SEARCH_TERMS`] of at most [`MAX_TERM_CHARS`] characters.
+pub fn search_terms(query: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let word: String = word.chars().take(MAX_TERM_CHARS).flat_map(char::to_lowercase).collect();
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+        if terms.len() == MAX_SEARCH_TERMS {
+            break;
+        }
+    }
+    terms
+}
+
+/// `text` split into runs, each marked whether it matches one of `terms` (case-insensitive,
+/// anywhere in a word): what the dashboard highlights. Joined, the runs are `text` again.
+pub fn highlight(text: &str, terms: &[String]) -> Vec<(String, bool)> {
+    let lower: Vec<(usize, char)> = text.char_indices().collect();
+    let folded: Vec<char> = lower.iter().map(|(_, c)| c.to_lowercase().next().unwrap_or(*c)).collect();
+    let mut marked = vec![false; folded.len()];
+    for term in terms {
+        let t: Vec<char> = term.chars().collect();
+        if t.is_empty() || t.len() > folded.len() {
+            continue;
+        }
+        for start in 0..=folded.len() - t.len() {
+            if folded[start..start + t.len()] == t[..] {
+                marked[start..start + t.len()].iter_mut().for_each(|m| *m = true);
+            }
+        }
+    }
+    let mut runs: Vec<(String, bool)> = Vec::new();
+    for (i, (_, c)) in lower.iter().enumerate() {
+        match runs.last_mut() {
+            Some((run, m)) if *m == marked[i] => run.push(*c),
+            _ => runs.push((c.to_string(), marked[i])),
+        }
+    }
+    runs
+}
+
+/// At most `max` characters of `text` around the first match of `terms` (with "…" where cut).
+pub fn snippet(text: &str, terms: &[String], max: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max {
+        return text.to_string();
+    }
+    let lower = text.to_lowercase();
+    let first = terms
+        .iter()
+        .filter_map(|t| lower.find(t.as_str()))
+        .min()
+        .map(|byte| lower[..byte].chars().count())
+        .unwrap_or(0);
+    let start = first.saturating_sub(max / 3).min(chars.len() - max);
+    let end = start + max;
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(&chars[start..end]);
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +270,40 @@ mod tests {
         assert_eq!(c, ListCounts { requests: 2, mine: 1, with_ai: 3, with_human: 5, closed: 5, all: 15 });
         assert_eq!(c.get(ListFilter::WithHuman), 5);
         assert_eq!(c.get(ListFilter::Mine), 1);
+    }
+
+    #[test]
+    fn search_text_becomes_plain_words() {
+        assert_eq!(search_terms("Where's my \"order\" (NEAR 42)*"), ["where", "s", "my", "order", "near", "42"]);
+        assert_eq!(search_terms("ann@example.com"), ["ann", "example", "com"]);
+        assert_eq!(search_terms("Zürich ZÜRICH"), ["zürich"]);
+        assert!(search_terms("\"*()^:-").is_empty());
+        let long = "x".repeat(10_000);
+        assert_eq!(search_terms(&long), ["x".repeat(MAX_TERM_CHARS)]);
+        let many: String = (0..20).map(|i| format!("w{i} ")).collect();
+        assert_eq!(search_terms(&many).len(), MAX_SEARCH_TERMS);
+    }
+
+    #[test]
+    fn matches_are_marked_and_nothing_is_lost() {
+        let terms = search_terms("ship iceland");
+        let runs = highlight("Do you SHIP to Iceland? Shipping!", &terms);
+        let marked: Vec<&str> = runs.iter().filter(|(_, m)| *m).map(|(r, _)| r.as_str()).collect();
+        assert_eq!(marked, ["SHIP", "Iceland", "Ship"]);
+        assert_eq!(runs.iter().map(|(r, _)| r.as_str()).collect::<String>(), "Do you SHIP to Iceland? Shipping!");
+        assert_eq!(highlight("<b>x</b>", &terms), [("<b>x</b>".to_string(), false)]);
+    }
+
+    #[test]
+    fn snippets_are_cut_around_the_first_match() {
+        let terms = search_terms("needle");
+        assert_eq!(snippet("short text", &terms, 20), "short text");
+        let text = format!("{}needle{}", "a".repeat(100), "b".repeat(100));
+        let s = snippet(&text, &terms, 30);
+        assert!(s.contains("needle") && s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert_eq!(s.chars().count(), 32);
+        let no_match = snippet(&"c".repeat(50), &terms, 10);
+        assert_eq!(no_match, format!("{}…", "c".repeat(10)));
     }
 
     #[test]

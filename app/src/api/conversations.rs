@@ -2,7 +2,7 @@
 //! signed-in user of the organization sees them (or a platform admin, from an AI agent's
 //! conversations tab).
 use crate::error::AppError;
-use domain::inbox::{ConversationPage, ListCursor, ListFilter};
+use domain::inbox::{ConversationPage, ListCursor, ListFilter, SearchHit};
 use domain::wire::{ConversationDetail, ConversationSummary};
 use leptos::prelude::*;
 
@@ -41,6 +41,21 @@ pub async fn list_conversation_page(
         None => backend::ListScope::MyOrganization,
     };
     backend.list_page(&user, &scope, filter, after.as_ref()).await.map_err(fail)
+}
+
+/// Conversations whose messages (or the e-mail address a visitor left) or visitor name match
+/// every word of `q`, newest first, each hit with the matching message's seq and text. `q` is
+/// data (quotes, operators and parentheses are only separators). `ai_agent` as for
+/// [`list_conversation_page`].
+#[server(name = SearchConversations, prefix = "/api", endpoint = "conversations/search")]
+pub async fn search_conversations(q: String, ai_agent: Option<String>) -> Result<Vec<SearchHit>, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    let scope = match ai_agent {
+        Some(a) => backend::ListScope::AiAgent(a),
+        None => backend::ListScope::MyOrganization,
+    };
+    backend.search_conversations(&user, &scope, &q).await.map_err(fail)
 }
 
 /// One conversation with its transcript. `NotFound` for ids of other organizations too.

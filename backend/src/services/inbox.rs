@@ -2,17 +2,28 @@
 //! over `(last_activity, id)`, newest first, without a cap), and how many conversations each
 //! filter holds. Every first page also carries every waiting request, whatever the filter: the
 //! dashboard shows them on top where the filter contains them, and rings for them under any.
+//! And search: over message text (with the e-mail address a visitor left in the e-mail form) by
+//! each engine's full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN; both kept in step by
+//! the database in the inserting transaction, migration 0012), and over visitor names.
 use crate::conversation::{SummaryRow, SUMMARY_COLS};
+use crate::db::DbKind;
 use crate::error::{BackendError, Result};
 use crate::principal::UserCtx;
 use crate::services::human_agent_chat::ListScope;
 use crate::services::Backend;
 use domain::handoff::{AgentRef, HandoffState, StateKind};
-use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter, PAGE_SIZE};
+use domain::inbox::{
+    search_terms, snippet, ConversationPage, ListCounts, ListCursor, ListFilter, SearchHit, MAX_HITS, PAGE_SIZE,
+};
 use sqlx::AssertSqlSafe;
 
 /// Most waiting requests put on top of a first page.
 const REQUESTS_ON_TOP: usize = 500;
+
+/// Most characters of a message shown with a hit.
+const SNIPPET_CHARS: usize = 160;
+/// Most characters of a search handed to PostgreSQL's parser.
+const MAX_QUERY_CHARS: usize = 512;
 
 /// A bind argument of a statement built here.
 enum Arg {
@@ -133,5 +144,83 @@ impl Backend {
             }
         }
         Ok(counts)
+    }
+
+    /// The conversations of `scope` whose messages or visitor name match every word of `query`
+    /// (whole words, any case), newest first, at most [`MAX_HITS`]: one hit per matching
+    /// message, and one per conversation whose visitor's name matches. The query is data: it is
+    /// reduced to words ([`search_terms`]) or handed to `plainto_tsquery`, which has no syntax.
+    pub async fn search_conversations(&self, user: &UserCtx, scope: &ListScope, query: &str) -> Result<Vec<SearchHit>> {
+        let (column, value) = Self::list_filter(user, scope)?;
+        let terms = search_terms(query);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (sql, text) = match self.db.kind {
+            DbKind::Sqlite => (
+                format!(
+                    "SELECT m.conversation_id, m.seq, m.body FROM message_search s \
+                     JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq \
+                     JOIN conversations c ON c.id = m.conversation_id \
+                     WHERE message_search MATCH $1 AND c.{column} = $2 \
+                     ORDER BY m.created_at DESC, m.seq DESC LIMIT {MAX_HITS}"
+                ),
+                terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" "),
+            ),
+            DbKind::Postgres => (
+                format!(
+                    "SELECT m.conversation_id, m.seq, m.body FROM messages m \
+                     JOIN conversations c ON c.id = m.conversation_id \
+                     WHERE m.search @@ plainto_tsquery('simple', $1) AND c.{column} = $2 \
+                     ORDER BY m.created_at DESC, m.seq DESC LIMIT {MAX_HITS}"
+                ),
+                query.chars().take(MAX_QUERY_CHARS).collect(),
+            ),
+        };
+        let messages: Vec<(String, i64, String)> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(text).bind(&value).fetch_all(self.pool()).await?;
+        // Names: every word somewhere in the name (names are short; the scope's index narrows).
+        let mut w = Where::new(column, value);
+        for t in &terms {
+            let like = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let p = w.next(Arg::Text(format!("%{like}%")));
+            w.and(&format!("LOWER(visitor_name) LIKE {p} ESCAPE '\\'"));
+        }
+        let named = w.rows(self, &format!("ORDER BY last_activity DESC LIMIT {MAX_HITS}")).await?;
+
+        let ids: Vec<String> = messages.iter().map(|(c, _, _)| c.clone()).collect();
+        let summaries = self.summaries_of(&ids).await?;
+        let mut hits: Vec<SearchHit> = named
+            .iter()
+            .map(|r| Ok(SearchHit { summary: r.summary()?, seq: None, text: r.visitor_name.clone() }))
+            .collect::<Result<_>>()?;
+        for (conv, seq, body) in messages {
+            if let Some(summary) = summaries.iter().find(|s| s.id == conv) {
+                hits.push(SearchHit {
+                    summary: summary.clone(),
+                    seq: Some(seq),
+                    text: snippet(&body, &terms, SNIPPET_CHARS),
+                });
+            }
+        }
+        hits.truncate(MAX_HITS);
+        Ok(hits)
+    }
+
+    /// The summaries of these conversations (each once; unknown ids are skipped).
+    async fn summaries_of(&self, ids: &[String]) -> Result<Vec<domain::wire::ConversationSummary>> {
+        let mut unique: Vec<&String> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        if unique.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=unique.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {SUMMARY_COLS} FROM conversations WHERE id IN ({})", marks.join(", "));
+        let mut q = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql));
+        for id in unique {
+            q = q.bind(id.clone());
+        }
+        q.fetch_all(self.pool()).await?.iter().map(SummaryRow::summary).collect()
     }
 }

@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use crate::on_both_databases;
 use domain::handoff::HandoffState;
-use domain::inbox::{ConversationPage, ListCounts, ListFilter};
+use domain::inbox::{ConversationPage, ListCounts, ListFilter, SearchHit};
 use domain::wire::ServerFrame;
 use serde_json::json;
 use std::collections::HashSet;
@@ -187,3 +187,73 @@ async fn bad_inbox_input_is_refused(db: Db) {
     assert_eq!(page(&app, &ann.cookie, "all", None).await.counts.unwrap().all, 1);
 }
 on_both_databases!(bad_inbox_input_is_refused);
+
+async fn search(app: &TestApp, cookie: &str, q: &str) -> Vec<SearchHit> {
+    let a = app.call("conversations/search", Some(cookie), &[("q", q)]).await;
+    assert_eq!(a.status, 200, "{q:?}: {:?}", a.body);
+    serde_json::from_value(a.body).unwrap()
+}
+
+/// Search finds a message's words (any case, every word), the e-mail address a visitor left in
+/// the e-mail form and a visitor's name, in open and closed conversations, only in the caller's
+/// organization; search text that would be syntax anywhere is only words.
+async fn search_finds_messages_addresses_and_names(db: Db) {
+    let app = spawn_app(db).await;
+    let ann = app.agent(ANN).await;
+    let mut iceland = app.visitor().await;
+    iceland.send("q1", "Do you ship parcels to Iceland?").await;
+    let seq = iceland.ack("q1").await;
+    let mut refund = app.visitor().await;
+    refund.send("q1", "I would like a refund please").await;
+    refund.ack("q1").await;
+    crate::email::submit(&app, &refund.session.token, "form-1", "zed.quill@example.org", "Still waiting", &[])
+        .await
+        .ok();
+    // Older and closed: still found.
+    ann.act(&app, "handoff/continue", &iceland.conversation_id()).await.ok();
+    ann.act(&app, "handoff/close", &iceland.conversation_id()).await.ok();
+
+    let hits = search(&app, &ann.cookie, "ICELAND parcels").await;
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].summary.id.as_str(), hits[0].seq), (iceland.conversation_id().as_str(), Some(seq)));
+    assert_eq!(hits[0].text, "Do you ship parcels to Iceland?");
+    assert_eq!(hits[0].summary.state, HandoffState::Closed);
+    assert!(search(&app, &ann.cookie, "iceland refund").await.is_empty(), "every word must match");
+    let by_mail = search(&app, &ann.cookie, "zed.quill@example.org").await;
+    assert!(by_mail.iter().any(|h| h.summary.id == refund.conversation_id()), "{by_mail:?}");
+    let name = refund.session.visitor_name.clone();
+    let by_name = search(&app, &ann.cookie, &name.to_uppercase()).await;
+    assert!(by_name.iter().any(|h| h.summary.id == refund.conversation_id() && h.seq.is_none()), "{name}: {by_name:?}");
+
+    // Syntax of either engine's query language is only words here: every search answers.
+    let long = "refund ".repeat(1500);
+    for q in [
+        "\"",
+        "*",
+        "refund*",
+        "NEAR(refund iceland)",
+        "((refund",
+        "refund OR iceland",
+        "' OR 1=1 --",
+        "-refund",
+        "%",
+        "_",
+        &long,
+    ] {
+        search(&app, &ann.cookie, q).await;
+    }
+    assert!(!search(&app, &ann.cookie, "((refund\"").await.is_empty(), "the words of broken syntax still match");
+    assert!(search(&app, &ann.cookie, "%").await.is_empty(), "a LIKE wildcard is not a word");
+    assert!(search(&app, &ann.cookie, "").await.is_empty());
+
+    // Another organization finds nothing of Demo Org's; signed out: 401.
+    let eve = app.other_org_user().await;
+    assert!(search(&app, &eve, "iceland").await.is_empty());
+    assert!(search(&app, &eve, &name).await.is_empty());
+    assert_eq!(app.call("conversations/search", None, &[("q", "iceland")]).await.status, 401);
+    // A new message is found at once (the index is written with it).
+    refund.send("q2", "Quokka").await;
+    refund.ack("q2").await;
+    assert_eq!(search(&app, &ann.cookie, "quokka").await.len(), 1);
+}
+on_both_databases!(search_finds_messages_addresses_and_names);

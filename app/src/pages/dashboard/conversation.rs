@@ -1,6 +1,7 @@
 //! The open conversation: its header (visitor, who answers, the handoff buttons), the
 //! transcript with the AI's typing indicator, the e-mail reply box and the composer (only for
-//! the human agent holding the chat).
+//! the human agent holding the chat). Opened from a search hit (`?at=seq`), it shows that
+//! message in the middle of the transcript, marked.
 use super::actions::handoff_actions;
 use super::email_reply::EmailReplyBox;
 use super::outgoing::Outgoing;
@@ -12,6 +13,7 @@ use crate::util::{follow_bottom, relative_time};
 use domain::handoff::HandoffState;
 use domain::wire::MessageDto;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use std::collections::BTreeMap;
 
 #[component]
@@ -94,6 +96,31 @@ pub(super) fn ConversationView(
     follow_bottom(scroller, move || {
         messages.track();
         live.typing.track();
+    });
+    // A search hit's message: once it is loaded, scrolled into the middle (after the scroll to
+    // the bottom above, which runs first) and marked. Once per hit.
+    let query = use_query_map();
+    let at = Memo::new(move |_| query.read().get("at").and_then(|a| a.parse::<i64>().ok()));
+    Effect::new(move |shown: Option<Option<i64>>| {
+        let target = at.get();
+        let shown = shown.flatten();
+        let loaded = messages.with(|m| target.is_some_and(|t| m.iter().any(|x| x.seq == t)));
+        if !loaded || shown == target {
+            return shown;
+        }
+        #[cfg(feature = "browser")]
+        if let (Some(t), Some(el)) = (target, scroller.get()) {
+            let el: web_sys::Element = el.into();
+            request_animation_frame(move || {
+                if let Ok(Some(hit)) = el.query_selector(&format!("[data-seq=\"{t}\"]")) {
+                    let _ = hit.set_attribute("data-hit", "true");
+                    let opts = web_sys::ScrollIntoViewOptions::new();
+                    opts.set_block(web_sys::ScrollLogicalPosition::Center);
+                    hit.scroll_into_view_with_scroll_into_view_options(&opts);
+                }
+            });
+        }
+        target
     });
 
     view! {

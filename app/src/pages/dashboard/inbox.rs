@@ -2,10 +2,10 @@
 //! and renders without JavaScript), its pages read from the server (the first while the page
 //! renders, then newer first pages after a filter change or a reconnect, older pages as the agent
 //! scrolls down), and every filter's count (from the first page, then live from the socket's
-//! `Counts` frames).
-use crate::api::conversations::list_conversation_page;
+//! `Counts` frames). And a search (`?q=…`): its hits replace the list while it is on.
+use crate::api::conversations::{list_conversation_page, search_conversations};
 use crate::error::AppError;
-use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter};
+use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter, SearchHit};
 use domain::wire::ConversationSummary;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,6 +14,10 @@ use leptos_router::hooks::use_query_map;
 #[derive(Clone, Copy)]
 pub(super) struct Inbox {
     pub filter: Memo<ListFilter>,
+    /// The search (`?q=`; empty: none).
+    pub query: Memo<String>,
+    /// Its hits (read while the page renders when the address has one).
+    pub hits: Resource<Result<Vec<SearchHit>, AppError>>,
     ai_agent: StoredValue<Option<String>>,
     /// The first page as the page was rendered.
     first: Resource<Result<ConversationPage, AppError>>,
@@ -35,12 +39,30 @@ impl Inbox {
         let query = use_query_map();
         let filter =
             Memo::new(move |_| query.read().get("filter").and_then(|f| ListFilter::parse(&f)).unwrap_or_default());
+        let query = Memo::new(move |_| query.read().get("q").unwrap_or_default().trim().to_string());
+        let hits = {
+            let ai_agent = ai_agent.clone();
+            Resource::new(
+                move || query.get(),
+                move |q| {
+                    let ai_agent = ai_agent.clone();
+                    async move {
+                        match q.is_empty() {
+                            true => Ok(Vec::new()),
+                            false => search_conversations(q, ai_agent).await,
+                        }
+                    }
+                },
+            )
+        };
         let first = {
             let ai_agent = ai_agent.clone();
             Resource::new(|| (), move |_| list_conversation_page(filter.get_untracked(), None, ai_agent.clone()))
         };
         let inbox = Inbox {
             filter,
+            query,
+            hits,
             ai_agent: StoredValue::new(ai_agent),
             first,
             later: RwSignal::new(None),

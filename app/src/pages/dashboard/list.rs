@@ -5,16 +5,18 @@
 //! `!` mark and, in red, when the visitor last wrote. Marks follow the clock: a conversation stops
 //! being active without any frame from the server.
 //!
-//! Above it, the filters with their live counts (links: `?filter=…`); below it, older
+//! Above it, a search (`?q=…`: its hits, each with the matching text highlighted, replace the
+//! list; a hit opens its conversation at the matching message) and the filters with their live counts (links: `?filter=…`); below it, older
 //! conversations are read as the agent scrolls to the end (or presses "Show older
 //! conversations").
 use super::inbox::Inbox;
 use super::Live;
 use crate::util::relative_time;
 use domain::handoff::HandoffState;
-use domain::inbox::ListFilter;
+use domain::inbox::{highlight, search_terms, ListFilter, SearchHit};
 use domain::wire::ConversationSummary;
 use leptos::prelude::*;
+use leptos_router::components::Form;
 
 /// The badge text of a state.
 fn state_label(state: &HandoffState) -> String {
@@ -78,11 +80,27 @@ pub(super) fn ConversationList(
                 .collect_view()
         }
     };
+    let searching = move || !inbox.query.get().is_empty();
+    let base_clear = {
+        let base = base.clone();
+        move || base.clone()
+    };
+    let hits_base = base.clone();
     view! {
         <aside class="conv-list" aria-label="Conversations" on:scroll=near_end>
-            <nav class="filters" aria-label="Filters">{filters}</nav>
+            <Form method="GET" action=base.clone() attr:class="search" attr:role="search">
+                <input type="search" name="q" aria-label="Search conversations" placeholder="Search names, e-mails, messages"
+                    maxlength="200" autocomplete="off" value=move || inbox.query.get()/>
+                {move || searching().then(|| view! { <a class="btn small subtle" href=base_clear()>"Clear"</a> })}
+            </Form>
+            <Show when=move || !searching()>
+                <nav class="filters" aria-label="Filters">{filters.clone()}</nav>
+            </Show>
             <Transition fallback=|| view! { <p class="muted pad">"Loading conversations…"</p> }>
                 {move || {
+                    if searching() {
+                        return view! { <SearchHits inbox selected base=hits_base.clone()/> }.into_any();
+                    }
                     if let Some(e) = inbox.error() {
                         return view! { <p class="form-error pad">{e.to_string()}</p> }.into_any();
                     }
@@ -102,13 +120,75 @@ pub(super) fn ConversationList(
                     }.into_any()
                 }}
             </Transition>
-            {move || inbox.has_more().then(|| view! {
+            {move || (!searching() && inbox.has_more()).then(|| view! {
                 <button type="button" class="btn subtle more" disabled=move || inbox.loading_more.get() on:click=move |_| inbox.load_more()>
                     {move || if inbox.loading_more.get() { "Loading…" } else { "Show older conversations" }}
                 </button>
             })}
         </aside>
     }
+}
+
+/// The search's hits: visitor, state, and the matching text with every word of the search
+/// marked; each opens its conversation at the matching message (`at=`).
+#[component]
+fn SearchHits(inbox: Inbox, selected: Memo<Option<String>>, base: String) -> impl IntoView {
+    move || {
+        let hits = match inbox.hits.get() {
+            None => return view! { <p class="muted pad">"Searching…"</p> }.into_any(),
+            Some(Err(e)) => return view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
+            Some(Ok(h)) => h,
+        };
+        let q = inbox.query.get();
+        if hits.is_empty() {
+            return view! { <p class="muted pad" role="status">{format!("Nothing found for “{q}”.")}</p> }.into_any();
+        }
+        let terms = search_terms(&q);
+        let n = hits.len();
+        view! {
+            <p class="muted pad small" role="status">{format!("{n} {} for “{q}”", if n == 1 { "match" } else { "matches" })}</p>
+            <ul class="hits">
+                {hits.into_iter().map(|h: SearchHit| {
+                    let mut href = format!("{base}/{}?q={}", h.summary.id, encode(&q));
+                    if let Some(seq) = h.seq {
+                        href.push_str(&format!("&at={seq}"));
+                    }
+                    let id = h.summary.id.clone();
+                    let runs = highlight(&h.text, &terms).into_iter().map(|(run, hit)| match hit {
+                        true => view! { <mark>{run}</mark> }.into_any(),
+                        false => run.into_any(),
+                    }).collect_view();
+                    view! {
+                        <li>
+                            <a href=href class="conv-item hit-item" class:selected=move || selected.get().as_deref() == Some(id.as_str())
+                                data-state=h.summary.state.kind().as_str() data-seq=h.seq>
+                                <span class="attention"></span>
+                                <span class="conv-main">
+                                    <span class="conv-top">
+                                        <span class="name">{h.summary.visitor_name.clone()}</span>
+                                        <span class="badge" data-state=h.summary.state.kind().as_str()>{state_label(&h.summary.state)}</span>
+                                    </span>
+                                    <span class="preview">{runs}</span>
+                                </span>
+                            </a>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }.into_any()
+    }
+}
+
+/// `s` for a query string value: letters, digits and `-_.~` as they are, the rest %-encoded.
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 #[component]
