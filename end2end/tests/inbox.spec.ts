@@ -2,7 +2,7 @@
 // read on scrolling, closed conversations open read-only, a filtered list rendered without
 // JavaScript.
 import { type Page } from '@playwright/test';
-import { BASE, allowConsole, expect, listedRows, newRow, noWaitingRequests, signIn, test, visitorWrites } from './support';
+import { BASE, allowConsole, expect, expectContrast, listedRows, newRow, noWaitingRequests, openWidget, signIn, signInAs, test, visitorWrites } from './support';
 
 const count = (agent: Page, filter: string) => agent.locator(`.filter[data-filter="${filter}"] .count`);
 const counted = async (agent: Page, filter: string) => Number(await count(agent, filter).textContent());
@@ -96,4 +96,129 @@ test('older conversations are read as the agent scrolls to the end of the list',
   await expect(ann.getByRole('button', { name: 'Show older conversations' })).toHaveCount(0);
   const rows = await listedRows(ann);
   expect(new Set(rows).size, 'no conversation listed twice').toBe(rows.length);
+});
+
+test('search finds a message in an old closed conversation and opens it at that message', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test');
+  const before = await listedRows(ann);
+  const { widget } = await visitorWrites(browser, 'Do you deliver pineapples to Reykjavik?');
+  const href = (await (await newRow(ann, before)).getAttribute('href'))!;
+  // Many later messages, so the match is far from the bottom of the transcript; then closed.
+  for (let i = 1; i <= 12; i++) {
+    await widget.getByLabel('Message').fill(`Later message number ${i}`);
+    await widget.getByLabel('Message').press('Enter');
+  }
+  await ann.goto(`${BASE()}${href}`);
+  await ann.getByRole('button', { name: 'Continue chat yourself' }).click();
+  await ann.locator('.conv-head .actions').getByRole('button', { name: 'Close' }).click();
+  await expect(ann.locator('.conv-head')).toContainText('Closed');
+
+  await ann.goto(`${BASE()}/conversations`);
+  await expect(ann.locator('.conn')).toHaveText('live');
+  await ann.getByLabel('Search conversations').fill('reykjavik PINEAPPLES');
+  await ann.getByLabel('Search conversations').press('Enter');
+  await expect(ann).toHaveURL(/\/conversations\?q=reykjavik\+PINEAPPLES$/);
+  const hit = ann.locator('.hit-item');
+  await expect(hit).toHaveCount(1);
+  await expect(hit.locator('mark')).toHaveText(['pineapples', 'Reykjavik']);
+  await expect(hit.locator('.badge')).toHaveText('Closed');
+  await expect(ann.locator('.filters')).toHaveCount(0);
+  await ann.screenshot({ path: 'screenshots/inbox-search.png' });
+
+  await hit.click();
+  await expect(ann).toHaveURL(new RegExp(`${href}\\?q=reykjavik%20PINEAPPLES&at=\\d+$`));
+  const found = ann.locator('.conv-view .msg[data-hit]');
+  await expect(found).toContainText('Do you deliver pineapples to Reykjavik?');
+  await expect(found).toBeInViewport();
+  await expect(ann.locator('.composer-hint')).toHaveText('This conversation is closed: read-only.');
+
+  // Text that looks like markup or query syntax is only searched for, and shown as text.
+  await ann.getByLabel('Search conversations').fill('<img src=x onerror=alert(1)> "NEAR(*');
+  await ann.getByLabel('Search conversations').press('Enter');
+  await expect(ann.locator('.conv-list [role="status"]')).toHaveText('Nothing found for “<img src=x onerror=alert(1)> "NEAR(*”.');
+  await expect(ann.locator('.conv-list img')).toHaveCount(0);
+  await ann.getByRole('link', { name: 'Clear' }).click();
+  await expect(ann.locator('.filters')).toBeVisible();
+  await expect(ann.getByLabel('Search conversations')).toHaveValue('');
+});
+
+test('keyboard: from a waiting request to Handle chat, a reply and back to the AI without the mouse', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test');
+  await noWaitingRequests(ann);
+  const before = await listedRows(ann);
+  const { widget } = await visitorWrites(browser, 'Can I talk to someone using only a keyboard?');
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  const row = await newRow(ann, before);
+  await expect(row).toHaveAttribute('data-state', 'requested');
+  const href = (await row.getAttribute('href'))!;
+
+  await ann.keyboard.press('?');
+  const help = ann.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(help).toContainText('Handle chat, or Continue chat yourself');
+  await ann.keyboard.press('Escape');
+  await expect(help).toHaveCount(0);
+
+  await ann.keyboard.press('j'); // the request is on top
+  await expect(row).toBeFocused();
+  await ann.keyboard.press('Enter');
+  await expect(ann).toHaveURL(new RegExp(`${href}$`));
+  await ann.keyboard.press('h');
+  await expect(ann.locator('.conv-head')).toContainText('Ann Agent holds this chat');
+  await ann.keyboard.press('r');
+  await expect(ann.getByLabel('Reply')).toBeFocused();
+  // Typing in the reply box fires no shortcut (the text has h, p, r, j and /).
+  await ann.keyboard.type('Happy to help: type j/k or press p?');
+  await ann.keyboard.press('Enter');
+  await expect(widget.locator('.msg', { hasText: 'Happy to help: type j/k or press p?' })).toBeVisible();
+  await expect(ann.locator('.conv-head [data-action="pass"]')).toBeVisible();
+  await expect(ann.getByRole('dialog', { name: 'Keyboard shortcuts' })).toHaveCount(0);
+
+  await ann.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await ann.keyboard.press('p');
+  await expect(ann.locator('.conv-head')).toContainText('is answering');
+  await expect(widget.locator('.msg[data-author="system"]').last()).toContainText('passed the chat back');
+  await ann.keyboard.press('/');
+  await expect(ann.getByLabel('Search conversations')).toBeFocused();
+});
+
+test('dark mode follows the system: dashboard, settings and widget readable in each state', async ({ browser }) => {
+  const dark = { colorScheme: 'dark' as const };
+  const ann = await signIn(browser, 'ann@demo.test', dark);
+  await noWaitingRequests(ann);
+  const visitor = await (await browser.newContext(dark)).newPage();
+  const widget = await openWidget(visitor);
+  const frame = () => visitor.frame({ url: /\/widget\// })!;
+  await expect(ann.locator('html')).toHaveCSS('background-color', 'rgb(15, 20, 27)');
+  await expectContrast(frame(), 'the widget with the AI, dark');
+
+  const before = await listedRows(ann);
+  await widget.getByLabel('Message').fill('Reading in the dark');
+  await widget.getByLabel('Message').press('Enter');
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  const row = await newRow(ann, before);
+  await row.click();
+  await expectContrast(ann, 'the dashboard with a request, dark');
+  await ann.screenshot({ path: 'screenshots/dark-request.png' });
+  await ann.getByRole('button', { name: 'Handle chat' }).click();
+  await expect(ann.locator('.conv-head')).toContainText('Ann Agent holds this chat');
+  await ann.getByLabel('Reply').fill('Hello from the dark side');
+  await ann.getByLabel('Reply').press('Enter');
+  await expect(widget.locator('.msg', { hasText: 'Hello from the dark side' })).toBeVisible();
+  await expectContrast(ann, 'the dashboard, chat held, dark');
+  await expectContrast(frame(), 'the widget in a human chat, dark');
+  await ann.screenshot({ path: 'screenshots/dark-held.png' });
+  await visitor.screenshot({ path: 'screenshots/dark-widget.png' });
+  await ann.getByLabel('Search conversations').fill('dark side');
+  await ann.getByLabel('Search conversations').press('Enter');
+  await expect(ann.locator('.hit-item mark').first()).toBeVisible();
+  await expectContrast(ann, 'search hits, dark');
+
+  const admin = await signInAs(browser, 'admin@demo.test', 'handoff-demo', /\/admin$/, dark);
+  await expectContrast(admin, 'the admin page, dark');
+  for (const path of ['/settings/ai', '/settings/widgets', '/settings/users']) {
+    await admin.goto(`${BASE()}${path}`);
+    await expect(admin.locator('.topbar[data-hydrated="true"]')).toBeVisible();
+    await expectContrast(admin, `${path}, dark`);
+  }
+  await admin.screenshot({ path: 'screenshots/dark-settings.png', fullPage: true });
 });

@@ -49,16 +49,16 @@ pub(super) fn handoff_actions(
         let id = id.clone();
         Some(match s.state {
             HandoffState::Requested => view! {
-                <button class="btn primary" on:click=move |_| { handle.dispatch(HandleChat { id: id.clone() }); }>"Handle chat"</button>
+                <button class="btn primary" data-action="take" aria-keyshortcuts="h" on:click=move |_| { handle.dispatch(HandleChat { id: id.clone() }); }>"Handle chat"</button>
             }.into_any(),
             HandoffState::Ai => view! {
-                <button class="btn" on:click=move |_| { take.dispatch(ContinueChat { id: id.clone() }); }>"Continue chat yourself"</button>
+                <button class="btn" data-action="take" aria-keyshortcuts="h" on:click=move |_| { take.dispatch(ContinueChat { id: id.clone() }); }>"Continue chat yourself"</button>
             }.into_any(),
             HandoffState::Human { agent } if agent.id == me_id => {
                 let id2 = id.clone();
                 view! {
-                    <button class="btn" on:click=move |_| { pass.dispatch(PassChatToAi { id: id.clone() }); }>"Pass chat to AI"</button>
-                    <button class="btn subtle" on:click=move |_| { close.dispatch(CloseConversation { id: id2.clone() }); }>"Close"</button>
+                    <button class="btn" data-action="pass" aria-keyshortcuts="p" on:click=move |_| { pass.dispatch(PassChatToAi { id: id.clone() }); }>"Pass chat to AI"</button>
+                    <button class="btn subtle" data-action="close" on:click=move |_| { close.dispatch(CloseConversation { id: id2.clone() }); }>"Close"</button>
                 }.into_any()
             }
             HandoffState::Human { agent } => view! { <span class="muted">{format!("{} is handling this chat", agent.name)}</span> }.into_any(),

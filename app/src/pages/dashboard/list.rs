@@ -90,7 +90,7 @@ pub(super) fn ConversationList(
         <aside class="conv-list" aria-label="Conversations" on:scroll=near_end>
             <Form method="GET" action=base.clone() attr:class="search" attr:role="search">
                 <input type="search" name="q" aria-label="Search conversations" placeholder="Search names, e-mails, messages"
-                    maxlength="200" autocomplete="off" value=move || inbox.query.get()/>
+                    maxlength="200" autocomplete="off" value=move || inbox.query.get() prop:value=move || inbox.query.get()/>
                 {move || searching().then(|| view! { <a class="btn small subtle" href=base_clear()>"Clear"</a> })}
             </Form>
             <Show when=move || !searching()>

@@ -10,13 +10,15 @@
 //!
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
 //! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
-//! (the e-mail reply box), [`outgoing`] (the retry rule both composers share).
+//! (the e-mail reply box), [`outgoing`] (the retry rule both composers share), [`inbox`] (the
+//! list's filter, pages, counts and search), [`shortcuts`] (the keyboard).
 mod actions;
 mod conversation;
 mod email_reply;
 mod inbox;
 mod list;
 mod outgoing;
+mod shortcuts;
 
 use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
@@ -321,6 +323,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
             </TopBar>
             <ConversationList conversations selected live inbox base=base.clone() empty/>
             <RequestAlerts requested now=live.now mail=mail_toasts base=base.clone()/>
+            <shortcuts::Shortcuts/>
             <section class="conv-view">
                 {move || match selected.get() {
                     Some(id) => view! { <ConversationView id live me_id=me_id.clone() back=base.clone()/> }.into_any(),
