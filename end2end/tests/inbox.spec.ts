@@ -222,3 +222,41 @@ test('dark mode follows the system: dashboard, settings and widget readable in e
   }
   await admin.screenshot({ path: 'screenshots/dark-settings.png', fullPage: true });
 });
+
+test('a phone (390×844) works through a whole handoff: list, conversation with a way back, tap targets', async ({ browser }) => {
+  const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+  const ann = await signIn(browser, 'ann@demo.test', phone);
+  await noWaitingRequests(ann);
+  const before = await listedRows(ann);
+  const { widget } = await visitorWrites(browser, 'Writing to someone on a phone');
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  const row = await newRow(ann, before);
+  await expect(row).toHaveAttribute('data-state', 'requested');
+  await expect(ann.locator('.conv-view')).toBeHidden();
+  await ann.screenshot({ path: 'screenshots/phone-list.png' });
+
+  await row.tap();
+  await expect(ann.locator('.conv-list')).toBeHidden();
+  await expect(ann.locator('.conv-view')).toBeVisible();
+  await ann.getByRole('button', { name: 'Handle chat' }).tap();
+  await expect(ann.locator('.conv-head')).toContainText('Ann Agent holds this chat');
+  await ann.getByLabel('Reply').fill('Answered from a phone');
+  await ann.getByRole('button', { name: 'Send' }).tap();
+  await expect(widget.locator('.msg', { hasText: 'Answered from a phone' })).toBeVisible();
+  // Every control the agent taps is at least 44 px tall, and the reply box is in view.
+  for (const control of [ann.getByRole('button', { name: 'Pass chat to AI' }), ann.getByRole('button', { name: 'Send' }),
+    ann.getByLabel('Reply'), ann.locator('.back-link')]) {
+    expect((await control.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  }
+  await expect(ann.getByLabel('Reply')).toBeInViewport();
+  await ann.screenshot({ path: 'screenshots/phone-conversation.png' });
+  await ann.getByRole('button', { name: 'Pass chat to AI' }).tap();
+  await expect(ann.locator('.conv-head')).toContainText('is answering');
+
+  await ann.locator('.back-link').tap();
+  await expect(ann.locator('.conv-list')).toBeVisible();
+  await expect(ann.locator('.conv-view')).toBeHidden();
+  for (const filter of await ann.locator('.filter').all()) {
+    expect((await filter.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  }
+});
