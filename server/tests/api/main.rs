@@ -17,6 +17,7 @@ mod list;
 mod outbound;
 mod process;
 mod push;
+mod render;
 mod revocation;
 mod secrets;
 mod security;

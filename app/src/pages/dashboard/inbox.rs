@@ -2,7 +2,10 @@
 //! and renders without JavaScript), its pages read from the server (the first while the page
 //! renders, then newer first pages after a filter change or a reconnect, older pages as the agent
 //! scrolls down), and every filter's count (from the first page, then live from the socket's
-//! `Counts` frames). And a search (`?q=…`): its hits replace the list while it is on.
+//! `Counts` frames). And a search (`?q=…`): its hits replace the list while it is on. Hits are
+//! read in the browser only: a second resource on the page (one that follows the address)
+//! made server-side rendering stall now and then (leptos-rs/leptos#4673: two rendering tasks
+//! taking the reactive graph's locks in opposite orders), so the page renders with one.
 use crate::api::conversations::{list_conversation_page, search_conversations};
 use crate::error::AppError;
 use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter, SearchHit};
@@ -16,8 +19,8 @@ pub(super) struct Inbox {
     pub filter: Memo<ListFilter>,
     /// The search (`?q=`; empty: none).
     pub query: Memo<String>,
-    /// Its hits (read while the page renders when the address has one).
-    pub hits: Resource<Result<Vec<SearchHit>, AppError>>,
+    /// Its hits: `None` while being read (and on the server).
+    pub hits: RwSignal<Option<Result<Vec<SearchHit>, AppError>>>,
     ai_agent: StoredValue<Option<String>>,
     /// The first page as the page was rendered.
     first: Resource<Result<ConversationPage, AppError>>,
@@ -40,21 +43,28 @@ impl Inbox {
         let filter =
             Memo::new(move |_| query.read().get("filter").and_then(|f| ListFilter::parse(&f)).unwrap_or_default());
         let query = Memo::new(move |_| query.read().get("q").unwrap_or_default().trim().to_string());
-        let hits = {
+        let hits = RwSignal::new(None);
+        {
+            // Browser only (effects do not run on the server); the newest search's answer wins.
             let ai_agent = ai_agent.clone();
-            Resource::new(
-                move || query.get(),
-                move |q| {
-                    let ai_agent = ai_agent.clone();
-                    async move {
-                        match q.is_empty() {
-                            true => Ok(Vec::new()),
-                            false => search_conversations(q, ai_agent).await,
-                        }
+            let latest = StoredValue::new(0u64);
+            Effect::new(move |_| {
+                let q = query.get();
+                let n = latest.get_value() + 1;
+                latest.set_value(n);
+                hits.set(None);
+                if q.is_empty() {
+                    return;
+                }
+                let ai_agent = ai_agent.clone();
+                spawn_local(async move {
+                    let answer = search_conversations(q, ai_agent).await;
+                    if latest.try_get_value() == Some(n) {
+                        hits.try_set(Some(answer));
                     }
-                },
-            )
-        };
+                });
+            });
+        }
         let first = {
             let ai_agent = ai_agent.clone();
             Resource::new(|| (), move |_| list_conversation_page(filter.get_untracked(), None, ai_agent.clone()))
