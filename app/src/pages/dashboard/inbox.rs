@@ -1,7 +1,7 @@
 //! The list's data: the chosen filter (`?filter=…` in the address, so a filtered list is a link
-//! and renders without JavaScript), its pages read from the server (the first while the page
-//! renders, then newer first pages after a filter change or a reconnect, older pages as the agent
-//! scrolls down), and every filter's count (from the first page, then live from the socket's
+//! and renders without JavaScript), its pages read from the server (the first with the page —
+//! the page's one resource, see `DashboardPage` — then newer first pages after a filter change or
+//! a reconnect, older pages as the agent scrolls down), and every filter's count (from the first page, then live from the socket's
 //! `Counts` frames). And a search (`?q=…`): its hits replace the list while it is on. Hits are
 //! read in the browser only: a second resource on the page (one that follows the address)
 //! made server-side rendering stall now and then (leptos-rs/leptos#4673: two rendering tasks
@@ -22,9 +22,8 @@ pub(super) struct Inbox {
     /// Its hits: `None` while being read (and on the server).
     pub hits: RwSignal<Option<Result<Vec<SearchHit>, AppError>>>,
     ai_agent: StoredValue<Option<String>>,
-    /// The first page as the page was rendered.
-    first: Resource<Result<ConversationPage, AppError>>,
-    /// A first page read since (another filter, a reconnect): replaces `first`.
+    /// The newest first page: the one the page was rendered with, then each read since (another
+    /// filter, a reconnect).
     later: RwSignal<Option<Result<ConversationPage, AppError>>>,
     /// Older pages read since the first, in order.
     older: RwSignal<Vec<ConversationSummary>>,
@@ -38,10 +37,15 @@ pub(super) struct Inbox {
 }
 
 impl Inbox {
-    pub fn new(ai_agent: Option<String>) -> Self {
+    /// The filter the address names (`?filter=`; anything else: *All*).
+    pub fn filter_in_address() -> Memo<ListFilter> {
         let query = use_query_map();
-        let filter =
-            Memo::new(move |_| query.read().get("filter").and_then(|f| ListFilter::parse(&f)).unwrap_or_default());
+        Memo::new(move |_| query.read().get("filter").and_then(|f| ListFilter::parse(&f)).unwrap_or_default())
+    }
+
+    pub fn new(ai_agent: Option<String>, first: Result<ConversationPage, AppError>) -> Self {
+        let filter = Self::filter_in_address();
+        let query = use_query_map();
         let query = Memo::new(move |_| query.read().get("q").unwrap_or_default().trim().to_string());
         let hits = RwSignal::new(None);
         {
@@ -65,17 +69,12 @@ impl Inbox {
                 });
             });
         }
-        let first = {
-            let ai_agent = ai_agent.clone();
-            Resource::new(|| (), move |_| list_conversation_page(filter.get_untracked(), None, ai_agent.clone()))
-        };
         let inbox = Inbox {
             filter,
             query,
             hits,
             ai_agent: StoredValue::new(ai_agent),
-            first,
-            later: RwSignal::new(None),
+            later: RwSignal::new(Some(first)),
             older: RwSignal::new(Vec::new()),
             next: RwSignal::new(None),
             live_counts: RwSignal::new(None),
@@ -94,10 +93,7 @@ impl Inbox {
     }
 
     fn page(&self) -> Option<Result<ConversationPage, AppError>> {
-        match self.later.with(Option::is_some) {
-            true => self.later.get(),
-            false => self.first.get(),
-        }
+        self.later.get()
     }
 
     /// The rows read from the server (first page and every older page read since).

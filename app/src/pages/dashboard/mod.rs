@@ -22,6 +22,7 @@ mod shortcuts;
 
 use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
+use crate::api::conversations::list_conversation_page;
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
@@ -70,17 +71,40 @@ fn keep_newest(m: &mut HashMap<String, ConversationSummary>, summary: Conversati
     }
 }
 
+/// What a dashboard page reads before it renders: the user and (unless they are sent elsewhere)
+/// the list's first page. One resource, awaited once in a `Suspend`: every further resource or
+/// reader of one under the page's `<Suspense>` made server-side rendering likelier to deadlock
+/// (leptos-rs/leptos#4673; `server/tests/api/render.rs`).
+type PageData<T> = Result<Option<(UserDto, Option<T>)>, crate::error::AppError>;
+type FirstPage = Result<domain::inbox::ConversationPage, crate::error::AppError>;
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
+    let filter = inbox::Inbox::filter_in_address();
+    let page = Resource::new(
+        || (),
+        move |_| {
+            let filter = filter.get_untracked();
+            async move {
+                let Some(user) = current_user().await? else { return Ok(None) };
+                if user.is_admin_without_org() {
+                    return Ok(Some((user, None)));
+                }
+                let first = list_conversation_page(filter, None, None).await;
+                PageData::<FirstPage>::Ok(Some((user, Some(first))))
+            }
+        },
+    );
     view! {
         <Title text="Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
-            {move || me.get().map(|r| match r {
-                Ok(Some(user)) if user.is_admin_without_org() => view! { <Redirect path="/admin"/> }.into_any(),
-                Ok(Some(user)) => view! { <Dashboard user ai_agent=None/> }.into_any(),
-                Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(Some((user, Some(first)))) => view! { <Dashboard user ai_agent=None first/> }.into_any(),
+                    Ok(Some((_, None))) => view! { <Redirect path="/admin"/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
+                }
             })}
         </Suspense>
     }
@@ -129,25 +153,29 @@ impl Scope {
 pub fn AiAgentConversationsPage() -> impl IntoView {
     let params = use_params_map();
     let agent_id = params.read_untracked().get("agent").unwrap_or_default();
+    let filter = inbox::Inbox::filter_in_address();
     let page = Resource::new(
         || (),
         move |_| {
-            let agent_id = agent_id.clone();
+            let (agent_id, filter) = (agent_id.clone(), filter.get_untracked());
             async move {
                 let Some(user) = current_user().await? else { return Ok(None) };
                 if !user.is_admin {
                     return Ok(Some((user, None)));
                 }
-                let agent = list_agent_entries().await?.into_iter().find(|a| a.id == agent_id);
-                Ok::<_, crate::error::AppError>(Some((user, agent.map(|a| (a.id, a.name)))))
+                let Some(agent) = list_agent_entries().await?.into_iter().find(|a| a.id == agent_id) else {
+                    return Ok(Some((user, None)));
+                };
+                let first = list_conversation_page(filter, None, Some(agent.id.clone())).await;
+                PageData::<((String, String), FirstPage)>::Ok(Some((user, Some(((agent.id, agent.name), first)))))
             }
         },
     );
     view! {
         <Title text="Conversations · Admin · Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
-            {move || page.get().map(|r| match r {
-                Ok(Some((user, Some(agent)))) => view! { <Dashboard user ai_agent=Some(agent)/> }.into_any(),
+            {move || Suspend::new(async move { match page.await {
+                Ok(Some((user, Some((agent, first))))) => view! { <Dashboard user ai_agent=Some(agent) first/> }.into_any(),
                 Ok(Some((user, None))) if user.is_admin => view! {
                     <main class="page-message"><h1>"No such AI agent"</h1><a href="/admin">"Back to Admin"</a></main>
                 }.into_any(),
@@ -156,18 +184,18 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
                 }.into_any(),
                 Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                 Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
-            })}
+            }})}
         </Suspense>
     }
 }
 
 #[component]
-fn Dashboard(user: UserDto, ai_agent: AiAgentTab) -> impl IntoView {
+fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage) -> impl IntoView {
     let params = use_params_map();
     let selected = Memo::new(move |_| params.read().get("id"));
     let agent_id = ai_agent.as_ref().map(|(id, _)| id.clone());
     let Scope { base, socket_path, nav, empty, with_bell } = Scope::of(agent_id.as_deref());
-    let inbox = inbox::Inbox::new(agent_id.clone());
+    let inbox = inbox::Inbox::new(agent_id.clone(), first);
     let live = Live {
         summaries: RwSignal::new(HashMap::new()),
         messages: RwSignal::new(HashMap::new()),
