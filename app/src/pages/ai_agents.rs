@@ -23,46 +23,31 @@ use leptos_router::components::Redirect;
 
 #[component]
 pub fn AiAgentsPage() -> impl IntoView {
-    // The user and the agents in one resource, awaited once: more readers of more resources under
-    // one `<Suspense>` made server-side rendering likelier to deadlock (leptos-rs/leptos#4673).
-    let data = Resource::new(
-        || (),
-        |_| async {
-            let me = current_user().await;
-            let agents = list_agents().await;
-            (me, agents)
-        },
-    );
+    let me = Resource::new(|| (), |_| current_user());
+    let agents = Resource::new(|| (), |_| list_agents());
     view! {
         <Title text="AI agent · Handoff"/>
         <div class="settings-page">
             <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
-                {move || Suspend::new(async move {
-                    let (me, agents) = data.await;
-                    let user = match me {
-                        Ok(Some(user)) => user,
-                        Ok(None) => return view! { <Redirect path="/login"/> }.into_any(),
-                        Err(e) => return view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
-                    };
-                    let agents = match agents {
+                {move || me.get().map(|r| match r {
+                    Ok(Some(user)) => view! { <TopBar user current="/settings/ai"/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(_) => ().into_any(),
+                })}
+                <main class="settings">
+                    // Handoff settings belong to an organization; platform admins without one
+                    // edit the agents only.
+                    {move || me.get().and_then(Result::ok).flatten().map(|user| match user.org_name {
+                        Some(_) => view! { <HandoffSettings editable=user.can_settings/> }.into_any(),
+                        None => view! { <p class="muted">"You belong to no organization: below are every organization's AI agents. Assign agents to organizations under Admin."</p> }.into_any(),
+                    })}
+                    {move || agents.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
                         Ok(list) => list.into_iter().map(|agent| view! { <AiAgentSection agent/> }).collect_view().into_any(),
                         Err(AppError::Unauthorized { .. }) => view! { <Redirect path="/login"/> }.into_any(),
                         Err(e) => view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
-                    };
-                    view! {
-                        <TopBar user=user.clone() current="/settings/ai"/>
-                        <main class="settings">
-                            // Handoff settings belong to an organization; platform admins without one
-                            // edit the agents only.
-                            {match user.org_name {
-                                Some(_) => view! { <HandoffSettings editable=user.can_settings/> }.into_any(),
-                                None => view! { <p class="muted">"You belong to no organization: below are every organization's AI agents. Assign agents to organizations under Admin."</p> }.into_any(),
-                            }}
-                            {agents}
-                        </main>
-                    }.into_any()
-                })}
+                    })}
+                </main>
             </Suspense>
         </div>
     }
