@@ -1,8 +1,19 @@
 // The agent's inbox (issue 22): filters with live counts, requests on top, older conversations
 // read on scrolling, closed conversations open read-only, a filtered list rendered without
 // JavaScript.
-import { type Page } from '@playwright/test';
+import { type Browser, type Page } from '@playwright/test';
 import { BASE, allowConsole, expect, expectContrast, listedRows, newRow, noWaitingRequests, openWidget, signIn, signInAs, test, visitorWrites } from './support';
+
+/** A new visitor writes `text` and asks for a human: the row that appears on `agent`'s list,
+ * waiting, and the visitor's widget. */
+async function visitorAsksForHuman(browser: Browser, agent: Page, text: string) {
+  const before = await listedRows(agent);
+  const { widget } = await visitorWrites(browser, text);
+  await widget.getByRole('button', { name: 'Talk to a human' }).click();
+  const row = await newRow(agent, before);
+  await expect(row).toHaveAttribute('data-state', 'requested');
+  return { row, widget };
+}
 
 const count = (agent: Page, filter: string) => agent.locator(`.filter[data-filter="${filter}"] .count`);
 const counted = async (agent: Page, filter: string) => Number(await count(agent, filter).textContent());
@@ -145,11 +156,7 @@ test('search finds a message in an old closed conversation and opens it at that 
 test('keyboard: from a waiting request to Handle chat, a reply and back to the AI without the mouse', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test');
   await noWaitingRequests(ann);
-  const before = await listedRows(ann);
-  const { widget } = await visitorWrites(browser, 'Can I talk to someone using only a keyboard?');
-  await widget.getByRole('button', { name: 'Talk to a human' }).click();
-  const row = await newRow(ann, before);
-  await expect(row).toHaveAttribute('data-state', 'requested');
+  const { row, widget } = await visitorAsksForHuman(browser, ann, 'Can I talk to someone using only a keyboard?');
   const href = (await row.getAttribute('href'))!;
 
   await ann.keyboard.press('?');
@@ -227,11 +234,7 @@ test('a phone (390×844) works through a whole handoff: list, conversation with 
   const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
   const ann = await signIn(browser, 'ann@demo.test', phone);
   await noWaitingRequests(ann);
-  const before = await listedRows(ann);
-  const { widget } = await visitorWrites(browser, 'Writing to someone on a phone');
-  await widget.getByRole('button', { name: 'Talk to a human' }).click();
-  const row = await newRow(ann, before);
-  await expect(row).toHaveAttribute('data-state', 'requested');
+  const { row, widget } = await visitorAsksForHuman(browser, ann, 'Writing to someone on a phone');
   await expect(ann.locator('.conv-view')).toBeHidden();
   await ann.screenshot({ path: 'screenshots/phone-list.png' });
 

@@ -24,7 +24,7 @@ pub(super) struct Inbox {
     ai_agent: StoredValue<Option<String>>,
     /// The newest first page: the one the page was rendered with, then each read since (another
     /// filter, a reconnect).
-    later: RwSignal<Option<Result<ConversationPage, AppError>>>,
+    first_page: RwSignal<Option<Result<ConversationPage, AppError>>>,
     /// Older pages read since the first, in order.
     older: RwSignal<Vec<ConversationSummary>>,
     /// Where the next older page starts: `None` = the newest first page's.
@@ -74,7 +74,7 @@ impl Inbox {
             query,
             hits,
             ai_agent: StoredValue::new(ai_agent),
-            later: RwSignal::new(Some(first)),
+            first_page: RwSignal::new(Some(first)),
             older: RwSignal::new(Vec::new()),
             next: RwSignal::new(None),
             live_counts: RwSignal::new(None),
@@ -93,7 +93,7 @@ impl Inbox {
     }
 
     fn page(&self) -> Option<Result<ConversationPage, AppError>> {
-        self.later.get()
+        self.first_page.get()
     }
 
     /// The rows read from the server (first page and every older page read since).
@@ -140,7 +140,7 @@ impl Inbox {
             }
             this.older.set(Vec::new());
             this.next.set(None);
-            this.later.set(Some(page));
+            this.first_page.set(Some(page));
         });
     }
 

@@ -40,10 +40,7 @@ pub(super) fn ConversationList(
     empty: &'static str,
 ) -> impl IntoView {
     // The filter in links: conversations open, and filters switch, keeping the other.
-    let query = move || match inbox.filter.get() {
-        ListFilter::All => String::new(),
-        f => format!("?filter={}", f.as_str()),
-    };
+    let query = move || filter_query(inbox.filter.get());
     let near_end = move |ev: leptos::ev::Event| {
         let _ = &ev;
         #[cfg(feature = "browser")]
@@ -65,10 +62,7 @@ pub(super) fn ConversationList(
             ListFilter::EVERY
                 .into_iter()
                 .map(|f| {
-                    let href = match f {
-                        ListFilter::All => format!("{base}{open}"),
-                        f => format!("{base}{open}?filter={}", f.as_str()),
-                    };
+                    let href = format!("{base}{open}{}", filter_query(f));
                     let count = counts.map(|c| c.get(f).to_string()).unwrap_or_default();
                     view! {
                         <a href=href class="filter" data-filter=f.as_str() aria-current=(f == current).then_some("page")>
@@ -176,6 +170,14 @@ fn SearchHits(inbox: Inbox, selected: Memo<Option<String>>, base: String) -> imp
                 }).collect_view()}
             </ul>
         }.into_any()
+    }
+}
+
+/// The query string naming `filter` in an address ("" for *All*, the default).
+fn filter_query(filter: ListFilter) -> String {
+    match filter {
+        ListFilter::All => String::new(),
+        f => format!("?filter={}", f.as_str()),
     }
 }
 
