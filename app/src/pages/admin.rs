@@ -5,8 +5,8 @@
 //! Everyone else sees a short refusal; the server refuses their calls anyway.
 use crate::api::admin::{assign_agent, create_agent, create_org, list_agent_entries, list_orgs, rename_org};
 use crate::components::form::{
-    field_error, form_status, load, load_status, loaded_empty, loaded_or_default, org_options, submit_form, Feedback,
-    Loaded, NameInput, OrgSelect,
+    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, submit_form,
+    Feedback, Loaded, NameInput, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{AgentEntry, OrgDto};
@@ -32,8 +32,8 @@ pub fn AdminPage() -> impl IntoView {
 fn Admin() -> impl IntoView {
     // Bumped after every change: both lists are read again (counts and names change together).
     let version = RwSignal::new(0u64);
-    let orgs = load(version, list_orgs);
-    let agents = load(version, list_agent_entries);
+    let orgs = load_in_browser(version, list_orgs);
+    let agents = load_in_browser(version, list_agent_entries);
     view! {
         <Organizations orgs version/>
         <AiAgents agents orgs version/>

@@ -9,7 +9,7 @@ use crate::api::auth::current_user;
 use crate::api::knowledge::import_knowledge;
 use crate::api::knowledge::{delete_knowledge, list_knowledge, preview_answer, save_knowledge};
 use crate::api::org::{get_org_settings, save_org_settings};
-use crate::components::form::{field_error, form_status, load, load_status, loaded_or_default, submit_form, Feedback};
+use crate::components::form::{field_error, form_status, load_in_browser, load_status, submit_form, Feedback};
 use crate::components::topbar::TopBar;
 use crate::error::AppError;
 use domain::agent::{
@@ -54,7 +54,7 @@ pub fn AiAgentsPage() -> impl IntoView {
 }
 
 /// The organization's handoff settings: after how long a waiting visitor is offered the e-mail
-/// form, and where replies to agents' e-mail answers go.
+/// form, and where replies to agents' e-mail answers go. Loaded in the browser.
 #[component]
 fn HandoffSettings(editable: bool) -> impl IntoView {
     let timeout = RwSignal::new(String::new());
@@ -65,7 +65,7 @@ fn HandoffSettings(editable: bool) -> impl IntoView {
         timeout.set(s.handoff_timeout_secs.to_string());
         reply_to.set(s.reply_to);
     };
-    let loaded = load(RwSignal::new(0), get_org_settings);
+    let loaded = load_in_browser(RwSignal::new(0), get_org_settings);
     Effect::new(move |_| {
         if let Some(Ok(s)) = loaded.get() {
             show(s);
@@ -278,8 +278,7 @@ fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
 
 #[component]
 fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
-    // The list as edited here; `None` until the first change: the list as loaded.
-    let edited = RwSignal::new(None::<Vec<KnowledgeEntry>>);
+    let entries = RwSignal::new(Vec::<KnowledgeEntry>::new());
     let editing = RwSignal::new(None::<String>); // id of the entry in the form, None = new
     let kind = RwSignal::new(KnowledgeKind::Qa);
     let title = RwSignal::new(String::new());
@@ -291,14 +290,13 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
 
     let loaded = {
         let id = agent_id.clone();
-        load(RwSignal::new(0), move || list_knowledge(id.clone()))
+        load_in_browser(RwSignal::new(0), move || list_knowledge(id.clone()))
     };
-    let entries = move || edited.get().unwrap_or_else(|| loaded_or_default(loaded));
-    let edit = move |change: Box<dyn FnOnce(&mut Vec<KnowledgeEntry>)>| {
-        let mut list = untrack(entries);
-        change(&mut list);
-        edited.set(Some(list));
-    };
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = loaded.get() {
+            entries.set(list);
+        }
+    });
     let reset = move || {
         editing.set(None);
         title.set(String::new());
@@ -311,10 +309,10 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                 KnowledgeInput { kind: kind.get_untracked(), title: title.get_untracked(), body: body.get_untracked() };
             let entry_id = editing.get_untracked();
             submit_form(fb, None, save_knowledge(id.clone(), entry_id.clone(), input), move |e| {
-                edit(Box::new(move |list| match list.iter_mut().find(|x| Some(&x.id) == entry_id.as_ref()) {
+                entries.update(|list| match list.iter_mut().find(|x| Some(&x.id) == entry_id.as_ref()) {
                     Some(x) => *x = e,
                     None => list.push(e),
-                }));
+                });
                 reset();
                 Feedback::ok("Saved.")
             });
@@ -324,7 +322,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
         let id = agent_id.clone();
         move |entry_id: String| {
             submit_form(fb, None, delete_knowledge(id.clone(), entry_id.clone()), move |()| {
-                edit(Box::new(move |l| l.retain(|x| x.id != entry_id)));
+                entries.update(|l| l.retain(|x| x.id != entry_id));
                 Feedback::default()
             });
         }
@@ -357,7 +355,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                     let text = text.as_string().unwrap_or_default();
                     submit_form(import_fb, None, import_knowledge(id, name, text), move |added| {
                         let n = added.len();
-                        edit(Box::new(move |l| l.extend(added)));
+                        entries.update(|l| l.extend(added));
                         Feedback::ok(&format!("Imported {n} {}.", if n == 1 { "entry" } else { "entries" }))
                     });
                     import_fb.set(Feedback::ok("Importing…")); // until the answer replaces it
@@ -387,7 +385,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                 false => ().into_any(),
                 true => { let remove = remove.clone(); view! {
                     <ul class="kb-list">
-                        <For each=entries key=|e| (e.id.clone(), e.updated_at, e.title.clone(), e.body.len()) let:e>
+                        <For each=move || entries.get() key=|e| (e.id.clone(), e.updated_at, e.title.clone(), e.body.len()) let:e>
                             {
                                 let (eid, etitle, ebody, ekind) = (e.id.clone(), e.title.clone(), e.body.clone(), e.kind);
                                 let remove = remove.clone();
@@ -417,7 +415,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                             }
                         </For>
                     </ul>
-                    {move || entries().is_empty().then(|| view! { <p class="muted">"No entries yet. Add a question and its answer, or import a file."</p> })}
+                    {move || entries.with(Vec::is_empty).then(|| view! { <p class="muted">"No entries yet. Add a question and its answer, or import a file."</p> })}
                 }.into_any() }
             }}
             {editable.then(|| view! {

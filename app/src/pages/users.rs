@@ -5,8 +5,8 @@
 //! permissions), shown next to the field.
 use crate::api::admin::{create_user, list_orgs, list_users, set_user_password, update_user};
 use crate::components::form::{
-    field_error, form_status, load, load_status, loaded_empty, loaded_or_default, org_options, submit_form, Feedback,
-    Loaded, OrgSelect,
+    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, submit_form,
+    Feedback, Loaded, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{NewUser, OrgDto, Permissions, Role, UserChange, UserEntry};
@@ -32,8 +32,8 @@ fn Users(admin: bool, me: String) -> impl IntoView {
     let version = RwSignal::new(0u64);
     // Admins: the organization to show ("" = every user).
     let filter = RwSignal::new(String::new());
-    let orgs = load(version, list_orgs);
-    let users = load(version, move || list_users(Some(filter.get()).filter(|f| !f.is_empty())));
+    let orgs = load_in_browser(version, list_orgs);
+    let users = load_in_browser(version, move || list_users(Some(filter.get()).filter(|f| !f.is_empty())));
     let list = move || loaded_or_default(users);
     view! {
         <section class="card stack users">

@@ -6,7 +6,8 @@ use crate::api::admin::list_orgs;
 use crate::api::agents::list_agents;
 use crate::api::widgets::{list_widgets, save_widget};
 use crate::components::form::{
-    field_error, form_status, load, load_status, loaded_or_default, submit_form, Feedback, Loaded, NameInput, OrgSelect,
+    field_error, form_status, load_in_browser, load_status, loaded_or_default, submit_form, Feedback, Loaded,
+    NameInput, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{embed_snippet, OrgDto, WidgetDto, WidgetInput};
@@ -35,11 +36,11 @@ struct Choices {
 #[component]
 fn Widgets(admin: bool, can_edit: bool) -> impl IntoView {
     let version = RwSignal::new(0u64);
-    let data = load(version, list_widgets);
+    let data = load_in_browser(version, list_widgets);
     let choices = Choices {
         admin,
-        agents: load(version, list_agents),
-        orgs: load(version, move || async move {
+        agents: load_in_browser(version, list_agents),
+        orgs: load_in_browser(version, move || async move {
             if admin {
                 list_orgs().await
             } else {
@@ -111,7 +112,7 @@ fn Snippet(name: String, snippet: String) -> impl IntoView {
         <div class="snippet">
             <label>
                 {format!("Embed snippet of {name}")}
-                <textarea class="snippet-code" readonly=true rows="2" spellcheck="false" node_ref=area>{snippet}</textarea>
+                <textarea class="snippet-code" readonly=true rows="2" spellcheck="false" node_ref=area prop:value=snippet></textarea>
             </label>
             <div class="row">
                 <button type="button" class="btn small" on:click=copy>"Copy"</button>
