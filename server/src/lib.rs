@@ -9,10 +9,12 @@
 //! * `/pkg/…` (the dashboard's bundle) with long-lived caching when cargo-leptos hashes its names.
 //! * `/api/widget/email` (the visitor's e-mail form, multipart) and `/attachments/{id}` — see
 //!   [`upload`].
+//! * Pages rendered on a thread of their own, away from Leptos' SSR deadlock — see [`render`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
 #![recursion_limit = "256"]
 pub mod dashboard_list;
 pub mod embed;
+pub mod render;
 pub mod security;
 pub mod upload;
 pub mod widget;
@@ -56,19 +58,6 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
     let routes = generate_route_list(app::App);
     let ctx_backend = backend.clone();
     Router::new()
-        .route("/ws/visitor", get(ws::visitor_socket))
-        .route("/ws/agent", get(ws::agent_socket))
-        .route("/widget.js", get(embed::widget_js))
-        .route("/demo", get(embed::demo_page))
-        .route("/widget/{id}", get(widget::page))
-        .route("/widget-pkg/{hash}/{file}", get(widget::asset))
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/api/widget/email",
-            axum::routing::post(upload::submit_email_form)
-                .layer(axum::extract::DefaultBodyLimit::max(upload::MAX_FORM_BODY)),
-        )
-        .route("/attachments/{id}", get(upload::download_attachment))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -89,6 +78,22 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
                 move || app::shell(options.clone())
             },
         )
+        // Pages are rendered on a thread of their own (see `render`); routes added after this
+        // line are not.
+        .route_layer(axum::middleware::from_fn(render::on_render_thread))
+        .route("/ws/visitor", get(ws::visitor_socket))
+        .route("/ws/agent", get(ws::agent_socket))
+        .route("/widget.js", get(embed::widget_js))
+        .route("/demo", get(embed::demo_page))
+        .route("/widget/{id}", get(widget::page))
+        .route("/widget-pkg/{hash}/{file}", get(widget::asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/widget/email",
+            axum::routing::post(upload::submit_email_form)
+                .layer(axum::extract::DefaultBodyLimit::max(upload::MAX_FORM_BODY)),
+        )
+        .route("/attachments/{id}", get(upload::download_attachment))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn(move |req, next| security::pkg_caching(hashed_pkg, req, next)))
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))

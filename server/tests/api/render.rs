@@ -1,13 +1,15 @@
 //! Server-side rendering does not stall the server. Leptos runs a page's resources and its
 //! `<Suspense>` bookkeeping as tasks; on two workers at once they can take the reactive graph's
 //! locks in opposite orders and block both workers for good — every later request of the
-//! process then hangs, at 0 % CPU (leptos-rs/leptos#4673, open upstream). The more reactive
-//! nodes hang off a page's resources, the likelier: a `Memo` over the dashboard's list resource
-//! made it happen within a few page loads; the dashboard derives its list without one. This test
-//! renders the pages with the most resources, one after another, round after round. A stalled
-//! server also stalls this test's own runtime (the server runs in it), so a watchdog thread ends
-//! the process with a clear message instead of letting it hang. (Concurrent renders of several
-//! pages can still meet the upstream deadlock now and then; see the issue filed with this test.)
+//! process then hangs, at 0 % CPU (leptos-rs/leptos#4673, open upstream). The server renders
+//! every page on a thread of its own (`server::render`), where no two of a page's tasks run at
+//! once. `pages_render_without_stalling` loads our pages with the most resources, all at once,
+//! round after round (with a `Memo` over the dashboard's list resource it used to hang within a
+//! few loads); `a_page_that_stalls_on_several_workers_renders_on_the_render_thread` loads a page
+//! built to meet the upstream bug, which stalls in most runs when rendered on the workers (in
+//! 4 of 7 runs of 2,400–9,600 loads) and never on the render thread. A stalled server also
+//! stalls this test's own runtime (the server runs in it), so a watchdog thread ends the
+//! process with a clear message instead of letting it hang.
 use crate::admin::ADMIN;
 use crate::helpers::*;
 use crate::on_both_databases;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 async fn pages_render_without_stalling(db: Db) {
     const ROUNDS: usize = 40;
+    const COPIES: usize = 4; // each page this many times at once
     let app = spawn_app(db).await;
     let mut v = app.visitor().await;
     v.message(|_| true).await;
@@ -42,7 +45,7 @@ async fn pages_render_without_stalling(db: Db) {
         });
     }
     for round in 0..ROUNDS {
-        let loads = pages.iter().map(|(cookie, path)| {
+        let loads = pages.iter().cycle().take(pages.len() * COPIES).map(|(cookie, path)| {
             let (app, cookie, path) = (&app, cookie.to_string(), path.to_string());
             async move {
                 let load = async {
@@ -59,10 +62,99 @@ async fn pages_render_without_stalling(db: Db) {
                 }
             }
         });
-        for load in loads {
-            load.await;
-        }
+        futures::future::join_all(loads).await;
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 on_both_databases!(pages_render_without_stalling);
+
+/// A page built to meet the upstream deadlock: several `<Suspense>` boundaries reading the same
+/// resources, memos over them, resources that resolve after different numbers of yields.
+/// Rendered on the workers of a multi-threaded runtime it stalls within a few thousand loads in
+/// most runs; `server::render` renders it on its own thread.
+mod stress {
+    use leptos::prelude::*;
+
+    fn delayed(n: u64) -> Resource<u64> {
+        Resource::new(
+            move || n,
+            |n| async move {
+                for _ in 0..n {
+                    tokio::task::yield_now().await;
+                }
+                n
+            },
+        )
+    }
+
+    #[component]
+    fn Boundary(a: Resource<u64>, b: Resource<u64>, c: Resource<u64>) -> impl IntoView {
+        let sum = Memo::new(move |_| a.get().unwrap_or(0) + b.get().unwrap_or(0));
+        view! {
+            <Suspense fallback=|| "…">
+                <p>{move || a.get().zip(b.get()).map(|(x, y)| x * y)}</p>
+                <p>{move || c.get().map(|z| z + sum.get())}</p>
+                {move || Suspend::new(async move { a.await + c.await })}
+            </Suspense>
+        }
+    }
+
+    pub fn shell() -> impl IntoView {
+        let (a, b, c) = (delayed(1), delayed(2), delayed(3));
+        view! {
+            <!DOCTYPE html>
+            <html>
+                <body>
+                    <Boundary a b c/>
+                    <Boundary a=b b=c c=a/>
+                    <Boundary a=c b=a c=b/>
+                    <Boundary a b=c c=b/>
+                </body>
+            </html>
+        }
+    }
+}
+
+/// Serves [`stress::shell`] at `/stress`, rendered on the render thread when `on_render_thread`.
+async fn serve_stress_page(on_render_thread: bool) -> String {
+    let mut router =
+        axum::Router::new().route("/stress", axum::routing::get(leptos_axum::render_app_to_stream(stress::shell)));
+    if on_render_thread {
+        router = router.layer(axum::middleware::from_fn(handoff_server::render::on_render_thread));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_that_stalls_on_several_workers_renders_on_the_render_thread() {
+    const LOADS: usize = 9600;
+    const AT_ONCE: usize = 16;
+    let _ = leptos_axum::generate_route_list(app::App); // sets Leptos' executor, as the server does
+    let base = serve_stress_page(true).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(120));
+            if !done.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("a_page_that_stalls_on_several_workers…: pages stopped arriving: rendering deadlocked");
+                std::process::exit(101);
+            }
+        });
+    }
+    let http = reqwest::Client::new();
+    for batch in 0..LOADS / AT_ONCE {
+        let loads = (0..AT_ONCE).map(|_| async {
+            let load = async { http.get(format!("{base}/stress")).send().await.unwrap().text().await.unwrap() };
+            match tokio::time::timeout(Duration::from_secs(10), load).await {
+                Ok(html) => assert!(html.contains("</html>"), "rendered to the end"),
+                Err(_) => panic!("batch {batch}: the page did not arrive within 10 s: rendering stalled"),
+            }
+        });
+        futures::future::join_all(loads).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+}

@@ -297,10 +297,9 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage) -> impl Into
         cur
     });
 
-    // Every conversation known here (read or live), each in its newest summary. A derived
-    // signal, not a memo: a memo over the list resource is one more node for Leptos' SSR lock
-    // inversion (leptos-rs/leptos#4673) to deadlock on.
-    let known = Signal::derive(move || {
+    // Every conversation known here (read or live), each in its newest summary, computed once
+    // per change for its three readers.
+    let known = Memo::new(move |_| {
         let mut m: HashMap<String, ConversationSummary> = HashMap::new();
         for s in inbox.rows() {
             keep_newest(&mut m, s);

@@ -1,0 +1,66 @@
+//! Pages are rendered on one thread of their own.
+//!
+//! Leptos renders a page on the server as tasks: the page's resources and its `<Suspense>`
+//! bookkeeping. On a multi-threaded runtime two of those tasks can run on two workers at once
+//! and take the reactive graph's locks in opposite orders; both workers then block for good,
+//! and every later request of the process with them (leptos-rs/leptos#4673, open upstream).
+//! A lock order can only be inverted by two threads, so every page is rendered on a
+//! single-threaded runtime that runs on a thread of its own for the life of the process: the
+//! request is handed to it, the whole page is rendered there (its body collected, so no task of
+//! the page is ever polled elsewhere), and the finished page is handed back. Server functions
+//! (`/api/…`), WebSockets and every other route stay on the server's own runtime; a page's
+//! resources do their I/O on the render thread, the connections they use are shared.
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::OnceLock;
+use tokio::runtime::Handle;
+
+/// Stack of the render thread: rendering a page's view tree nests deeply (as the server's own
+/// workers, see `main.rs`).
+const RENDER_STACK: usize = 8 << 20;
+
+/// The render thread's runtime, started on first use.
+fn renderer() -> &'static Handle {
+    static RENDERER: OnceLock<Handle> = OnceLock::new();
+    RENDERER.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("page-render")
+            .build()
+            .expect("the render thread's runtime starts");
+        let handle = rt.handle().clone();
+        std::thread::Builder::new()
+            .name("page-render".into())
+            .stack_size(RENDER_STACK)
+            .spawn(move || rt.block_on(std::future::pending::<()>()))
+            .expect("the render thread starts");
+        handle
+    })
+}
+
+/// Middleware for the Leptos routes: pages are rendered on the render thread, server
+/// functions pass through.
+pub async fn on_render_thread(req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let page = renderer().spawn(async move {
+        let (parts, body) = next.run(req).await.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await;
+        (parts, body)
+    });
+    match page.await {
+        Ok((parts, Ok(body))) => Response::from_parts(parts, Body::from(body)),
+        Ok((_, Err(e))) => {
+            tracing::error!(error = %e, "a page failed while rendering");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page's render task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
