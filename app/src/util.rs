@@ -39,19 +39,65 @@ pub fn every(ms: u32, tick: impl FnMut() + 'static) {
 }
 
 /// Keeps a scrolling container at its bottom whenever `track` (e.g. the message list) changes,
-/// so the newest message stays in view. Browser only; a no-op on the server.
-pub fn follow_bottom(container: leptos::prelude::NodeRef<leptos::html::Div>, track: impl Fn() + 'static) {
+/// so the newest message stays in view — while the reader is there: one who scrolled up, or was
+/// taken to a message far up ([`FollowBottom::hold`]), stays where they are. Browser only; a
+/// no-op on the server.
+pub fn follow_bottom(
+    container: leptos::prelude::NodeRef<leptos::html::Div>,
+    track: impl Fn() + 'static,
+) -> FollowBottom {
     use leptos::prelude::*;
+    let state = StoredValue::new(Following::default());
     Effect::new(move |_| {
         track();
         #[cfg(feature = "browser")]
         if let Some(el) = container.get() {
             let el: web_sys::Element = el.into();
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+            request_animation_frame(move || {
+                let Some(Following { left_at, held }) = state.try_get_value() else { return };
+                let top = el.scroll_top();
+                let at_bottom = el.scroll_height() - top - el.client_height() < 4;
+                // Held: until the reader scrolls down to the bottom themselves.
+                let follow = match held {
+                    true => at_bottom && top > 0,
+                    // The reader is still where the view was left (a box that only got taller or
+                    // shorter keeps its scroll position), or at the bottom anyway.
+                    false => left_at.is_none_or(|t| top >= t - 2) || at_bottom,
+                };
+                if follow {
+                    el.set_scroll_top(el.scroll_height());
+                    state.try_set_value(Following { left_at: Some(el.scroll_top()), held: false });
+                }
+            });
         }
         #[cfg(not(feature = "browser"))]
-        let _ = container;
+        let _ = (container, state);
     });
+    FollowBottom { state }
+}
+
+#[derive(Clone, Copy, Default)]
+#[cfg_attr(not(feature = "browser"), allow(dead_code))] // read in the browser only
+struct Following {
+    /// Where the view was left when it was last scrolled to the bottom here (`None`: never).
+    left_at: Option<i32>,
+    /// Taken to a message far up: not followed until the reader is back at the bottom.
+    held: bool,
+}
+
+/// A container kept at its bottom by [`follow_bottom`].
+#[derive(Clone, Copy)]
+pub struct FollowBottom {
+    state: leptos::prelude::StoredValue<Following>,
+}
+
+impl FollowBottom {
+    /// The view is taken to a message far up (a search hit): it stays there, however the list
+    /// changes, until the reader scrolls back down to the bottom.
+    pub fn hold(self) {
+        use leptos::prelude::*;
+        self.state.try_update_value(|f| f.held = true);
+    }
 }
 
 /// "a few seconds ago", "2 minutes ago", "3 hours ago", "5 days ago".

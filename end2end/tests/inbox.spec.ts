@@ -141,6 +141,9 @@ test('search finds a message in an old closed conversation and opens it at that 
   const found = ann.locator('.conv-view .msg[data-hit]');
   await expect(found).toContainText('Do you deliver pineapples to Reykjavik?');
   await expect(found).toBeInViewport();
+  // Who wrote each message, by name (the names arrive after the messages).
+  await expect(found.locator('.msg-who')).toHaveText(/^Visitor [0-9A-F]{4}$/);
+  await expect(ann.locator('.conv-view .msg[data-author="ai"] .msg-who').first()).toHaveText('Ada (AI)');
   await expect(ann.locator('.composer-hint')).toHaveText('This conversation is closed: read-only.');
 
   // Text that looks like markup or query syntax is only searched for, and shown as text.
@@ -156,7 +159,7 @@ test('search finds a message in an old closed conversation and opens it at that 
 test('keyboard: from a waiting request to Handle chat, a reply and back to the AI without the mouse', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test');
   await noWaitingRequests(ann);
-  const { row, widget } = await visitorAsksForHuman(browser, ann, 'Can I talk to someone using only a keyboard?');
+  const { row, widget } = await visitorAsksForHuman(browser, ann, 'Do you sell mechanical keyboards?');
   const href = (await row.getAttribute('href'))!;
 
   await ann.keyboard.press('?');
@@ -169,6 +172,7 @@ test('keyboard: from a waiting request to Handle chat, a reply and back to the A
   await expect(row).toBeFocused();
   await ann.keyboard.press('Enter');
   await expect(ann).toHaveURL(new RegExp(`${href}$`));
+  await expect(ann.getByRole('button', { name: 'Handle chat' })).toBeVisible(); // as the agent sees it
   await ann.keyboard.press('h');
   await expect(ann.locator('.conv-head')).toContainText('Ann Agent holds this chat');
   await ann.keyboard.press('r');
@@ -192,13 +196,13 @@ test('dark mode follows the system: dashboard, settings and widget readable in e
   const dark = { colorScheme: 'dark' as const };
   const ann = await signIn(browser, 'ann@demo.test', dark);
   await noWaitingRequests(ann);
+  const before = await listedRows(ann); // (the conversation starts when the widget opens)
   const visitor = await (await browser.newContext(dark)).newPage();
   const widget = await openWidget(visitor);
   const frame = () => visitor.frame({ url: /\/widget\// })!;
   await expect(ann.locator('html')).toHaveCSS('background-color', 'rgb(15, 20, 27)');
   await expectContrast(frame(), 'the widget with the AI, dark');
 
-  const before = await listedRows(ann);
   await widget.getByLabel('Message').fill('Reading in the dark');
   await widget.getByLabel('Message').press('Enter');
   await widget.getByRole('button', { name: 'Talk to a human' }).click();
@@ -236,6 +240,8 @@ test('a phone (390×844) works through a whole handoff: list, conversation with 
   await noWaitingRequests(ann);
   const { row, widget } = await visitorAsksForHuman(browser, ann, 'Writing to someone on a phone');
   await expect(ann.locator('.conv-view')).toBeHidden();
+  const pageWidth = () => ann.evaluate(() => document.documentElement.scrollWidth);
+  expect(await pageWidth(), 'nothing wider than the phone').toBeLessThanOrEqual(390);
   await ann.screenshot({ path: 'screenshots/phone-list.png' });
 
   await row.tap();
@@ -252,6 +258,7 @@ test('a phone (390×844) works through a whole handoff: list, conversation with 
     expect((await control.boundingBox())!.height).toBeGreaterThanOrEqual(44);
   }
   await expect(ann.getByLabel('Reply')).toBeInViewport();
+  expect(await pageWidth(), 'nothing wider than the phone').toBeLessThanOrEqual(390);
   await ann.screenshot({ path: 'screenshots/phone-conversation.png' });
   await ann.getByRole('button', { name: 'Pass chat to AI' }).tap();
   await expect(ann.locator('.conv-head')).toContainText('is answering');

@@ -70,10 +70,13 @@ pub fn Transcript(
                         (Author::Agent { .. }, Perspective::Visitor) => ("agent", false),
                         (Author::System, _) => ("system", false),
                     };
-                    let who = match &m.author {
+                    // Followed: the names may arrive after the message (a live frame before the
+                    // conversation's details).
+                    let author = m.author.clone();
+                    let who = move || match &author {
                         Author::Visitor if perspective == Perspective::Visitor => "You".to_string(),
-                        Author::Visitor => visitor_name.get_untracked(),
-                        Author::Ai => format!("{} (AI)", ai_name.get_untracked()),
+                        Author::Visitor => visitor_name.get(),
+                        Author::Ai => format!("{} (AI)", ai_name.get()),
                         Author::Agent { name, .. } => name.clone(),
                         Author::System => String::new(),
                     };

@@ -93,12 +93,12 @@ pub(super) fn ConversationView(
     let cid = id.clone();
     let typing = move || live.typing.get().as_deref() == Some(cid.as_str());
     let scroller = NodeRef::<leptos::html::Div>::new();
-    follow_bottom(scroller, move || {
+    let follow = follow_bottom(scroller, move || {
         messages.track();
         live.typing.track();
     });
-    // A search hit's message: once it is loaded, scrolled into the middle (after the scroll to
-    // the bottom above, which runs first) and marked. Once per hit.
+    // A search hit's message: once it is loaded, scrolled into the middle and marked, and the
+    // view no longer follows the bottom (until the agent scrolls down). Once per hit.
     let query = use_query_map();
     let at = Memo::new(move |_| query.read().get("at").and_then(|a| a.parse::<i64>().ok()));
     Effect::new(move |shown: Option<Option<i64>>| {
@@ -113,6 +113,7 @@ pub(super) fn ConversationView(
             let el: web_sys::Element = el.into();
             request_animation_frame(move || {
                 if let Ok(Some(hit)) = el.query_selector(&format!("[data-seq=\"{t}\"]")) {
+                    follow.hold();
                     let _ = hit.set_attribute("data-hit", "true");
                     let opts = web_sys::ScrollIntoViewOptions::new();
                     opts.set_block(web_sys::ScrollLogicalPosition::Center);
@@ -120,6 +121,8 @@ pub(super) fn ConversationView(
                 }
             });
         }
+        #[cfg(not(feature = "browser"))]
+        let _ = follow;
         target
     });
 
