@@ -4,44 +4,53 @@
 //! bookkeeping. On a multi-threaded runtime two of those tasks can run on two workers at once
 //! and take the reactive graph's locks in opposite orders; both workers then block for good,
 //! and every later request of the process with them (leptos-rs/leptos#4673, open upstream).
-//! A lock order can only be inverted by two threads, so every page is rendered on a
-//! single-threaded runtime that runs on a thread of its own for the life of the process: the
-//! request is handed to it, the whole page is rendered there (its body collected, so no task of
-//! the page is ever polled elsewhere), and the finished page is handed back. Server functions
+//! A lock order can only be inverted by two threads, so every page is rendered on one
+//! single-threaded runtime, on a thread of its own that lives as long as the process (one such
+//! render thread per core, pages handed to them in turn): the request is handed to it, the
+//! whole page is rendered there (its body collected, so no task of the page is ever polled
+//! elsewhere), and the finished page is handed back. Server functions
 //! (`/api/…`), WebSockets and every other route stay on the server's own runtime; a page's
-//! resources do their I/O on the render thread, the connections they use are shared.
+//! resources do their I/O on their render thread, the connections they use are shared.
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use tokio::runtime::Handle;
 
-/// Stack of the render thread: rendering a page's view tree nests deeply (as the server's own
+/// Stack of a render thread: rendering a page's view tree nests deeply (as the server's own
 /// workers, see `main.rs`).
 const RENDER_STACK: usize = 8 << 20;
 
-/// The render thread's runtime, started on first use.
+/// The render threads' runtimes, started on first use: one per core (at least two), so that
+/// pages do not queue behind one another; each page is rendered wholly on one of them, taken in
+/// turn.
 fn renderer() -> &'static Handle {
-    static RENDERER: OnceLock<Handle> = OnceLock::new();
-    RENDERER.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_name("page-render")
-            .build()
-            .expect("the render thread's runtime starts");
-        let handle = rt.handle().clone();
-        std::thread::Builder::new()
-            .name("page-render".into())
-            .stack_size(RENDER_STACK)
-            .spawn(move || rt.block_on(std::future::pending::<()>()))
-            .expect("the render thread starts");
-        handle
-    })
+    static RENDERERS: OnceLock<Vec<Handle>> = OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let all = RENDERERS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        (0..n).map(render_thread).collect()
+    });
+    &all[NEXT.fetch_add(1, Ordering::Relaxed) % all.len()]
 }
 
-/// Middleware for the Leptos routes: pages are rendered on the render thread, server
+/// Starts render thread `i`: a single-threaded runtime driven for the life of the process.
+fn render_thread(i: usize) -> Handle {
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a render thread's runtime starts");
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name(format!("page-render-{i}"))
+        .stack_size(RENDER_STACK)
+        .spawn(move || rt.block_on(std::future::pending::<()>()))
+        .expect("a render thread starts");
+    handle
+}
+
+/// Middleware for the Leptos routes: each page is rendered on a render thread, server
 /// functions pass through.
 pub async fn on_render_thread(req: Request, next: Next) -> Response {
     if req.uri().path().starts_with("/api/") {

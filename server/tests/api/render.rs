@@ -2,7 +2,7 @@
 //! `<Suspense>` bookkeeping as tasks; on two workers at once they can take the reactive graph's
 //! locks in opposite orders and block both workers for good — every later request of the
 //! process then hangs, at 0 % CPU (leptos-rs/leptos#4673, open upstream). The server renders
-//! every page on a thread of its own (`server::render`), where no two of a page's tasks run at
+//! every page on one render thread (`server::render`), where no two of a page's tasks run at
 //! once. `pages_render_without_stalling` loads our pages with the most resources, all at once,
 //! round after round (with a `Memo` over the dashboard's list resource it used to hang within a
 //! few loads); `a_page_that_stalls_on_several_workers_renders_on_the_render_thread` loads a page
@@ -13,11 +13,43 @@
 use crate::admin::ADMIN;
 use crate::helpers::*;
 use crate::on_both_databases;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Held by each test here for its whole run: they measure whether pages keep arriving, and the
+/// server renders the pages of the process on a few render threads — run at once, each test's
+/// pages would queue behind the other's (debug builds render slowly) and a slow page would look
+/// like a stalled one.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Ends the whole test process if `done` is not called within `limit`: a deadlocked server
+/// also stalls the test's runtime (the server runs in it), so the test itself could not fail.
+struct Watchdog(Arc<AtomicBool>);
+
+impl Watchdog {
+    fn start(test: &'static str, limit: Duration) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let seen = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            if !seen.load(Ordering::SeqCst) {
+                eprintln!("{test}: pages stopped arriving: rendering deadlocked the server");
+                std::process::exit(101);
+            }
+        });
+        Watchdog(done)
+    }
+
+    fn done(self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 async fn pages_render_without_stalling(db: Db) {
     const ROUNDS: usize = 40;
     const COPIES: usize = 4; // each page this many times at once
+    let _alone = ONE_AT_A_TIME.lock().await;
     let app = spawn_app(db).await;
     let mut v = app.visitor().await;
     v.message(|_| true).await;
@@ -33,17 +65,7 @@ async fn pages_render_without_stalling(db: Db) {
         (&admin, "/admin"),
         (&admin, "/settings/ai"),
     ];
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(90));
-            if !done.load(std::sync::atomic::Ordering::SeqCst) {
-                eprintln!("pages_render_without_stalling: pages stopped arriving: rendering deadlocked the server");
-                std::process::exit(101);
-            }
-        });
-    }
+    let watchdog = Watchdog::start("pages_render_without_stalling", Duration::from_secs(90));
     for round in 0..ROUNDS {
         let loads = pages.iter().cycle().take(pages.len() * COPIES).map(|(cookie, path)| {
             let (app, cookie, path) = (&app, cookie.to_string(), path.to_string());
@@ -64,7 +86,7 @@ async fn pages_render_without_stalling(db: Db) {
         });
         futures::future::join_all(loads).await;
     }
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    watchdog.done();
 }
 on_both_databases!(pages_render_without_stalling);
 
@@ -115,13 +137,11 @@ mod stress {
     }
 }
 
-/// Serves [`stress::shell`] at `/stress`, rendered on the render thread when `on_render_thread`.
-async fn serve_stress_page(on_render_thread: bool) -> String {
-    let mut router =
-        axum::Router::new().route("/stress", axum::routing::get(leptos_axum::render_app_to_stream(stress::shell)));
-    if on_render_thread {
-        router = router.layer(axum::middleware::from_fn(handoff_server::render::on_render_thread));
-    }
+/// Serves [`stress::shell`] at `/stress`, rendered on the render thread as the server's pages are.
+async fn serve_stress_page() -> String {
+    let router = axum::Router::new()
+        .route("/stress", axum::routing::get(leptos_axum::render_app_to_stream(stress::shell)))
+        .layer(axum::middleware::from_fn(handoff_server::render::on_render_thread));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -132,19 +152,10 @@ async fn serve_stress_page(on_render_thread: bool) -> String {
 async fn a_page_that_stalls_on_several_workers_renders_on_the_render_thread() {
     const LOADS: usize = 9600;
     const AT_ONCE: usize = 16;
+    let _alone = ONE_AT_A_TIME.lock().await;
     let _ = leptos_axum::generate_route_list(app::App); // sets Leptos' executor, as the server does
-    let base = serve_stress_page(true).await;
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(120));
-            if !done.load(std::sync::atomic::Ordering::SeqCst) {
-                eprintln!("a_page_that_stalls_on_several_workers…: pages stopped arriving: rendering deadlocked");
-                std::process::exit(101);
-            }
-        });
-    }
+    let base = serve_stress_page().await;
+    let watchdog = Watchdog::start("a_page_that_stalls_on_several_workers…", Duration::from_secs(120));
     let http = reqwest::Client::new();
     for batch in 0..LOADS / AT_ONCE {
         let loads = (0..AT_ONCE).map(|_| async {
@@ -156,5 +167,5 @@ async fn a_page_that_stalls_on_several_workers_renders_on_the_render_thread() {
         });
         futures::future::join_all(loads).await;
     }
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    watchdog.done();
 }

@@ -3,9 +3,9 @@
 //! the page's one resource, see `DashboardPage` — then newer first pages after a filter change or
 //! a reconnect, older pages as the agent scrolls down), and every filter's count (from the first page, then live from the socket's
 //! `Counts` frames). And a search (`?q=…`): its hits replace the list while it is on. Hits are
-//! read in the browser only: a second resource on the page (one that follows the address)
-//! made server-side rendering stall now and then (leptos-rs/leptos#4673: two rendering tasks
-//! taking the reactive graph's locks in opposite orders), so the page renders with one.
+//! read in the browser only: before pages were rendered on a thread of their own
+//! (`server::render`), a second resource on the page (one that follows the address) made
+//! server-side rendering stall now and then (leptos-rs/leptos#4673), so the page renders with one.
 use crate::api::conversations::{list_conversation_page, search_conversations};
 use crate::error::AppError;
 use domain::inbox::{ConversationPage, ListCounts, ListCursor, ListFilter, SearchHit};

@@ -72,9 +72,9 @@ fn keep_newest(m: &mut HashMap<String, ConversationSummary>, summary: Conversati
 }
 
 /// What a dashboard page reads before it renders: the user and (unless they are sent elsewhere)
-/// the list's first page. One resource, awaited once in a `Suspend`: every further resource or
-/// reader of one under the page's `<Suspense>` made server-side rendering likelier to deadlock
-/// (leptos-rs/leptos#4673; `server/tests/api/render.rs`).
+/// the list's first page. One resource, awaited once in a `Suspend`: before pages were rendered
+/// on a thread of their own (`server::render`), every further resource or reader of one under
+/// the page's `<Suspense>` made server-side rendering likelier to deadlock (leptos-rs/leptos#4673).
 type PageData<T> = Result<Option<(UserDto, Option<T>)>, crate::error::AppError>;
 type FirstPage = Result<domain::inbox::ConversationPage, crate::error::AppError>;
 
