@@ -80,7 +80,7 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
         )
         // Pages are rendered on a thread of their own (see `render`); routes added after this
         // line are not.
-        .route_layer(axum::middleware::from_fn(render::on_render_thread))
+        .route_layer(axum::middleware::from_fn_with_state(render::PAGE_DEADLINE, render::on_render_thread))
         .route("/ws/visitor", get(ws::visitor_socket))
         .route("/ws/agent", get(ws::agent_socket))
         .route("/widget.js", get(embed::widget_js))

@@ -11,13 +11,15 @@
 //! elsewhere), and the finished page is handed back. Server functions
 //! (`/api/…`), WebSockets and every other route stay on the server's own runtime; a page's
 //! resources do their I/O on their render thread, the connections they use are shared.
+//! A page that does not finish within [`PAGE_DEADLINE`] is rendered again, then answered 503.
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 use tokio::runtime::Handle;
 
 /// Stack of a render thread: rendering a page's view tree nests deeply (as the server's own
@@ -50,18 +52,57 @@ fn render_thread(i: usize) -> Handle {
     handle
 }
 
-/// Middleware for the Leptos routes: each page is rendered on a render thread, server
-/// functions pass through.
-pub async fn on_render_thread(req: Request, next: Next) -> Response {
+/// How long a page may take to render before it is given up: a page that has not finished by
+/// then is not coming (Leptos' SSR can still, rarely, lose a `<Suspense>`'s wake-up and leave a
+/// page pending for good — the family of leptos-rs/leptos#4851 and #4673), so its render is
+/// dropped and the page rendered once more, on the next render thread; a page that misses the
+/// deadline twice is answered 503 with `Retry-After`. A browser is never left waiting on a page
+/// that will not arrive, and a stalled render does not hold its memory for the life of the
+/// process.
+pub const PAGE_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Middleware for the Leptos routes (state: the page deadline, [`PAGE_DEADLINE`] in the
+/// server): each page is rendered on a render thread, server functions pass through.
+pub async fn on_render_thread(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
     if req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
-    let page = renderer().spawn(async move {
+    let (head, body) = req.into_parts();
+    // Only a request without a body can be sent through again: pages are GET (forms post to
+    // server functions under /api/, which never come here).
+    let again = matches!(head.method, Method::GET | Method::HEAD).then(|| head.clone());
+    if let Some(page) = render(Request::from_parts(head, body), next.clone(), deadline).await {
+        return page;
+    }
+    tracing::warn!(?deadline, "a page did not finish rendering in time; rendering it again");
+    if let Some(head) = again {
+        if let Some(page) = render(Request::from_parts(head, Body::empty()), next, deadline).await {
+            return page;
+        }
+    }
+    tracing::error!(?deadline, "a page did not finish rendering in time, twice; answered 503");
+    let mut res =
+        (StatusCode::SERVICE_UNAVAILABLE, "This page took too long to prepare. Please reload it.").into_response();
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
+/// Renders one page on a render thread and collects it, or `None` when it did not finish
+/// within `deadline` (its render is then dropped on its thread).
+async fn render(req: Request, next: Next, deadline: Duration) -> Option<Response> {
+    let mut page = renderer().spawn(async move {
         let (parts, body) = next.run(req).await.into_parts();
         let body = axum::body::to_bytes(body, usize::MAX).await;
         (parts, body)
     });
-    match page.await {
+    let finished = match tokio::time::timeout(deadline, &mut page).await {
+        Ok(finished) => finished,
+        Err(_) => {
+            page.abort();
+            return None;
+        }
+    };
+    Some(match finished {
         Ok((parts, Ok(body))) => Response::from_parts(parts, Body::from(body)),
         Ok((_, Err(e))) => {
             tracing::error!(error = %e, "a page failed while rendering");
@@ -71,5 +112,5 @@ pub async fn on_render_thread(req: Request, next: Next) -> Response {
             tracing::error!(error = %e, "a page's render task failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-    }
+    })
 }
