@@ -9,7 +9,9 @@
 //! built to meet the upstream bug, which stalls in most runs when rendered on the workers (in
 //! 4 of 7 runs of 2,400–9,600 loads) and never on the render thread. A stalled server also
 //! stalls this test's own runtime (the server runs in it), so a watchdog thread ends the
-//! process with a clear message instead of letting it hang.
+//! process with a clear message instead of letting it hang. A single page can still stall
+//! alone, rarely (see `render::PAGE_DEADLINE`): `a_page_that_never_finishes_is_rendered_again_then_refused`
+//! checks that such a page is rendered again, then refused, and never left hanging.
 use crate::admin::ADMIN;
 use crate::helpers::*;
 use crate::on_both_databases;
@@ -47,7 +49,8 @@ impl Watchdog {
 }
 
 async fn pages_render_without_stalling(db: Db) {
-    const ROUNDS: usize = 40;
+    // RENDER_ROUNDS: more rounds, to hunt a rare stall.
+    let rounds: usize = std::env::var("RENDER_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(40);
     const COPIES: usize = 4; // each page this many times at once
     let _alone = ONE_AT_A_TIME.lock().await;
     let app = spawn_app(db).await;
@@ -65,9 +68,9 @@ async fn pages_render_without_stalling(db: Db) {
         (&admin, "/admin"),
         (&admin, "/settings/ai"),
     ];
-    let watchdog = Watchdog::start("pages_render_without_stalling", Duration::from_secs(600));
-    let mut slowest = Duration::ZERO;
-    for round in 0..ROUNDS {
+    let watchdog = Watchdog::start("pages_render_without_stalling", Duration::from_secs(60 + 15 * rounds as u64));
+    let mut slowest = (Duration::ZERO, String::new());
+    for round in 0..rounds {
         let loads = pages.iter().cycle().take(pages.len() * COPIES).map(|(cookie, path)| {
             let (app, cookie, path) = (&app, cookie.to_string(), path.to_string());
             async move {
@@ -77,8 +80,8 @@ async fn pages_render_without_stalling(db: Db) {
                         app.http.get(format!("{}{path}", app.base)).header("cookie", &cookie).send().await.unwrap();
                     (res.status().as_u16(), res.text().await.unwrap())
                 };
-                // A stalled page never arrives; a slow one (a debug build on a busy machine) does.
-                // The server gives a page up after twice its deadline (then 503).
+                // A stalled server never answers; a slow page (a debug build on a busy machine)
+                // does, and the server renders a stalled page again at its deadline (8 s).
                 match tokio::time::timeout(Duration::from_secs(60), load).await {
                     Ok((status, html)) => {
                         assert_eq!(status, 200, "round {round}: {path}");
@@ -86,13 +89,13 @@ async fn pages_render_without_stalling(db: Db) {
                     }
                     Err(_) => panic!("round {round}: {path} did not arrive within 60 s: rendering stalled the server"),
                 }
-                started.elapsed()
+                (started.elapsed(), format!("round {round}: {path}"))
             }
         });
-        slowest = futures::future::join_all(loads).await.into_iter().fold(slowest, Duration::max);
+        slowest = futures::future::join_all(loads).await.into_iter().fold(slowest, std::cmp::max);
     }
     watchdog.done();
-    eprintln!("pages_render_without_stalling: slowest page {slowest:?}");
+    eprintln!("pages_render_without_stalling: slowest page {:?} ({})", slowest.0, slowest.1);
 }
 on_both_databases!(pages_render_without_stalling);
 
@@ -169,9 +172,9 @@ async fn a_page_that_stalls_on_several_workers_renders_on_the_render_thread() {
     for batch in 0..LOADS / AT_ONCE {
         let loads = (0..AT_ONCE).map(|_| async {
             let load = async { http.get(format!("{base}/stress")).send().await.unwrap().text().await.unwrap() };
-            match tokio::time::timeout(Duration::from_secs(10), load).await {
+            match tokio::time::timeout(Duration::from_secs(30), load).await {
                 Ok(html) => assert!(html.contains("</html>"), "rendered to the end"),
-                Err(_) => panic!("batch {batch}: the page did not arrive within 10 s: rendering stalled"),
+                Err(_) => panic!("batch {batch}: the page did not arrive within 30 s: rendering stalled"),
             }
         });
         futures::future::join_all(loads).await;

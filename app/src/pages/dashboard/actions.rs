@@ -6,7 +6,7 @@ use domain::wire::ConversationSummary;
 use leptos::prelude::*;
 
 /// The buttons for the conversation's state (a view function, so it can sit in the
-/// conversation's `<Transition>`); `notice` is the conversation's notice line, set here on a
+/// conversation's `<Show>`); `notice` is the conversation's notice line, set here on a
 /// refusal.
 pub(super) fn handoff_actions(
     id: String,

@@ -9,25 +9,48 @@ use super::{newest, Live};
 use crate::api::chat::SendMessage;
 use crate::api::conversations::get_conversation;
 use crate::components::transcript::{Perspective, Transcript};
+use crate::error::AppError;
 use crate::util::{follow_bottom, relative_time};
 use domain::handoff::HandoffState;
-use domain::wire::MessageDto;
+use domain::wire::{ConversationDetail, MessageDto};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeMap;
 
+/// The conversation and its transcript as read from the server: `None` while being read.
+type Detail = RwSignal<Option<Result<ConversationDetail, AppError>>>;
+
 #[component]
 pub(super) fn ConversationView(
     id: String,
+    /// The conversation as the page read it while rendering (when the page's address opened
+    /// this one): shown at once, on the server and while hydrating; otherwise read in the
+    /// browser. No resource of its own: it would be created inside the page's `<Suspense>`
+    /// (see `PageData`).
+    read: Option<Result<ConversationDetail, AppError>>,
+    /// Where the page keeps what it read: used once, by the first view in the browser; a
+    /// conversation opened again later is read again.
+    opened: StoredValue<super::Opened>,
     live: Live,
     me_id: String,
     /// The list this conversation was opened from.
     back: String,
 ) -> impl IntoView {
-    let detail = {
+    let detail: Detail = RwSignal::new(read);
+    // Browser only (effects do not run on the server).
+    Effect::new({
         let id = id.clone();
-        Resource::new(move || id.clone(), get_conversation)
-    };
+        move |_| {
+            opened.set_value(None);
+            if detail.with_untracked(Option::is_none) {
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    let answer = get_conversation(id).await;
+                    detail.try_set(Some(answer));
+                });
+            }
+        }
+    });
     let send = ServerAction::<SendMessage>::new();
     let draft = RwSignal::new(String::new());
     let outgoing = Outgoing::new();
@@ -75,15 +98,15 @@ pub(super) fn ConversationView(
     });
 
     let cid = id.clone();
-    let submit = move || {
+    // A Callback (Copy): the view's body is built again whenever it is shown.
+    let submit = Callback::new(move |()| {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
             return;
         }
         let client_msg_id = outgoing.client_id_for(&text);
         send.dispatch(SendMessage { id: cid.clone(), client_msg_id, text });
-    };
-    let submit_key = submit.clone();
+    });
 
     let buttons = handoff_actions(id.clone(), summary, me_id.clone(), notice);
     let i_hold = {
@@ -91,7 +114,7 @@ pub(super) fn ConversationView(
         move || matches!(summary.get().map(|s| s.state), Some(HandoffState::Human { agent }) if agent.id == me)
     };
     let cid = id.clone();
-    let typing = move || live.typing.get().as_deref() == Some(cid.as_str());
+    let typing = Signal::derive(move || live.typing.get().as_deref() == Some(cid.as_str()));
     let scroller = NodeRef::<leptos::html::Div>::new();
     let follow = follow_bottom(scroller, move || {
         messages.track();
@@ -109,7 +132,9 @@ pub(super) fn ConversationView(
             return shown;
         }
         #[cfg(feature = "browser")]
-        if let (Some(t), Some(el)) = (target, scroller.get()) {
+        if let Some(t) = target {
+            // Tracked: the transcript is in the page only once the conversation is read.
+            let Some(el) = scroller.get() else { return shown };
             let el: web_sys::Element = el.into();
             request_animation_frame(move || {
                 if let Ok(Some(hit)) = el.query_selector(&format!("[data-seq=\"{t}\"]")) {
@@ -127,7 +152,7 @@ pub(super) fn ConversationView(
     });
 
     view! {
-        <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
+        <Show when=move || detail.with(Option::is_some) fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
             {move || detail.get().map(|r| r.err().map(|e| view! { <p class="form-error pad">{e.to_string()}</p> }))}
             <header class="conv-head">
                 <a class="back-link" href=back.clone()>"All conversations"</a>
@@ -147,7 +172,7 @@ pub(super) fn ConversationView(
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
             <div class="conv-scroll" node_ref=scroller>
                 <Transcript messages perspective=Perspective::Agent ai_name visitor_name/>
-                {move || typing().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
+                {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
             </div>
             <EmailReplyBox id=id.clone() messages live/>
             <Show when=i_hold.clone() fallback=move || view! {
@@ -156,22 +181,16 @@ pub(super) fn ConversationView(
                     _ => "Take the chat to reply.",
                 }}</p>
             }>
-                <form class="composer" on:submit={
-                    let submit = submit.clone();
-                    move |ev| { ev.prevent_default(); submit(); }
-                }>
+                <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit.run(()); }>
                     <textarea
                         name="text" rows="2" placeholder="Write a reply…" aria-label="Reply"
                         prop:value=move || draft.get()
                         on:input=move |ev| draft.set(event_target_value(&ev))
-                        on:keydown={
-                            let submit = submit_key.clone();
-                            move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit(); }
-                        }
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit.run(()); }
                     ></textarea>
                     <button type="submit" class="btn primary" disabled=move || send.pending().get()>"Send"</button>
                 </form>
             </Show>
-        </Transition>
+        </Show>
     }
 }

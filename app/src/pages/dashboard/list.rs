@@ -90,8 +90,8 @@ pub(super) fn ConversationList(
             <Show when=move || !searching()>
                 <nav class="filters" aria-label="Filters">{filters.clone()}</nav>
             </Show>
-            <Transition fallback=|| view! { <p class="muted pad">"Loading conversations…"</p> }>
-                {move || {
+            // The list is read with the page (no resource of its own, so no `<Suspense>` here).
+            {move || {
                     if searching() {
                         return view! { <SearchHits inbox selected base=hits_base.clone()/> }.into_any();
                     }
@@ -113,7 +113,6 @@ pub(super) fn ConversationList(
                         </ul>
                     }.into_any()
                 }}
-            </Transition>
             {move || (!searching() && inbox.has_more()).then(|| view! {
                 <button type="button" class="btn subtle more" disabled=move || inbox.loading_more.get() on:click=move |_| inbox.load_more()>
                     {move || if inbox.loading_more.get() { "Loading…" } else { "Show older conversations" }}

@@ -22,7 +22,7 @@ mod shortcuts;
 
 use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
-use crate::api::conversations::list_conversation_page;
+use crate::api::conversations::{get_conversation, list_conversation_page};
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
@@ -31,7 +31,7 @@ use crate::live::{socket_slot, LiveSocket};
 use crate::util::{every, now_ms};
 use conversation::ConversationView;
 use domain::handoff::HandoffState;
-use domain::wire::{AgentFrame, ConversationSummary, MessageDto, ServerFrame, UserDto};
+use domain::wire::{AgentFrame, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -72,26 +72,41 @@ fn keep_newest(m: &mut HashMap<String, ConversationSummary>, summary: Conversati
 }
 
 /// What a dashboard page reads before it renders: the user and (unless they are sent elsewhere)
-/// the list's first page. One resource, awaited once in a `Suspend`: before pages were rendered
-/// on a thread of their own (`server::render`), every further resource or reader of one under
-/// the page's `<Suspense>` made server-side rendering likelier to deadlock (leptos-rs/leptos#4673).
+/// the list's first page and the conversation its address opens. One resource, created with the
+/// page and awaited once in a `Suspend`; no resource is created inside the `<Suspense>`'s
+/// children (the open conversation had its own there), as Leptos advises (leptos-rs/leptos#4866:
+/// children are built again while a `<Suspense>` checks that it is done, each time with new
+/// resources). Before pages were rendered on a thread of their own, every further resource or
+/// reader of one under the page's `<Suspense>` made server-side rendering likelier to deadlock
+/// (leptos-rs/leptos#4673).
 type PageData<T> = Result<Option<(UserDto, Option<T>)>, crate::error::AppError>;
 type FirstPage = Result<domain::inbox::ConversationPage, crate::error::AppError>;
+/// The conversation the page's address opens (`/conversations/:id`), read with the page: its id
+/// and what reading it answered.
+type Opened = Option<(String, Result<ConversationDetail, crate::error::AppError>)>;
+
+/// Reads the conversation `id` opens, if any (for [`PageData`]).
+async fn read_opened(id: Option<String>) -> Opened {
+    let id = id?;
+    let detail = get_conversation(id.clone()).await;
+    Some((id, detail))
+}
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let filter = inbox::Inbox::filter_in_address();
+    let opens = use_params_map().read_untracked().get("id");
     let page = Resource::new(
         || (),
         move |_| {
-            let filter = filter.get_untracked();
+            let (filter, opens) = (filter.get_untracked(), opens.clone());
             async move {
                 let Some(user) = current_user().await? else { return Ok(None) };
                 if user.is_admin_without_org() {
                     return Ok(Some((user, None)));
                 }
                 let first = list_conversation_page(filter, None, None).await;
-                PageData::<FirstPage>::Ok(Some((user, Some(first))))
+                PageData::<(FirstPage, Opened)>::Ok(Some((user, Some((first, read_opened(opens).await)))))
             }
         },
     );
@@ -100,7 +115,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(Some((user, Some(first)))) => view! { <Dashboard user ai_agent=None first/> }.into_any(),
+                    Ok(Some((user, Some((first, opened))))) => view! { <Dashboard user ai_agent=None first opened/> }.into_any(),
                     Ok(Some((_, None))) => view! { <Redirect path="/admin"/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
@@ -153,11 +168,12 @@ impl Scope {
 pub fn AiAgentConversationsPage() -> impl IntoView {
     let params = use_params_map();
     let agent_id = params.read_untracked().get("agent").unwrap_or_default();
+    let opens = params.read_untracked().get("id");
     let filter = inbox::Inbox::filter_in_address();
     let page = Resource::new(
         || (),
         move |_| {
-            let (agent_id, filter) = (agent_id.clone(), filter.get_untracked());
+            let (agent_id, filter, opens) = (agent_id.clone(), filter.get_untracked(), opens.clone());
             async move {
                 let Some(user) = current_user().await? else { return Ok(None) };
                 if !user.is_admin {
@@ -167,7 +183,11 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
                     return Ok(Some((user, None)));
                 };
                 let first = list_conversation_page(filter, None, Some(agent.id.clone())).await;
-                PageData::<((String, String), FirstPage)>::Ok(Some((user, Some(((agent.id, agent.name), first)))))
+                let opened = read_opened(opens).await;
+                PageData::<((String, String), FirstPage, Opened)>::Ok(Some((
+                    user,
+                    Some(((agent.id, agent.name), first, opened)),
+                )))
             }
         },
     );
@@ -175,7 +195,7 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
         <Title text="Conversations · Admin · Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || Suspend::new(async move { match page.await {
-                Ok(Some((user, Some((agent, first))))) => view! { <Dashboard user ai_agent=Some(agent) first/> }.into_any(),
+                Ok(Some((user, Some((agent, first, opened))))) => view! { <Dashboard user ai_agent=Some(agent) first opened/> }.into_any(),
                 Ok(Some((user, None))) if user.is_admin => view! {
                     <main class="page-message"><h1>"No such AI agent"</h1><a href="/admin">"Back to Admin"</a></main>
                 }.into_any(),
@@ -190,12 +210,14 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage) -> impl IntoView {
+fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage, opened: Opened) -> impl IntoView {
     let params = use_params_map();
     let selected = Memo::new(move |_| params.read().get("id"));
     let agent_id = ai_agent.as_ref().map(|(id, _)| id.clone());
     let Scope { base, socket_path, nav, empty, with_bell } = Scope::of(agent_id.as_deref());
     let inbox = inbox::Inbox::new(agent_id.clone(), first);
+    // The conversation read with the page, for its first view (see `ConversationView`).
+    let opened = StoredValue::new(opened);
     let live = Live {
         summaries: RwSignal::new(HashMap::new()),
         messages: RwSignal::new(HashMap::new()),
@@ -355,7 +377,10 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage) -> impl Into
             <shortcuts::Shortcuts/>
             <section class="conv-view">
                 {move || match selected.get() {
-                    Some(id) => view! { <ConversationView id live me_id=me_id.clone() back=base.clone()/> }.into_any(),
+                    Some(id) => {
+                        let read = opened.with_value(|o| o.as_ref().filter(|(o, _)| *o == id).map(|(_, d)| d.clone()));
+                        view! { <ConversationView id read opened live me_id=me_id.clone() back=base.clone()/> }.into_any()
+                    }
                     None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
                 }}
             </section>
