@@ -242,6 +242,12 @@ test('a phone (390×844) works through a whole handoff: list, conversation with 
   await expect(ann.locator('.conv-view')).toBeHidden();
   const pageWidth = () => ann.evaluate(() => document.documentElement.scrollWidth);
   expect(await pageWidth(), 'nothing wider than the phone').toBeLessThanOrEqual(390);
+  // The request's toast sits in a band under the top bar: over neither the navigation nor the list.
+  const toast = ann.locator('.toast').first();
+  await expect(toast).toBeVisible();
+  const [t, bar, list] = await Promise.all([toast.boundingBox(), ann.locator('.topbar').boundingBox(), ann.locator('.conv-list').boundingBox()]);
+  expect(t!.y, 'the toast is below the top bar and its navigation').toBeGreaterThanOrEqual(bar!.y + bar!.height - 1);
+  expect(t!.y + t!.height, 'the toast is above the list').toBeLessThanOrEqual(list!.y + 1);
   await ann.screenshot({ path: 'screenshots/phone-list.png' });
 
   await row.tap();

@@ -117,7 +117,8 @@ pub fn RequestAlerts(
     let navigate_oldest = navigate.clone();
     let (base_mail, base_oldest) = (base.clone(), base.clone());
     view! {
-        // Bottom left, over the end of the conversation list: never over the reply box.
+        // Bottom left, over the end of the conversation list (on phones, a band under the top
+        // bar): never over the reply box.
         <div class="toasts" aria-live="assertive">
             <Show when=move || !sound_on.get()>
                 <button class="sound-hint" type="button" title="Browsers keep sound off until you interact with the page">
