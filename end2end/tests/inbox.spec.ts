@@ -275,4 +275,12 @@ test('a phone (390×844) works through a whole handoff: list, conversation with 
   for (const filter of await ann.locator('.filter').all()) {
     expect((await filter.boundingBox())!.height).toBeGreaterThanOrEqual(44);
   }
+  // A push notification's link (/conversations/{id}, as the server sends it) opens the
+  // conversation view directly, rendered with the page: its transcript, not the list.
+  const link = await row.getAttribute('href');
+  await ann.goto(`${BASE()}${link}`);
+  await expect(ann.locator('.topbar[data-hydrated="true"]')).toBeVisible();
+  await expect(ann.locator('.conv-view .msg', { hasText: 'Answered from a phone' })).toBeVisible();
+  await expect(ann.locator('.conv-list')).toBeHidden();
+  await expect(ann.locator('.back-link')).toBeVisible();
 });
