@@ -294,3 +294,20 @@ test('the conversation list is rendered on the server: it shows without JavaScri
   await expect(ann).toHaveURL(new RegExp(`${href}$`));
   await expect(ann.locator('.conv-view .msg').first()).toBeVisible();
 });
+
+test('leaving the dashboard while its bell is still being read leaves the console clean', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test');
+  // The bell's list answers only once the agent has left the dashboard for another page.
+  let release!: () => void;
+  const held = new Promise<void>((r) => { release = r; });
+  await ann.route('**/api/notifications/list', async (route) => { await held; await route.continue(); });
+  await ann.reload();
+  await expect(ann.locator('.topbar[data-hydrated="true"]')).toBeVisible();
+  await ann.getByRole('link', { name: 'Account' }).click();
+  await expect(ann).toHaveURL(/\/settings\/account$/);
+  await expect(ann.locator('.topbar[data-hydrated="true"]')).toBeVisible();
+  const answered = ann.waitForResponse('**/api/notifications/list');
+  release();
+  await answered;
+  // The console guard then finds no "already been disposed" panic from the bell that is gone.
+});

@@ -104,19 +104,22 @@ pub fn Bell(
             if let Ok(l) = list_notifications().await {
                 let unread_forms: Vec<NotificationDto> =
                     l.items.iter().filter(|n| n.kind == NotificationKind::EmailForm && !n.read).cloned().collect();
-                let first = known.with_value(|k| k.is_none());
-                let fresh: Vec<NotificationDto> = known.with_value(|k| {
-                    let k = k.clone().unwrap_or_default();
-                    unread_forms.iter().filter(|n| !first && !k.contains(&n.id)).cloned().collect()
-                });
-                known.update_value(|k| {
+                // The bell may be gone by now (the agent left the page while the list was read):
+                // then there is nothing to update.
+                let Some(fresh) = known.try_with_value(|k| match k {
+                    None => Vec::new(), // the first answer is the baseline
+                    Some(k) => unread_forms.iter().filter(|n| !k.contains(&n.id)).cloned().collect(),
+                }) else {
+                    return;
+                };
+                known.try_update_value(|k| {
                     k.get_or_insert_with(Default::default).extend(l.items.iter().map(|n| n.id.clone()))
                 });
-                mail_toasts.update(|t| {
+                mail_toasts.try_update(|t| {
                     t.retain(|old| unread_forms.iter().any(|n| n.id == old.id));
                     t.extend(fresh);
                 });
-                list.set(l);
+                list.try_set(l);
             }
         });
     });

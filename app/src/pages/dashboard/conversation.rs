@@ -41,7 +41,7 @@ pub(super) fn ConversationView(
     Effect::new({
         let id = id.clone();
         move |_| {
-            opened.set_value(None);
+            opened.try_set_value(None);
             if detail.with_untracked(Option::is_none) {
                 let id = id.clone();
                 leptos::task::spawn_local(async move {

@@ -378,7 +378,7 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage, opened: Open
             <section class="conv-view">
                 {move || match selected.get() {
                     Some(id) => {
-                        let read = opened.with_value(|o| o.as_ref().filter(|(o, _)| *o == id).map(|(_, d)| d.clone()));
+                        let read = opened.try_with_value(|o| o.as_ref().filter(|(o, _)| *o == id).map(|(_, d)| d.clone())).flatten();
                         view! { <ConversationView id read opened live me_id=me_id.clone() back=base.clone()/> }.into_any()
                     }
                     None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
