@@ -32,9 +32,13 @@ if [ "$profile" = wasm-release ]; then
     "$tmp/handoff_widget_bg.wasm" -o "$tmp/handoff_widget_bg.opt.wasm"
   mv "$tmp/handoff_widget_bg.opt.wasm" "$tmp/handoff_widget_bg.wasm"
 fi
-# The stylesheet without comments and spare whitespace (a fifth smaller on the wire): strings
-# and selectors keep their single spaces.
-perl -0777 -pe 's{/\*.*?\*/}{}gs; s/\s+/ /g; s/\s*([{};,>])\s*/$1/g; s/;}/}/g' style/main.css > "$tmp/handoff_widget.css"
+# The widget's part of the stylesheet (style/main.css up to its marker line: the rest is the
+# dashboard's), without comments and spare whitespace: strings and selectors keep their single
+# spaces.
+marker="==== end of the widget's part"
+grep -q "$marker" style/main.css || { echo "style/main.css has no line '$marker'" >&2; exit 1; }
+sed "/$marker/,\$d" style/main.css \
+  | perl -0777 -pe 's{/\*.*?\*/}{}gs; s/\s+/ /g; s/\s*([{};,>])\s*/$1/g; s/;}/}/g' > "$tmp/handoff_widget.css"
 mkdir -p "$out"
 # The wasm last: the server reloads when every file is present and any of them changed.
 for f in handoff_widget.js handoff_widget.css handoff_widget_bg.wasm; do

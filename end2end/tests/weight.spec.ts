@@ -64,6 +64,14 @@ test('the launcher and the widget stay within their size budgets', async ({ page
   expect(total(launcher)).toBeLessThanOrEqual(LAUNCHER_BUDGET);
   expect(total(chat)).toBeLessThanOrEqual(WIDGET_BUDGET);
 
+  // The widget's stylesheet is its own part of style/main.css, without the dashboard's rules.
+  const css = chat.find((f) => f.url.endsWith('.css'));
+  const sheet = await (await request.get(css!.url)).text();
+  expect(sheet).toContain('.widget-head');
+  for (const dashboardOnly of ['.conv-item', '.bell-panel', '.toasts', '.users-table', '.login-card']) {
+    expect(sheet, `the widget's stylesheet carries ${dashboardOnly}`).not.toContain(dashboardOnly);
+  }
+
   const asset = await request.get(wasm!.url, { headers: { 'accept-encoding': 'br' } });
   expect(asset.headers()['cache-control']).toBe(IMMUTABLE);
   expect(asset.headers()['content-encoding']).toBe('br');
