@@ -55,16 +55,16 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <main class="page-message"><h1>"Page not found"</h1><a href="/conversations">"Go to the dashboard"</a></main> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/conversations"/> }/>
                 <Route path=path!("/login") view=pages::login::LoginPage/>
+                // Every signed-in page is rendered with its data on the server (async SSR), so it
+                // shows its lists before the WASM arrives and without JavaScript.
                 // One route for the list and an open conversation: opening one keeps the page (its
-                // socket, timers and alerts) instead of building a second dashboard. Rendered
-                // with its data on the server (async SSR), so the list shows before the WASM
-                // arrives and without JavaScript.
+                // socket, timers and alerts) instead of building a second dashboard.
                 <Route path=path!("/conversations/:id?") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings/ai") view=pages::ai_agents::AiAgentsPage/>
-                <Route path=path!("/settings/widgets") view=pages::widgets::WidgetsPage/>
-                <Route path=path!("/settings/users") view=pages::users::UsersPage/>
-                <Route path=path!("/settings/account") view=pages::account::AccountPage/>
-                <Route path=path!("/admin") view=pages::admin::AdminPage/>
+                <Route path=path!("/settings/ai") view=pages::ai_agents::AiAgentsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/widgets") view=pages::widgets::WidgetsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/agents/:agent/conversations/:id?") view=pages::dashboard::AiAgentConversationsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -190,7 +190,40 @@ test('the admin creates a widget for Acme and gets its embed snippet', async () 
   expect(hydrationWarnings).toEqual([]);
 });
 
+test('the settings pages are rendered on the server: their lists show without JavaScript', async ({ browser }) => {
+  allowConsole(/\/pkg\/handoff\.[^ ]*\.js: csp$/); // JavaScript is off: the browser refuses the bundle
+  const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await admin.context().storageState() });
+  const page = await noJs.newPage();
+  await page.goto(`${BASE()}/admin`);
+  await expect(page.locator('tr[data-org-name="Acme"] td.num')).toHaveText(['2', '1', '1']);
+  await expect(page.locator('tr[data-agent-name="Acme Assistant"]')).toBeVisible();
+  await page.goto(`${BASE()}/settings/users`);
+  await expect(page.locator(`tr[data-user-email="${SETTINGS_USER.email}"]`)).toBeVisible();
+  await page.goto(`${BASE()}/settings/widgets`);
+  await expect(page.locator('[data-widget-name="Acme shop"]')).toBeVisible();
+  await expect(page.getByLabel('Embed snippet of Acme shop')).toHaveValue(/data-widget=/);
+  // The AI agents are rendered with the page; each agent's knowledge base and the handoff
+  // settings are read in the browser (created inside the page's Suspense, they cannot be
+  // resources: see components/form.rs `load`).
+  await page.goto(`${BASE()}/settings/ai`);
+  await expect(page.locator('.agent-section').first()).toBeVisible();
+  for (const path of ['/admin', '/settings/users', '/settings/widgets']) {
+    await page.goto(`${BASE()}${path}`);
+    await expect(page.locator('main')).not.toContainText('Loading');
+  }
+  await noJs.close();
+  // With JavaScript the same pages hydrate over that content without a mismatch.
+  for (const path of ['/settings/users', '/settings/widgets', '/settings/ai', '/admin']) {
+    await admin.goto(`${BASE()}${path}`);
+    await live(admin);
+  }
+  await expect(admin.locator('tr[data-org-name="Acme"] td.num')).toHaveText(['2', '1', '1']);
+  expect(hydrationWarnings).toEqual([]);
+});
+
 test('the Acme user with settings sees only Acme', async ({ browser }) => {
+  // /admin is answered 403 to a non-admin (its lists are refused; the page says so too).
+  allowConsole(/the server responded with a status of 403 \(Forbidden\) \(http:\/\/[^)]*\/admin\)$/);
   // A Demo Org conversation exists; Acme's users must not see it.
   const widget = await openWidget(await (await browser.newContext()).newPage());
   await widget.getByLabel('Message').fill('A question for Demo Org only');

@@ -1,11 +1,12 @@
 //! Pieces of the settings forms: a form's outcome ([`Feedback`]) shown next to the field the
 //! server named ([`field_error`]) or above the buttons ([`form_status`]), and data read from the
-//! server after hydration ([`load_in_browser`]), sending a form ([`submit_form`]), and the organization `<select>` of the admin
+//! server while the page renders and again after changes ([`load`]), sending a form ([`submit_form`]), and the organization `<select>` of the admin
 //! pages ([`org_options`]).
 use crate::error::AppError;
 use domain::admin::OrgDto;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 
 /// A form's outcome: which field is wrong (if one is) and what to say.
@@ -72,18 +73,91 @@ pub fn submit_form<T: 'static>(
     });
 }
 
-/// Data read by [`load_in_browser`]: `None` while the first read is under way.
-pub type Loaded<T> = RwSignal<Option<Result<T, AppError>>>;
+/// A page's data from the server: read once while the page is rendered (on the server, so the
+/// page arrives with its content and hydration sees the same data), read again in the browser
+/// whenever `version` or a signal that the fetch reads changes; the previous data stays shown
+/// meanwhile. Made by [`load`]; read it inside the page's `<Suspense>` (the settings frame's).
+pub struct Loaded<T: Send + Sync + 'static> {
+    /// The read made while the page renders ([`load`]); `None` for [`load_in_browser`].
+    first: Option<Resource<Result<T, AppError>>>,
+    /// Every read after the first: `None` until one has answered.
+    later: RwSignal<Option<Result<T, AppError>>>,
+}
 
-/// Data read from the server in the browser, after hydration (`None` while the first read is
-/// under way, on the server too, so SSR and hydration render the same). Read again whenever
-/// `version` or a signal that `fetch` reads changes; the previous data stays shown meanwhile.
+impl<T: Send + Sync + 'static> Clone for Loaded<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for Loaded<T> {}
+
+impl<T> Loaded<T>
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    /// `f` of the newest answer: `None` while the first read is under way.
+    pub fn with<R>(&self, f: impl FnOnce(Option<&Result<T, AppError>>) -> R) -> R {
+        match (self.later.with(|l| l.is_some()), self.first) {
+            (true, _) | (false, None) => self.later.with(|l| f(l.as_ref())),
+            (false, Some(first)) => {
+                let first = first.get();
+                f(first.as_ref())
+            }
+        }
+    }
+
+    pub fn get(&self) -> Option<Result<T, AppError>> {
+        self.with(|d| d.cloned())
+    }
+}
+
+/// Reads `fetch()` while the page renders, then again whenever `version` or a signal `fetch`
+/// reads changes (see [`Loaded`]). Call it in the page's own component, before its
+/// `SettingsFrame`, never inside the frame's content: a resource created inside a
+/// `<Suspense>`'s children is created again each time the `<Suspense>` builds them
+/// (leptos-rs/leptos#4866), and hydration then reads another resource's data than the server
+/// rendered with (it panicked in tachys' hydration).
+pub fn load<T, Fut>(version: RwSignal<u64>, fetch: impl Fn() -> Fut + Send + Sync + 'static) -> Loaded<T>
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let fetch = std::sync::Arc::new(fetch);
+    let first = {
+        let fetch = fetch.clone();
+        Resource::new(|| (), move |_| untrack(|| fetch()))
+    };
+    let later = RwSignal::new(None);
+    // Only the newest read's answer is shown (an older one may arrive after it).
+    let latest = StoredValue::new(0u64);
+    Effect::new(move |ran: Option<()>| {
+        version.track();
+        let fut = fetch(); // also tracks the signals the fetch reads
+        if ran.is_none() {
+            return; // the first read is the resource's
+        }
+        let n = latest.get_value() + 1;
+        latest.set_value(n);
+        spawn_local(async move {
+            let answer = fut.await;
+            if latest.try_get_value() == Some(n) {
+                later.try_set(Some(answer));
+            }
+        });
+    });
+    Loaded { first: Some(first), later }
+}
+
+/// Data read in the browser only, after hydration (`None` while the first read is under way,
+/// on the server too, so the server and hydration render the same), then again whenever
+/// `version` or a signal `fetch` reads changes. For data of a part of a page that is created
+/// inside a `<Suspense>`'s children, where a resource must not be created (see [`load`]).
 pub fn load_in_browser<T, Fut>(version: RwSignal<u64>, fetch: impl Fn() -> Fut + 'static) -> Loaded<T>
 where
     T: Send + Sync + 'static,
     Fut: Future<Output = Result<T, AppError>> + 'static,
 {
-    let data = RwSignal::new(None);
+    let later = RwSignal::new(None);
     // Only the newest read's answer is shown (an older one may arrive after it).
     let latest = StoredValue::new(0u64);
     Effect::new(move |_| {
@@ -94,25 +168,34 @@ where
         spawn_local(async move {
             let answer = fut.await;
             if latest.try_get_value() == Some(n) {
-                data.try_set(Some(answer));
+                later.try_set(Some(answer));
             }
         });
     });
-    data
+    Loaded { first: None, later }
 }
 
 /// The loaded value, or `T::default()` while loading or after an error.
-pub fn loaded_or_default<T: Clone + Default + Send + Sync + 'static>(data: Loaded<T>) -> T {
-    data.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default())
+pub fn loaded_or_default<T>(data: Loaded<T>) -> T
+where
+    T: Clone + Default + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    data.with(|d| d.and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default())
 }
 
 /// Whether the list has been read and is empty.
-pub fn loaded_empty<T: Send + Sync + 'static>(data: Loaded<Vec<T>>) -> bool {
+pub fn loaded_empty<T>(data: Loaded<Vec<T>>) -> bool
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
     data.with(|d| matches!(d, Some(Ok(list)) if list.is_empty()))
 }
 
-/// "Loading…", the error, or nothing (the data is there) for a [`load_in_browser`] signal.
-pub fn load_status<T: Send + Sync + 'static>(data: Loaded<T>) -> impl IntoView {
+/// "Loading…", the error, or nothing (the data is there) for [`Loaded`] data.
+pub fn load_status<T>(data: Loaded<T>) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
     move || {
         data.with(|d| match d {
             None => Some(view! { <p class="muted">"Loading…"</p> }.into_any()),

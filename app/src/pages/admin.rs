@@ -5,8 +5,8 @@
 //! Everyone else sees a short refusal; the server refuses their calls anyway.
 use crate::api::admin::{assign_agent, create_agent, create_org, list_agent_entries, list_orgs, rename_org};
 use crate::components::form::{
-    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, submit_form,
-    Feedback, Loaded, NameInput, OrgSelect,
+    field_error, form_status, load, load_status, loaded_empty, loaded_or_default, org_options, submit_form, Feedback,
+    Loaded, NameInput, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{AgentEntry, OrgDto};
@@ -16,27 +16,23 @@ use leptos_meta::Title;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    // Read with the page (see `load`); bumped after every change: both lists are read again
+    // (counts and names change together).
+    let version = RwSignal::new(0u64);
+    let orgs = load(version, list_orgs);
+    let agents = load(version, list_agent_entries);
     view! {
         <Title text="Admin · Handoff"/>
-        <SettingsFrame current="/admin" content=|user| {
+        <SettingsFrame current="/admin" content=move |user| {
             if user.is_admin {
-                view! { <Admin/> }.into_any()
+                view! {
+                    <Organizations orgs version/>
+                    <AiAgents agents orgs version/>
+                }.into_any()
             } else {
                 view! { <p class="card muted">"Only platform admins can see this page."</p> }.into_any()
             }
         }/>
-    }
-}
-
-#[component]
-fn Admin() -> impl IntoView {
-    // Bumped after every change: both lists are read again (counts and names change together).
-    let version = RwSignal::new(0u64);
-    let orgs = load_in_browser(version, list_orgs);
-    let agents = load_in_browser(version, list_agent_entries);
-    view! {
-        <Organizations orgs version/>
-        <AiAgents agents orgs version/>
     }
 }
 

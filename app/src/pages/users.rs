@@ -5,8 +5,8 @@
 //! permissions), shown next to the field.
 use crate::api::admin::{create_user, list_orgs, list_users, set_user_password, update_user};
 use crate::components::form::{
-    field_error, form_status, load_in_browser, load_status, loaded_empty, loaded_or_default, org_options, submit_form,
-    Feedback, Loaded, OrgSelect,
+    field_error, form_status, load, load_status, loaded_empty, loaded_or_default, org_options, submit_form, Feedback,
+    Loaded, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{NewUser, OrgDto, Permissions, Role, UserChange, UserEntry};
@@ -15,11 +15,17 @@ use leptos_meta::Title;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    // Read with the page (see `load`).
+    let version = RwSignal::new(0u64);
+    // Admins: the organization to show ("" = every user).
+    let filter = RwSignal::new(String::new());
+    let orgs = load(version, list_orgs);
+    let users = load(version, move || list_users(Some(filter.get()).filter(|f| !f.is_empty())));
     view! {
         <Title text="Users · Handoff"/>
-        <SettingsFrame current="/settings/users" wide=true content=|user| {
+        <SettingsFrame current="/settings/users" wide=true content=move |user| {
             if user.can_users {
-                view! { <Users admin=user.is_admin me=user.id/> }.into_any()
+                view! { <Users admin=user.is_admin me=user.id version filter orgs users/> }.into_any()
             } else {
                 view! { <p class="card muted">"Managing users needs the users permission."</p> }.into_any()
             }
@@ -28,12 +34,14 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn Users(admin: bool, me: String) -> impl IntoView {
-    let version = RwSignal::new(0u64);
-    // Admins: the organization to show ("" = every user).
-    let filter = RwSignal::new(String::new());
-    let orgs = load_in_browser(version, list_orgs);
-    let users = load_in_browser(version, move || list_users(Some(filter.get()).filter(|f| !f.is_empty())));
+fn Users(
+    admin: bool,
+    me: String,
+    version: RwSignal<u64>,
+    filter: RwSignal<String>,
+    orgs: Loaded<Vec<OrgDto>>,
+    users: Loaded<Vec<UserEntry>>,
+) -> impl IntoView {
     let list = move || loaded_or_default(users);
     view! {
         <section class="card stack users">

@@ -4,10 +4,10 @@
 //! organization) and a new one can be created; without, everything is read-only.
 use crate::api::admin::list_orgs;
 use crate::api::agents::list_agents;
+use crate::api::auth::current_user;
 use crate::api::widgets::{list_widgets, save_widget};
 use crate::components::form::{
-    field_error, form_status, load_in_browser, load_status, loaded_or_default, submit_form, Feedback, Loaded,
-    NameInput, OrgSelect,
+    field_error, form_status, load, load_status, loaded_or_default, submit_form, Feedback, Loaded, NameInput, OrgSelect,
 };
 use crate::components::topbar::SettingsFrame;
 use domain::admin::{embed_snippet, OrgDto, WidgetDto, WidgetInput};
@@ -19,9 +19,23 @@ use leptos_meta::Title;
 
 #[component]
 pub fn WidgetsPage() -> impl IntoView {
+    // Read with the page (see `load`), again after every change.
+    let version = RwSignal::new(0u64);
+    let data = load(version, list_widgets);
+    let agents = load(version, list_agents);
+    // Organizations are an admin's choice only: everyone else is answered with none.
+    let orgs = load(version, || async {
+        match current_user().await? {
+            Some(u) if u.is_admin => list_orgs().await,
+            _ => Ok(Vec::new()),
+        }
+    });
     view! {
         <Title text="Widgets · Handoff"/>
-        <SettingsFrame current="/settings/widgets" content=|user| view! { <Widgets admin=user.is_admin can_edit=user.can_settings/> }/>
+        <SettingsFrame current="/settings/widgets" content=move |user| {
+            let choices = Choices { admin: user.is_admin, agents, orgs };
+            view! { <Widgets can_edit=user.can_settings version data choices/> }
+        }/>
     }
 }
 
@@ -34,20 +48,12 @@ struct Choices {
 }
 
 #[component]
-fn Widgets(admin: bool, can_edit: bool) -> impl IntoView {
-    let version = RwSignal::new(0u64);
-    let data = load_in_browser(version, list_widgets);
-    let choices = Choices {
-        admin,
-        agents: load_in_browser(version, list_agents),
-        orgs: load_in_browser(version, move || async move {
-            if admin {
-                list_orgs().await
-            } else {
-                Ok(Vec::new())
-            }
-        }),
-    };
+fn Widgets(
+    can_edit: bool,
+    version: RwSignal<u64>,
+    data: Loaded<(Vec<WidgetDto>, String)>,
+    choices: Choices,
+) -> impl IntoView {
     let widgets = move || loaded_or_default(data).0;
     let base = move || loaded_or_default(data).1;
     view! {
@@ -112,7 +118,7 @@ fn Snippet(name: String, snippet: String) -> impl IntoView {
         <div class="snippet">
             <label>
                 {format!("Embed snippet of {name}")}
-                <textarea class="snippet-code" readonly=true rows="2" spellcheck="false" node_ref=area prop:value=snippet></textarea>
+                <textarea class="snippet-code" readonly=true rows="2" spellcheck="false" node_ref=area>{snippet}</textarea>
             </label>
             <div class="row">
                 <button type="button" class="btn small" on:click=copy>"Copy"</button>

@@ -410,6 +410,22 @@ async fn pages_and_embed_script(db: Db) {
 }
 on_both_databases!(pages_and_embed_script);
 
+/// A signed-out browser opening a signed-in page is redirected to the sign-in page (302 with
+/// its Location), also where the page's own data is refused while it renders (the settings
+/// pages read their lists with the page: the refusal sets 401, the redirect comes after it).
+async fn signed_out_pages_redirect_to_sign_in(db: Db) {
+    let app = spawn_app(db).await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in
+        ["/conversations", "/admin", "/settings/users", "/settings/widgets", "/settings/ai", "/settings/account"]
+    {
+        let res = browser.get(format!("{}{path}", app.base)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(res.status(), 302, "{path}");
+        assert_eq!(res.headers()["location"], "/login", "{path}");
+    }
+}
+on_both_databases!(signed_out_pages_redirect_to_sign_in);
+
 /// Two server processes on one PostgreSQL: a visitor on node A and an agent on node B see each
 /// other's messages and state changes live; claims on both nodes at once still have one winner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
