@@ -136,16 +136,26 @@ where
         if ran.is_none() {
             return; // the first read is the resource's
         }
-        let n = latest.get_value() + 1;
-        latest.set_value(n);
-        spawn_local(async move {
-            let answer = fut.await;
-            if latest.try_get_value() == Some(n) {
-                later.try_set(Some(answer));
-            }
-        });
+        show_newest(latest, later, fut);
     });
     Loaded { first: Some(first), later }
+}
+
+/// Shows what `read` answers in `later`, unless a newer read has started meanwhile (`latest`
+/// counts the reads: an older answer may arrive after a newer one).
+fn show_newest<T, Fut>(latest: StoredValue<u64>, later: RwSignal<Option<Result<T, AppError>>>, read: Fut)
+where
+    T: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + 'static,
+{
+    let n = latest.get_value() + 1;
+    latest.set_value(n);
+    spawn_local(async move {
+        let answer = read.await;
+        if latest.try_get_value() == Some(n) {
+            later.try_set(Some(answer));
+        }
+    });
 }
 
 /// Data read in the browser only, after hydration (`None` while the first read is under way,
@@ -162,15 +172,7 @@ where
     let latest = StoredValue::new(0u64);
     Effect::new(move |_| {
         version.track();
-        let fut = fetch();
-        let n = latest.get_value() + 1;
-        latest.set_value(n);
-        spawn_local(async move {
-            let answer = fut.await;
-            if latest.try_get_value() == Some(n) {
-                later.try_set(Some(answer));
-            }
-        });
+        show_newest(latest, later, fetch());
     });
     Loaded { first: None, later }
 }
