@@ -55,8 +55,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <main class="page-message"><h1>"Page not found"</h1><a href="/conversations">"Go to the dashboard"</a></main> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/conversations"/> }/>
                 <Route path=path!("/login") view=pages::login::LoginPage/>
-                // Every signed-in page is rendered with its data on the server (async SSR), so it
-                // shows its lists before the WASM arrives and without JavaScript.
+                // Every signed-in page is rendered on the server with the data its page reads
+                // (async SSR), so it shows its lists before the WASM arrives and without
+                // JavaScript (parts that read in the browser: see components::form::load_in_browser).
                 // One route for the list and an open conversation: opening one keeps the page (its
                 // socket, timers and alerts) instead of building a second dashboard.
                 <Route path=path!("/conversations/:id?") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>

@@ -76,7 +76,8 @@ pub fn submit_form<T: 'static>(
 /// A page's data from the server: read once while the page is rendered (on the server, so the
 /// page arrives with its content and hydration sees the same data), read again in the browser
 /// whenever `version` or a signal that the fetch reads changes; the previous data stays shown
-/// meanwhile. Made by [`load`]; read it inside the page's `<Suspense>` (the settings frame's).
+/// meanwhile. Made by [`load`] (read it inside the page's `<Suspense>`, the settings frame's), or
+/// by [`load_in_browser`] for data read only after hydration.
 pub struct Loaded<T: Send + Sync + 'static> {
     /// The read made while the page renders ([`load`]); `None` for [`load_in_browser`].
     first: Option<Resource<Result<T, AppError>>>,
