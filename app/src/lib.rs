@@ -57,7 +57,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 // Every signed-in page is rendered on the server with the data its page reads
                 // (async SSR), so it shows its lists before the WASM arrives and without
-                // JavaScript (parts that read in the browser: see components::form::load_in_browser).
+                // JavaScript (each page creates its resources before its <Suspense>: see
+                // components::form::load).
                 // One route for the list and an open conversation: opening one keeps the page (its
                 // socket, timers and alerts) instead of building a second dashboard.
                 <Route path=path!("/conversations/:id?") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>

@@ -190,28 +190,50 @@ test('the admin creates a widget for Acme and gets its embed snippet', async () 
   expect(hydrationWarnings).toEqual([]);
 });
 
-test('the settings pages are rendered on the server: their lists show without JavaScript', async ({ browser }) => {
+test('the settings pages are rendered on the server: their lists and forms show without JavaScript', async ({ browser }) => {
   allowConsole(/\/pkg\/handoff\.[^ ]*\.js: csp$/); // JavaScript is off: the browser refuses the bundle
   const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await admin.context().storageState() });
   const page = await noJs.newPage();
   await page.goto(`${BASE()}/admin`);
   await expect(page.locator('tr[data-org-name="Acme"] td.num')).toHaveText(['2', '1', '1']);
-  await expect(page.locator('tr[data-agent-name="Acme Assistant"]')).toBeVisible();
+  await expect(page.locator('tr[data-agent-name="Acme Assistant"] select option:checked')).toHaveText('Acme');
   await page.goto(`${BASE()}/settings/users`);
-  await expect(page.locator(`tr[data-user-email="${SETTINGS_USER.email}"]`)).toBeVisible();
+  // Inputs show their values (a value set as a DOM property only would be empty here).
+  const sally = page.locator(`tr[data-user-email="${SETTINGS_USER.email}"]`);
+  await expect(sally.getByLabel('Name')).toHaveValue(SETTINGS_USER.name);
+  await expect(sally.getByLabel('E-mail')).toHaveValue(SETTINGS_USER.email);
+  await expect(sally.getByLabel('Settings')).toBeChecked();
+  await expect(sally.getByLabel('Active')).toBeChecked();
   await page.goto(`${BASE()}/settings/widgets`);
-  await expect(page.locator('[data-widget-name="Acme shop"]')).toBeVisible();
-  await expect(page.getByLabel('Embed snippet of Acme shop')).toHaveValue(/data-widget=/);
-  // The AI agents are rendered with the page; each agent's knowledge base and the handoff
-  // settings are read in the browser (created inside the page's Suspense, they cannot be
-  // resources: see components/form.rs `load`).
+  const shop = page.locator('[data-widget-name="Acme shop"]');
+  await expect(shop.getByLabel('Name')).toHaveValue('Acme shop');
+  await expect(shop.getByLabel('AI agent').locator('option:checked')).toHaveText('Acme Assistant');
+  await expect(shop.getByLabel('Allowed sites')).toHaveValue('https://shop.acme.test');
+  await expect(shop.getByLabel('Embed snippet of Acme shop')).toHaveValue(/data-widget=/);
+  // The AI agents with their settings and knowledge bases.
   await page.goto(`${BASE()}/settings/ai`);
-  await expect(page.locator('.agent-section').first()).toBeVisible();
-  for (const path of ['/admin', '/settings/users', '/settings/widgets']) {
+  const ada = page.locator('.agent-section[data-agent="demo-agent"]');
+  await expect(ada.locator('.agent-settings').getByLabel('Name')).toHaveValue('Ada');
+  await expect(ada.getByLabel('The knowledge base below (built in, works offline)')).toBeChecked();
+  await expect(ada.locator('.kb-entry').first()).toBeVisible();
+  for (const path of ['/admin', '/settings/users', '/settings/widgets', '/settings/ai']) {
     await page.goto(`${BASE()}${path}`);
     await expect(page.locator('main')).not.toContainText('Loading');
   }
   await noJs.close();
+  // An organization's user sees its handoff settings too.
+  const sallyNoJs = await browser.newContext({ javaScriptEnabled: false });
+  const login = await sallyNoJs.newPage();
+  await login.goto(`${BASE()}/login`);
+  await login.getByLabel('E-mail').fill(SETTINGS_USER.email);
+  await login.getByLabel('Password').fill(SETTINGS_USER.password);
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await login.waitForURL(/\/conversations$/);
+  await login.goto(`${BASE()}/settings/ai`);
+  await expect(login.locator('.handoff-settings').getByLabel('Offer the e-mail form after (seconds)')).toHaveValue(/^\d+$/);
+  await expect(login.locator('.agent-section .agent-settings').getByLabel('Name')).toHaveValue('Acme Assistant');
+  await expect(login.locator('main')).not.toContainText('Loading');
+  await sallyNoJs.close();
   // With JavaScript the same pages hydrate over that content without a mismatch.
   for (const path of ['/settings/users', '/settings/widgets', '/settings/ai', '/admin']) {
     await admin.goto(`${BASE()}${path}`);

@@ -76,11 +76,10 @@ pub fn submit_form<T: 'static>(
 /// A page's data from the server: read once while the page is rendered (on the server, so the
 /// page arrives with its content and hydration sees the same data), read again in the browser
 /// whenever `version` or a signal that the fetch reads changes; the previous data stays shown
-/// meanwhile. Made by [`load`] (read it inside the page's `<Suspense>`, the settings frame's), or
-/// by [`load_in_browser`] for data read only after hydration.
+/// meanwhile. Made by [`load`] (read it inside the page's `<Suspense>`, the settings frame's).
 pub struct Loaded<T: Send + Sync + 'static> {
-    /// The read made while the page renders ([`load`]); `None` for [`load_in_browser`].
-    first: Option<Resource<Result<T, AppError>>>,
+    /// The read made while the page renders.
+    first: Resource<Result<T, AppError>>,
     /// Every read after the first: `None` until one has answered.
     later: RwSignal<Option<Result<T, AppError>>>,
 }
@@ -98,12 +97,11 @@ where
 {
     /// `f` of the newest answer: `None` while the first read is under way.
     pub fn with<R>(&self, f: impl FnOnce(Option<&Result<T, AppError>>) -> R) -> R {
-        match (self.later.with(|l| l.is_some()), self.first) {
-            (true, _) | (false, None) => self.later.with(|l| f(l.as_ref())),
-            (false, Some(first)) => {
-                let first = first.get();
-                f(first.as_ref())
-            }
+        if self.later.with(|l| l.is_some()) {
+            self.later.with(|l| f(l.as_ref()))
+        } else {
+            let first = self.first.get();
+            f(first.as_ref())
         }
     }
 
@@ -139,7 +137,7 @@ where
         }
         show_newest(latest, later, fut);
     });
-    Loaded { first: Some(first), later }
+    Loaded { first, later }
 }
 
 /// Shows what `read` answers in `later`, unless a newer read has started meanwhile (`latest`
@@ -157,25 +155,6 @@ where
             later.try_set(Some(answer));
         }
     });
-}
-
-/// Data read in the browser only, after hydration (`None` while the first read is under way,
-/// on the server too, so the server and hydration render the same), then again whenever
-/// `version` or a signal `fetch` reads changes. For data of a part of a page that is created
-/// inside a `<Suspense>`'s children, where a resource must not be created (see [`load`]).
-pub fn load_in_browser<T, Fut>(version: RwSignal<u64>, fetch: impl Fn() -> Fut + 'static) -> Loaded<T>
-where
-    T: Send + Sync + 'static,
-    Fut: Future<Output = Result<T, AppError>> + 'static,
-{
-    let later = RwSignal::new(None);
-    // Only the newest read's answer is shown (an older one may arrive after it).
-    let latest = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        version.track();
-        show_newest(latest, later, fetch());
-    });
-    Loaded { first: None, later }
 }
 
 /// The loaded value, or `T::default()` while loading or after an error.
@@ -216,10 +195,10 @@ pub fn org_options(
     selected: impl Fn() -> String + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
-        <option value="" prop:selected=move || selected().is_empty()>{none}</option>
+        <option value="" selected=untrack(selected).is_empty() prop:selected=move || selected().is_empty()>{none}</option>
         {move || loaded_or_default(orgs).into_iter().map(|o| {
             let id = o.id.clone();
-            view! { <option value=o.id prop:selected=move || selected() == id>{o.name}</option> }
+            view! { <option value=o.id selected=untrack(selected) == id prop:selected=move || selected() == id>{o.name}</option> }
         }).collect_view()}
     }
 }
@@ -249,7 +228,7 @@ pub fn NameInput(value: RwSignal<String>, fb: RwSignal<Feedback>) -> impl IntoVi
     view! {
         <label>
             "Name"
-            <input type="text" name="name" autocomplete="off" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            <input type="text" name="name" autocomplete="off" value=value.get_untracked() prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
             {field_error(fb, "name")}
         </label>
     }

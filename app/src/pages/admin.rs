@@ -107,7 +107,7 @@ fn OrgRow(org: OrgDto, version: RwSignal<u64>) -> impl IntoView {
                         let save = save.clone();
                         move |ev| { ev.prevent_default(); save(); }
                     }>
-                        <input type="text" name="name" aria-label="Organization name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        <input type="text" name="name" aria-label="Organization name" value=name.get_untracked() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                         <button type="submit" class="btn small primary">"Save"</button>
                         <button type="button" class="btn small" on:click={
                             let n = cancel_name.clone();

@@ -2,14 +2,15 @@
 //! the reply-to address of e-mail answers), the AI agent's settings (texts, handoff popup,
 //! backend) and its knowledge base (Q&A pairs and articles: add, edit, delete, import a
 //! Markdown/plain-text file, try a question). Users without the *settings* permission see
-//! everything read-only; the server refuses changes anyway.
+//! everything read-only; the server refuses changes anyway. Everything is read with the page (its
+//! resources are created here, before its `<Suspense>`), so it renders on the server.
 use crate::api::agents::{list_agents, update_agent};
 use crate::api::auth::current_user;
 #[cfg(feature = "browser")]
 use crate::api::knowledge::import_knowledge;
 use crate::api::knowledge::{delete_knowledge, list_knowledge, preview_answer, save_knowledge};
 use crate::api::org::{get_org_settings, save_org_settings};
-use crate::components::form::{field_error, form_status, load_in_browser, load_status, submit_form, Feedback};
+use crate::components::form::{field_error, form_status, submit_form, Feedback};
 use crate::components::topbar::TopBar;
 use crate::error::AppError;
 use domain::agent::{
@@ -24,7 +25,28 @@ use leptos_router::components::Redirect;
 #[component]
 pub fn AiAgentsPage() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_user());
-    let agents = Resource::new(|| (), |_| list_agents());
+    // The organization's handoff settings, for a user who belongs to one.
+    let settings = Resource::new(
+        || (),
+        |_| async {
+            match current_user().await {
+                Ok(Some(user)) if user.org_name.is_some() => Some(get_org_settings().await),
+                _ => None,
+            }
+        },
+    );
+    // Each agent with its knowledge base.
+    let agents = Resource::new(
+        || (),
+        |_| async {
+            let mut read = Vec::new();
+            for agent in list_agents().await? {
+                let knowledge = list_knowledge(agent.id.clone()).await;
+                read.push((agent, knowledge));
+            }
+            Ok::<_, AppError>(read)
+        },
+    );
     view! {
         <Title text="AI agent · Handoff"/>
         <div class="settings-page">
@@ -38,12 +60,12 @@ pub fn AiAgentsPage() -> impl IntoView {
                     // Handoff settings belong to an organization; platform admins without one
                     // edit the agents only.
                     {move || me.get().and_then(Result::ok).flatten().map(|user| match user.org_name {
-                        Some(_) => view! { <HandoffSettings editable=user.can_settings/> }.into_any(),
+                        Some(_) => settings.get().flatten().map(|read| view! { <HandoffSettings editable=user.can_settings read/> }).into_any(),
                         None => view! { <p class="muted">"You belong to no organization: below are every organization's AI agents. Assign agents to organizations under Admin."</p> }.into_any(),
                     })}
                     {move || agents.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! { <p class="muted pad">"No AI agent is assigned to your organization."</p> }.into_any(),
-                        Ok(list) => list.into_iter().map(|agent| view! { <AiAgentSection agent/> }).collect_view().into_any(),
+                        Ok(list) => list.into_iter().map(|(agent, knowledge)| view! { <AiAgentSection agent knowledge/> }).collect_view().into_any(),
                         Err(AppError::Unauthorized { .. }) => view! { <Redirect path="/login"/> }.into_any(),
                         Err(e) => view! { <p class="form-error pad">{e.to_string()}</p> }.into_any(),
                     })}
@@ -54,9 +76,9 @@ pub fn AiAgentsPage() -> impl IntoView {
 }
 
 /// The organization's handoff settings: after how long a waiting visitor is offered the e-mail
-/// form, and where replies to agents' e-mail answers go. Loaded in the browser.
+/// form, and where replies to agents' e-mail answers go. `read`: the page's read of them.
 #[component]
-fn HandoffSettings(editable: bool) -> impl IntoView {
+fn HandoffSettings(editable: bool, read: Result<OrgSettings, AppError>) -> impl IntoView {
     let timeout = RwSignal::new(String::new());
     let reply_to = RwSignal::new(String::new());
     let fb = RwSignal::new(Feedback::default());
@@ -65,12 +87,10 @@ fn HandoffSettings(editable: bool) -> impl IntoView {
         timeout.set(s.handoff_timeout_secs.to_string());
         reply_to.set(s.reply_to);
     };
-    let loaded = load_in_browser(RwSignal::new(0), get_org_settings);
-    Effect::new(move |_| {
-        if let Some(Ok(s)) = loaded.get() {
-            show(s);
-        }
-    });
+    let unread = read.as_ref().err().map(ToString::to_string);
+    if let Ok(s) = read {
+        show(s);
+    }
     let save = move || {
         let Ok(handoff_timeout_secs) = timeout.get_untracked().trim().parse::<i64>() else {
             fb.set(Feedback::field("handoff_timeout_secs", "enter a whole number of seconds"));
@@ -82,25 +102,28 @@ fn HandoffSettings(editable: bool) -> impl IntoView {
             Feedback::ok("Saved.")
         });
     };
-    let disabled = move || !editable || loaded.with(|l| !matches!(l, Some(Ok(_))));
+    let disabled = {
+        let unread = unread.is_some();
+        move || !editable || unread
+    };
 
     view! {
         <form class="card stack handoff-settings" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
             <h2>"Handoff"</h2>
             <p class="muted">"When a visitor asks for a human and nobody answers in time (or nobody is online), the chat offers them a form to send their question by e-mail. Agents answer it from the conversation."</p>
             {(!editable).then(|| view! { <p class="muted notice">"You can view these settings. Changing them needs the settings permission."</p> })}
-            {load_status(loaded)}
+            {unread.map(|e| view! { <p class="form-error">{e}</p> })}
             <div class="row">
                 <label>
                     "Offer the e-mail form after (seconds)"
                     <input type="number" name="handoff_timeout_secs" min="10" max="86400" step="1" inputmode="numeric"
-                        prop:value=move || timeout.get() on:input=move |ev| timeout.set(event_target_value(&ev)) disabled=disabled/>
+                        value=timeout.get_untracked() prop:value=move || timeout.get() on:input=move |ev| timeout.set(event_target_value(&ev)) disabled=disabled/>
                     {field_error(fb, "handoff_timeout_secs")}
                 </label>
                 <label>
                     "Reply-to address"
                     <input type="email" name="reply_to" placeholder="empty: the server's sender address" autocomplete="off"
-                        prop:value=move || reply_to.get() on:input=move |ev| reply_to.set(event_target_value(&ev)) disabled=disabled/>
+                        value=reply_to.get_untracked() prop:value=move || reply_to.get() on:input=move |ev| reply_to.set(event_target_value(&ev)) disabled=disabled/>
                     {field_error(fb, "reply_to")}
                 </label>
             </div>
@@ -116,12 +139,12 @@ fn HandoffSettings(editable: bool) -> impl IntoView {
 }
 
 #[component]
-fn AiAgentSection(agent: AgentDto) -> impl IntoView {
+fn AiAgentSection(agent: AgentDto, knowledge: Result<Vec<KnowledgeEntry>, AppError>) -> impl IntoView {
     let (id, key, editable) = (agent.id.clone(), agent.id.clone(), agent.editable);
     view! {
         <section class="agent-section" id=format!("agent-{key}") data-agent=key>
             <AiAgentSettings agent/>
-            <Knowledge agent_id=id editable/>
+            <Knowledge agent_id=id editable read=knowledge/>
         </section>
     }
 }
@@ -197,7 +220,7 @@ fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
         view! {
             <label>
                 {label}
-                <input type="text" name=field prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) disabled=!editable/>
+                <input type="text" name=field value=sig.get_untracked() prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) disabled=!editable/>
                 {field_error(fb, field)}
             </label>
         }
@@ -206,7 +229,7 @@ fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
         view! {
             <label>
                 {label}
-                <textarea name=field rows=rows prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) disabled=!editable></textarea>
+                <textarea name=field rows=rows prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) disabled=!editable>{sig.get_untracked()}</textarea>
                 {field_error(fb, field)}
             </label>
         }
@@ -221,22 +244,22 @@ fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
             {text_area("When it does not know the answer", "fallback_text", fallback_text, "2")}
             {text_area("When it fetches a human", "handoff_text", handoff_text, "2")}
             <label class="check">
-                <input type="checkbox" name="handoff_enabled" prop:checked=move || handoff_enabled.get() on:change=move |ev| handoff_enabled.set(event_target_checked(&ev)) disabled=!editable/>
+                <input type="checkbox" name="handoff_enabled" checked=handoff_enabled.get_untracked() prop:checked=move || handoff_enabled.get() on:change=move |ev| handoff_enabled.set(event_target_checked(&ev)) disabled=!editable/>
                 "Enable handoff popup (visitors can ask for a human)"
             </label>
             <label class="check">
-                <input type="checkbox" name="handoff_fixed" prop:checked=move || handoff_fixed.get() on:change=move |ev| handoff_fixed.set(event_target_checked(&ev)) disabled=!editable/>
+                <input type="checkbox" name="handoff_fixed" checked=handoff_fixed.get_untracked() prop:checked=move || handoff_fixed.get() on:change=move |ev| handoff_fixed.set(event_target_checked(&ev)) disabled=!editable/>
                 "Fixed handoff popup (pinned at the top of the chat)"
             </label>
             {field_error(fb, "handoff_fixed")}
             <fieldset class="stack">
                 <legend>"Answers come from"</legend>
                 <label class="check">
-                    <input type="radio" name="backend" value="embedded" prop:checked=move || backend.get() == AiBackendKind::Embedded on:change=move |_| backend.set(AiBackendKind::Embedded) disabled=!editable/>
+                    <input type="radio" name="backend" value="embedded" checked=backend.get_untracked() == AiBackendKind::Embedded prop:checked=move || backend.get() == AiBackendKind::Embedded on:change=move |_| backend.set(AiBackendKind::Embedded) disabled=!editable/>
                     "The knowledge base below (built in, works offline)"
                 </label>
                 <label class="check">
-                    <input type="radio" name="backend" value="open_ai" prop:checked=move || backend.get() == AiBackendKind::OpenAi on:change=move |_| backend.set(AiBackendKind::OpenAi) disabled=!editable/>
+                    <input type="radio" name="backend" value="open_ai" checked=backend.get_untracked() == AiBackendKind::OpenAi prop:checked=move || backend.get() == AiBackendKind::OpenAi on:change=move |_| backend.set(AiBackendKind::OpenAi) disabled=!editable/>
                     "A language model with an OpenAI-compatible API (OpenAI, Ollama, llama.cpp, vLLM…), given the knowledge base as context"
                 </label>
             </fieldset>
@@ -276,9 +299,11 @@ fn AiAgentSettings(agent: AgentDto) -> impl IntoView {
     .into_any()
 }
 
+/// An agent's knowledge base; `read`: the page's read of its entries.
 #[component]
-fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
-    let entries = RwSignal::new(Vec::<KnowledgeEntry>::new());
+fn Knowledge(agent_id: String, editable: bool, read: Result<Vec<KnowledgeEntry>, AppError>) -> impl IntoView {
+    let unread = read.as_ref().err().map(ToString::to_string);
+    let entries = RwSignal::new(read.unwrap_or_default());
     let editing = RwSignal::new(None::<String>); // id of the entry in the form, None = new
     let kind = RwSignal::new(KnowledgeKind::Qa);
     let title = RwSignal::new(String::new());
@@ -288,15 +313,6 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
     let question = RwSignal::new(String::new());
     let answer = RwSignal::new(None::<String>);
 
-    let loaded = {
-        let id = agent_id.clone();
-        load_in_browser(RwSignal::new(0), move || list_knowledge(id.clone()))
-    };
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = loaded.get() {
-            entries.set(list);
-        }
-    });
     let reset = move || {
         editing.set(None);
         title.set(String::new());
@@ -380,10 +396,9 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
         <section class="card stack knowledge">
             <h2>"Knowledge base"</h2>
             <p class="muted">"The AI answers from these entries: questions with their answers, and articles (it quotes the matching paragraph and names the article). A language model gets the matching entries as context."</p>
-            {load_status(loaded)}
-            {move || match loaded.with(|l| matches!(l, Some(Ok(_)))) {
-                false => ().into_any(),
-                true => { let remove = remove.clone(); view! {
+            {match unread {
+                Some(e) => view! { <p class="form-error">{e}</p> }.into_any(),
+                None => { let remove = remove.clone(); view! {
                     <ul class="kb-list">
                         <For each=move || entries.get() key=|e| (e.id.clone(), e.updated_at, e.title.clone(), e.body.len()) let:e>
                             {
@@ -422,7 +437,7 @@ fn Knowledge(agent_id: String, editable: bool) -> impl IntoView {
                 <form class="stack kb-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
                     <h3>{move || if editing.get().is_some() { "Edit entry" } else { "Add an entry" }}</h3>
                     <div class="row">
-                        <label class="check"><input type="radio" name="kind" prop:checked=move || kind.get() == KnowledgeKind::Qa on:change=move |_| kind.set(KnowledgeKind::Qa)/>"Question and answer"</label>
+                        <label class="check"><input type="radio" name="kind" checked=kind.get_untracked() == KnowledgeKind::Qa prop:checked=move || kind.get() == KnowledgeKind::Qa on:change=move |_| kind.set(KnowledgeKind::Qa)/>"Question and answer"</label>
                         <label class="check"><input type="radio" name="kind" prop:checked=move || kind.get() == KnowledgeKind::Article on:change=move |_| kind.set(KnowledgeKind::Article)/>"Article"</label>
                     </div>
                     <label>

@@ -102,7 +102,7 @@ fn permission_boxes(perms: RwSignal<Permissions>, locked: bool) -> impl IntoView
             view! {
                 <label class="check">
                     <input type="checkbox" name=name disabled=locked
-                        prop:checked=move || perms.with(get)
+                        checked=perms.with_untracked(get) prop:checked=move || perms.with(get)
                         on:change=move |ev| perms.update(|p| set(p, event_target_checked(&ev)))/>
                     {label}
                 </label>
@@ -146,11 +146,11 @@ fn UserRow(user: UserEntry, admin: bool, me: String) -> impl IntoView {
     view! {
         <tr data-user-email=user.email.clone() class:inactive=move || !active.get()>
             <td>
-                <input type="text" name="name" aria-label="Name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <input type="text" name="name" aria-label="Name" value=name.get_untracked() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                 {field_error(fb, "name")}
             </td>
             <td>
-                <input type="email" name="email" aria-label="E-mail" prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
+                <input type="email" name="email" aria-label="E-mail" value=email.get_untracked() prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
                 {field_error(fb, "email")}
             </td>
             {admin.then(|| view! { <td>{user.org_name.clone().unwrap_or_else(|| "—".into())}</td> })}
@@ -161,7 +161,7 @@ fn UserRow(user: UserEntry, admin: bool, me: String) -> impl IntoView {
             </td>
             <td>
                 <label class="check">
-                    <input type="checkbox" name="active" disabled=is_me prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>
+                    <input type="checkbox" name="active" disabled=is_me checked=active.get_untracked() prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>
                     "Active"
                 </label>
             </td>

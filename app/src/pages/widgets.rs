@@ -220,10 +220,10 @@ fn WidgetForm(widget: Option<WidgetDto>, snippet: String, choices: Choices, vers
                     <label>
                         "AI agent"
                         <select name="agent_id" on:change=move |ev| agent.set(event_target_value(&ev))>
-                            <option value="" prop:selected=move || agent.get().is_empty()>"— choose —"</option>
+                            <option value="" selected=agent.get_untracked().is_empty() prop:selected=move || agent.get().is_empty()>"— choose —"</option>
                             {move || agent_choices().into_iter().map(|a| {
                                 let aid = a.id.clone();
-                                view! { <option value=a.id prop:selected=move || agent.get() == aid>{a.name}</option> }
+                                view! { <option value=a.id selected=agent.get_untracked() == aid prop:selected=move || agent.get() == aid>{a.name}</option> }
                             }).collect_view()}
                         </select>
                         {field_error(fb, "agent_id")}
@@ -231,7 +231,7 @@ fn WidgetForm(widget: Option<WidgetDto>, snippet: String, choices: Choices, vers
                 </div>
                 <label>
                     "Allowed sites (one origin per line, like https://www.example.com; empty: any site)"
-                    <textarea name="allowed_origins" rows="3" spellcheck="false" prop:value=move || origins.get() on:input=move |ev| origins.set(event_target_value(&ev))></textarea>
+                    <textarea name="allowed_origins" rows="3" spellcheck="false" prop:value=move || origins.get() on:input=move |ev| origins.set(event_target_value(&ev))>{origins.get_untracked()}</textarea>
                     {field_error(fb, "allowed_origins")}
                 </label>
                 {form_status(fb)}
