@@ -35,9 +35,12 @@ pub(crate) struct SummaryRow {
     pub(crate) last_activity: i64,
     pub(crate) last_visitor_at: i64,
     pub(crate) agent_id: String,
+    /// The ids of its labels, sorted and comma-separated (`domain::labels::join_label_ids`).
+    pub(crate) labels: String,
+    pub(crate) labels_version: i64,
 }
 
-pub(crate) const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity, last_visitor_at, agent_id";
+pub(crate) const SUMMARY_COLS: &str = "id, org_id, visitor_name, state, holder_id, holder_name, state_version, state_since, last_seq, last_message, last_activity, last_visitor_at, agent_id, labels, labels_version";
 
 impl SummaryRow {
     pub(crate) fn state(&self) -> Result<HandoffState> {
@@ -60,9 +63,10 @@ impl SummaryRow {
             last_message: self.last_message.clone(),
             last_activity: self.last_activity,
             last_visitor_at: self.last_visitor_at,
-            // Every change takes the next sequence number or the next state version.
-            version: self.last_seq + self.state_version,
+            // Every change takes the next sequence number, state version or labels version.
+            version: self.last_seq + self.state_version + self.labels_version,
             ai_agent_id: self.agent_id.clone(),
+            labels: domain::labels::split_label_ids(&self.labels),
         })
     }
 }

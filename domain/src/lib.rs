@@ -5,6 +5,7 @@
 //! * [`email`] — the visitor's "send email" form and agents' e-mail replies: addresses, text,
 //!   attachments checked by content.
 //! * [`field`] — [`field::FieldError`]: which input is wrong and why, shared by every rule.
+//! * [`labels`] — an organization's conversation labels: names, colours, limits.
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
 //!   human agent) as a pure `transition(state, event)` function.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
@@ -20,6 +21,7 @@ pub mod email;
 pub mod field;
 pub mod handoff;
 pub mod inbox;
+pub mod labels;
 pub mod summary;
 pub mod values;
 pub mod wire;

@@ -27,6 +27,9 @@ pub struct ConversationSummary {
     /// The AI agent answering the conversation (the platform admin's per-agent list).
     #[serde(default)]
     pub ai_agent_id: String,
+    /// The ids of the organization's labels on it (`crate::labels`), sorted.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 /// How long after the visitor's last message a conversation counts as *active*.
@@ -64,6 +67,7 @@ mod tests {
             last_visitor_at: 0,
             version: 1,
             ai_agent_id: String::new(),
+            labels: Vec::new(),
         };
         assert!(!c.is_active(1_000), "a visitor who never wrote is not chatting");
         c.last_visitor_at = 1_000;
@@ -89,6 +93,7 @@ mod tests {
             last_visitor_at: 0,
             version: 5,
             ai_agent_id: String::new(),
+            labels: Vec::new(),
         };
         assert!(held.newer_than(None), "a conversation the list does not hold yet");
         let same = held.clone();

@@ -380,6 +380,7 @@ mod tests {
                     last_visitor_at: 4,
                     version: 8,
                     ai_agent_id: String::new(),
+                    labels: Vec::new(),
                 },
             },
             ServerFrame::Conversations {
@@ -394,6 +395,7 @@ mod tests {
                     last_visitor_at: 6,
                     version: 3,
                     ai_agent_id: String::new(),
+                    labels: Vec::new(),
                 }],
             },
             ServerFrame::Counts {

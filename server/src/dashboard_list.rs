@@ -154,6 +154,7 @@ mod tests {
             last_visitor_at: 0,
             version,
             ai_agent_id: String::new(),
+            labels: Vec::new(),
         }
     }
 

@@ -24,13 +24,14 @@ pub async fn list_ai_agent_conversations(ai_agent: String) -> Result<Vec<Convers
     backend.list_conversations(&user, &backend::ListScope::AiAgent(ai_agent)).await.map_err(fail)
 }
 
-/// One page of the dashboard's list under `filter`, newest activity first, after `after` (`None`:
-/// the first page, with every waiting request, whatever the filter, and every filter's count).
-/// `ai_agent`: an AI agent's conversations tab (platform admins); `None`: the caller's
-/// organization (the *conversations* permission).
+/// One page of the dashboard's list under `filter` (and with the label `label`, if given),
+/// newest activity first, after `after` (`None`: the first page, with every waiting request,
+/// whatever the filter, and every filter's count). `ai_agent`: an AI agent's conversations tab
+/// (platform admins); `None`: the caller's organization (the *conversations* permission).
 #[server(name = ListConversationPage, prefix = "/api", endpoint = "conversations/page")]
 pub async fn list_conversation_page(
     filter: ListFilter,
+    label: Option<String>,
     after: Option<ListCursor>,
     ai_agent: Option<String>,
 ) -> Result<ConversationPage, AppError> {
@@ -40,7 +41,7 @@ pub async fn list_conversation_page(
         Some(a) => backend::ListScope::AiAgent(a),
         None => backend::ListScope::MyOrganization,
     };
-    backend.list_page(&user, &scope, filter, after.as_ref()).await.map_err(fail)
+    backend.list_page(&user, &scope, filter, label.as_deref(), after.as_ref()).await.map_err(fail)
 }
 
 /// Conversations whose messages (or the e-mail address a visitor left) or visitor name match

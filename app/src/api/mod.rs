@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod email;
 pub mod handoff;
 pub mod knowledge;
+pub mod labels;
 pub mod notifications;
 pub mod org;
 pub mod push;

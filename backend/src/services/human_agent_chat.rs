@@ -61,7 +61,7 @@ impl Backend {
 
     /// Every conversation of `scope` whose last change was stamped at `since` (ms) or later,
     /// oldest change first, without a limit: what a dashboard socket that missed live frames must
-    /// re-send (every change stamps `last_activity`).
+    /// re-send (every change stamps `last_activity`, a change of its labels `labels_at`).
     pub async fn conversations_changed_since(
         &self,
         user: &UserCtx,
@@ -70,7 +70,8 @@ impl Backend {
     ) -> Result<Vec<ConversationSummary>> {
         let (column, value) = Self::list_filter(user, scope)?;
         let rows: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {SUMMARY_COLS} FROM conversations WHERE {column} = $1 AND last_activity >= $2 ORDER BY last_activity"
+            "SELECT {SUMMARY_COLS} FROM conversations WHERE {column} = $1 AND (last_activity >= $2 OR labels_at >= $2) \
+             ORDER BY last_activity"
         )))
         .bind(value)
         .bind(since)

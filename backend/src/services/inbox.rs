@@ -82,19 +82,25 @@ impl Where {
 }
 
 impl Backend {
-    /// One page of `scope`'s conversations under `filter`, newest activity first, starting after
-    /// `after` (`None`: the first page, which also carries every waiting request and every
-    /// filter's count).
+    /// One page of `scope`'s conversations under `filter` (and with the label `label`, if
+    /// given), newest activity first, starting after `after` (`None`: the first page, which also
+    /// carries every waiting request and every filter's count).
     pub async fn list_page(
         &self,
         user: &UserCtx,
         scope: &ListScope,
         filter: ListFilter,
+        label: Option<&str>,
         after: Option<&ListCursor>,
     ) -> Result<ConversationPage> {
         let (column, value) = Self::list_filter(user, scope)?;
         let mut w = Where::new(column, value.clone());
         w.filter(filter, &user.id);
+        if let Some(label) = label {
+            // Another organization's label is on none of this scope's conversations.
+            let p = w.next(Arg::Text(label.to_owned()));
+            w.and(&format!("id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = {p})"));
+        }
         if let Some(c) = after {
             let at = w.next(Arg::Int(c.last_activity));
             let id = w.next(Arg::Text(c.id.clone()));

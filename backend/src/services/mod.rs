@@ -40,6 +40,7 @@ pub mod human_agent_chat;
 pub mod inbox;
 pub mod knowledge;
 pub mod knowledge_index;
+pub mod labels;
 pub mod notifications;
 pub mod org_settings;
 pub mod orgs;

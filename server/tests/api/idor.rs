@@ -1,6 +1,6 @@
 //! Tenant isolation: a user of organization A (with every permission) reuses or guesses the ids
 //! of organization B's conversations, messages, notifications, attachments, agents, knowledge,
-//! widgets, users and settings through every server function and WebSocket subscription. Every
+//! labels, widgets, users and settings through every server function and WebSocket subscription. Every
 //! attempt is refused, no answer names anything of B's, and B's data is unchanged afterwards.
 use crate::admin::{field_error, set_up_org, ADMIN, STRONG};
 use crate::email::{download, submit, PNG};
@@ -42,6 +42,11 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         .await
         .ok();
     let entry_id = entry["id"].as_str().unwrap().to_string();
+    let beta_label = app
+        .call_json("labels/save", &zed, json!({"label_id": null, "input": {"name": "Beta label", "color": "red"}}))
+        .await
+        .ok();
+    let beta_label = beta_label["id"].as_str().unwrap().to_string();
 
     // B's visitor talks, asks for a human (Zed is notified) and sends the e-mail form with a file.
     let mut bv = app.visitor_on(&beta_widget).await;
@@ -59,10 +64,19 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     };
     let zed_bell = app.call_json("notifications/list", &zed, json!({})).await.ok();
     let notification = zed_bell["items"][0]["id"].as_str().unwrap().to_string();
+    app.call_json("labels/conversation", &zed, json!({"conversation_id": conv, "label_id": beta_label, "on": true}))
+        .await
+        .ok();
     let stored_before = app.stored(&conv).await;
 
     // Ann: organization A, every permission. Every call with B's ids.
     let ann = app.login(ANN).await;
+    let a_label = app
+        .call_json("labels/save", &ann, json!({"label_id": null, "input": {"name": "Mine", "color": "blue"}}))
+        .await
+        .ok();
+    let a_label = a_label["id"].as_str().unwrap().to_string();
+    let a_conv = app.visitor().await.conversation_id();
     let form_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("conversations/get", vec![("id", &conv)]),
         ("handoff/handle", vec![("id", &conv)]),
@@ -109,6 +123,11 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("admin/agents/list", json!({})),
         ("admin/agents/create", json!({"name": "Spy", "org_id": beta})),
         ("admin/orgs/create", json!({"name": "Spy"})),
+        ("labels/save", json!({"label_id": beta_label, "input": {"name": "Taken", "color": "gray"}})),
+        ("labels/delete", json!({"label_id": beta_label})),
+        ("labels/conversation", json!({"conversation_id": conv, "label_id": beta_label, "on": false})),
+        ("labels/conversation", json!({"conversation_id": conv, "label_id": a_label, "on": true})),
+        ("labels/conversation", json!({"conversation_id": a_conv, "label_id": beta_label, "on": true})),
         (
             "widgets/save",
             json!({"widget_id": beta_widget, "input": {"name": "Mine", "org_id": null, "agent_id": "demo-agent", "allowed_origins": ""}}),
@@ -151,12 +170,15 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("widgets/list", json!({})),
         ("notifications/list", json!({})),
         ("org/settings", json!({})),
+        ("labels/list", json!({})),
     ];
     for (endpoint, body) in &lists {
         assert_no_leak(endpoint, &app.call_json(endpoint, &ann, body.clone()).await.ok());
     }
     let list = app.call("conversations/list", Some(&ann), &[]).await.ok();
     assert!(list.as_array().unwrap().iter().all(|c| c["id"] != conv.as_str()));
+    let labelled = app.call("conversations/page", Some(&ann), &[("filter", "all"), ("label", &beta_label)]).await.ok();
+    assert_eq!(labelled["conversations"], json!([]), "B's label filters A's list to nothing");
     // Marking "all of B's conversation" read touches nothing of Zed's.
     app.call_json("notifications/read_all", &ann, json!({"conversation_id": conv})).await.ok();
 
@@ -198,6 +220,9 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     assert_eq!(state, domain::handoff::HandoffState::Requested);
     let bell = app.call_json("notifications/list", &zed, json!({})).await.ok();
     assert!(bell["items"].as_array().unwrap().iter().any(|n| n["id"] == notification.as_str() && n["read"] == false));
+    let beta_labels = app.call_json("labels/list", &zed, json!({})).await.ok();
+    assert_eq!((beta_labels[0]["name"].as_str(), beta_labels[0]["conversations"].as_i64()), (Some("Beta label"), Some(1)));
+    assert_eq!(beta_labels.as_array().unwrap().len(), 1);
     let knowledge = app.call_json("knowledge/list", &zed, json!({"agent_id": beta_agent_id})).await.ok();
     assert_eq!(knowledge.as_array().unwrap().len(), 1);
     assert_eq!(knowledge[0]["title"], "beta secret question");

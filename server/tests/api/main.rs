@@ -12,6 +12,7 @@ mod helpers;
 mod idor;
 mod inbox;
 mod knowledge_index;
+mod labels;
 mod limits;
 mod list;
 mod outbound;
@@ -417,7 +418,7 @@ async fn signed_out_pages_redirect_to_sign_in(db: Db) {
     let app = spawn_app(db).await;
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     for path in
-        ["/conversations", "/admin", "/settings/users", "/settings/widgets", "/settings/ai", "/settings/account"]
+        ["/conversations", "/admin", "/settings/users", "/settings/widgets", "/settings/labels", "/settings/ai", "/settings/account"]
     {
         let res = browser.get(format!("{}{path}", app.base)).header("accept", "text/html").send().await.unwrap();
         assert_eq!(res.status(), 302, "{path}");

@@ -64,6 +64,7 @@ async fn pages_render_without_stalling(db: Db) {
         (&ann, "/conversations?filter=mine"),
         (&ann, "/settings/ai"),
         (&ann, "/settings/widgets"),
+        (&ann, "/settings/labels"),
         (&ann, "/settings/users"),
         (&admin, "/admin"),
         (&admin, "/settings/ai"),

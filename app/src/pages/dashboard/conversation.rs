@@ -1,9 +1,10 @@
-//! The open conversation: its header (visitor, who answers, the handoff buttons), the
+//! The open conversation: its header (visitor, who answers, the handoff buttons), its labels, the
 //! transcript with the AI's typing indicator, the e-mail reply box and the composer (only for
 //! the human agent holding the chat). Opened from a search hit (`?at=seq`), it shows that
 //! message in the middle of the transcript, marked.
 use super::actions::handoff_actions;
 use super::email_reply::EmailReplyBox;
+use super::labels::{LabelBar, Labels};
 use super::outgoing::Outgoing;
 use super::{newest, Live};
 use crate::api::chat::SendMessage;
@@ -32,6 +33,7 @@ pub(super) fn ConversationView(
     /// conversation opened again later is read again.
     opened: StoredValue<super::Opened>,
     live: Live,
+    labels: Labels,
     me_id: String,
     /// The list this conversation was opened from.
     back: String,
@@ -169,6 +171,7 @@ pub(super) fn ConversationView(
                 </div>
                 <div class="actions">{buttons.clone()}</div>
             </header>
+            <LabelBar labels conversation_id=id.clone() summary notice/>
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
             <div class="conv-scroll" node_ref=scroller>
                 <Transcript messages perspective=Perspective::Agent ai_name visitor_name/>

@@ -1,5 +1,5 @@
 //! The list's data: the chosen filter (`?filter=…` in the address, so a filtered list is a link
-//! and renders without JavaScript), its pages read from the server (the first with the page —
+//! and renders without JavaScript) and label (`?label=…`), its pages read from the server (the first with the page —
 //! the page's one resource, see `DashboardPage` — then newer first pages after a filter change or
 //! a reconnect, older pages as the agent scrolls down), and every filter's count (from the first page, then live from the socket's
 //! `Counts` frames). And a search (`?q=…`): its hits replace the list while it is on. Hits are
@@ -17,6 +17,8 @@ use leptos_router::hooks::use_query_map;
 #[derive(Clone, Copy)]
 pub(super) struct Inbox {
     pub filter: Memo<ListFilter>,
+    /// The label filter (`?label=`; `None`: any label).
+    pub label: Memo<Option<String>>,
     /// The search (`?q=`; empty: none).
     pub query: Memo<String>,
     /// Its hits: `None` while being read (and on the server).
@@ -43,8 +45,15 @@ impl Inbox {
         Memo::new(move |_| query.read().get("filter").and_then(|f| ListFilter::parse(&f)).unwrap_or_default())
     }
 
+    /// The label filter the address names (`?label=`).
+    pub fn label_in_address() -> Memo<Option<String>> {
+        let query = use_query_map();
+        Memo::new(move |_| query.read().get("label").filter(|l| !l.is_empty()))
+    }
+
     pub fn new(ai_agent: Option<String>, first: Result<ConversationPage, AppError>) -> Self {
         let filter = Self::filter_in_address();
+        let label = Self::label_in_address();
         let query = use_query_map();
         let query = Memo::new(move |_| query.read().get("q").unwrap_or_default().trim().to_string());
         let hits = RwSignal::new(None);
@@ -71,6 +80,7 @@ impl Inbox {
         }
         let inbox = Inbox {
             filter,
+            label,
             query,
             hits,
             ai_agent: StoredValue::new(ai_agent),
@@ -81,13 +91,13 @@ impl Inbox {
             loading_more: RwSignal::new(false),
             generation: StoredValue::new(0),
         };
-        // Another filter: its first page (the rendered one was read with the filter at the time).
-        Effect::new(move |prev: Option<ListFilter>| {
-            let f = filter.get();
-            if prev.is_some_and(|p| p != f) {
+        // Another filter or label: its first page (the rendered one was read with those at the time).
+        Effect::new(move |prev: Option<(ListFilter, Option<String>)>| {
+            let now = (filter.get(), label.get());
+            if prev.is_some_and(|p| p != now) {
                 inbox.reload();
             }
-            f
+            now
         });
         inbox
     }
@@ -129,9 +139,9 @@ impl Inbox {
         let this = *self;
         let n = self.generation.get_value() + 1;
         self.generation.set_value(n);
-        let (filter, ai_agent) = (self.filter.get_untracked(), self.ai_agent.get_value());
+        let (filter, label, ai_agent) = (self.filter.get_untracked(), self.label.get_untracked(), self.ai_agent.get_value());
         spawn_local(async move {
-            let page = list_conversation_page(filter, None, ai_agent).await;
+            let page = list_conversation_page(filter, label, None, ai_agent).await;
             if this.generation.try_get_value() != Some(n) {
                 return; // a newer read was started
             }
@@ -156,10 +166,10 @@ impl Inbox {
         }
         let this = *self;
         let n = self.generation.get_value();
-        let (filter, ai_agent) = (self.filter.get_untracked(), self.ai_agent.get_value());
+        let (filter, label, ai_agent) = (self.filter.get_untracked(), self.label.get_untracked(), self.ai_agent.get_value());
         self.loading_more.set(true);
         spawn_local(async move {
-            let page = list_conversation_page(filter, Some(after), ai_agent).await;
+            let page = list_conversation_page(filter, label, Some(after), ai_agent).await;
             this.loading_more.try_set(false);
             if this.generation.try_get_value() != Some(n) {
                 return; // the list was read again meanwhile

@@ -6,10 +6,12 @@
 //! being active without any frame from the server.
 //!
 //! Above it, a search (`?q=…`: its hits, each with the matching text highlighted, replace the
-//! list; a hit opens its conversation at the matching message) and the filters with their live counts (links: `?filter=…`); below it, older
+//! list; a hit opens its conversation at the matching message), the filters with their live
+//! counts (links: `?filter=…`) and the label filter (`?label=…`); each row shows its labels; below it, older
 //! conversations are read as the agent scrolls to the end (or presses "Show older
 //! conversations").
 use super::inbox::Inbox;
+use super::labels::{chips, LabelFilter, Labels};
 use super::Live;
 use crate::util::relative_time;
 use domain::handoff::HandoffState;
@@ -34,13 +36,14 @@ pub(super) fn ConversationList(
     selected: Memo<Option<String>>,
     live: Live,
     inbox: Inbox,
+    labels: Labels,
     /// Where conversations open: `{base}/{id}`.
     base: String,
     /// What an empty list says.
     empty: &'static str,
 ) -> impl IntoView {
     // The filter in links: conversations open, and filters switch, keeping the other.
-    let query = move || filter_query(inbox.filter.get());
+    let query = move || list_query(inbox.filter.get(), inbox.label.get().as_deref());
     let near_end = move |ev: leptos::ev::Event| {
         let _ = &ev;
         #[cfg(feature = "browser")]
@@ -57,12 +60,13 @@ pub(super) fn ConversationList(
         let base = base.clone();
         move || {
             let current = inbox.filter.get();
+            let label = inbox.label.get();
             let counts = inbox.counts();
             let open = selected.get().map(|id| format!("/{id}")).unwrap_or_default();
             ListFilter::EVERY
                 .into_iter()
                 .map(|f| {
-                    let href = format!("{base}{open}{}", filter_query(f));
+                    let href = format!("{base}{open}{}", list_query(f, label.as_deref()));
                     let count = counts.map(|c| c.get(f).to_string()).unwrap_or_default();
                     view! {
                         <a href=href class="filter" data-filter=f.as_str() aria-current=(f == current).then_some("page")>
@@ -80,6 +84,7 @@ pub(super) fn ConversationList(
         move || base.clone()
     };
     let hits_base = base.clone();
+    let label_base = base.clone();
     view! {
         <aside class="conv-list" aria-label="Conversations" on:scroll=near_end>
             <Form method="GET" action=base.clone() attr:class="search" attr:role="search">
@@ -89,6 +94,7 @@ pub(super) fn ConversationList(
             </Form>
             <Show when=move || !searching()>
                 <nav class="filters" aria-label="Filters">{filters.clone()}</nav>
+                <LabelFilter labels inbox selected base=label_base.clone()/>
             </Show>
             // The list is read with the page (no resource of its own, so no `<Suspense>` here).
             {move || {
@@ -100,16 +106,18 @@ pub(super) fn ConversationList(
                     }
                     let items = conversations.get();
                     if items.is_empty() {
-                        let text = match inbox.filter.get() {
-                            ListFilter::All => empty.to_string(),
-                            f => format!("No conversations in {}.", f.label()),
+                        let text = match (inbox.filter.get(), inbox.label.get()) {
+                            (ListFilter::All, None) => empty.to_string(),
+                            (ListFilter::All, Some(_)) => "No conversations with this label.".to_string(),
+                            (f, None) => format!("No conversations in {}.", f.label()),
+                            (f, Some(_)) => format!("No conversations in {} with this label.", f.label()),
                         };
                         return view! { <p class="muted pad">{text}</p> }.into_any();
                     }
                     let q = query();
                     view! {
                         <ul>
-                            {items.into_iter().map(|c| view! { <ConversationItem c selected live base=base.clone() query=q.clone()/> }).collect_view()}
+                            {items.into_iter().map(|c| view! { <ConversationItem c selected live labels base=base.clone() query=q.clone()/> }).collect_view()}
                         </ul>
                     }.into_any()
                 }}
@@ -172,11 +180,19 @@ fn SearchHits(inbox: Inbox, selected: Memo<Option<String>>, base: String) -> imp
     }
 }
 
-/// The query string naming `filter` in an address ("" for *All*, the default).
-fn filter_query(filter: ListFilter) -> String {
-    match filter {
-        ListFilter::All => String::new(),
-        f => format!("?filter={}", f.as_str()),
+/// The query string naming `filter` and `label` in an address ("" for *All* and any label, the
+/// defaults).
+pub(super) fn list_query(filter: ListFilter, label: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if filter != ListFilter::All {
+        parts.push(format!("filter={}", filter.as_str()));
+    }
+    if let Some(l) = label {
+        parts.push(format!("label={}", encode(l)));
+    }
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!("?{}", parts.join("&")),
     }
 }
 
@@ -197,6 +213,7 @@ fn ConversationItem(
     c: ConversationSummary,
     selected: Memo<Option<String>>,
     live: Live,
+    labels: Labels,
     base: String,
     /// The list's filter, kept when the conversation opens.
     query: String,
@@ -222,6 +239,7 @@ fn ConversationItem(
                         <span class="badge" data-state=c.state.kind().as_str()>{state_label(&c.state)}</span>
                     </span>
                     <span class="preview">{c.last_message.clone().unwrap_or_default()}</span>
+                    <span class="conv-labels">{chips(labels, c.labels.clone())}</span>
                     <span class="conv-meta">
                         {move || active.get().then(|| view! {
                             <span class="since" title="When the visitor last wrote">{relative_time(visitor_at, live.now.get())}</span>

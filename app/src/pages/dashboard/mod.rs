@@ -11,11 +11,13 @@
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
 //! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
 //! (the e-mail reply box), [`outgoing`] (the retry rule both composers share), [`inbox`] (the
-//! list's filter, pages, counts and search), [`shortcuts`] (the keyboard).
+//! list's filter, pages, counts and search), [`labels`] (the organization's labels: chips, the
+//! conversation's label bar, the label filter), [`shortcuts`] (the keyboard).
 mod actions;
 mod conversation;
 mod email_reply;
 mod inbox;
+mod labels;
 mod list;
 mod outgoing;
 mod shortcuts;
@@ -23,6 +25,7 @@ mod shortcuts;
 use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
 use crate::api::conversations::{get_conversation, list_conversation_page};
+use crate::api::labels::list_labels;
 use crate::api::notifications::read_all_notifications;
 use crate::components::alerts::RequestAlerts;
 use crate::components::bell::Bell;
@@ -85,6 +88,10 @@ type FirstPage = Result<domain::inbox::ConversationPage, crate::error::AppError>
 /// and what reading it answered.
 type Opened = Option<(String, Result<ConversationDetail, crate::error::AppError>)>;
 
+/// The organization's labels, read with an organization's dashboard (a read that failed shows
+/// no labels rather than no dashboard: the list and the conversation do not need them).
+type OrgLabels = Vec<domain::labels::LabelDto>;
+
 /// Reads the conversation `id` opens, if any (for [`PageData`]).
 async fn read_opened(id: Option<String>) -> Opened {
     let id = id?;
@@ -95,18 +102,20 @@ async fn read_opened(id: Option<String>) -> Opened {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let filter = inbox::Inbox::filter_in_address();
+    let label = inbox::Inbox::label_in_address();
     let opens = use_params_map().read_untracked().get("id");
     let page = Resource::new(
         || (),
         move |_| {
-            let (filter, opens) = (filter.get_untracked(), opens.clone());
+            let (filter, label, opens) = (filter.get_untracked(), label.get_untracked(), opens.clone());
             async move {
                 let Some(user) = current_user().await? else { return Ok(None) };
                 if user.is_admin_without_org() {
                     return Ok(Some((user, None)));
                 }
-                let first = list_conversation_page(filter, None, None).await;
-                PageData::<(FirstPage, Opened)>::Ok(Some((user, Some((first, read_opened(opens).await)))))
+                let first = list_conversation_page(filter, label, None, None).await;
+                let labels: OrgLabels = list_labels().await.unwrap_or_default();
+                PageData::<(FirstPage, Opened, OrgLabels)>::Ok(Some((user, Some((first, read_opened(opens).await, labels)))))
             }
         },
     );
@@ -115,7 +124,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(Some((user, Some((first, opened))))) => view! { <Dashboard user ai_agent=None first opened/> }.into_any(),
+                    Ok(Some((user, Some((first, opened, labels))))) => view! { <Dashboard user ai_agent=None first opened labels=Some(labels)/> }.into_any(),
                     Ok(Some((_, None))) => view! { <Redirect path="/admin"/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <main class="page-message"><p class="form-error">{e.to_string()}</p></main> }.into_any(),
@@ -173,6 +182,7 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
     let page = Resource::new(
         || (),
         move |_| {
+            // Labels are an organization's: the tab spans organizations and has none.
             let (agent_id, filter, opens) = (agent_id.clone(), filter.get_untracked(), opens.clone());
             async move {
                 let Some(user) = current_user().await? else { return Ok(None) };
@@ -182,7 +192,7 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
                 let Some(agent) = list_agent_entries().await?.into_iter().find(|a| a.id == agent_id) else {
                     return Ok(Some((user, None)));
                 };
-                let first = list_conversation_page(filter, None, Some(agent.id.clone())).await;
+                let first = list_conversation_page(filter, None, None, Some(agent.id.clone())).await;
                 let opened = read_opened(opens).await;
                 PageData::<((String, String), FirstPage, Opened)>::Ok(Some((
                     user,
@@ -195,7 +205,7 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
         <Title text="Conversations · Admin · Handoff"/>
         <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
             {move || Suspend::new(async move { match page.await {
-                Ok(Some((user, Some((agent, first, opened))))) => view! { <Dashboard user ai_agent=Some(agent) first opened/> }.into_any(),
+                Ok(Some((user, Some((agent, first, opened))))) => view! { <Dashboard user ai_agent=Some(agent) first opened labels=None/> }.into_any(),
                 Ok(Some((user, None))) if user.is_admin => view! {
                     <main class="page-message"><h1>"No such AI agent"</h1><a href="/admin">"Back to Admin"</a></main>
                 }.into_any(),
@@ -210,12 +220,20 @@ pub fn AiAgentConversationsPage() -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage, opened: Opened) -> impl IntoView {
+fn Dashboard(
+    user: UserDto,
+    ai_agent: AiAgentTab,
+    first: FirstPage,
+    opened: Opened,
+    /// The organization's labels (`None`: a dashboard without labels, an admin's AI agent tab).
+    labels: Option<OrgLabels>,
+) -> impl IntoView {
     let params = use_params_map();
     let selected = Memo::new(move |_| params.read().get("id"));
     let agent_id = ai_agent.as_ref().map(|(id, _)| id.clone());
     let Scope { base, socket_path, nav, empty, with_bell } = Scope::of(agent_id.as_deref());
     let inbox = inbox::Inbox::new(agent_id.clone(), first);
+    let labels = labels::Labels::new(labels);
     // The conversation read with the page, for its first view (see `ConversationView`).
     let opened = StoredValue::new(opened);
     let live = Live {
@@ -333,12 +351,19 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage, opened: Open
         });
         m
     });
-    // The list: the known conversations the filter holds, requests on top.
+    // A label made since the page was read: read the labels again (browser only).
+    Effect::new(move |_| known.with(|m| labels.learn(m.values())));
+    // The list: the known conversations the filter (and label) holds, requests on top.
     let me = user.id.clone();
     let conversations = Signal::derive(move || {
-        let filter = inbox.filter.get();
-        let mut v: Vec<ConversationSummary> =
-            known.with(|m| m.values().filter(|s| filter.contains(&s.state, &me)).cloned().collect());
+        let (filter, label) = (inbox.filter.get(), inbox.label.get());
+        let mut v: Vec<ConversationSummary> = known.with(|m| {
+            m.values()
+                .filter(|s| filter.contains(&s.state, &me))
+                .filter(|s| label.as_ref().is_none_or(|l| s.labels.contains(l)))
+                .cloned()
+                .collect()
+        });
         list::list_order(&mut v);
         v
     });
@@ -372,14 +397,14 @@ fn Dashboard(user: UserDto, ai_agent: AiAgentTab, first: FirstPage, opened: Open
                 </span>
                 {with_bell.then(|| view! { <Bell version=bell_version now=live.now mail_toasts/> })}
             </TopBar>
-            <ConversationList conversations selected live inbox base=base.clone() empty/>
+            <ConversationList conversations selected live inbox labels base=base.clone() empty/>
             <RequestAlerts requested now=live.now mail=mail_toasts base=base.clone()/>
             <shortcuts::Shortcuts/>
             <section class="conv-view">
                 {move || match selected.get() {
                     Some(id) => {
                         let read = opened.try_with_value(|o| o.as_ref().filter(|(o, _)| *o == id).map(|(_, d)| d.clone())).flatten();
-                        view! { <ConversationView id read opened live me_id=me_id.clone() back=base.clone()/> }.into_any()
+                        view! { <ConversationView id read opened live labels me_id=me_id.clone() back=base.clone()/> }.into_any()
                     }
                     None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
                 }}

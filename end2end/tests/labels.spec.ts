@@ -1,0 +1,82 @@
+// Conversation labels (issue 22): made under Settings › Labels, put on a conversation from its
+// label bar (a colleague's list shows it live), the list filtered by label (a link, rendered
+// without JavaScript too), taken off again, deleted.
+import { BASE, allowBadInput, allowConsole, expect, expectContrast, listedRows, newRow, signIn, test, visitorWrites } from './support';
+
+test('labels are made, added to a conversation, filter the list and are removed', async ({ browser }) => {
+  allowBadInput(); // the taken name below is refused with a field error (400)
+  const ann = await signIn(browser, 'ann@demo.test');
+  await ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Labels' }).click();
+  await expect(ann).toHaveURL(/\/settings\/labels$/);
+  const form = ann.locator('form.new-label');
+  const name = `Billing ${Date.now() % 100000}`;
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Colour').selectOption('red');
+  await form.getByRole('button', { name: 'Create label' }).click();
+  await expect(form.locator('.form-ok')).toContainText(`Label “${name}” created.`);
+  const row = ann.locator(`.label-row[data-label-name="${name}"]`);
+  await expect(row.locator('.label-chip')).toHaveAttribute('data-color', 'red');
+  await expect(row).toContainText('0 conversations');
+  // The same name in other letters is the same label.
+  await form.getByLabel('Name').fill(name.toUpperCase());
+  await form.getByRole('button', { name: 'Create label' }).click();
+  await expect(form.locator('.field-error[data-field="name"]')).toHaveText('a label with this name exists');
+  await expectContrast(ann, 'labels settings');
+  await ann.screenshot({ path: 'screenshots/labels-settings.png', fullPage: true });
+
+  // Two conversations; Ann labels one; Bob's list shows the chip live.
+  const bob = await signIn(browser, 'bob@demo.test');
+  await ann.goto(`${BASE()}/conversations`);
+  await expect(ann.locator('.conn')).toHaveText('live');
+  let before = await listedRows(ann);
+  await visitorWrites(browser, 'My invoice is wrong');
+  const labelled = await newRow(ann, before);
+  const href = (await labelled.getAttribute('href'))!;
+  before = await listedRows(ann);
+  await visitorWrites(browser, 'Just saying hello');
+  const other = await newRow(ann, before);
+  const otherHref = (await other.getAttribute('href'))!;
+  await labelled.click();
+  const bar = ann.getByRole('group', { name: 'Labels' });
+  await bar.getByLabel('Add a label').selectOption({ label: name });
+  await expect(bar.locator('.label-chip', { hasText: name })).toBeVisible();
+  await expect(ann.locator(`.conv-item[href^="${href}"] .label-chip`)).toHaveText(name);
+  await expect(bob.locator(`.conv-item[href^="${href}"] .label-chip`)).toHaveText(name);
+  await expectContrast(ann, 'dashboard with a label');
+  await ann.screenshot({ path: 'screenshots/labels-dashboard.png' });
+
+  // Filtered by the label: only the labelled conversation; the filter is in the address.
+  await ann.getByLabel('Label', { exact: true }).selectOption({ label: name });
+  await expect(ann).toHaveURL(/[?&]label=/);
+  await expect(ann.locator(`.conv-item[href^="${href}"]`)).toBeVisible();
+  await expect(ann.locator(`.conv-item[href^="${otherHref}"]`)).toHaveCount(0);
+  const filtered = ann.url();
+  // The same address renders the filtered list without JavaScript.
+  allowConsole(/\/pkg\/handoff\.[^ ]*\.js: csp$/);
+  const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await ann.context().storageState() });
+  const page = await noJs.newPage();
+  await page.goto(filtered);
+  await expect(page.locator(`.conv-item[href^="${href}"] .label-chip`)).toHaveText(name);
+  await expect(page.locator(`.conv-item[href^="${otherHref}"]`)).toHaveCount(0);
+  await expect(page.locator('.label-filter select option:checked')).toHaveText(name);
+  await noJs.close();
+
+  // On a phone: the chip in the list and the bar in the conversation.
+  const phone = await signIn(browser, 'bob@demo.test', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await phone.goto(`${BASE()}${href}`);
+  await expect(phone.getByRole('group', { name: 'Labels' }).locator('.label-chip')).toHaveText(new RegExp(name));
+  await phone.screenshot({ path: 'screenshots/labels-phone.png' });
+
+  // Taken off: it leaves the filtered list, live, and Bob's chip goes.
+  await bar.getByRole('button', { name: `Remove label ${name}` }).click();
+  await expect(bar.locator('.label-chip')).toHaveCount(0);
+  await expect(ann.locator(`.conv-item[href^="${href}"]`)).toHaveCount(0);
+  await expect(ann.locator('.conv-list')).toContainText('No conversations with this label.');
+  await expect(bob.locator(`.conv-item[href^="${href}"] .label-chip`)).toHaveCount(0);
+
+  // Deleted under Settings › Labels (after a confirmation).
+  await ann.goto(`${BASE()}/settings/labels`);
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await row.getByRole('button', { name: 'Delete label' }).click();
+  await expect(row).toHaveCount(0);
+});
