@@ -154,7 +154,8 @@ on_both_databases!(labels_stay_in_their_organization);
 
 /// Eight labels put on one conversation at once, by eight requests: every one is kept, in the
 /// label rows and in the conversation's summary (each change locks the conversation's row first,
-/// so none is written from a stale read of the others).
+/// so none is written from a stale read of the others). The guarantee is PostgreSQL's to prove:
+/// SQLite runs one write at a time anyway.
 async fn labels_put_on_at_once_are_all_kept(db: Db) {
     let app = spawn_app(db).await;
     let ann = app.login(ANN).await;
