@@ -46,7 +46,7 @@ test('labels are made, added to a conversation, filter the list and are removed'
   await ann.screenshot({ path: 'screenshots/labels-dashboard.png' });
 
   // Filtered by the label: only the labelled conversation; the filter is in the address.
-  await ann.getByLabel('Label', { exact: true }).selectOption({ label: name });
+  await ann.getByLabel('Filter by label').selectOption({ label: name });
   await expect(ann).toHaveURL(/[?&]label=/);
   await expect(ann.locator(`.conv-item[href^="${href}"]`)).toBeVisible();
   await expect(ann.locator(`.conv-item[href^="${otherHref}"]`)).toHaveCount(0);
@@ -64,8 +64,14 @@ test('labels are made, added to a conversation, filter the list and are removed'
   // On a phone: the chip in the list and the bar in the conversation.
   const phone = await signIn(browser, 'bob@demo.test', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.goto(`${BASE()}${href}`);
-  await expect(phone.getByRole('group', { name: 'Labels' }).locator('.label-chip')).toHaveText(new RegExp(name));
+  const phoneBar = phone.getByRole('group', { name: 'Labels' });
+  await expect(phoneBar.locator('.label-chip')).toHaveText(new RegExp(name));
+  // Fingers: the chip's remove button and the list's label filter are at least 44 px tall.
+  expect((await phoneBar.getByRole('button', { name: `Remove label ${name}` }).boundingBox())!.height).toBeGreaterThanOrEqual(44);
   await phone.screenshot({ path: 'screenshots/labels-phone.png' });
+  await phone.goto(`${BASE()}/conversations`);
+  expect((await phone.getByLabel('Filter by label').boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  await phone.screenshot({ path: 'screenshots/labels-phone-list.png' });
 
   // Taken off: it leaves the filtered list, live, and Bob's chip goes.
   await bar.getByRole('button', { name: `Remove label ${name}` }).click();

@@ -97,7 +97,7 @@ pub(super) fn LabelFilter(labels: Labels, inbox: Inbox, selected: Memo<Option<St
             view! {
                 <label class="label-filter">
                     "Label"
-                    <select name="label" on:change=choose>
+                    <select name="label" aria-label="Filter by label" on:change=choose>
                         <option value="" selected=current.is_none() prop:selected=move || inbox.label.get().is_none()>"Any label"</option>
                         {all.into_iter().map(|l| {
                             let id = l.id.clone();
