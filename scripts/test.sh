@@ -28,6 +28,7 @@ scripts/build-widget.sh
 step "benchmark smoke run (small; the real figures are in BENCHMARKS.md)"
 cargo run -q -p handoff-bench -- latency --conversations 20 --agents 2 --seconds 1 --warmup 1
 cargo run -q -p handoff-bench -- inserts --messages 500
+cargo run -q -p handoff-bench -- inbox --conversations 2000 --messages 20000 --rounds 5
 
 step "browser tests (Playwright + Chromium)"
 (cd end2end && npx playwright test)

@@ -5,6 +5,7 @@
 //!                       [--runs 1] [--postgres] [--handoff-only]
 //! handoff-bench connections [--count 10000] [--postgres]
 //! handoff-bench inserts [--messages 20000] [--postgres]
+//! handoff-bench inbox [--conversations 100000] [--messages 2000000] [--rounds 100] [--postgres]
 //! handoff-bench relay-server [--durable <file>]      (started by `latency`)
 //! ```
 //!
@@ -18,6 +19,10 @@
 //!   process; its RSS per 1,000 connections.
 //! * `inserts` — in process: message appends per second through the chat service
 //!   (`visitor_send`), and how many writes shared a commit (SQLite's group commit).
+//! * `inbox` — in process: the dashboard's list (first page, each filter, a label, a page deep
+//!   in the list) and search over a seeded organization of 100,000 conversations and 2,000,000
+//!   messages; p50/p95/max per query (`inbox`).
+mod inbox;
 mod latency;
 mod load;
 mod process;
@@ -48,6 +53,10 @@ struct Args {
     postgres: bool,
     handoff_only: bool,
     durable: Option<std::path::PathBuf>,
+    /// Set on the command line (the defaults above are `latency`'s and `inserts`').
+    conversations_given: bool,
+    messages_given: bool,
+    rounds: usize,
 }
 
 fn args() -> Args {
@@ -64,6 +73,9 @@ fn args() -> Args {
         postgres: false,
         handoff_only: false,
         durable: None,
+        conversations_given: false,
+        messages_given: false,
+        rounds: 100,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,14 +86,21 @@ fn args() -> Args {
             })
         };
         match arg.as_str() {
-            "--conversations" => a.conversations = num("--conversations") as usize,
+            "--conversations" => {
+                a.conversations = num("--conversations") as usize;
+                a.conversations_given = true;
+            }
             "--rate" => a.rate = num("--rate"),
             "--agents" => a.agents = num("--agents") as usize,
             "--seconds" => a.seconds = num("--seconds"),
             "--warmup" => a.warmup = num("--warmup"),
             "--runs" => a.runs = num("--runs") as usize,
             "--count" => a.count = num("--count") as usize,
-            "--messages" => a.messages = num("--messages") as usize,
+            "--messages" => {
+                a.messages = num("--messages") as usize;
+                a.messages_given = true;
+            }
+            "--rounds" => a.rounds = num("--rounds") as usize,
             "--postgres" => a.postgres = true,
             "--handoff-only" => a.handoff_only = true,
             "--durable" => a.durable = Some(it.next().expect("--durable needs a file").into()),
@@ -113,8 +132,23 @@ async fn main() {
         "relay-server" => relay::serve(a.durable).await,
         "connections" => connections(&a).await,
         "inserts" => inserts(&a).await,
+        "inbox" => {
+            let o = inbox::Options {
+                conversations: if a.conversations_given { a.conversations } else { 100_000 },
+                messages: if a.messages_given { a.messages } else { 2_000_000 },
+                postgres: a.postgres,
+                rounds: a.rounds,
+            };
+            let backend = Backend::start(bench_config(a.postgres).await).await.expect("backend");
+            inbox::inbox(&backend, &o).await;
+            // HANDOFF_BENCH_KEEP=1 keeps the seeded database for a closer look.
+            match std::env::var_os("HANDOFF_BENCH_KEEP") {
+                Some(_) => println!("  kept: {}", backend.config.data_dir.display()),
+                None => drop(std::fs::remove_dir_all(&backend.config.data_dir)),
+            }
+        }
         _ => {
-            eprintln!("usage: handoff-bench latency|connections|inserts [options] (see the source's header)");
+            eprintln!("usage: handoff-bench latency|connections|inserts|inbox [options] (see the source's header)");
             std::process::exit(2);
         }
     }

@@ -152,10 +152,12 @@ impl Backend {
         Ok(counts)
     }
 
-    /// The conversations of `scope` whose messages or visitor name match every word of `query`
-    /// (whole words, any case), newest first, at most [`MAX_HITS`]: one hit per matching
-    /// message, and one per conversation whose visitor's name matches. The query is data: it is
-    /// reduced to words ([`search_terms`]) or handed to `plainto_tsquery`, which has no syntax.
+    /// The conversations of `scope` whose messages match every word of `query` (whole words, any
+    /// case) or whose visitor's name has every word's beginning, newest first (on SQLite newest
+    /// stored: the full-text index's order, read without a sort), at most [`MAX_HITS`]: one hit
+    /// per matching message, and one per conversation whose visitor's name matches. The query is
+    /// data: it is reduced to words ([`search_terms`], letters and digits) or handed to
+    /// `plainto_tsquery`, which has no syntax.
     pub async fn search_conversations(&self, user: &UserCtx, scope: &ListScope, query: &str) -> Result<Vec<SearchHit>> {
         let (column, value) = Self::list_filter(user, scope)?;
         let terms = search_terms(query);
@@ -169,7 +171,7 @@ impl Backend {
                      JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq = s.seq \
                      JOIN conversations c ON c.id = m.conversation_id \
                      WHERE message_search MATCH $1 AND c.{column} = $2 \
-                     ORDER BY m.created_at DESC, m.seq DESC LIMIT {MAX_HITS}"
+                     ORDER BY s.rowid DESC LIMIT {MAX_HITS}"
                 ),
                 terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" "),
             ),
@@ -185,14 +187,27 @@ impl Backend {
         };
         let messages: Vec<(String, i64, String)> =
             sqlx::query_as(AssertSqlSafe(sql)).bind(text).bind(&value).fetch_all(self.pool()).await?;
-        // Names: every word somewhere in the name (names are short; the scope's index narrows).
-        let mut w = Where::new(column, value);
-        for t in &terms {
-            let like = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let p = w.next(Arg::Text(format!("%{like}%")));
-            w.and(&format!("LOWER(visitor_name) LIKE {p} ESCAPE '\\'"));
-        }
-        let named = w.rows(self, &format!("ORDER BY last_activity DESC LIMIT {MAX_HITS}")).await?;
+        // Names: every word of the search begins a word of the name, through each engine's
+        // full-text index of names (migration 0015); newest conversation first.
+        let (sql, words) = match self.db.kind {
+            DbKind::Sqlite => (
+                format!(
+                    "SELECT {SUMMARY_COLS} FROM conversation_name_search n JOIN conversations c ON c.rowid = n.rowid \
+                     WHERE conversation_name_search MATCH $1 AND c.{column} = $2 ORDER BY n.rowid DESC LIMIT {MAX_HITS}"
+                ),
+                terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" "),
+            ),
+            DbKind::Postgres => (
+                format!(
+                    "SELECT {SUMMARY_COLS} FROM conversations WHERE name_search @@ to_tsquery('simple', $1) \
+                     AND {column} = $2 ORDER BY last_activity DESC LIMIT {MAX_HITS}"
+                ),
+                // Terms are letters and digits only: quoted, no word is syntax.
+                terms.iter().map(|t| format!("'{t}':*")).collect::<Vec<_>>().join(" & "),
+            ),
+        };
+        let named: Vec<SummaryRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(words).bind(&value).fetch_all(self.pool()).await?;
 
         let ids: Vec<String> = messages.iter().map(|(c, _, _)| c.clone()).collect();
         let summaries = self.summaries_of(&ids).await?;
