@@ -24,3 +24,6 @@ CREATE INDEX conversation_labels_label ON conversation_labels(label_id, conversa
 ALTER TABLE conversations ADD COLUMN labels TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN labels_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN labels_at INTEGER NOT NULL DEFAULT 0;
+-- A lagging dashboard's catch-up reads label changes by these (and activity by 0011's).
+CREATE INDEX conversations_org_labels_at ON conversations(org_id, labels_at);
+CREATE INDEX conversations_agent_labels_at ON conversations(agent_id, labels_at);

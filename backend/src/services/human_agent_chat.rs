@@ -70,7 +70,8 @@ impl Backend {
     ) -> Result<Vec<ConversationSummary>> {
         let (column, value) = Self::list_filter(user, scope)?;
         let rows: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {SUMMARY_COLS} FROM conversations WHERE {column} = $1 AND (last_activity >= $2 OR labels_at >= $2) \
+            "SELECT {SUMMARY_COLS} FROM conversations WHERE {column} = $1 AND last_activity >= $2 \
+             UNION SELECT {SUMMARY_COLS} FROM conversations WHERE {column} = $1 AND labels_at >= $2 \
              ORDER BY last_activity"
         )))
         .bind(value)

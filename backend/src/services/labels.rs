@@ -5,7 +5,7 @@
 //! `conversations.labels` for its summary in the same transaction, which also bumps its
 //! `labels_version` and stamps `labels_at`; the new summary is published to the organization's
 //! dashboards. Labels and conversations of other organizations answer "not found".
-use crate::db::Done;
+use crate::db::{DbKind, Done};
 use crate::error::{field, BackendError, Result};
 use crate::ids::{new_id, now_ms};
 use crate::principal::UserCtx;
@@ -60,6 +60,20 @@ async fn lock_conversation(conn: &mut AnyConnection, conversation_id: &str, org_
         return Err(BackendError::NotFound("conversation"));
     }
     Ok(())
+}
+
+/// Checks inside the writing transaction that the label is still the organization's, and on
+/// PostgreSQL locks its row (shared by label changes, exclusive for its deletion: `lock`), so a
+/// label is never put on a conversation while it is being deleted (the deletion would miss that
+/// conversation's summary). SQLite runs one write at a time.
+async fn hold_label(conn: &mut AnyConnection, kind: DbKind, label_id: &str, org_id: &str, lock: &str) -> Result<()> {
+    let sql = match kind {
+        DbKind::Postgres => format!("SELECT id FROM labels WHERE id = $1 AND org_id = $2 FOR {lock}"),
+        DbKind::Sqlite => "SELECT id FROM labels WHERE id = $1 AND org_id = $2".to_string(),
+    };
+    let held: Option<(String,)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(label_id).bind(org_id).fetch_optional(&mut *conn).await?;
+    held.map(|_| ()).ok_or(BackendError::NotFound("label"))
 }
 
 /// Copies the conversation's label rows into `conversations.labels`; returns how many it has.
@@ -168,11 +182,12 @@ impl Backend {
         let org = Self::labels_org(user)?.to_owned();
         self.label_of_org(&org, label_id).await?;
         user.require_settings("change labels")?;
-        let (label, org_id) = (label_id.to_owned(), org.clone());
+        let (label, org_id, kind) = (label_id.to_owned(), org.clone(), self.db.kind);
         let changed = self
             .db
             .write(move |conn| {
                 Box::pin(async move {
+                    hold_label(conn, kind, &label, &org_id, "UPDATE").await?;
                     let on: Vec<(String,)> =
                         sqlx::query_as("SELECT conversation_id FROM conversation_labels WHERE label_id = $1")
                             .bind(&label)
@@ -208,11 +223,13 @@ impl Backend {
         let org = user.conversations_org()?.to_owned();
         self.label_of_org(&org, label_id).await?;
         let (conversation, label, org_id) = (conversation_id.to_owned(), label_id.to_owned(), org.clone());
+        let kind = self.db.kind;
         let changed = self
             .db
             .write(move |conn| {
                 Box::pin(async move {
                     let now = now_ms();
+                    hold_label(conn, kind, &label, &org_id, "SHARE").await?;
                     lock_conversation(conn, &conversation, &org_id, now).await?;
                     let has: Option<(String,)> = sqlx::query_as(
                         "SELECT label_id FROM conversation_labels WHERE conversation_id = $1 AND label_id = $2",

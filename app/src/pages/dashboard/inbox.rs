@@ -53,7 +53,11 @@ impl Inbox {
 
     pub fn new(ai_agent: Option<String>, first: Result<ConversationPage, AppError>) -> Self {
         let filter = Self::filter_in_address();
-        let label = Self::label_in_address();
+        // Labels are an organization's: an admin's AI agent tab (across organizations) has none.
+        let label = match ai_agent {
+            Some(_) => Memo::new(|_| None),
+            None => Self::label_in_address(),
+        };
         let query = use_query_map();
         let query = Memo::new(move |_| query.read().get("q").unwrap_or_default().trim().to_string());
         let hits = RwSignal::new(None);

@@ -123,6 +123,8 @@ pub(super) fn LabelBar(
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let busy = RwSignal::new(false);
+    // Bumped when a change is refused: the bar is drawn again, its select back on "+ Add label".
+    let redraw = RwSignal::new(0u64);
     let set = {
         let id = conversation_id.clone();
         move |label_id: String, on: bool| {
@@ -132,9 +134,14 @@ pub(super) fn LabelBar(
                 let answer = label_conversation(id, label_id, on).await;
                 busy.try_set(false);
                 match answer {
-                    Ok(()) => notice.try_set(None),
-                    Err(e) => notice.try_set(Some(e.to_string())),
-                };
+                    Ok(()) => {
+                        notice.try_set(None);
+                    }
+                    Err(e) => {
+                        notice.try_set(Some(e.to_string()));
+                        redraw.try_update(|n| *n += 1);
+                    }
+                }
             });
         }
     };
@@ -144,6 +151,7 @@ pub(super) fn LabelBar(
         if !labels.enabled {
             return None;
         }
+        redraw.track();
         let ids = on_it.get();
         let shown = labels.of(&ids);
         let others: Vec<LabelDto> = labels.all().into_iter().filter(|l| !ids.contains(&l.id)).collect();
