@@ -60,6 +60,12 @@ impl From<sqlx::migrate::MigrateError> for BackendError {
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
 
+/// Whether a write failed on a unique constraint (a taken e-mail address, label name, …): the
+/// caller answers it as a field error.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
 /// A [`BackendError::Field`]: `message` about the form field `name`.
 pub fn field(name: &str, message: impl Into<String>) -> BackendError {
     FieldError::new(name, message).into()

@@ -6,7 +6,7 @@
 //! `labels_version` and stamps `labels_at`; the new summary is published to the organization's
 //! dashboards. Labels and conversations of other organizations answer "not found".
 use crate::db::{DbKind, Done};
-use crate::error::{field, BackendError, Result};
+use crate::error::{field, is_unique_violation, BackendError, Result};
 use crate::ids::{new_id, now_ms};
 use crate::principal::UserCtx;
 use crate::services::Backend;
@@ -38,11 +38,6 @@ impl LabelRow {
 
 const LABEL_SELECT: &str = "SELECT l.id, l.name, l.color, \
     (SELECT COUNT(*) FROM conversation_labels cl WHERE cl.label_id = l.id) AS conversations FROM labels l";
-
-/// A unique-constraint violation (a label name taken in the organization).
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
 
 /// Writes a conversation's labels into its row (sorted ids), bumps its labels version and
 /// stamps the change. The row is locked first (its `UPDATE`), so concurrent changes of one

@@ -13,7 +13,7 @@
 //! accidental lock-out); passwords have their own calls, and every password change ends all
 //! sessions of that user.
 use crate::auth::{hash_password, new_token, token_hash, verify_password};
-use crate::error::{field, BackendError, Result};
+use crate::error::{field, is_unique_violation, BackendError, Result};
 use crate::ids::{new_id, now_ms};
 use crate::principal::{GrantedOrg, UserCtx};
 use crate::services::Backend;
@@ -60,11 +60,6 @@ impl UserRow {
             created_at: self.created_at,
         }
     }
-}
-
-/// A unique-constraint violation on insert or update (the e-mail of users).
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 impl Backend {
