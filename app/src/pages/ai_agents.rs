@@ -24,15 +24,16 @@ use leptos_router::components::Redirect;
 
 #[component]
 pub fn AiAgentsPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
-    // The organization's handoff settings, for a user who belongs to one.
-    let settings = Resource::new(
+    // The user and, for one who belongs to an organization, its handoff settings.
+    let me = Resource::new(
         || (),
         |_| async {
-            match current_user().await {
-                Ok(Some(user)) if user.org_name.is_some() => Some(get_org_settings().await),
-                _ => None,
-            }
+            let Some(user) = current_user().await? else { return Ok(None) };
+            let settings = match user.org_name {
+                Some(_) => Some(get_org_settings().await),
+                None => None,
+            };
+            Ok::<_, AppError>(Some((user, settings)))
         },
     );
     // Each agent with its knowledge base.
@@ -52,15 +53,15 @@ pub fn AiAgentsPage() -> impl IntoView {
         <div class="settings-page">
             <Suspense fallback=|| view! { <main class="page-message">"Loading…"</main> }>
                 {move || me.get().map(|r| match r {
-                    Ok(Some(user)) => view! { <TopBar user current="/settings/ai"/> }.into_any(),
+                    Ok(Some((user, _))) => view! { <TopBar user current="/settings/ai"/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(_) => ().into_any(),
                 })}
                 <main class="settings">
                     // Handoff settings belong to an organization; platform admins without one
                     // edit the agents only.
-                    {move || me.get().and_then(Result::ok).flatten().map(|user| match user.org_name {
-                        Some(_) => settings.get().flatten().map(|read| view! { <HandoffSettings editable=user.can_settings read/> }).into_any(),
+                    {move || me.get().and_then(Result::ok).flatten().map(|(user, settings)| match settings {
+                        Some(read) => view! { <HandoffSettings editable=user.can_settings read/> }.into_any(),
                         None => view! { <p class="muted">"You belong to no organization: below are every organization's AI agents. Assign agents to organizations under Admin."</p> }.into_any(),
                     })}
                     {move || agents.get().map(|r| match r {
