@@ -73,6 +73,21 @@ test('labels are made, added to a conversation, filter the list and are removed'
   expect((await phone.getByLabel('Filter by label').boundingBox())!.height).toBeGreaterThanOrEqual(44);
   await phone.screenshot({ path: 'screenshots/labels-phone-list.png' });
 
+  // Dark mode: the chips, the bar and the settings page stay readable.
+  const dark = await signIn(browser, 'bob@demo.test', { colorScheme: 'dark' });
+  await dark.goto(`${BASE()}${href}`);
+  await expect(dark.getByRole('group', { name: 'Labels' }).locator('.label-chip')).toHaveText(new RegExp(name));
+  await expectContrast(dark, 'dark dashboard with a label');
+  await dark.screenshot({ path: 'screenshots/labels-dark.png' });
+  await dark.goto(`${BASE()}/settings/labels`);
+  await expect(dark.locator(`.label-row[data-label-name="${name}"]`)).toBeVisible();
+  await expectContrast(dark, 'dark labels settings');
+  await dark.screenshot({ path: 'screenshots/labels-settings-dark.png' });
+  const darkPhone = await signIn(browser, 'bob@demo.test', { colorScheme: 'dark', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await darkPhone.goto(`${BASE()}${href}`);
+  await expect(darkPhone.getByRole('group', { name: 'Labels' }).locator('.label-chip')).toHaveText(new RegExp(name));
+  await darkPhone.screenshot({ path: 'screenshots/labels-phone-dark.png' });
+
   // Taken off: it leaves the filtered list, live, and Bob's chip goes.
   await bar.getByRole('button', { name: `Remove label ${name}` }).click();
   await expect(bar.locator('.label-chip')).toHaveCount(0);
