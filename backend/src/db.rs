@@ -157,6 +157,17 @@ impl Db {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// A write transaction on `writer` outside [`Db::write`] (rarer writes: settings, users,
+    /// the outbox). On SQLite it starts IMMEDIATE, taking the write lock before its first read:
+    /// a deferred one that reads and then writes fails at once with SQLITE_BUSY when another
+    /// process (a second server on the same file) wrote in between, instead of waiting.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.kind {
+            DbKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.writer.begin().await?,
+        })
+    }
+
     /// How many commits [`Db::write`] has made (on SQLite one per batch of jobs).
     pub fn write_commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
@@ -206,7 +217,8 @@ async fn run_batch(writer: &AnyPool, first: Job, queue: &mut mpsc::UnboundedRece
             return false;
         }
     };
-    let mut batch = match conn.begin().await {
+    // IMMEDIATE, as in `Db::begin_write`.
+    let mut batch = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
             tracing::error!(error = %e, "could not begin a write batch");

@@ -44,7 +44,7 @@ pub async fn seed_demo(db: &Db, password: &str) -> Result<bool> {
     }
     let now = now_ms();
     let hash = hash_password(password)?;
-    let mut tx = db.writer.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('demo-org', 'Demo Org', $1)")
         .bind(now)
         .execute(&mut *tx)

@@ -49,7 +49,7 @@ impl Backend {
         let files = check_files(files)?;
         self.require_handoff_enabled(v, "the e-mail form is not available here").await?;
 
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Taking the sequence number locks the conversation: the duplicate and rate checks
         // below cannot race another submission.
         let taken =
@@ -193,7 +193,7 @@ impl Backend {
         let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
         let sender = format!("agent:{}", user.id);
 
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken = messages::take_seq(&mut tx, conversation_id, &org, Guard::Always, &author, &text).await;
         let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"

@@ -49,7 +49,7 @@ impl Backend {
         .await?;
         let mut offered = 0;
         for (conversation_id, org_id, version) in due {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let claimed = sqlx::query(
                 "UPDATE conversations SET offer_version = state_version
                  WHERE id = $1 AND state = 'requested' AND state_version = $2 AND offer_version <> state_version",

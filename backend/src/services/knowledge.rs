@@ -141,7 +141,7 @@ impl Backend {
         }
         self.check_room(agent_id, entries.len()).await?;
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(entries.len());
         for (i, e) in entries.into_iter().enumerate() {
             // keep the file's order: created_at increases along the file
@@ -175,7 +175,7 @@ impl Backend {
             sqlx::query_as("SELECT id, knowledge FROM agents WHERE knowledge <> ''").fetch_all(self.pool()).await?;
         for (agent_id, text) in rows {
             let now = now_ms();
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             for (i, e) in parse_knowledge_file("knowledge.txt", &text).iter().enumerate() {
                 insert_knowledge(&mut tx, &agent_id, e, now + i as i64).await?;
             }

@@ -129,6 +129,11 @@ impl Backend {
         &self.db.pool
     }
 
+    /// A write transaction (see [`crate::db::Db::begin_write`]).
+    pub async fn begin_write(&self) -> crate::error::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.db.begin_write().await
+    }
+
     /// For writes: transactions that write and single INSERT/UPDATE/DELETE statements. Never
     /// while this task holds a writer transaction (see [`crate::db::Db`]).
     pub fn writer(&self) -> &sqlx::AnyPool {

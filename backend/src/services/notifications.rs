@@ -172,7 +172,7 @@ impl Backend {
             NotifyEvents::All => "all",
             NotifyEvents::Requests => "requests",
         };
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM notification_prefs WHERE user_id = $1").bind(uid).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO notification_prefs (user_id, via_email, via_push, events) VALUES ($1, $2, $3, $4)")
             .bind(uid)

@@ -133,7 +133,7 @@ impl Backend {
         let now = now_ms();
         let settled = match &outcome {
             Ok(()) => {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "UPDATE outbox SET status = 'sent', sent_at = $2, subject = $3, body = $4, last_error = NULL,
                      lease_until = 0 WHERE id = $1",
@@ -197,7 +197,7 @@ impl Backend {
         given_up: &[String],
         why: Option<&str>,
     ) -> Result<bool> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE outbox SET status = 'skipped', lease_until = 0, last_error = $2 WHERE id = $1")
             .bind(&row.id)
             .bind(why)

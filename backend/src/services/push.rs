@@ -169,7 +169,7 @@ impl Backend {
         if unb64(auth).is_none_or(|a| a.len() != 16) {
             return Err(field("auth", "must be 16 bytes, base64url"));
         }
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         // An endpoint belongs to one browser profile: whoever subscribed last owns it.
         sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1").bind(endpoint).execute(&mut *tx).await?;
         sqlx::query(

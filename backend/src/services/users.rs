@@ -183,7 +183,7 @@ impl Backend {
         }
         let org = self.check_grant(user, change.role, change.org_id.as_deref(), p, Some(before.permissions)).await?;
         self.check_email_free(&email, Some(user_id)).await?;
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE users SET email = $1, name = $2, role = $3, org_id = $4, perm_conversations = $5, perm_settings = $6,
              perm_users = $7, active = $8 WHERE id = $9",
@@ -245,7 +245,7 @@ impl Backend {
         user.may_manage(&target)?;
         check_password(password, &target.email)?;
         let hash = self.hash(password.to_string()).await?;
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(user_id)
@@ -279,7 +279,7 @@ impl Backend {
         let hash = self.hash(new.to_string()).await?;
         let token = new_token();
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(&user.id)

@@ -108,7 +108,7 @@ impl Backend {
             None => {
                 let id = new_id();
                 let now = now_ms();
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO conversations (id, org_id, widget_id, agent_id, visitor_id, visitor_name, state, state_version, state_since, last_seq, last_activity, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, 'ai', 0, $7, 0, $7, $7)",
