@@ -91,6 +91,9 @@ pub struct Config {
     pub secret_key_file: PathBuf,
     /// "Try it" answers per user per minute (0 = unlimited).
     pub previews_per_minute: u32,
+    /// Visitor context updates (page changes, reconnects) per conversation per minute, in each
+    /// process (0 = unlimited). A conversation keeps its newest 50 pages whatever the rate.
+    pub visitor_context_per_minute: u32,
 }
 
 impl Default for Config {
@@ -127,6 +130,7 @@ impl Default for Config {
             ai_key_env_allow: vec!["HANDOFF_AI_KEY_*".into()],
             secret_key_file: PathBuf::new(),
             previews_per_minute: 30,
+            visitor_context_per_minute: 30,
         }
     }
 }
@@ -200,7 +204,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 31] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -231,6 +235,7 @@ const KEYS: [&str; 30] = [
     "ai_key_env_allow",
     "secret_key_file",
     "previews_per_minute",
+    "visitor_context_per_minute",
 ];
 
 /// A comma-separated list, trimmed, without empty items.
@@ -292,6 +297,7 @@ impl Config {
             "ai_key_env_allow" => self.ai_key_env_allow = list(v),
             "secret_key_file" => self.secret_key_file = PathBuf::from(v),
             "previews_per_minute" => self.previews_per_minute = int(v)?.clamp(0, 100_000) as u32,
+            "visitor_context_per_minute" => self.visitor_context_per_minute = int(v)?.clamp(0, 100_000) as u32,
             other => return Err(format!("unknown setting `{other}`")),
         }
         Ok(())

@@ -44,6 +44,7 @@ impl Backend {
             generating: Mutex::new(HashMap::new()),
             ai_locks: Mutex::new(HashMap::new()),
             new_visitors,
+            context_updates: crate::services::visitor_context::context_rate(config.visitor_context_per_minute),
             sign_in_stats: Default::default(),
             revocations: Default::default(),
             vapid_key: tokio::sync::OnceCell::new(),

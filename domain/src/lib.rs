@@ -11,6 +11,8 @@
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
 //!   (message text, client message ids).
 //! * `tag_first` — decoding the server's internally tagged enums without buffering them.
+//! * [`visitor_context`] — what the widget tells about the visitor (pages, browser, time zone),
+//!   cleaned, and the panel's content.
 //! * [`wire`] — the JSON frames exchanged over WebSockets and the DTOs shared by server and
 //!   browser code.
 #[macro_use]
@@ -24,4 +26,5 @@ pub mod inbox;
 pub mod labels;
 pub mod summary;
 pub mod values;
+pub mod visitor_context;
 pub mod wire;

@@ -97,6 +97,9 @@ pub struct ConversationDetail {
     /// The name of the AI agent answering it, as the visitor's widget shows it.
     #[serde(default)]
     pub ai_name: String,
+    /// What the visitor's widget told about them (the visitor context panel).
+    #[serde(default)]
+    pub context: crate::visitor_context::VisitorContext,
 }
 
 /// What the widget needs to know about its AI agent.
@@ -224,6 +227,9 @@ pub enum VisitorFrame {
     },
     /// "Talk to a human".
     RequestHuman,
+    /// Where the visitor is and with what browser: sent on connecting and whenever the customer
+    /// page reports another address (see `domain::visitor_context`).
+    Context(crate::visitor_context::VisitorEnv),
     Ping,
 }
 
@@ -303,6 +309,11 @@ pub enum ServerFrame {
     DraftEnd {
         conversation_id: String,
     },
+    /// (Dashboard, watched conversations) what the widget tells about the visitor changed (another
+    /// page, another browser): re-read the visitor context.
+    VisitorContext {
+        conversation_id: String,
+    },
     Error {
         code: String,
         message: String,
@@ -324,6 +335,7 @@ tag_first_deserialize! {
     "draft" => Draft { conversation_id: String, text: String },
     "message_updated" => MessageUpdated { message: MessageDto },
     "draft_end" => DraftEnd { conversation_id: String },
+    "visitor_context" => VisitorContext { conversation_id: String },
     "error" => Error { code: String, message: String, client_msg_id: Option<String> };
     "notifications" => Notifications,
     "pong" => Pong
@@ -406,6 +418,7 @@ mod tests {
             ServerFrame::Notifications,
             ServerFrame::MessageUpdated { message: message.clone() },
             ServerFrame::DraftEnd { conversation_id: "c1".into() },
+            ServerFrame::VisitorContext { conversation_id: "c1".into() },
             ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
             ServerFrame::Pong,
         ];
@@ -478,6 +491,9 @@ mod tests {
             (".*", ".*").prop_map(|(client_msg_id, text)| VisitorFrame::Send { client_msg_id, text }),
             Just(VisitorFrame::RequestHuman),
             Just(VisitorFrame::Ping),
+            (".*", ".*", any::<i32>()).prop_map(|(url, title, utc_offset)| VisitorFrame::Context(
+                crate::visitor_context::VisitorEnv { url, title, utc_offset, ..Default::default() }
+            )),
         ]
     }
 

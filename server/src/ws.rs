@@ -191,19 +191,26 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
                     let reply = match serde_json::from_str::<VisitorFrame>(&t) {
                         Ok(VisitorFrame::Send { client_msg_id, text }) => {
                             match backend.visitor_send(&visitor, &client_msg_id, &text).await {
-                                Ok(p) => ServerFrame::Ack { client_msg_id, seq: p.message.seq },
-                                Err(e) => error_frame(&e, Some(client_msg_id)),
+                                Ok(p) => Some(ServerFrame::Ack { client_msg_id, seq: p.message.seq }),
+                                Err(e) => Some(error_frame(&e, Some(client_msg_id))),
                             }
                         }
                         Ok(VisitorFrame::RequestHuman) => match backend.visitor_request_human(&visitor).await {
-                            Ok(state) => ServerFrame::State { conversation_id: conv.clone(), state },
-                            Err(e) => error_frame(&e, None),
+                            Ok(state) => Some(ServerFrame::State { conversation_id: conv.clone(), state }),
+                            Err(e) => Some(error_frame(&e, None)),
                         },
-                        Ok(VisitorFrame::Ping) => ServerFrame::Pong,
-                        Ok(VisitorFrame::Hello { .. }) => bad_frame("already said hello"),
-                        Err(e) => bad_frame(e),
+                        // Stored quietly; a refusal has its own code, which the widget does not show
+                        // the visitor (nothing they could do about it).
+                        Ok(VisitorFrame::Context(env)) => backend.visitor_context_update(&visitor, &env).await.err().map(|e| {
+                            ServerFrame::Error { code: domain::visitor_context::CONTEXT_REFUSED.into(), message: e.to_string(), client_msg_id: None }
+                        }),
+                        Ok(VisitorFrame::Ping) => Some(ServerFrame::Pong),
+                        Ok(VisitorFrame::Hello { .. }) => Some(bad_frame("already said hello")),
+                        Err(e) => Some(bad_frame(e)),
                     };
-                    if !send(&mut socket, &reply).await { return; }
+                    if let Some(reply) = reply {
+                        if !send(&mut socket, &reply).await { return; }
+                    }
                 }
             },
             frame = live.recv() => {
@@ -410,6 +417,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         ServerFrame::Typing { conversation_id }
                         | ServerFrame::Draft { conversation_id, .. }
                         | ServerFrame::DraftEnd { conversation_id }
+                        | ServerFrame::VisitorContext { conversation_id }
                             if !watched.contains_key(conversation_id) => true,
                         ServerFrame::Conversation { summary } => {
                             if access.lists(summary) { list.note(summary.clone()); }

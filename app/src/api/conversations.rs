@@ -66,3 +66,12 @@ pub async fn get_conversation(id: String) -> Result<ConversationDetail, AppError
     let (backend, user) = require_user().await?;
     backend.conversation_detail(&user, &id).await.map_err(fail)
 }
+
+/// What the conversation's widget told about its visitor (the visitor context panel): read again
+/// when the socket says it changed. `NotFound` for ids of other organizations too.
+#[server(name = GetVisitorContext, prefix = "/api", endpoint = "conversations/context")]
+pub async fn get_visitor_context(id: String) -> Result<domain::visitor_context::VisitorContext, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.conversation_visitor_context(&user, &id).await.map_err(fail)
+}

@@ -116,7 +116,8 @@ impl Backend {
                 .bind(conversation_id)
                 .fetch_one(self.pool())
                 .await?;
-        Ok(ConversationDetail { summary: row.summary()?, messages, ai_name })
+        let context = self.read_visitor_context(conversation_id, &org).await?;
+        Ok(ConversationDetail { summary: row.summary()?, messages, ai_name, context })
     }
 
     /// Checks that a conversation belongs to the user's organization.

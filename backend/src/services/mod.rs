@@ -5,6 +5,7 @@
 //! * [`revocation`] — live dashboard sockets re-check their user, across processes;
 //! * [`purge`] — deleting expired sessions and sign-in counts, retiring old visitor tokens;
 //! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
+//!   [`visitor_context`] — what the widget tells about the visitor (pages, browser), the panel;
 //! * [`human_agent_chat`] — what a human agent does in the dashboard: list, read, reply, take over;
 //!   [`inbox`] — the list page by page under a filter, and each filter's count;
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
@@ -53,6 +54,7 @@ pub mod sign_in_limits;
 pub mod transcript;
 pub mod users;
 pub mod visitor_chat;
+pub mod visitor_context;
 pub mod widgets;
 
 #[derive(Clone)]
@@ -68,6 +70,8 @@ pub struct Inner {
     pub(crate) ai_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// New visitors (chats) per client IP address.
     pub(crate) new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
+    /// Visitor context updates per conversation (see [`visitor_context`]).
+    pub(crate) context_updates: crate::limits::RateWindow<String>,
     /// Sign-in's Argon2 verifications (see [`sign_in_limits`]; the limits are in the database).
     pub(crate) sign_in_stats: sign_in_limits::SignInStats,
     /// Users whose live sockets must re-check their access (see [`revocation`]).

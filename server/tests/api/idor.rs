@@ -79,6 +79,7 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     let a_conv = app.visitor().await.conversation_id();
     let form_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("conversations/get", vec![("id", &conv)]),
+        ("conversations/context", vec![("id", &conv)]),
         ("handoff/handle", vec![("id", &conv)]),
         ("handoff/continue", vec![("id", &conv)]),
         ("handoff/pass", vec![("id", &conv)]),

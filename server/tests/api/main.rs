@@ -23,6 +23,7 @@ mod revocation;
 mod secrets;
 mod security;
 mod smtp;
+mod visitor_context;
 mod widget;
 
 use domain::handoff::HandoffState;
