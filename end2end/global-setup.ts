@@ -51,11 +51,14 @@ export default async function globalSetup() {
   server.removeAllListeners('exit');
   server.stdout.on('data', (chunk: Buffer) => log.write(chunk));
 
+  // Two pages (the home page and /pricing), each embedding the widget.
   const customer = http.createServer((req, res) => {
-    if (req.url !== '/' && !req.url?.startsWith('/?')) { res.writeHead(404); res.end('not found'); return; }
+    const path = (req.url ?? '/').split('?')[0];
+    const title = { '/': 'Acme Store', '/pricing': 'Pricing · Acme Store' }[path];
+    if (!title) { res.writeHead(404); res.end('not found'); return; }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Acme Store</title><link rel="icon" href="data:,"></head>
-<body><h1>Acme Store</h1><p>Welcome to our shop.</p>
+    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><link rel="icon" href="data:,"></head>
+<body><h1>${title}</h1><p>Welcome to our shop.</p>
 <script src="${baseUrl}/widget.js" data-widget="demo" async></script></body></html>`);
   });
   await new Promise<void>((resolve) => customer.listen(0, '127.0.0.1', resolve));

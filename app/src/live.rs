@@ -121,6 +121,15 @@ mod imp {
             }
         }
 
+        /// Sends a frame already written as JSON, if connected.
+        pub fn send_text(&self, text: &str) -> bool {
+            let ws = self.0.ws.borrow();
+            match ws.as_ref() {
+                Some(ws) if ws.ready_state() == WebSocket::OPEN => ws.send_with_str(text).is_ok(),
+                _ => false,
+            }
+        }
+
         pub fn close(&self) {
             self.0.closed.set(true);
             if let Some(ws) = self.0.ws.borrow_mut().take() {
@@ -147,6 +156,9 @@ mod imp {
             Self
         }
         pub fn send<T: Serialize>(&self, _frame: &T) -> bool {
+            false
+        }
+        pub fn send_text(&self, _text: &str) -> bool {
             false
         }
         pub fn close(&self) {}

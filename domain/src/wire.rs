@@ -228,8 +228,13 @@ pub enum VisitorFrame {
     /// "Talk to a human".
     RequestHuman,
     /// Where the visitor is and with what browser: sent on connecting and whenever the customer
-    /// page reports another address (see `domain::visitor_context`).
-    Context(crate::visitor_context::VisitorEnv),
+    /// page reports another address (see `domain::visitor_context`). Only read: the widget page's
+    /// script writes it as JSON (the widget forwards the text), so serializing it is refused and
+    /// its code stays out of the widget's bundle.
+    #[serde(skip_serializing)]
+    Context {
+        env: crate::visitor_context::VisitorEnv,
+    },
     Ping,
 }
 
@@ -483,6 +488,23 @@ mod tests {
         assert!(serde_json::from_str::<VisitorFrame>(r#"{"type":"nope"}"#).is_err());
     }
 
+    /// The context frame as the widget page's script writes it (every field a string but the
+    /// offset; missing ones empty); never written by Rust.
+    #[test]
+    fn context_frames_are_read_as_the_widget_page_writes_them() {
+        let f: VisitorFrame = serde_json::from_str(
+            r#"{"type":"context","env":{"url":"https://shop.example/a","title":"A","referrer":"","language":"de-DE",
+               "time_zone":"Europe/Berlin","utc_offset":60,"user_agent":"UA"}}"#,
+        )
+        .unwrap();
+        let VisitorFrame::Context { env } = f else { panic!("{f:?}") };
+        assert_eq!((env.url.as_str(), env.utc_offset, env.user_agent.as_str()), ("https://shop.example/a", 60, "UA"));
+        let f: VisitorFrame = serde_json::from_str(r#"{"type":"context","env":{}}"#).unwrap();
+        assert_eq!(f, VisitorFrame::Context { env: Default::default() });
+        assert!(serde_json::from_str::<VisitorFrame>(r#"{"type":"context","env":{"utc_offset":"soon"}}"#).is_err());
+        assert!(serde_json::to_string(&VisitorFrame::Context { env: Default::default() }).is_err());
+    }
+
     use proptest::prelude::*;
 
     fn arb_visitor_frame() -> impl Strategy<Value = VisitorFrame> {
@@ -491,9 +513,6 @@ mod tests {
             (".*", ".*").prop_map(|(client_msg_id, text)| VisitorFrame::Send { client_msg_id, text }),
             Just(VisitorFrame::RequestHuman),
             Just(VisitorFrame::Ping),
-            (".*", ".*", any::<i32>()).prop_map(|(url, title, utc_offset)| VisitorFrame::Context(
-                crate::visitor_context::VisitorEnv { url, title, utc_offset, ..Default::default() }
-            )),
         ]
     }
 

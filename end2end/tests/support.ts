@@ -154,9 +154,16 @@ export async function live(page: Page) {
   await expect(page.locator('.topbar[data-hydrated="true"]')).toBeVisible();
 }
 
+/** Opens the chat on the customer page; a tab that chatted before has it open again already. */
+export async function openChat(page: Page) {
+  const launcher = page.locator('#handoff-launcher');
+  await expect(launcher).toBeVisible();
+  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
+}
+
 export async function openWidget(page: Page) {
   await page.goto(CUSTOMER());
-  await page.locator('#handoff-launcher').click();
+  await openChat(page);
   const widget = page.frameLocator('#handoff-frame');
   await expect(widget.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
   return widget;

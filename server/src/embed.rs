@@ -10,7 +10,10 @@ use axum::response::{Html, IntoResponse};
 const WIDGET_JS: &str = r#"(function () {
   var s = document.currentScript, base = new URL(s.src).origin, id = s.getAttribute('data-widget');
   if (!id || document.getElementById('handoff-launcher')) return;
-  var open = false, frame = null;
+  var open = false, frame = null, quiet = false;
+  // This tab remembers that the visitor chats (and whether the chat is open), so the next page
+  // of the site opens the chat again, or loads it hidden to tell it the new page.
+  var remember = function (k, v) { k += ':' + id; try { if (v === undefined) return sessionStorage.getItem(k); sessionStorage.setItem(k, v); } catch (e) { return null; } };
   // Icons as inline SVG (no emoji: an empty box on systems without an emoji font).
   var svg = function (d) {
     return '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false" fill="none" ' +
@@ -24,32 +27,54 @@ const WIDGET_JS: &str = r#"(function () {
   b.style.cssText = 'position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:grid;place-items:center';
   // Opening moves the focus into the chat's message box; closing returns it to the bubble.
   var focusChat = function () { if (frame && frame.contentWindow) frame.contentWindow.postMessage('handoff:focus', base); };
-  var setOpen = function (next) {
+  // The page the chat is embedded in, for the agent's visitor panel (the chat checks it comes
+  // from this window; the server cuts and cleans it).
+  var tellPage = function () {
+    if (frame && frame.contentWindow) frame.contentWindow.postMessage({ type: 'handoff:page', url: location.href, title: document.title, referrer: document.referrer }, base);
+  };
+  // `restoring`: as the previous page left it, without moving the focus.
+  var setOpen = function (next, restoring) {
     open = next;
-    if (open && !frame) {
+    remember('handoff:open', open ? '1' : '0');
+    if (!frame) {
       frame = document.createElement('iframe');
       frame.id = 'handoff-frame'; frame.title = 'Chat';
       frame.src = base + '/widget/' + encodeURIComponent(id);
       frame.style.cssText = 'position:fixed;right:20px;bottom:88px;width:370px;height:560px;max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border:0;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.25);background:#fff;z-index:2147483647';
-      document.body.appendChild(frame);
-    } else if (frame) {
       frame.style.display = open ? 'block' : 'none';
-      if (open) focusChat();
+      document.body.appendChild(frame);
+      remember('handoff:chatting', '1');
+      quiet = !!restoring;
+    } else {
+      frame.style.display = open ? 'block' : 'none';
+      if (open && !restoring) focusChat();
     }
     b.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
     b.setAttribute('aria-expanded', String(open));
     b.innerHTML = open ? CLOSE : CHAT;
-    if (!open) b.focus();
+    if (!open && !restoring) b.focus();
   };
   b.onclick = function () { setOpen(!open); };
   // Escape in the chat (it asks by message) or on the page closes it.
   window.addEventListener('message', function (e) {
     if (e.origin !== base) return;
     if (e.data === 'handoff:close' && open) setOpen(false);
-    if (e.data === 'handoff:ready' && open) focusChat(); // the chat is mounted: focus its box
+    // The chat is mounted: it learns the page, and takes the focus unless it was only restored.
+    if (e.data === 'handoff:ready') { tellPage(); if (open && !quiet) focusChat(); quiet = false; }
   });
+  // Single-page sites change the address without loading a page: tell the chat each time.
+  // Told 300 ms after the last change, when the page has usually set its new title.
+  var timer = null;
+  var changed = function () { clearTimeout(timer); timer = setTimeout(tellPage, 300); };
+  ['pushState', 'replaceState'].forEach(function (name) {
+    var original = history[name];
+    history[name] = function () { var r = original.apply(this, arguments); changed(); return r; };
+  });
+  window.addEventListener('popstate', changed);
+  window.addEventListener('hashchange', changed);
   document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && open) setOpen(false); });
   document.body.appendChild(b);
+  if (remember('handoff:chatting') === '1') setOpen(remember('handoff:open') === '1', true);
 })();
 "#;
 

@@ -137,8 +137,13 @@ pub async fn page(
 <link rel="modulepreload" href="{pkg}/handoff_widget.js" nonce="{nonce}">
 <link rel="preload" href="{pkg}/handoff_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin>
 </head><body><p class="muted pad" id="boot">Connecting…</p><noscript><p class="pad">The chat needs JavaScript.</p></noscript>
-<script type="module" nonce="{nonce}">import init, {{ mount }} from "{pkg}/handoff_widget.js";
-init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); }});</script>
+<script type="module" nonce="{nonce}">import init, {{ mount, context }} from "{pkg}/handoff_widget.js";
+let page = {{}}, ready = false;
+const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ url: String(page.url ?? ""), title: String(page.title ?? ""),
+  referrer: String(page.referrer ?? ""), language: navigator.language || "", time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "",
+  utc_offset: -new Date().getTimezoneOffset(), user_agent: navigator.userAgent || "" }} }}));
+addEventListener("message", (e) => {{ if (e.source === parent && e.data?.type === "handoff:page") {{ page = e.data; tell(); }} }});
+init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
 </body></html>"#
     );
     let mut res = Html(html).into_response();

@@ -201,7 +201,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
                         },
                         // Stored quietly; a refusal has its own code, which the widget does not show
                         // the visitor (nothing they could do about it).
-                        Ok(VisitorFrame::Context(env)) => backend.visitor_context_update(&visitor, &env).await.err().map(|e| {
+                        Ok(VisitorFrame::Context { env }) => backend.visitor_context_update(&visitor, &env).await.err().map(|e| {
                             ServerFrame::Error { code: domain::visitor_context::CONTEXT_REFUSED.into(), message: e.to_string(), client_msg_id: None }
                         }),
                         Ok(VisitorFrame::Ping) => Some(ServerFrame::Pong),

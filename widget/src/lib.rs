@@ -18,10 +18,37 @@ use app::live::{socket_slot, LiveSocket};
 use app::util::{client_msg_id, follow_bottom, upsert_by_seq};
 use domain::handoff::HandoffState;
 use domain::values::MessageText;
+use domain::visitor_context::CONTEXT_REFUSED;
 use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame, VisitorFrame, VisitorSession};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::wasm_bindgen;
+
+std::thread_local! {
+    /// The newest visitor context frame (see [`context`]) and the chat's socket, once there is one.
+    static CONTEXT: std::cell::RefCell<(String, Option<app::live::SocketSlot>)> = Default::default();
+}
+
+/// What the visitor's context panel shows (`VisitorFrame::Context`, see `domain::visitor_context`):
+/// the `/widget/:id` page's script builds the frame — the customer page the embed script reports,
+/// this browser's language, time zone and user agent — and calls this on mounting and on every
+/// page report. It is sent at once and again after each reconnect. (Built in JavaScript: the
+/// browser APIs it reads would cost the bundle more than the feature.) The server treats it as
+/// any visitor input.
+#[wasm_bindgen]
+pub fn context(frame: String) {
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(socket) = c.1 {
+            socket.with_value(|s| {
+                if let Some(s) = s {
+                    s.send_text(&frame);
+                }
+            });
+        }
+        c.0 = frame;
+    });
+}
 
 /// The entry point the `/widget/:id` page calls once the bundle is loaded.
 #[wasm_bindgen]
@@ -58,6 +85,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     // The AI's reply while it streams in; replaced by the stored message.
     let ai_draft = RwSignal::new(None::<String>);
     let socket = socket_slot();
+    CONTEXT.with(|c| c.borrow_mut().1 = Some(socket));
 
     let on_frame = move |frame: ServerFrame| match frame {
         ServerFrame::Welcome { state: s, conversation_id, .. } => {
@@ -91,6 +119,8 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             ai_draft.set(Some(text));
         }
         ServerFrame::DraftEnd { .. } => ai_draft.set(None),
+        // A refused page report: nothing the visitor could act on.
+        ServerFrame::Error { code, .. } if code == CONTEXT_REFUSED => {}
         ServerFrame::Error { message, client_msg_id, .. } => {
             if let Some(id) = client_msg_id {
                 pending.update(|p| p.retain(|(pid, _)| *pid != id));
@@ -115,6 +145,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                         move |sock| {
                             let last_seq = messages.with_untracked(|m| m.last().map_or(0, |x| x.seq));
                             sock.send(&VisitorFrame::Hello { token: token.clone(), last_seq });
+                            let context = CONTEXT.with(|c| c.borrow().0.clone());
+                            if !context.is_empty() {
+                                sock.send_text(&context);
+                            }
                             for (client_msg_id, text) in pending.get_untracked() {
                                 sock.send(&VisitorFrame::Send { client_msg_id, text });
                             }

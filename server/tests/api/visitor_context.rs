@@ -13,8 +13,8 @@ use std::time::Duration;
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0";
 
 fn page(url: &str, title: &str) -> Value {
-    json!({"type": "context", "url": url, "title": title, "referrer": "https://search.example/?q=shoes",
-           "language": "de-DE", "time_zone": "Europe/Berlin", "utc_offset": 60, "user_agent": FIREFOX})
+    json!({"type": "context", "env": {"url": url, "title": title, "referrer": "https://search.example/?q=shoes",
+           "language": "de-DE", "time_zone": "Europe/Berlin", "utc_offset": 60, "user_agent": FIREFOX}})
 }
 
 async fn context(app: &TestApp, cookie: &str, conversation: &str) -> VisitorContext {
@@ -77,7 +77,7 @@ async fn the_visitors_pages_and_browser_reach_the_agent(db: Db) {
 
     // Another page (a later referrer is the site's own previous page: the first one is kept).
     let mut next = page("https://shop.example/checkout", "Checkout");
-    next["referrer"] = json!("https://shop.example/pricing");
+    next["env"]["referrer"] = json!("https://shop.example/pricing");
     v.socket.send_json(next).await;
     context_frame(&mut ann, &conv).await;
     let c = context(&app, &ann.cookie, &conv).await;
@@ -90,7 +90,7 @@ async fn the_visitors_pages_and_browser_reach_the_agent(db: Db) {
     again.send_json(json!({"type": "hello", "token": v.session.token, "last_seq": 0})).await;
     again.until(|f| matches!(f, ServerFrame::Welcome { .. }).then_some(())).await;
     let mut same = page("https://shop.example/checkout", "Checkout");
-    same["referrer"] = json!("https://shop.example/pricing");
+    same["env"]["referrer"] = json!("https://shop.example/pricing");
     again.send_json(same).await;
     again.send_json(json!({"type": "ping"})).await;
     again.until(|f| matches!(f, ServerFrame::Pong).then_some(())).await;
@@ -126,8 +126,8 @@ async fn bad_reports_are_cleaned_or_refused(db: Db) {
 
     let long = format!("https://shop.example/{}", "a".repeat(3000));
     v.socket
-        .send_json(json!({"type": "context", "url": long, "title": "Cart\u{0}\u{7}<script>", "language": "<b>en</b>",
-                          "time_zone": "Europe/Berlin'; DROP TABLE x", "utc_offset": 99999, "user_agent": "x\ny"}))
+        .send_json(json!({"type": "context", "env": {"url": long, "title": "Cart\u{0}\u{7}<script>", "language": "<b>en</b>",
+                          "time_zone": "Europe/Berlin'; DROP TABLE x", "utc_offset": 99999, "user_agent": "x\ny"}}))
         .await;
     let c = context_until(&app, &ann, &conv, |c| !c.pages.is_empty()).await;
     assert_eq!(c.pages[0].url.len(), MAX_URL);
@@ -135,18 +135,18 @@ async fn bad_reports_are_cleaned_or_refused(db: Db) {
     assert_eq!((c.language.as_str(), c.time_zone.as_str(), c.utc_offset, c.user_agent.as_str()), ("", "", 840, "xy"));
 
     // Malformed: refused with a clear error, nothing stored.
-    v.socket.send_json(json!({"type": "context", "url": "https://shop.example/x", "utc_offset": "soon"})).await;
+    v.socket.send_json(json!({"type": "context", "env": {"url": "https://shop.example/x", "utc_offset": "soon"}})).await;
     let (code, message) = v.error().await;
     assert_eq!(code, "bad_frame", "{message}");
     assert_eq!(context(&app, &ann, &conv).await.pages.len(), 1);
 
     // A script address is stored as the text it is (the panel shows it, never as a link).
-    v.socket.send_json(json!({"type": "context", "url": "javascript:alert(1)"})).await;
+    v.socket.send_json(json!({"type": "context", "env": {"url": "javascript:alert(1)"}})).await;
     let c = context_until(&app, &ann, &conv, |c| c.pages.len() == 2).await;
     assert_eq!(c.pages[1].url, "javascript:alert(1)");
 
     for i in 0..MAX_PAGES + 5 {
-        v.socket.send_json(json!({"type": "context", "url": format!("https://shop.example/p{i}")})).await;
+        v.socket.send_json(json!({"type": "context", "env": {"url": format!("https://shop.example/p{i}")}})).await;
     }
     let last = format!("https://shop.example/p{}", MAX_PAGES + 4);
     let c = context_until(&app, &ann, &conv, |c| c.pages.last().is_some_and(|p| p.url == last)).await;
@@ -169,7 +169,7 @@ async fn a_flood_of_reports_is_refused(db: Db) {
     let mut v = app.visitor().await;
     let conv = v.conversation_id();
     for i in 0..4 {
-        v.socket.send_json(json!({"type": "context", "url": format!("https://shop.example/{i}")})).await;
+        v.socket.send_json(json!({"type": "context", "env": {"url": format!("https://shop.example/{i}")}})).await;
     }
     let (code, message) = v.error().await;
     assert_eq!(code, CONTEXT_REFUSED);

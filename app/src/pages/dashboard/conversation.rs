@@ -6,6 +6,7 @@ use super::actions::handoff_actions;
 use super::email_reply::EmailReplyBox;
 use super::labels::{LabelBar, Labels};
 use super::outgoing::Outgoing;
+use super::visitor_panel::VisitorPanel;
 use super::{newest, Live};
 use crate::api::chat::SendMessage;
 use crate::api::conversations::get_conversation;
@@ -80,6 +81,8 @@ pub(super) fn ConversationView(
         });
         all.into_values().collect::<Vec<_>>()
     });
+    let context =
+        Signal::derive(move || detail.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).map(|d| d.context.clone())));
     let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
     // One name for the AI agent everywhere: the one the visitor sees.
     let ai_name = Signal::derive(move || {
@@ -156,6 +159,8 @@ pub(super) fn ConversationView(
     view! {
         <Show when=move || detail.with(Option::is_some) fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
             {move || detail.get().map(|r| r.err().map(|e| view! { <p class="form-error pad">{e.to_string()}</p> }))}
+            <div class="conv-body">
+            <div class="conv-col">
             <header class="conv-head">
                 <a class="back-link" href=back.clone()>"All conversations"</a>
                 <div>
@@ -194,6 +199,9 @@ pub(super) fn ConversationView(
                     <button type="submit" class="btn primary" disabled=move || send.pending().get()>"Send"</button>
                 </form>
             </Show>
+            </div>
+            <VisitorPanel conversation_id=id.clone() read=context live base=back.clone()/>
+            </div>
         </Show>
     }
 }

@@ -21,6 +21,7 @@ mod labels;
 mod list;
 mod outgoing;
 mod shortcuts;
+mod visitor_panel;
 
 use crate::api::admin::list_agent_entries;
 use crate::api::auth::current_user;
@@ -49,6 +50,15 @@ pub(super) struct Live {
     messages: RwSignal<HashMap<String, BTreeMap<i64, MessageDto>>>,
     typing: RwSignal<Option<String>>,
     now: RwSignal<i64>,
+    /// Per conversation, how often the socket said its visitor context changed (or reconnected
+    /// while it was open): the visitor panel reads it again on each change.
+    context_bumps: RwSignal<HashMap<String, u64>>,
+}
+
+impl Live {
+    fn bump_context(&self, conversation_id: &str) {
+        self.context_bumps.update(|m| *m.entry(conversation_id.to_owned()).or_default() += 1);
+    }
 }
 
 impl Live {
@@ -241,7 +251,9 @@ fn Dashboard(
         messages: RwSignal::new(HashMap::new()),
         typing: RwSignal::new(None),
         now: RwSignal::new(now_ms()),
+        context_bumps: RwSignal::new(HashMap::new()),
     };
+    let reconnecting = StoredValue::new(false);
     let connected = RwSignal::new(false);
     let socket = socket_slot();
     let bell_version = RwSignal::new(0u64);
@@ -255,8 +267,13 @@ fn Dashboard(
             &socket_path,
             move |s| {
                 if let Some(id) = selected.get_untracked() {
+                    // Whatever the visitor did while the socket was away.
+                    if reconnecting.get_value() {
+                        live.bump_context(&id);
+                    }
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
                 }
+                reconnecting.set_value(true);
                 inbox.reload(); // whatever changed while we were away
                 bell_version.update(|v| *v += 1);
             },
@@ -285,6 +302,7 @@ fn Dashboard(
                     live.typing.set(Some(conversation_id))
                 }
                 ServerFrame::Notifications => bell_version.update(|v| *v += 1),
+                ServerFrame::VisitorContext { conversation_id } => live.bump_context(&conversation_id),
                 ServerFrame::DraftEnd { conversation_id }
                     if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
                 {
