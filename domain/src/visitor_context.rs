@@ -152,16 +152,23 @@ pub fn describe_user_agent(ua: &str) -> (String, String) {
     (browser, os.to_string())
 }
 
-/// Trimmed, control characters removed, at most `max` characters.
-fn clean_text(raw: &str, max: usize) -> String {
-    raw.trim().chars().filter(|c| !c.is_control()).take(max).collect()
+/// Control characters, and the invisible marks that reorder how text around them reads (an
+/// address or title could otherwise show one thing and say another).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// Trimmed, without control characters or spaces, at most [`MAX_URL`] bytes (cut at a character
-/// boundary).
+/// Trimmed, without [`hidden`] characters, at most `max` characters.
+fn clean_text(raw: &str, max: usize) -> String {
+    raw.trim().chars().filter(|c| !hidden(*c)).take(max).collect()
+}
+
+/// Trimmed, without [`hidden`] characters or spaces, at most [`MAX_URL`] bytes (cut at a
+/// character boundary).
 fn clean_url(raw: &str) -> String {
     let mut out = String::new();
-    for c in raw.trim().chars().filter(|c| !c.is_control() && !c.is_whitespace()) {
+    for c in raw.trim().chars().filter(|c| !hidden(*c) && !c.is_whitespace()) {
         if out.len() + c.len_utf8() > MAX_URL {
             break;
         }
@@ -198,6 +205,13 @@ mod tests {
         assert_eq!(env.title.chars().count(), MAX_TITLE);
         assert!(env.title.starts_with("Shoesxx"));
         assert_eq!(env.referrer, "https://search.example/?q=ab");
+        let reordered = VisitorEnv {
+            url: "https://evil.example/\u{202E}moc.knab".into(),
+            title: "Pay\u{2066}ment\u{200F}".into(),
+            ..Default::default()
+        }
+        .cleaned();
+        assert_eq!((reordered.url.as_str(), reordered.title.as_str()), ("https://evil.example/moc.knab", "Payment"));
     }
 
     #[test]

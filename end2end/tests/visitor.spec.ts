@@ -46,8 +46,9 @@ test('the visitor panel shows where the visitor is, live', async ({ browser }) =
   await expect(pages.first()).toContainText('<b>Shoes</b> & boots'); // newest first
   await expect(pages.last()).toContainText('Acme Store');
 
-  // Another page of the site is loaded: the chat is open again there, and the panel follows.
-  await visitor.goto(`${CUSTOMER()}/pricing`);
+  // Another page of the site is loaded (from another site, say): the chat is open again there,
+  // and the panel follows.
+  await visitor.goto(`${CUSTOMER()}/pricing`, { referer: 'https://other.example/' });
   await expect(visitor.locator('#handoff-launcher')).toHaveAttribute('aria-expanded', 'true');
   await expect(visitor.frameLocator('#handoff-frame').locator('.msg', { hasText: 'Do you ship to Austria?' })).toBeVisible();
   await expect(now.getByRole('link', { name: 'Pricing · Acme Store' })).toBeVisible();
@@ -56,6 +57,22 @@ test('the visitor panel shows where the visitor is, live', async ({ browser }) =
   await expect(facts).toContainText('https://search.example/?q=acme+shoes');
   await expectContrast(ann, 'dashboard with the visitor panel');
   await ann.screenshot({ path: 'screenshots/visitor-panel.png' });
+
+  // An address of 6,000 characters and a title of 1,000: cut (the server keeps 2 KB), and the
+  // chat goes on working. A #fragment (it may hold a token) is never told.
+  await visitor.evaluate(() => {
+    history.pushState({}, '', `/search?q=${'x'.repeat(6000)}#access_token=secret`);
+    document.title = 'T'.repeat(1000);
+  });
+  await expect(now.locator('.vp-url')).toHaveText(`${CUSTOMER()}/search?q=`.padEnd(2048, 'x'));
+  await expect(now.getByRole('link')).toHaveText('T'.repeat(200));
+  await expect(panel).not.toContainText('access_token');
+  const chat = visitor.frameLocator('#handoff-frame');
+  await chat.getByLabel('Message').fill('What are your opening hours?');
+  await chat.getByLabel('Message').press('Enter');
+  await expect(chat.locator('.msg[data-author="ai"]')).toHaveCount(3);
+  await visitor.evaluate(() => { history.back(); document.title = 'Pricing · Acme Store'; });
+  await expect(now.getByRole('link', { name: 'Pricing · Acme Store' })).toBeVisible();
 
   // A phone: the panel is a row naming the page; tapped, it opens.
   const phone = await signIn(browser, 'ann@demo.test', { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
@@ -94,4 +111,34 @@ test('the visitor panel is readable in dark mode', async ({ browser }) => {
   await expect(ann.getByTestId('current-page')).toContainText('Pricing · Acme Store');
   await expectContrast(ann, 'dark dashboard with the visitor panel');
   await ann.screenshot({ path: 'screenshots/visitor-panel-dark.png' });
+});
+
+test('a tab keeps the chat across the site\'s pages once the visitor wrote, without taking the focus', async ({ browser }) => {
+  const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 1280, height: 800 } });
+  const before = await listedRows(ann);
+  const visitor = await (await browser.newContext()).newPage();
+  await visitor.goto(CUSTOMER());
+  const launcher = visitor.locator('#handoff-launcher');
+  await launcher.click();
+  const chat = visitor.frameLocator('#handoff-frame');
+  await expect(chat.locator('.msg[data-author="ai"]').first()).toContainText("Hi! I'm Ada");
+  // Only opened: the next page does not load the chat.
+  await visitor.goto(`${CUSTOMER()}/pricing`);
+  await expect(launcher).toHaveAttribute('aria-expanded', 'false');
+  await expect(visitor.locator('#handoff-frame')).toHaveCount(0);
+
+  await launcher.click();
+  await chat.getByLabel('Message').fill('Where is my parcel?');
+  await chat.getByLabel('Message').press('Enter');
+  await expect(chat.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  await launcher.click(); // closed again
+  // Now the next page loads it hidden: it tells the conversation the page, the focus stays put.
+  await visitor.goto(CUSTOMER());
+  await expect(visitor.locator('#handoff-frame')).toBeAttached();
+  await expect(visitor.locator('#handoff-frame')).toBeHidden();
+  await expect(launcher).toHaveAttribute('aria-expanded', 'false');
+  await (await newRow(ann, before)).click();
+  await expect(ann.getByTestId('current-page').getByRole('link', { name: 'Acme Store' })).toBeVisible();
+  expect(await visitor.evaluate(() => document.activeElement?.tagName)).toBe('BODY');
+  await expect(ann.locator('.vp-pages li')).toHaveCount(3); // home, pricing (opened there), home
 });

@@ -11,8 +11,8 @@ const WIDGET_JS: &str = r#"(function () {
   var s = document.currentScript, base = new URL(s.src).origin, id = s.getAttribute('data-widget');
   if (!id || document.getElementById('handoff-launcher')) return;
   var open = false, frame = null, quiet = false;
-  // This tab remembers that the visitor chats (and whether the chat is open), so the next page
-  // of the site opens the chat again, or loads it hidden to tell it the new page.
+  // This tab remembers that the visitor chats (wrote in the chat) and whether the chat is open,
+  // so the site's next page opens the chat again, or loads it hidden to tell it the new page.
   var remember = function (k, v) { k += ':' + id; try { if (v === undefined) return sessionStorage.getItem(k); sessionStorage.setItem(k, v); } catch (e) { return null; } };
   // Icons as inline SVG (no emoji: an empty box on systems without an emoji font).
   var svg = function (d) {
@@ -27,15 +27,28 @@ const WIDGET_JS: &str = r#"(function () {
   b.style.cssText = 'position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:grid;place-items:center';
   // Opening moves the focus into the chat's message box; closing returns it to the bubble.
   var focusChat = function () { if (frame && frame.contentWindow) frame.contentWindow.postMessage('handoff:focus', base); };
-  // The page the chat is embedded in, for the agent's visitor panel (the chat checks it comes
-  // from this window; the server cuts and cleans it).
-  var tellPage = function () {
-    if (frame && frame.contentWindow) frame.contentWindow.postMessage({ type: 'handoff:page', url: location.href, title: document.title, referrer: document.referrer }, base);
+  // Where the visitor came from: the first other site's address this tab arrived from (the
+  // site's own pages are not a source).
+  var from = document.referrer;
+  try { if (from && new URL(from).origin === location.origin) from = ''; } catch (e) { from = ''; }
+  if (remember('handoff:from') === null) remember('handoff:from', from);
+  from = remember('handoff:from') || from;
+  // The page the chat is embedded in, for the agent's visitor panel, without its #fragment
+  // (which may hold a token): told when it changed, or to a chat just mounted (`force`). The
+  // chat checks it comes from this window; the server cuts and cleans it.
+  var told = null;
+  var tellPage = function (force) {
+    var page = { type: 'handoff:page', url: location.href.split('#')[0], title: document.title, referrer: from };
+    var key = page.url + '\n' + page.title;
+    if (!frame || !frame.contentWindow || (!force && key === told)) return;
+    told = key;
+    frame.contentWindow.postMessage(page, base);
   };
   // `restoring`: as the previous page left it, without moving the focus.
   var setOpen = function (next, restoring) {
     open = next;
     remember('handoff:open', open ? '1' : '0');
+    if (!restoring) quiet = false;
     if (!frame) {
       frame = document.createElement('iframe');
       frame.id = 'handoff-frame'; frame.title = 'Chat';
@@ -43,7 +56,6 @@ const WIDGET_JS: &str = r#"(function () {
       frame.style.cssText = 'position:fixed;right:20px;bottom:88px;width:370px;height:560px;max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border:0;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.25);background:#fff;z-index:2147483647';
       frame.style.display = open ? 'block' : 'none';
       document.body.appendChild(frame);
-      remember('handoff:chatting', '1');
       quiet = !!restoring;
     } else {
       frame.style.display = open ? 'block' : 'none';
@@ -60,7 +72,8 @@ const WIDGET_JS: &str = r#"(function () {
     if (e.origin !== base) return;
     if (e.data === 'handoff:close' && open) setOpen(false);
     // The chat is mounted: it learns the page, and takes the focus unless it was only restored.
-    if (e.data === 'handoff:ready') { tellPage(); if (open && !quiet) focusChat(); quiet = false; }
+    if (e.data === 'handoff:ready') { tellPage(true); if (open && !quiet) focusChat(); quiet = false; }
+    if (e.data === 'handoff:chatting') remember('handoff:chatting', '1');
   });
   // Single-page sites change the address without loading a page: tell the chat each time.
   // Told 300 ms after the last change, when the page has usually set its new title.

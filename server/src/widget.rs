@@ -139,9 +139,11 @@ pub async fn page(
 </head><body><p class="muted pad" id="boot">Connecting…</p><noscript><p class="pad">The chat needs JavaScript.</p></noscript>
 <script type="module" nonce="{nonce}">import init, {{ mount, context }} from "{pkg}/handoff_widget.js";
 let page = {{}}, ready = false;
-const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ url: String(page.url ?? ""), title: String(page.title ?? ""),
-  referrer: String(page.referrer ?? ""), language: navigator.language || "", time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "",
-  utc_offset: -new Date().getTimezoneOffset(), user_agent: navigator.userAgent || "" }} }}));
+// Cut here already (the server cuts again): a frame must stay far below the socket's 16 KiB limit.
+const cut = (v, n) => String(v ?? "").slice(0, n);
+const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ url: cut(page.url, 2048), title: cut(page.title, 200),
+  referrer: cut(page.referrer, 2048), language: cut(navigator.language, 35), time_zone: cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64),
+  utc_offset: -new Date().getTimezoneOffset(), user_agent: cut(navigator.userAgent, 512) }} }}));
 addEventListener("message", (e) => {{ if (e.source === parent && e.data?.type === "handoff:page") {{ page = e.data; tell(); }} }});
 init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
 </body></html>"#

@@ -145,12 +145,13 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                         move |sock| {
                             let last_seq = messages.with_untracked(|m| m.last().map_or(0, |x| x.seq));
                             sock.send(&VisitorFrame::Hello { token: token.clone(), last_seq });
+                            for (client_msg_id, text) in pending.get_untracked() {
+                                sock.send(&VisitorFrame::Send { client_msg_id, text });
+                            }
+                            // After the messages: they matter more.
                             let context = CONTEXT.with(|c| c.borrow().0.clone());
                             if !context.is_empty() {
                                 sock.send_text(&context);
-                            }
-                            for (client_msg_id, text) in pending.get_untracked() {
-                                sock.send(&VisitorFrame::Send { client_msg_id, text });
                             }
                         },
                         on_frame,
@@ -184,6 +185,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     }
                 });
                 draft.set(String::new());
+                tell_page("handoff:chatting");
             }
         }
     };
@@ -401,8 +403,8 @@ fn keyboard(composer: NodeRef<leptos::html::Textarea>, menu_open: RwSignal<bool>
             }
             if menu_open.get_untracked() {
                 menu_open.set(false);
-            } else if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
-                let _ = parent.post_message(&JsValue::from_str("handoff:close"), "*");
+            } else {
+                tell_page("handoff:close");
             }
         });
         let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
@@ -410,10 +412,16 @@ fn keyboard(composer: NodeRef<leptos::html::Textarea>, menu_open: RwSignal<bool>
         // The widget lives as long as its page.
         on_message.forget();
         on_key.forget();
-        if let Ok(Some(parent)) = window.parent() {
-            let _ = parent.post_message(&JsValue::from_str("handoff:ready"), "*");
-        }
+        tell_page("handoff:ready");
     });
+}
+
+/// Tells the embedding page (the embed script): `handoff:ready` (mounted), `handoff:close`
+/// (Escape), `handoff:chatting` (the visitor wrote: the site's next pages keep the chat).
+fn tell_page(what: &str) {
+    if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+        let _ = parent.post_message(&wasm_bindgen::JsValue::from_str(what), "*");
+    }
 }
 
 /// Tab on the chat's last control goes to its first, Shift+Tab on the first to the last: focus

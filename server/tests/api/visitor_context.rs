@@ -126,8 +126,10 @@ async fn bad_reports_are_cleaned_or_refused(db: Db) {
 
     let long = format!("https://shop.example/{}", "a".repeat(3000));
     v.socket
-        .send_json(json!({"type": "context", "env": {"url": long, "title": "Cart\u{0}\u{7}<script>", "language": "<b>en</b>",
-                          "time_zone": "Europe/Berlin'; DROP TABLE x", "utc_offset": 99999, "user_agent": "x\ny"}}))
+        .send_json(
+            json!({"type": "context", "env": {"url": long, "title": "Cart\u{0}\u{7}<script>", "language": "<b>en</b>",
+                          "time_zone": "Europe/Berlin'; DROP TABLE x", "utc_offset": 99999, "user_agent": "x\ny"}}),
+        )
         .await;
     let c = context_until(&app, &ann, &conv, |c| !c.pages.is_empty()).await;
     assert_eq!(c.pages[0].url.len(), MAX_URL);
@@ -135,7 +137,9 @@ async fn bad_reports_are_cleaned_or_refused(db: Db) {
     assert_eq!((c.language.as_str(), c.time_zone.as_str(), c.utc_offset, c.user_agent.as_str()), ("", "", 840, "xy"));
 
     // Malformed: refused with a clear error, nothing stored.
-    v.socket.send_json(json!({"type": "context", "env": {"url": "https://shop.example/x", "utc_offset": "soon"}})).await;
+    v.socket
+        .send_json(json!({"type": "context", "env": {"url": "https://shop.example/x", "utc_offset": "soon"}}))
+        .await;
     let (code, message) = v.error().await;
     assert_eq!(code, "bad_frame", "{message}");
     assert_eq!(context(&app, &ann, &conv).await.pages.len(), 1);
@@ -179,8 +183,8 @@ async fn a_flood_of_reports_is_refused(db: Db) {
 }
 on_both_databases!(a_flood_of_reports_is_refused);
 
-/// Another organization's user reads no context and hears no context frame; a visitor's socket
-/// never receives one either.
+/// Another organization's user reads no context and hears no context frame; a colleague's
+/// dashboard that does not show the conversation is not sent one either, nor is a visitor's socket.
 async fn the_context_stays_in_its_organization(db: Db) {
     let app = spawn_app(db).await;
     let mut v = app.visitor().await;
@@ -189,6 +193,8 @@ async fn the_context_stays_in_its_organization(db: Db) {
     let mut zed = Socket::connect(&app, "/ws/agent", Some(&outsider)).await;
     zed.ready().await;
     zed.send_json(json!({"type": "watch", "conversation_id": conv, "last_seq": 0})).await;
+    let mut bob = app.agent(BOB).await;
+    bob.socket.ready().await;
 
     v.socket.send_json(page("https://shop.example/secret-offer", "Secret")).await;
     let ann = app.login(ANN).await;
@@ -199,6 +205,9 @@ async fn the_context_stays_in_its_organization(db: Db) {
     assert!(!answer.body.to_string().contains("secret-offer"));
     while let Some(frame) = zed.try_next(Duration::from_millis(300)).await {
         assert!(!matches!(frame, ServerFrame::VisitorContext { .. }), "another organization heard {frame:?}");
+    }
+    while let Some(frame) = bob.socket.try_next(Duration::from_millis(300)).await {
+        assert!(!matches!(frame, ServerFrame::VisitorContext { .. }), "a dashboard not watching got {frame:?}");
     }
     v.socket.send_json(json!({"type": "ping"})).await;
     v.socket

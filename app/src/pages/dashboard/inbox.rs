@@ -143,7 +143,8 @@ impl Inbox {
         let this = *self;
         let n = self.generation.get_value() + 1;
         self.generation.set_value(n);
-        let (filter, label, ai_agent) = (self.filter.get_untracked(), self.label.get_untracked(), self.ai_agent.get_value());
+        let (filter, label, ai_agent) =
+            (self.filter.get_untracked(), self.label.get_untracked(), self.ai_agent.get_value());
         spawn_local(async move {
             let page = list_conversation_page(filter, label, None, ai_agent).await;
             if this.generation.try_get_value() != Some(n) {
@@ -170,7 +171,8 @@ impl Inbox {
         }
         let this = *self;
         let n = self.generation.get_value();
-        let (filter, label, ai_agent) = (self.filter.get_untracked(), self.label.get_untracked(), self.ai_agent.get_value());
+        let (filter, label, ai_agent) =
+            (self.filter.get_untracked(), self.label.get_untracked(), self.ai_agent.get_value());
         self.loading_more.set(true);
         spawn_local(async move {
             let page = list_conversation_page(filter, label, Some(after), ai_agent).await;

@@ -50,8 +50,8 @@ pub(super) struct Live {
     messages: RwSignal<HashMap<String, BTreeMap<i64, MessageDto>>>,
     typing: RwSignal<Option<String>>,
     now: RwSignal<i64>,
-    /// Per conversation, how often the socket said its visitor context changed (or reconnected
-    /// while it was open): the visitor panel reads it again on each change.
+    /// Per conversation, how often the socket said its visitor context changed (or opened while
+    /// it was open): the visitor panel reads it again on each change.
     context_bumps: RwSignal<HashMap<String, u64>>,
 }
 
@@ -125,7 +125,10 @@ pub fn DashboardPage() -> impl IntoView {
                 }
                 let first = list_conversation_page(filter, label, None, None).await;
                 let labels: OrgLabels = list_labels().await.unwrap_or_default();
-                PageData::<(FirstPage, Opened, OrgLabels)>::Ok(Some((user, Some((first, read_opened(opens).await, labels)))))
+                PageData::<(FirstPage, Opened, OrgLabels)>::Ok(Some((
+                    user,
+                    Some((first, read_opened(opens).await, labels)),
+                )))
             }
         },
     );
@@ -253,7 +256,6 @@ fn Dashboard(
         now: RwSignal::new(now_ms()),
         context_bumps: RwSignal::new(HashMap::new()),
     };
-    let reconnecting = StoredValue::new(false);
     let connected = RwSignal::new(false);
     let socket = socket_slot();
     let bell_version = RwSignal::new(0u64);
@@ -267,13 +269,11 @@ fn Dashboard(
             &socket_path,
             move |s| {
                 if let Some(id) = selected.get_untracked() {
-                    // Whatever the visitor did while the socket was away.
-                    if reconnecting.get_value() {
-                        live.bump_context(&id);
-                    }
+                    // Whatever the visitor did before the socket watched it (while away, or since
+                    // the page was rendered).
+                    live.bump_context(&id);
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
                 }
-                reconnecting.set_value(true);
                 inbox.reload(); // whatever changed while we were away
                 bell_version.update(|v| *v += 1);
             },

@@ -32,7 +32,10 @@ pub(super) fn VisitorPanel(
             if seen.is_some_and(|s| s != bumps) {
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
-                    if let Ok(c) = get_visitor_context(id).await {
+                    let answer = get_visitor_context(id.clone()).await;
+                    // A later change's read is on its way: this answer may be older than it.
+                    let current = live.context_bumps.try_with_untracked(|m| m.get(&id).copied() == Some(bumps));
+                    if let (Ok(c), Some(true)) = (answer, current) {
                         reread.try_set(Some(c));
                     }
                 });
