@@ -314,6 +314,9 @@ pub enum ServerFrame {
     DraftEnd {
         conversation_id: String,
     },
+    /// (Dashboard) the organization's labels changed (made, renamed, recoloured, deleted): read
+    /// them again.
+    LabelsChanged,
     /// (Dashboard, watched conversations) what the widget tells about the visitor changed (another
     /// page, another browser): re-read the visitor context.
     VisitorContext {
@@ -343,6 +346,7 @@ tag_first_deserialize! {
     "visitor_context" => VisitorContext { conversation_id: String },
     "error" => Error { code: String, message: String, client_msg_id: Option<String> };
     "notifications" => Notifications,
+    "labels_changed" => LabelsChanged,
     "pong" => Pong
 }
 
@@ -424,6 +428,7 @@ mod tests {
             ServerFrame::MessageUpdated { message: message.clone() },
             ServerFrame::DraftEnd { conversation_id: "c1".into() },
             ServerFrame::VisitorContext { conversation_id: "c1".into() },
+            ServerFrame::LabelsChanged,
             ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
             ServerFrame::Pong,
         ];

@@ -1,7 +1,7 @@
 // Conversation labels (issue 22): made under Settings › Labels, put on a conversation from its
 // label bar (a colleague's list shows it live), the list filtered by label (a link, rendered
 // without JavaScript too), taken off again, deleted.
-import { BASE, allowBadInput, allowConsole, expect, expectContrast, listedRows, newRow, signIn, test, visitorWrites } from './support';
+import { BASE, allowBadInput, allowConsole, expect, expectContrast, listedRows, live, newRow, signIn, test, visitorWrites } from './support';
 
 test('labels are made, added to a conversation, filter the list and are removed', async ({ browser }) => {
   allowBadInput(); // the taken name below is refused with a field error (400)
@@ -87,6 +87,20 @@ test('labels are made, added to a conversation, filter the list and are removed'
   await darkPhone.goto(`${BASE()}${href}`);
   await expect(darkPhone.getByRole('group', { name: 'Labels' }).locator('.label-chip')).toHaveText(new RegExp(name));
   await darkPhone.screenshot({ path: 'screenshots/labels-phone-dark.png' });
+
+  // Renamed under Settings › Labels (in another tab): Bob's chip follows, live; and back.
+  const settings = await ann.context().newPage();
+  await settings.goto(`${BASE()}/settings/labels`);
+  await live(settings);
+  const rename = async (from: string, to: string) => {
+    const edit = settings.locator(`.label-row[data-label-name="${from}"]`);
+    await edit.getByLabel('Name', { exact: true }).fill(to);
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect(bob.locator(`.conv-item[href^="${href}"] .label-chip`)).toHaveText(to);
+  };
+  await rename(name, `${name} (renamed)`);
+  await rename(`${name} (renamed)`, name);
+  await settings.close();
 
   // Taken off: it leaves the filtered list, live, and Bob's chip goes.
   await bar.getByRole('button', { name: `Remove label ${name}` }).click();

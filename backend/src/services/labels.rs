@@ -168,6 +168,7 @@ impl Backend {
             }
         };
         tracing::info!(label = %id, by = %user.id, "label saved");
+        self.hub.publish_org(&org, ServerFrame::LabelsChanged);
         self.label_of_org(&org, &id).await
     }
 
@@ -206,6 +207,7 @@ impl Backend {
             })
             .await?;
         tracing::info!(label = %label_id, by = %user.id, conversations = changed.len(), "label deleted");
+        self.hub.publish_org(&org, ServerFrame::LabelsChanged);
         for conversation in changed {
             self.publish_summary(&conversation, &org).await;
         }

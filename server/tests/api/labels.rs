@@ -152,6 +152,29 @@ async fn labels_stay_in_their_organization(db: Db) {
 }
 on_both_databases!(labels_stay_in_their_organization);
 
+/// The organization's dashboards are told when its labels change (made, renamed, deleted), so a
+/// renamed label's chips change without a reload; another organization's are not.
+async fn label_changes_reach_the_organizations_dashboards(db: Db) {
+    let app = spawn_app(db).await;
+    let mut bob = app.agent(BOB).await;
+    bob.socket.ready().await;
+    let eve = app.other_org_user().await;
+    let mut outsider = Socket::connect(&app, "/ws/agent", Some(&eve)).await;
+    outsider.ready().await;
+    let ann = app.login(ANN).await;
+    let billing = id_of(&make(&app, &ann, "Billing", "red").await.ok());
+    told(&mut bob.socket).await;
+    let rename = json!({"label_id": billing, "input": {"name": "Invoices", "color": "blue"}});
+    app.call_json("labels/save", &ann, rename).await.ok();
+    told(&mut bob.socket).await;
+    app.call_json("labels/delete", &ann, json!({"label_id": billing})).await.ok();
+    told(&mut bob.socket).await;
+    while let Some(frame) = outsider.try_next(Duration::from_millis(300)).await {
+        assert!(!matches!(frame, ServerFrame::LabelsChanged), "another organization was told");
+    }
+}
+on_both_databases!(label_changes_reach_the_organizations_dashboards);
+
 /// Eight labels put on one conversation at once, by eight requests: every one is kept, in the
 /// label rows and in the conversation's summary (each change locks the conversation's row first,
 /// so none is written from a stale read of the others). The guarantee is PostgreSQL's to prove:
@@ -216,4 +239,8 @@ mod a_lagging_dashboard_learns_label_changes {
             super::a_lagging_dashboard_learns_label_changes(crate::helpers::Db::Postgres).await
         }
     }
+}
+
+async fn told(socket: &mut Socket) {
+    socket.until(|f| matches!(f, ServerFrame::LabelsChanged).then_some(())).await
 }

@@ -1,5 +1,6 @@
 //! Conversation labels in the dashboard: the organization's labels (read with the page, read
-//! again when a conversation shows a label the page does not know yet: made since), their chips
+//! again when the socket says they changed or a conversation shows a label the page does not
+//! know yet), their chips
 //! in the list and in the open conversation, the open conversation's label bar (remove one, add
 //! one) and the list's label filter (`?label=…`, kept with the state filter). An admin's AI agent
 //! tab spans organizations and has no labels.
@@ -57,6 +58,14 @@ impl Labels {
             return;
         }
         self.asked_for.update_value(|a| a.extend(unknown));
+        self.reload();
+    }
+
+    /// Reads the labels again (the socket said they changed: renamed, recoloured, deleted).
+    pub fn reload(&self) {
+        if !self.enabled {
+            return;
+        }
         let all = self.all;
         leptos::task::spawn_local(async move {
             if let Ok(read) = list_labels().await {

@@ -303,6 +303,7 @@ fn Dashboard(
                 }
                 ServerFrame::Notifications => bell_version.update(|v| *v += 1),
                 ServerFrame::VisitorContext { conversation_id } => live.bump_context(&conversation_id),
+                ServerFrame::LabelsChanged => labels.reload(),
                 ServerFrame::DraftEnd { conversation_id }
                     if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
                 {
