@@ -114,11 +114,7 @@ mod imp {
 
         /// Sends a frame if connected; returns whether it went out.
         pub fn send<T: Serialize>(&self, frame: &T) -> bool {
-            let ws = self.0.ws.borrow();
-            match (ws.as_ref(), serde_json::to_string(frame)) {
-                (Some(ws), Ok(text)) if ws.ready_state() == WebSocket::OPEN => ws.send_with_str(&text).is_ok(),
-                _ => false,
-            }
+            serde_json::to_string(frame).is_ok_and(|text| self.send_text(&text))
         }
 
         /// Sends a frame already written as JSON, if connected.

@@ -18,6 +18,18 @@ pub enum DbKind {
     Postgres,
 }
 
+impl DbKind {
+    /// The clause that ends a `SELECT` locking its rows until the transaction ends (`mode`:
+    /// `UPDATE`, exclusive, or `SHARE`): PostgreSQL's `FOR …`; nothing on SQLite, whose writes
+    /// run one at a time anyway.
+    pub fn row_lock(self, mode: &str) -> String {
+        match self {
+            DbKind::Postgres => format!(" FOR {mode}"),
+            DbKind::Sqlite => String::new(),
+        }
+    }
+}
+
 /// Two handles on one database. `pool` is for reads; `writer` for everything that writes (a
 /// transaction that writes, or an INSERT/UPDATE/DELETE). On PostgreSQL both are the same pool:
 /// row locks let writers of different conversations run side by side. On SQLite, which allows one

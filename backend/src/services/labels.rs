@@ -62,10 +62,7 @@ async fn lock_conversation(conn: &mut AnyConnection, conversation_id: &str, org_
 /// label is never put on a conversation while it is being deleted (the deletion would miss that
 /// conversation's summary). SQLite runs one write at a time.
 async fn hold_label(conn: &mut AnyConnection, kind: DbKind, label_id: &str, org_id: &str, lock: &str) -> Result<()> {
-    let sql = match kind {
-        DbKind::Postgres => format!("SELECT id FROM labels WHERE id = $1 AND org_id = $2 FOR {lock}"),
-        DbKind::Sqlite => "SELECT id FROM labels WHERE id = $1 AND org_id = $2".to_string(),
-    };
+    let sql = format!("SELECT id FROM labels WHERE id = $1 AND org_id = $2{}", kind.row_lock(lock));
     let held: Option<(String,)> =
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(label_id).bind(org_id).fetch_optional(&mut *conn).await?;
     held.map(|_| ()).ok_or(BackendError::NotFound("label"))

@@ -7,14 +7,14 @@
 //! up elsewhere. A conversation keeps its newest [`MAX_PAGES`] pages; a page is recorded when its
 //! address differs from the newest one (a reload or a reconnect records nothing). Watching
 //! dashboards get a `VisitorContext` hint and read the context again.
-use crate::conversation::{SummaryRow, SUMMARY_COLS};
-use crate::db::{DbKind, Done};
+use crate::conversation::{extra_from_columns, SummaryRow, SUMMARY_COLS};
+use crate::db::Done;
 use crate::error::{BackendError, Result};
 use crate::ids::now_ms;
 use crate::principal::{UserCtx, VisitorCtx};
 use crate::services::Backend;
 use domain::visitor_context::{PageVisit, PreviousConversation, VisitorContext, VisitorEnv, MAX_PAGES, MAX_PREVIOUS};
-use domain::wire::ServerFrame;
+use domain::wire::{MessageExtra, ServerFrame};
 use sqlx::AssertSqlSafe;
 use std::time::Duration;
 
@@ -25,7 +25,11 @@ pub(crate) fn context_rate(per_minute: u32) -> crate::limits::RateWindow<String>
     crate::limits::RateWindow::new(per_minute, Duration::from_secs(60))
 }
 
-#[derive(sqlx::FromRow, PartialEq)]
+/// A conversation's stored [`EnvRow`] (empty before the widget's first report).
+const ENV_SELECT: &str =
+    "SELECT referrer, language, time_zone, utc_offset, user_agent FROM visitor_context WHERE conversation_id = $1";
+
+#[derive(sqlx::FromRow, PartialEq, Default)]
 struct EnvRow {
     referrer: String,
     language: String,
@@ -60,16 +64,11 @@ impl Backend {
                     .bind(now)
                     .execute(&mut *conn)
                     .await?;
-                    // PostgreSQL: held until commit, so two processes' updates of one visitor
-                    // take turns (SQLite writes one at a time anyway).
-                    let lock = if kind == DbKind::Postgres { " FOR UPDATE" } else { "" };
-                    let old: EnvRow = sqlx::query_as(AssertSqlSafe(format!(
-                        "SELECT referrer, language, time_zone, utc_offset, user_agent FROM visitor_context
-                         WHERE conversation_id = $1{lock}"
-                    )))
-                    .bind(&conversation)
-                    .fetch_one(&mut *conn)
-                    .await?;
+                    // Held until commit, so two processes' updates of one visitor take turns.
+                    let old: EnvRow = sqlx::query_as(AssertSqlSafe(format!("{ENV_SELECT}{}", kind.row_lock("UPDATE"))))
+                        .bind(&conversation)
+                        .fetch_one(&mut *conn)
+                        .await?;
                     let new = EnvRow {
                         referrer: if old.referrer.is_empty() { env.referrer.clone() } else { old.referrer.clone() },
                         language: env.language.clone(),
@@ -146,12 +145,7 @@ impl Backend {
                 .fetch_optional(self.pool())
                 .await?;
         let (visitor,) = visitor.ok_or(BackendError::NotFound("conversation"))?;
-        let env: Option<EnvRow> = sqlx::query_as(
-            "SELECT referrer, language, time_zone, utc_offset, user_agent FROM visitor_context WHERE conversation_id = $1",
-        )
-        .bind(conversation_id)
-        .fetch_optional(self.pool())
-        .await?;
+        let env: Option<EnvRow> = sqlx::query_as(ENV_SELECT).bind(conversation_id).fetch_optional(self.pool()).await?;
         let mut pages: Vec<(String, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT url, title, at FROM visitor_pages WHERE conversation_id = $1 ORDER BY id DESC LIMIT {MAX_PAGES}"
         )))
@@ -169,11 +163,10 @@ impl Backend {
         .bind(org_id)
         .fetch_optional(self.pool())
         .await?;
-        let email = email
-            .and_then(|(meta,)| meta)
-            .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
-            .and_then(|m| m.get("email").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or_default();
+        let email = match email.map(|(meta,)| extra_from_columns("email_form", meta.as_deref())) {
+            Some(MessageExtra::EmailForm { email, .. }) => email,
+            _ => String::new(),
+        };
         let previous: Vec<SummaryRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLS} FROM conversations WHERE visitor_id = $1 AND org_id = $2 AND id <> $3
              ORDER BY last_activity DESC LIMIT {MAX_PREVIOUS}"
@@ -194,13 +187,7 @@ impl Backend {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let env = env.unwrap_or(EnvRow {
-            referrer: String::new(),
-            language: String::new(),
-            time_zone: String::new(),
-            utc_offset: 0,
-            user_agent: String::new(),
-        });
+        let env = env.unwrap_or_default();
         Ok(VisitorContext {
             pages: pages.into_iter().map(|(url, title, at)| PageVisit { url, title, at }).collect(),
             referrer: env.referrer,

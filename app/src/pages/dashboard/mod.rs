@@ -59,9 +59,7 @@ impl Live {
     fn bump_context(&self, conversation_id: &str) {
         self.context_bumps.update(|m| *m.entry(conversation_id.to_owned()).or_default() += 1);
     }
-}
 
-impl Live {
     fn max_seq(&self, conversation_id: &str) -> i64 {
         self.messages
             .with_untracked(|m| m.get(conversation_id).and_then(|b| b.keys().next_back().copied()).unwrap_or(0))

@@ -5,7 +5,7 @@
 //! links only when they are `http(s)` ones, opened in a new tab without an opener or referrer.
 //!
 //! Read with the conversation; read again when the socket says it changed (a `VisitorContext`
-//! frame) and when the socket reconnects. On wide screens a column of its own; on narrower ones a
+//! frame) and whenever the socket opens. On wide screens a column of its own; on narrower ones a
 //! row under the labels that opens.
 use super::Live;
 use crate::api::conversations::get_visitor_context;
