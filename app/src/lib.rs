@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings/ai") view=pages::ai_agents::AiAgentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/widgets") view=pages::widgets::WidgetsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/labels") view=pages::labels::LabelsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/canned") view=pages::canned::CannedPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>

@@ -91,7 +91,14 @@ async fn seed(backend: &Backend, o: &Options) -> Duration {
     let label_rows: Vec<String> = labels
         .iter()
         .enumerate()
-        .map(|(i, id)| format!("({}, 'demo-org', {}, {}, 'blue', {now})", lit(id), lit(&format!("Label {i}")), lit(&format!("label {i}"))))
+        .map(|(i, id)| {
+            format!(
+                "({}, 'demo-org', {}, {}, 'blue', {now})",
+                lit(id),
+                lit(&format!("Label {i}")),
+                lit(&format!("label {i}"))
+            )
+        })
         .collect();
     insert(pool, "labels", "id, org_id, name, name_key, color, created_at", &label_rows).await;
 
@@ -99,7 +106,8 @@ async fn seed(backend: &Backend, o: &Options) -> Duration {
     let mut done = 0;
     while done < o.conversations {
         let n = step.min(o.conversations - done);
-        let (mut visitors, mut conversations, mut messages, mut tagged) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut visitors, mut conversations, mut messages, mut tagged) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for k in done..done + n {
             let id = format!("bench-c{k:07}");
             let visitor = format!("bench-v{k:07}");
@@ -113,7 +121,12 @@ async fn seed(backend: &Backend, o: &Options) -> Duration {
                 _ => ("ai", "NULL".to_string(), "NULL".to_string()),
             };
             let label = (rng.below(10) == 0).then(|| labels[rng.below(labels.len())].clone());
-            visitors.push(format!("({}, 'demo', {}, {}, {last})", lit(&visitor), lit(&format!("bench-token-{k}")), lit(&name)));
+            visitors.push(format!(
+                "({}, 'demo', {}, {}, {last})",
+                lit(&visitor),
+                lit(&format!("bench-token-{k}")),
+                lit(&name)
+            ));
             let mut last_message = String::new();
             for seq in 1..=per {
                 let body = sentence(&mut rng, &words);
@@ -216,8 +229,10 @@ pub async fn inbox(backend: &Backend, o: &Options) {
     worst = worst.max(time("Closed", o.rounds, || page(ListFilter::Closed, None, None)).await);
     worst = worst.max(time("label filter", o.rounds, || page(ListFilter::All, Some("bench-label-3"), None)).await);
     // A page deep in the list: after the conversation in the middle.
-    let middle = ListCursor { last_activity: backend::now_ms() - (o.conversations as i64 / 2) * 60_000, id: "bench-c~".into() };
-    worst = worst.max(time("a page in the middle (All)", o.rounds, || page(ListFilter::All, None, Some(middle.clone()))).await);
+    let middle =
+        ListCursor { last_activity: backend::now_ms() - (o.conversations as i64 / 2) * 60_000, id: "bench-c~".into() };
+    worst = worst
+        .max(time("a page in the middle (All)", o.rounds, || page(ListFilter::All, None, Some(middle.clone()))).await);
     let search = |q: &'static str| {
         let (ann, scope) = (&ann, &scope);
         async move { b.search_conversations(ann, scope, q).await.expect("search").len() }
@@ -226,9 +241,5 @@ pub async fn inbox(backend: &Backend, o: &Options) {
     worst = worst.max(time("search: a common word", o.rounds, || search("baba")).await);
     worst = worst.max(time("search: two words", o.rounds, || search("baba bebe")).await);
     worst = worst.max(time("search: a visitor's name", o.rounds, || search("kipo")).await);
-    println!(
-        "  slowest p95 {} ms: {} the 50 ms target",
-        fmt_ms(worst),
-        if worst <= 50.0 { "within" } else { "OVER" }
-    );
+    println!("  slowest p95 {} ms: {} the 50 ms target", fmt_ms(worst), if worst <= 50.0 { "within" } else { "OVER" });
 }

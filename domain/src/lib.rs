@@ -2,10 +2,13 @@
 //!
 //! * [`admin`] — organizations, users, permissions and widgets: DTOs and input rules.
 //! * [`agent`] — AI agent settings and knowledge base entries, their validation and file import.
+//! * [`canned`] — canned responses: title, `/shortcut` and text rules, placeholders, the
+//!   composer's suggestions.
 //! * [`email`] — the visitor's "send email" form and agents' e-mail replies: addresses, text,
 //!   attachments checked by content.
 //! * [`field`] — [`field::FieldError`]: which input is wrong and why, shared by every rule.
 //! * [`labels`] — an organization's conversation labels: names, colours, limits.
+//! * [`notes`] — agents' private notes in a conversation (never the visitor's to see).
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
 //!   human agent) as a pure `transition(state, event)` function.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
@@ -19,11 +22,13 @@
 mod tag_first;
 pub mod admin;
 pub mod agent;
+pub mod canned;
 pub mod email;
 pub mod field;
 pub mod handoff;
 pub mod inbox;
 pub mod labels;
+pub mod notes;
 pub mod summary;
 pub mod values;
 pub mod visitor_context;

@@ -3,6 +3,7 @@
 //! [`ServerFrame::Error`] and change nothing.
 use crate::handoff::HandoffState;
 pub use crate::inbox::ListCounts;
+pub use crate::notes::NoteDto;
 pub use crate::summary::{ConversationSummary, ACTIVE_FOR_MS};
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +101,9 @@ pub struct ConversationDetail {
     /// What the visitor's widget told about them (the visitor context panel).
     #[serde(default)]
     pub context: crate::visitor_context::VisitorContext,
+    /// The agents' private notes on it, oldest first (never shown to the visitor).
+    #[serde(default)]
+    pub notes: Vec<NoteDto>,
 }
 
 /// What the widget needs to know about its AI agent.
@@ -322,6 +326,11 @@ pub enum ServerFrame {
     VisitorContext {
         conversation_id: String,
     },
+    /// (Dashboard, watched conversations) a private note was written: read the notes again.
+    /// Published on the organization's channel only, which no visitor socket hears.
+    NotesChanged {
+        conversation_id: String,
+    },
     Error {
         code: String,
         message: String,
@@ -344,6 +353,7 @@ tag_first_deserialize! {
     "message_updated" => MessageUpdated { message: MessageDto },
     "draft_end" => DraftEnd { conversation_id: String },
     "visitor_context" => VisitorContext { conversation_id: String },
+    "notes_changed" => NotesChanged { conversation_id: String },
     "error" => Error { code: String, message: String, client_msg_id: Option<String> };
     "notifications" => Notifications,
     "labels_changed" => LabelsChanged,
@@ -428,6 +438,7 @@ mod tests {
             ServerFrame::MessageUpdated { message: message.clone() },
             ServerFrame::DraftEnd { conversation_id: "c1".into() },
             ServerFrame::VisitorContext { conversation_id: "c1".into() },
+            ServerFrame::NotesChanged { conversation_id: "c1".into() },
             ServerFrame::LabelsChanged,
             ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
             ServerFrame::Pong,

@@ -418,6 +418,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         | ServerFrame::Draft { conversation_id, .. }
                         | ServerFrame::DraftEnd { conversation_id }
                         | ServerFrame::VisitorContext { conversation_id }
+                        | ServerFrame::NotesChanged { conversation_id }
                             if !watched.contains_key(conversation_id) => true,
                         ServerFrame::Conversation { summary } => {
                             if access.lists(summary) { list.note(summary.clone()); }
@@ -457,7 +458,8 @@ async fn send_counts(socket: &mut WebSocket, backend: &Backend, access: &Access)
 }
 
 /// After lagging: re-send every conversation changed since the socket opened that it has not
-/// sent in its newest version (at once), and fill every watched conversation from the database.
+/// sent in its newest version (at once), and fill every watched conversation from the database
+/// (and have its notes read again: a `NotesChanged` may be among the frames lost).
 async fn agent_resync(
     socket: &mut WebSocket,
     backend: &Backend,
@@ -475,7 +477,9 @@ async fn agent_resync(
         Err(e) => tracing::warn!(error = %e, "could not re-read the conversation list"),
     }
     for (conv, last) in watched.iter_mut() {
-        if !deliver(socket, backend, conv, last, None, std::convert::identity).await {
+        if !deliver(socket, backend, conv, last, None, std::convert::identity).await
+            || !send(socket, &ServerFrame::NotesChanged { conversation_id: conv.clone() }).await
+        {
             return false;
         }
     }

@@ -320,6 +320,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     perspective=Perspective::Visitor
                     ai_name=agent_name
                     visitor_name=Signal::stored("You".to_string())
+                    after=|_| ()
                 />
                 <ol class="transcript pending">
                     <For each=move || pending.get() key=|(id, _)| id.clone() let:p>

@@ -75,3 +75,23 @@ pub async fn get_visitor_context(id: String) -> Result<domain::visitor_context::
     let (backend, user) = require_user().await?;
     backend.conversation_visitor_context(&user, &id).await.map_err(fail)
 }
+
+/// Writes a private note in a conversation (seen by the organization's users only, never by the
+/// visitor). `client_note_id`: the writer's id for it (a retry stores nothing more). Auth: the
+/// *conversations* permission (platform admins: any conversation). `NotFound` for ids of other
+/// organizations too; a blank or too long text: `Invalid`, nothing stored.
+#[server(name = AddNote, prefix = "/api", endpoint = "conversations/note")]
+pub async fn add_note(id: String, client_note_id: String, text: String) -> Result<domain::notes::NoteDto, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.add_note(&user, &id, &client_note_id, &text).await.map_err(fail)
+}
+
+/// A conversation's private notes, oldest first: read again when the socket says they changed.
+/// `NotFound` for ids of other organizations too.
+#[server(name = GetNotes, prefix = "/api", endpoint = "conversations/notes")]
+pub async fn get_notes(id: String) -> Result<Vec<domain::notes::NoteDto>, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.conversation_notes(&user, &id).await.map_err(fail)
+}

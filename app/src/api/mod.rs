@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod agents;
 pub mod auth;
+pub mod canned;
 pub mod chat;
 pub mod conversations;
 pub mod email;

@@ -15,9 +15,10 @@ pub fn nav_links(user: &UserDto) -> Vec<(&'static str, &'static str)> {
         links.push(("/conversations", "Conversations"));
     }
     links.extend([("/settings/ai", "AI agent"), ("/settings/widgets", "Widgets")]);
-    // Labels are an organization's.
+    // Labels and canned responses are an organization's.
     if user.org_name.is_some() {
         links.push(("/settings/labels", "Labels"));
+        links.push(("/settings/canned", "Canned responses"));
     }
     if user.can_users {
         links.push(("/settings/users", "Users"));

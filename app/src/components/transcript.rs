@@ -51,15 +51,24 @@ fn extra_kind(extra: &MessageExtra) -> &'static str {
     }
 }
 
+/// `after(seq)`: what follows the message `seq` in the list (the dashboard's private notes;
+/// `after(0)` comes first); the widget gives nothing (`|_| ()`).
 #[component]
-pub fn Transcript(
+pub fn Transcript<After, V>(
     #[prop(into)] messages: Signal<Vec<MessageDto>>,
     perspective: Perspective,
     #[prop(into)] ai_name: Signal<String>,
     #[prop(into)] visitor_name: Signal<String>,
-) -> impl IntoView {
+    after: After,
+) -> impl IntoView
+where
+    After: Fn(i64) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let first = after(0);
     view! {
         <ol class="transcript" aria-live="polite">
+            {first}
             <For each=move || messages.get() key=row_key let:m>
                 {
                     let (kind, mine) = match (&m.author, perspective) {
@@ -116,6 +125,7 @@ pub fn Transcript(
                             {meta}
                             {body}
                         </li>
+                        {after(m.seq)}
                     }
                 }
             </For>

@@ -1,6 +1,7 @@
 pub mod account;
 pub mod admin;
 pub mod ai_agents;
+pub mod canned;
 pub mod dashboard;
 pub mod labels;
 pub mod login;

@@ -117,7 +117,8 @@ impl Backend {
                 .fetch_one(self.pool())
                 .await?;
         let context = self.read_visitor_context(conversation_id, &org).await?;
-        Ok(ConversationDetail { summary: row.summary()?, messages, ai_name, context })
+        let notes = self.notes_of(conversation_id, &org).await?;
+        Ok(ConversationDetail { summary: row.summary()?, messages, ai_name, context, notes })
     }
 
     /// Checks that a conversation belongs to the user's organization.

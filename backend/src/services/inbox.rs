@@ -202,8 +202,7 @@ impl Backend {
                  WHERE m.search @@ plainto_tsquery('simple', $1) AND c.{column} = $2 \
                  ORDER BY m.created_at DESC, m.seq DESC LIMIT {MAX_HITS}"
             );
-            messages =
-                sqlx::query_as(AssertSqlSafe(recent)).bind(&text).bind(&value).fetch_all(self.pool()).await?;
+            messages = sqlx::query_as(AssertSqlSafe(recent)).bind(&text).bind(&value).fetch_all(self.pool()).await?;
         }
         if messages.len() < MAX_HITS {
             messages = sqlx::query_as(AssertSqlSafe(sql)).bind(text).bind(&value).fetch_all(self.pool()).await?;

@@ -93,11 +93,12 @@ impl Backend {
     /// The organization's labels, by name.
     pub async fn list_labels(&self, user: &UserCtx) -> Result<Vec<LabelDto>> {
         let org = Self::labels_org(user)?;
-        let rows: Vec<LabelRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{LABEL_SELECT} WHERE l.org_id = $1 ORDER BY l.name_key, l.id")))
-                .bind(org)
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<LabelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{LABEL_SELECT} WHERE l.org_id = $1 ORDER BY l.name_key, l.id"
+        )))
+        .bind(org)
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.into_iter().map(LabelRow::dto).collect())
     }
 
@@ -123,14 +124,15 @@ impl Backend {
         let taken = || field("name", "a label with this name exists");
         let id = match label_id {
             Some(id) => {
-                let saved = sqlx::query("UPDATE labels SET name = $1, name_key = $2, color = $3 WHERE id = $4 AND org_id = $5")
-                    .bind(&name)
-                    .bind(label_key(&name))
-                    .bind(input.color.as_str())
-                    .bind(id)
-                    .bind(&org)
-                    .execute(self.writer())
-                    .await;
+                let saved =
+                    sqlx::query("UPDATE labels SET name = $1, name_key = $2, color = $3 WHERE id = $4 AND org_id = $5")
+                        .bind(&name)
+                        .bind(label_key(&name))
+                        .bind(input.color.as_str())
+                        .bind(id)
+                        .bind(&org)
+                        .execute(self.writer())
+                        .await;
                 match saved {
                     Err(e) if is_unique_violation(&e) => return Err(taken()),
                     other => other?,
@@ -190,7 +192,10 @@ impl Backend {
                     for (conversation,) in &on {
                         lock_conversation(conn, conversation, &org_id, now).await?;
                     }
-                    sqlx::query("DELETE FROM conversation_labels WHERE label_id = $1").bind(&label).execute(&mut *conn).await?;
+                    sqlx::query("DELETE FROM conversation_labels WHERE label_id = $1")
+                        .bind(&label)
+                        .execute(&mut *conn)
+                        .await?;
                     sqlx::query("DELETE FROM labels WHERE id = $1 AND org_id = $2")
                         .bind(&label)
                         .bind(&org_id)
@@ -213,7 +218,13 @@ impl Backend {
 
     /// Puts the label on the conversation (`on`) or takes it off; nothing changes if it already
     /// is so. Needs the *conversations* permission; both must be the organization's.
-    pub async fn label_conversation(&self, user: &UserCtx, conversation_id: &str, label_id: &str, on: bool) -> Result<()> {
+    pub async fn label_conversation(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        label_id: &str,
+        on: bool,
+    ) -> Result<()> {
         let org = user.conversations_org()?.to_owned();
         self.label_of_org(&org, label_id).await?;
         let (conversation, label, org_id) = (conversation_id.to_owned(), label_id.to_owned(), org.clone());

@@ -7,7 +7,8 @@
 //! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
 //!   [`visitor_context`] — what the widget tells about the visitor (pages, browser), the panel;
 //! * [`human_agent_chat`] — what a human agent does in the dashboard: list, read, reply, take over;
-//!   [`inbox`] — the list page by page under a filter, and each filter's count;
+//!   [`inbox`] — the list page by page under a filter, and each filter's count; [`notes`] —
+//!   agents' private notes in a conversation; [`canned`] — the organization's canned responses;
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
 //! * [`handoff`] — applying a handoff event and executing its effects;
 //! * [`ai_replies`] — the AI agent's replies (intent, rate, responder, guarded store);
@@ -34,6 +35,7 @@ pub mod ai_agent_assignment;
 pub mod ai_agent_llm;
 pub mod ai_agents;
 pub mod ai_replies;
+pub mod canned;
 pub mod email_form;
 pub mod email_offer;
 pub mod handoff;
@@ -42,6 +44,7 @@ pub mod inbox;
 pub mod knowledge;
 pub mod knowledge_index;
 pub mod labels;
+pub mod notes;
 pub mod notifications;
 pub mod org_settings;
 pub mod orgs;

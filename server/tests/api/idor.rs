@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// What B has that A must never learn.
-const SECRETS: [&str; 5] = ["Beta", "Zed", "zed@beta.test", "beta secret question", "beta-file"];
+const SECRETS: [&str; 6] = ["Beta", "Zed", "zed@beta.test", "beta secret question", "beta secret note", "beta-file"];
 
 fn assert_no_leak(what: &str, body: &Value) {
     let text = body.to_string();
@@ -67,6 +67,22 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     app.call_json("labels/conversation", &zed, json!({"conversation_id": conv, "label_id": beta_label, "on": true}))
         .await
         .ok();
+    let beta_canned = app
+        .call_json(
+            "canned/save",
+            &zed,
+            json!({"canned_id": null, "input": {"title": "Beta canned", "shortcut": "beta", "text": "beta secret question"}}),
+        )
+        .await
+        .ok();
+    let beta_canned = beta_canned["id"].as_str().unwrap().to_string();
+    app.call(
+        "conversations/note",
+        Some(&zed),
+        &[("id", &conv), ("client_note_id", "z1"), ("text", "beta secret note")],
+    )
+    .await
+    .ok();
     let stored_before = app.stored(&conv).await;
 
     // Ann: organization A, every permission. Every call with B's ids.
@@ -80,6 +96,8 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     let form_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("conversations/get", vec![("id", &conv)]),
         ("conversations/context", vec![("id", &conv)]),
+        ("conversations/notes", vec![("id", &conv)]),
+        ("conversations/note", vec![("id", &conv), ("client_note_id", "n1"), ("text", "spy")]),
         ("handoff/handle", vec![("id", &conv)]),
         ("handoff/continue", vec![("id", &conv)]),
         ("handoff/pass", vec![("id", &conv)]),
@@ -126,6 +144,8 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("admin/orgs/create", json!({"name": "Spy"})),
         ("labels/save", json!({"label_id": beta_label, "input": {"name": "Taken", "color": "gray"}})),
         ("labels/delete", json!({"label_id": beta_label})),
+        ("canned/save", json!({"canned_id": beta_canned, "input": {"title": "Mine", "shortcut": "mine", "text": "x"}})),
+        ("canned/delete", json!({"canned_id": beta_canned})),
         ("labels/conversation", json!({"conversation_id": conv, "label_id": beta_label, "on": false})),
         ("labels/conversation", json!({"conversation_id": conv, "label_id": a_label, "on": true})),
         ("labels/conversation", json!({"conversation_id": a_conv, "label_id": beta_label, "on": true})),
@@ -172,6 +192,7 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("notifications/list", json!({})),
         ("org/settings", json!({})),
         ("labels/list", json!({})),
+        ("canned/list", json!({})),
     ];
     for (endpoint, body) in &lists {
         assert_no_leak(endpoint, &app.call_json(endpoint, &ann, body.clone()).await.ok());
@@ -217,12 +238,19 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     stored.truncate(stored_before.len());
     assert_eq!(stored, stored_before);
     assert!(app.stored(&conv).await.iter().all(|m| !matches!(m.author, domain::wire::Author::Agent { .. })));
+    let canned = app.call_json("canned/list", &zed, json!({})).await.ok();
+    assert_eq!((canned.as_array().map(Vec::len), canned[0]["title"].as_str()), (Some(1), Some("Beta canned")));
+    let notes = app.call("conversations/notes", Some(&zed), &[("id", &conv)]).await.ok();
+    assert_eq!(notes.as_array().map(|n| (n.len(), n[0]["text"].clone())), Some((1, json!("beta secret note"))));
     let (state, _) = app.backend.conversation_state(&conv, &beta).await.unwrap();
     assert_eq!(state, domain::handoff::HandoffState::Requested);
     let bell = app.call_json("notifications/list", &zed, json!({})).await.ok();
     assert!(bell["items"].as_array().unwrap().iter().any(|n| n["id"] == notification.as_str() && n["read"] == false));
     let beta_labels = app.call_json("labels/list", &zed, json!({})).await.ok();
-    assert_eq!((beta_labels[0]["name"].as_str(), beta_labels[0]["conversations"].as_i64()), (Some("Beta label"), Some(1)));
+    assert_eq!(
+        (beta_labels[0]["name"].as_str(), beta_labels[0]["conversations"].as_i64()),
+        (Some("Beta label"), Some(1))
+    );
     assert_eq!(beta_labels.as_array().unwrap().len(), 1);
     let knowledge = app.call_json("knowledge/list", &zed, json!({"agent_id": beta_agent_id})).await.ok();
     assert_eq!(knowledge.as_array().unwrap().len(), 1);

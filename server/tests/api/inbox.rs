@@ -227,7 +227,10 @@ async fn search_finds_messages_addresses_and_names(db: Db) {
     // A word's beginning is enough (a name is found by what the agent remembers of it).
     let start: String = name.split_whitespace().last().unwrap().chars().take(2).collect();
     let by_start = search(&app, &ann.cookie, &start).await;
-    assert!(by_start.iter().any(|h| h.summary.id == refund.conversation_id() && h.seq.is_none()), "{start}: {by_start:?}");
+    assert!(
+        by_start.iter().any(|h| h.summary.id == refund.conversation_id() && h.seq.is_none()),
+        "{start}: {by_start:?}"
+    );
 
     // Syntax of either engine's query language is only words here: every search answers.
     let long = "refund ".repeat(1500);

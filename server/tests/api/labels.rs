@@ -40,9 +40,7 @@ async fn listed_with(app: &TestApp, cookie: &str, label: &str) -> Vec<String> {
 
 /// Reads Ann's dashboard socket until the conversation's summary carries exactly `want`.
 async fn summary_shows(socket: &mut Socket, id: &str, want: &[&str]) {
-    socket
-        .until(|f| list_rows(f).iter().find(|s| s.id == id && s.labels == want).map(|_| ()))
-        .await;
+    socket.until(|f| list_rows(f).iter().find(|s| s.id == id && s.labels == want).map(|_| ())).await;
 }
 
 fn id_of(v: &Value) -> String {
@@ -64,11 +62,17 @@ async fn labels_are_made_put_on_conversations_and_filter_the_list(db: Db) {
 
     // Bad input: a clear error on its field, nothing made or changed.
     assert_eq!(field_error(&make(&app, &ann.cookie, "   ", "red").await, "name"), "enter a name");
-    assert_eq!(field_error(&make(&app, &ann.cookie, &"x".repeat(33), "red").await, "name"), "must be at most 32 characters");
+    assert_eq!(
+        field_error(&make(&app, &ann.cookie, &"x".repeat(33), "red").await, "name"),
+        "must be at most 32 characters"
+    );
     assert_eq!(field_error(&make(&app, &ann.cookie, "vip", "red").await, "name"), "a label with this name exists");
     assert!(field_error(&make(&app, &ann.cookie, "bell\u{7}", "red").await, "name").contains("control"));
     let rename = json!({"label_id": vip, "input": {"name": "BILLING QUESTION", "color": "red"}});
-    assert_eq!(field_error(&app.call_json("labels/save", &ann.cookie, rename).await, "name"), "a label with this name exists");
+    assert_eq!(
+        field_error(&app.call_json("labels/save", &ann.cookie, rename).await, "name"),
+        "a label with this name exists"
+    );
     assert_eq!(make(&app, &ann.cookie, "Red", "#ff0000").await.status, 400, "colours come from the palette");
     assert_eq!(make(&app, &bob, "Bob's", "red").await.status, 403, "making labels needs the settings permission");
     let delete = app.call_json("labels/delete", &bob, json!({"label_id": vip})).await;
@@ -85,7 +89,11 @@ async fn labels_are_made_put_on_conversations_and_filter_the_list(db: Db) {
     let mut both = vec![billing.clone(), vip.clone()];
     both.sort();
     assert_eq!(summary(&app, &bob, &two).await.labels, both);
-    assert_eq!(listed_with(&app, &bob, &billing).await, { let mut v = vec![one.clone(), two.clone()]; v.sort(); v });
+    assert_eq!(listed_with(&app, &bob, &billing).await, {
+        let mut v = vec![one.clone(), two.clone()];
+        v.sort();
+        v
+    });
     assert_eq!(listed_with(&app, &bob, &vip).await, [two.clone()]);
     let counts: Vec<i64> = labels(&app, &bob).await.into_iter().map(|l| l.conversations).collect();
     assert_eq!(counts, [2, 1]);
@@ -97,7 +105,11 @@ async fn labels_are_made_put_on_conversations_and_filter_the_list(db: Db) {
 
     // Renamed and recoloured; deleted: off every conversation, and the dashboards are told.
     let renamed = app
-        .call_json("labels/save", &ann.cookie, json!({"label_id": vip, "input": {"name": "Very important", "color": "purple"}}))
+        .call_json(
+            "labels/save",
+            &ann.cookie,
+            json!({"label_id": vip, "input": {"name": "Very important", "color": "purple"}}),
+        )
         .await
         .ok();
     assert_eq!((renamed["name"].as_str(), renamed["color"].as_str()), (Some("Very important"), Some("purple")));
@@ -110,11 +122,20 @@ async fn labels_are_made_put_on_conversations_and_filter_the_list(db: Db) {
     assert_eq!(label(&app, &bob, &one, "no-such-label", true).await.status, 404);
     assert_eq!(label(&app, &bob, "no-such-conversation", &billing, true).await.status, 404);
     let admin = app.login(ADMIN).await;
-    let viewer = new_user("vic@demo.test", "Vic", Some("demo-org"), json!({"conversations": false, "settings": false, "users": false}));
+    let viewer = new_user(
+        "vic@demo.test",
+        "Vic",
+        Some("demo-org"),
+        json!({"conversations": false, "settings": false, "users": false}),
+    );
     app.call_json("admin/users/create", &admin, viewer).await.ok();
     let vic = app.sign_in("vic@demo.test", crate::admin::STRONG).await.unwrap();
     assert_eq!(label(&app, &vic, &one, &billing, true).await.status, 403);
-    assert_eq!(app.call_json("labels/list", &admin, json!({})).await.status, 403, "an admin without an organization has none");
+    assert_eq!(
+        app.call_json("labels/list", &admin, json!({})).await.status,
+        403,
+        "an admin without an organization has none"
+    );
     let mut ids = Vec::new();
     for i in 0..10 {
         ids.push(id_of(&make(&app, &ann.cookie, &format!("Label {i}"), "gray").await.ok()));

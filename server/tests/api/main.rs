@@ -2,6 +2,7 @@
 mod admin;
 mod admin_tab;
 mod ai;
+mod canned;
 mod chaos;
 mod crash;
 mod digests;
@@ -15,6 +16,7 @@ mod knowledge_index;
 mod labels;
 mod limits;
 mod list;
+mod notes;
 mod outbound;
 mod process;
 mod push;
@@ -418,9 +420,15 @@ on_both_databases!(pages_and_embed_script);
 async fn signed_out_pages_redirect_to_sign_in(db: Db) {
     let app = spawn_app(db).await;
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    for path in
-        ["/conversations", "/admin", "/settings/users", "/settings/widgets", "/settings/labels", "/settings/ai", "/settings/account"]
-    {
+    for path in [
+        "/conversations",
+        "/admin",
+        "/settings/users",
+        "/settings/widgets",
+        "/settings/labels",
+        "/settings/ai",
+        "/settings/account",
+    ] {
         let res = browser.get(format!("{}{path}", app.base)).header("accept", "text/html").send().await.unwrap();
         assert_eq!(res.status(), 302, "{path}");
         assert_eq!(res.headers()["location"], "/login", "{path}");

@@ -1,11 +1,13 @@
 //! The open conversation: its header (visitor, who answers, the handoff buttons), its labels, the
-//! transcript with the AI's typing indicator, the e-mail reply box and the composer (only for
-//! the human agent holding the chat). Opened from a search hit (`?at=seq`), it shows that
+//! transcript with the AI's typing indicator and the private notes, the e-mail reply box and the
+//! composer: "Reply" (only for the human agent holding the chat) or "Private note" (any agent). Opened from a search hit (`?at=seq`), it shows that
 //! message in the middle of the transcript, marked.
 use super::actions::handoff_actions;
+use super::canned::{Canned, Picker};
 use super::email_reply::EmailReplyBox;
 use super::labels::{LabelBar, Labels};
-use super::outgoing::Outgoing;
+use super::notes::{NoteComposer, Notes};
+use super::outgoing::{ComposerForm, Outgoing};
 use super::visitor_panel::VisitorPanel;
 use super::{newest, Live};
 use crate::api::chat::SendMessage;
@@ -36,6 +38,8 @@ pub(super) fn ConversationView(
     live: Live,
     labels: Labels,
     me_id: String,
+    /// The organization's canned responses (`None` in an AI agent's conversations tab).
+    canned: Option<Canned>,
     /// The list this conversation was opened from.
     back: String,
 ) -> impl IntoView {
@@ -83,7 +87,16 @@ pub(super) fn ConversationView(
     });
     let context =
         Signal::derive(move || detail.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).map(|d| d.context.clone())));
+    let notes = Notes::new(
+        id.clone(),
+        Signal::derive(move || detail.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).map(|d| d.notes.clone()))),
+        live,
+    );
+    let last_seq = Signal::derive(move || messages.with(|m| m.last().map_or(0, |x| x.seq)));
+    let note_mode = RwSignal::new(false);
     let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
+    let picker = canned.map(|c| Picker::new(c, draft, visitor_name));
+    let note_conv = StoredValue::new(id.clone());
     // One name for the AI agent everywhere: the one the visitor sees.
     let ai_name = Signal::derive(move || {
         detail.get().and_then(Result::ok).map(|d| d.ai_name).filter(|n| !n.is_empty()).unwrap_or_else(|| "AI".into())
@@ -116,13 +129,16 @@ pub(super) fn ConversationView(
     let buttons = handoff_actions(id.clone(), summary, me_id.clone(), notice);
     let i_hold = {
         let me = me_id.clone();
-        move || matches!(summary.get().map(|s| s.state), Some(HandoffState::Human { agent }) if agent.id == me)
+        Signal::derive(
+            move || matches!(summary.get().map(|s| s.state), Some(HandoffState::Human { agent }) if agent.id == me),
+        )
     };
     let cid = id.clone();
     let typing = Signal::derive(move || live.typing.get().as_deref() == Some(cid.as_str()));
     let scroller = NodeRef::<leptos::html::Div>::new();
     let follow = follow_bottom(scroller, move || {
         messages.track();
+        notes.track();
         live.typing.track();
     });
     // A search hit's message: once it is loaded, scrolled into the middle and marked, and the
@@ -179,25 +195,32 @@ pub(super) fn ConversationView(
             <LabelBar labels conversation_id=id.clone() summary notice/>
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
             <div class="conv-scroll" node_ref=scroller>
-                <Transcript messages perspective=Perspective::Agent ai_name visitor_name/>
+                <Transcript messages perspective=Perspective::Agent ai_name visitor_name after=notes.after(last_seq)/>
                 {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
             </div>
             <EmailReplyBox id=id.clone() messages live/>
-            <Show when=i_hold.clone() fallback=move || view! {
-                <p class="composer-hint muted">{move || match summary.get().map(|s| s.state) {
-                    Some(HandoffState::Closed) => "This conversation is closed: read-only.",
-                    _ => "Take the chat to reply.",
-                }}</p>
+            <div class="composer-tabs" role="tablist" aria-label="Write">
+                <button type="button" role="tab" class="composer-tab" aria-selected=move || (!note_mode.get()).to_string()
+                    on:click=move |_| note_mode.set(false)>"Reply"</button>
+                <button type="button" role="tab" class="composer-tab note-tab" aria-selected=move || note_mode.get().to_string()
+                    on:click=move |_| note_mode.set(true)>"Private note"</button>
+            </div>
+            <Show when=move || note_mode.get() fallback=move || {
+                view! {
+                    <Show when=move || i_hold.get() fallback=move || view! {
+                        <p class="composer-hint muted">{move || match summary.get().map(|s| s.state) {
+                            Some(HandoffState::Closed) => "This conversation is closed: read-only. Private notes can still be added.",
+                            _ => "Take the chat to reply. Private notes can be added without it.",
+                        }}</p>
+                    }>
+                        <ComposerForm
+                            class="composer" name="text" placeholder="Write a reply… (/ for canned responses)" label="Reply"
+                            button="Send" button_class="btn primary" draft busy=send.pending() submit picker
+                        />
+                    </Show>
+                }
             }>
-                <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit.run(()); }>
-                    <textarea
-                        name="text" rows="2" placeholder="Write a reply…" aria-label="Reply"
-                        prop:value=move || draft.get()
-                        on:input=move |ev| draft.set(event_target_value(&ev))
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit.run(()); }
-                    ></textarea>
-                    <button type="submit" class="btn primary" disabled=move || send.pending().get()>"Send"</button>
-                </form>
+                <NoteComposer conversation_id=note_conv.get_value() notes notice canned visitor_name/>
             </Show>
             </div>
             <VisitorPanel conversation_id=id.clone() read=context live base=back.clone()/>

@@ -9,16 +9,20 @@
 //! organizations, from `/admin` — at `/admin/agents/:agent/conversations` ([`AiAgentConversationsPage`]).
 //!
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
+//! [`canned`] (canned responses in the composers),
 //! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
-//! (the e-mail reply box), [`outgoing`] (the retry rule both composers share), [`inbox`] (the
+//! (the e-mail reply box), [`notes`] (private notes: shown in the transcript, their composer),
+//! [`outgoing`] (the retry rule both composers share), [`inbox`] (the
 //! list's filter, pages, counts and search), [`labels`] (the organization's labels: chips, the
 //! conversation's label bar, the label filter), [`shortcuts`] (the keyboard).
 mod actions;
+mod canned;
 mod conversation;
 mod email_reply;
 mod inbox;
 mod labels;
 mod list;
+mod notes;
 mod outgoing;
 mod shortcuts;
 mod visitor_panel;
@@ -50,16 +54,51 @@ pub(super) struct Live {
     messages: RwSignal<HashMap<String, BTreeMap<i64, MessageDto>>>,
     typing: RwSignal<Option<String>>,
     now: RwSignal<i64>,
-    /// Per conversation, how often the socket said its visitor context changed (or opened while
-    /// it was open): the visitor panel reads it again on each change.
-    context_bumps: RwSignal<HashMap<String, u64>>,
+    /// The socket said the visitor context changed: the visitor panel reads it again.
+    context_bumps: Bumps,
+    /// The socket said the private notes changed: the open conversation reads them again.
+    notes_bumps: Bumps,
+}
+
+/// Per conversation, how often the socket hinted that something about it changed (or opened
+/// while the conversation was open): a view reads that thing again on each hint.
+#[derive(Clone, Copy)]
+pub(super) struct Bumps(RwSignal<HashMap<String, u64>>);
+
+impl Bumps {
+    fn new() -> Self {
+        Self(RwSignal::new(HashMap::new()))
+    }
+
+    fn bump(self, conversation_id: &str) {
+        self.0.update(|m| *m.entry(conversation_id.to_owned()).or_default() += 1);
+    }
+
+    /// Browser only: on each hint about `id` after this call, reads `fetch(id)` into `into`;
+    /// an answer overtaken by a later hint is dropped (that hint's read is on its way).
+    pub(super) fn reread<T, Fut>(self, id: String, fetch: fn(String) -> Fut, into: RwSignal<Option<T>>)
+    where
+        T: Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, crate::error::AppError>> + 'static,
+    {
+        Effect::new(move |seen: Option<u64>| {
+            let bumps = self.0.with(|m| m.get(&id).copied().unwrap_or(0));
+            if seen.is_some_and(|s| s != bumps) {
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    let answer = fetch(id.clone()).await;
+                    let current = self.0.try_with_untracked(|m| m.get(&id).copied() == Some(bumps));
+                    if let (Ok(value), Some(true)) = (answer, current) {
+                        into.try_set(Some(value));
+                    }
+                });
+            }
+            bumps
+        });
+    }
 }
 
 impl Live {
-    fn bump_context(&self, conversation_id: &str) {
-        self.context_bumps.update(|m| *m.entry(conversation_id.to_owned()).or_default() += 1);
-    }
-
     fn max_seq(&self, conversation_id: &str) -> i64 {
         self.messages
             .with_untracked(|m| m.get(conversation_id).and_then(|b| b.keys().next_back().copied()).unwrap_or(0))
@@ -252,7 +291,8 @@ fn Dashboard(
         messages: RwSignal::new(HashMap::new()),
         typing: RwSignal::new(None),
         now: RwSignal::new(now_ms()),
-        context_bumps: RwSignal::new(HashMap::new()),
+        context_bumps: Bumps::new(),
+        notes_bumps: Bumps::new(),
     };
     let connected = RwSignal::new(false);
     let socket = socket_slot();
@@ -269,7 +309,8 @@ fn Dashboard(
                 if let Some(id) = selected.get_untracked() {
                     // Whatever the visitor did before the socket watched it (while away, or since
                     // the page was rendered).
-                    live.bump_context(&id);
+                    live.context_bumps.bump(&id);
+                    live.notes_bumps.bump(&id);
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
                 }
                 inbox.reload(); // whatever changed while we were away
@@ -300,7 +341,8 @@ fn Dashboard(
                     live.typing.set(Some(conversation_id))
                 }
                 ServerFrame::Notifications => bell_version.update(|v| *v += 1),
-                ServerFrame::VisitorContext { conversation_id } => live.bump_context(&conversation_id),
+                ServerFrame::VisitorContext { conversation_id } => live.context_bumps.bump(&conversation_id),
+                ServerFrame::NotesChanged { conversation_id } => live.notes_bumps.bump(&conversation_id),
                 ServerFrame::LabelsChanged => labels.reload(),
                 ServerFrame::DraftEnd { conversation_id }
                     if live.typing.get_untracked().as_deref() == Some(conversation_id.as_str()) =>
@@ -401,6 +443,8 @@ fn Dashboard(
     // rendered on the server, when this page's signals may already be gone: read it softly.
     let waiting = move || requested.try_with(Vec::len).unwrap_or(0);
     let me_id = user.id.clone();
+    // Canned responses are the organization's: not in an AI agent's conversations tab.
+    let canned = (ai_agent.is_none() && user.org_name.is_some()).then(|| canned::Canned::new(&user));
 
     view! {
         <Title text=move || match waiting() { 0 => "Handoff".to_string(), n => format!("({n}) Handoff") }/>
@@ -421,7 +465,7 @@ fn Dashboard(
                 {move || match selected.get() {
                     Some(id) => {
                         let read = opened.try_with_value(|o| o.as_ref().filter(|(o, _)| *o == id).map(|(_, d)| d.clone())).flatten();
-                        view! { <ConversationView id read opened live labels me_id=me_id.clone() back=base.clone()/> }.into_any()
+                        view! { <ConversationView id read opened live labels me_id=me_id.clone() canned back=base.clone()/> }.into_any()
                     }
                     None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
                 }}

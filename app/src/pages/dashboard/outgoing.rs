@@ -1,4 +1,4 @@
-//! The retry rule of the dashboard's two composers (chat reply, e-mail reply), written once: a
+//! The retry rule of the dashboard's composers (chat reply, private note, e-mail reply), written once: a
 //! retry of the same text keeps its client message id, so the server stores it once however
 //! often it is sent; a changed text is a new message.
 use leptos::prelude::*;
@@ -31,5 +31,42 @@ impl Outgoing {
             self.0.set(None);
         }
         mine
+    }
+}
+
+/// A composer's form (the chat reply's, the private note's): Enter submits, Shift+Enter is a
+/// new line; the button is off while `busy`. With a `picker`, `/` opens the canned responses
+/// (whose keys come first).
+#[component]
+pub fn ComposerForm(
+    class: &'static str,
+    name: &'static str,
+    placeholder: &'static str,
+    label: &'static str,
+    button: &'static str,
+    button_class: &'static str,
+    draft: RwSignal<String>,
+    #[prop(into)] busy: Signal<bool>,
+    submit: Callback<()>,
+    #[prop(optional_no_strip)] picker: Option<super::canned::Picker>,
+) -> impl IntoView {
+    view! {
+        <form class=class on:submit=move |ev| { ev.prevent_default(); submit.run(()); }>
+            {picker.map(|p| p.menu())}
+            <textarea
+                name=name rows="2" placeholder=placeholder aria-label=label
+                aria-autocomplete=picker.map(|_| "list")
+                aria-expanded=move || picker.map(|p| p.is_open().to_string())
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if picker.is_some_and(|p| p.key(&ev)) {
+                        return;
+                    }
+                    if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit.run(()); }
+                }
+            ></textarea>
+            <button type="submit" class=button_class disabled=move || busy.get()>{button}</button>
+        </form>
     }
 }

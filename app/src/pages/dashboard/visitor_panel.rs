@@ -24,25 +24,7 @@ pub(super) fn VisitorPanel(
     base: String,
 ) -> impl IntoView {
     let reread = RwSignal::new(None::<VisitorContext>);
-    // Browser only: a newer read whenever the socket says the context changed.
-    Effect::new({
-        let id = conversation_id.clone();
-        move |seen: Option<u64>| {
-            let bumps = live.context_bumps.with(|m| m.get(&id).copied().unwrap_or(0));
-            if seen.is_some_and(|s| s != bumps) {
-                let id = id.clone();
-                leptos::task::spawn_local(async move {
-                    let answer = get_visitor_context(id.clone()).await;
-                    // A later change's read is on its way: this answer may be older than it.
-                    let current = live.context_bumps.try_with_untracked(|m| m.get(&id).copied() == Some(bumps));
-                    if let (Ok(c), Some(true)) = (answer, current) {
-                        reread.try_set(Some(c));
-                    }
-                });
-            }
-            bumps
-        }
-    });
+    live.context_bumps.reread(conversation_id, get_visitor_context, reread);
     let context = Signal::derive(move || reread.get().or_else(|| read.get()).unwrap_or_default());
     let open = RwSignal::new(false);
     let now = live.now;
