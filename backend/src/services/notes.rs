@@ -16,7 +16,9 @@ use domain::values::{ClientMsgId, MessageText};
 use domain::wire::ServerFrame;
 
 /// A retried note (same writer, same client id) is stored once.
-const ONCE: &str = "ON CONFLICT (conversation_id, author_id, client_note_id) DO NOTHING";
+fn once() -> &'static str {
+    "ON CONFLICT (conversation_id, author_id, client_note_id) DO NOTHING"
+}
 
 const NOTE_COLS: &str =
     "n.id, n.conversation_id, n.author_id, n.author_name, n.text, n.after_seq, n.client_note_id, n.created_at";
@@ -66,7 +68,8 @@ impl Backend {
         // the note is inserted.
         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO notes (id, conversation_id, author_id, author_name, text, after_seq, client_note_id, created_at)
-             SELECT $1, c.id, $2, $3, $4, c.last_seq, $5, $6 FROM conversations c WHERE c.id = $7 AND c.org_id = $8 {ONCE}"
+             SELECT $1, c.id, $2, $3, $4, c.last_seq, $5, $6 FROM conversations c WHERE c.id = $7 AND c.org_id = $8 {}",
+            once()
         )))
         .bind(new_id())
         .bind(&user.id)
