@@ -52,6 +52,10 @@ pub struct Envelope {
 pub struct Hub {
     conversations: Channels,
     orgs: Channels,
+    /// The organizations' visitor typing hints: a channel of their own, so that a dashboard
+    /// falling behind on them loses only typing hints (which expire anyway) and never has to
+    /// re-read its conversations for them.
+    typing: Channels,
     node: String,
     remote: OnceLock<mpsc::UnboundedSender<Envelope>>,
 }
@@ -61,6 +65,7 @@ impl Default for Hub {
         Self {
             conversations: Channels::default(),
             orgs: Channels::default(),
+            typing: Channels::default(),
             node: crate::ids::new_id(),
             remote: OnceLock::new(),
         }
@@ -83,6 +88,11 @@ impl Hub {
 
     pub fn subscribe_org(&self, org_id: &str) -> broadcast::Receiver<Frame> {
         self.orgs.subscribe(org_id)
+    }
+
+    /// The organization's visitor typing hints (`VisitorTyping`), which its channel does not carry.
+    pub fn subscribe_typing(&self, org_id: &str) -> broadcast::Receiver<Frame> {
+        self.typing.subscribe(org_id)
     }
 
     /// Sends a frame about a conversation to its visitor and to its organization's dashboards.
@@ -109,7 +119,10 @@ impl Hub {
         if let Some(c) = conversation_id {
             self.conversations.publish(c, frame.clone());
         }
-        self.orgs.publish(org_id, frame);
+        match *frame {
+            ServerFrame::VisitorTyping { .. } => self.typing.publish(org_id, frame),
+            _ => self.orgs.publish(org_id, frame),
+        }
     }
 
     fn relay(&self, org_id: &str, conversation_id: Option<&str>, frame: &ServerFrame) {

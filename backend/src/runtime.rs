@@ -45,6 +45,7 @@ impl Backend {
             ai_locks: Mutex::new(HashMap::new()),
             new_visitors,
             context_updates: crate::services::visitor_context::context_rate(config.visitor_context_per_minute),
+            typing: Default::default(),
             sign_in_stats: Default::default(),
             revocations: Default::default(),
             vapid_key: tokio::sync::OnceCell::new(),

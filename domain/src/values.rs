@@ -55,6 +55,22 @@ impl MessageText {
     }
 }
 
+/// The most of a visitor's unsent text a typing preview shows, in characters (the end of it: what
+/// they are typing now).
+pub const MAX_TYPING_PREVIEW: usize = 200;
+
+/// What a typing preview shows of `raw`: on one line (control characters and line breaks made
+/// spaces, runs of spaces one), its last [`MAX_TYPING_PREVIEW`] characters. Rendered as text.
+pub fn typing_preview(raw: &str) -> String {
+    let line = raw
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let n = line.chars().count();
+    line.chars().skip(n.saturating_sub(MAX_TYPING_PREVIEW)).collect()
+}
+
 /// An id chosen by the client for each message it sends, so that a retry of the same message is
 /// stored once.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -80,6 +96,16 @@ impl ClientMsgId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typing_previews_are_one_line_and_end_with_what_is_typed() {
+        assert_eq!(typing_preview("  Where is\n\tmy\u{7}parcel "), "Where is my parcel");
+        let long = format!("{}end", "é".repeat(MAX_TYPING_PREVIEW));
+        let p = typing_preview(&long);
+        assert_eq!(p.chars().count(), MAX_TYPING_PREVIEW);
+        assert!(p.ends_with("end"));
+        assert_eq!(typing_preview(""), "");
+    }
 
     #[test]
     fn message_text_is_trimmed_and_cleaned() {

@@ -88,6 +88,9 @@ pub struct OrgSettings {
     pub handoff_timeout_secs: i64,
     /// Replies to the e-mails agents send go here (empty: the server's sender address).
     pub reply_to: String,
+    /// Agents see what a visitor is typing before it is sent (off: only that they type).
+    #[serde(default)]
+    pub typing_preview: bool,
 }
 
 /// A conversation with its transcript, for the dashboard's conversation view.
@@ -239,6 +242,14 @@ pub enum VisitorFrame {
     Context {
         env: crate::visitor_context::VisitorEnv,
     },
+    /// The visitor is typing; `preview` is the unsent text (shown to agents only where the
+    /// organization allows it). At most one a second counts; never stored. Written by the widget
+    /// page's script, like `Context`.
+    #[serde(skip_serializing)]
+    Typing {
+        #[serde(default)]
+        preview: String,
+    },
     Ping,
 }
 
@@ -252,6 +263,10 @@ pub enum AgentFrame {
         last_seq: i64,
     },
     Unwatch {
+        conversation_id: String,
+    },
+    /// The agent holding this conversation is typing a reply (at most one a second counts).
+    Typing {
         conversation_id: String,
     },
     Ping,
@@ -326,6 +341,18 @@ pub enum ServerFrame {
     VisitorContext {
         conversation_id: String,
     },
+    /// (Dashboard, watched conversations) the visitor is typing; `preview`: the unsent text, empty
+    /// unless the organization shows it. Never stored; gone after a few seconds without another.
+    VisitorTyping {
+        conversation_id: String,
+        preview: String,
+    },
+    /// The human agent holding the conversation is typing (to its visitor and the dashboards
+    /// watching it). Never stored; gone after a few seconds without another.
+    HumanTyping {
+        conversation_id: String,
+        agent: crate::handoff::AgentRef,
+    },
     /// (Dashboard, watched conversations) a private note was written: read the notes again.
     /// Published on the organization's channel only, which no visitor socket hears.
     NotesChanged {
@@ -354,6 +381,8 @@ tag_first_deserialize! {
     "draft_end" => DraftEnd { conversation_id: String },
     "visitor_context" => VisitorContext { conversation_id: String },
     "notes_changed" => NotesChanged { conversation_id: String },
+    "visitor_typing" => VisitorTyping { conversation_id: String, preview: String },
+    "human_typing" => HumanTyping { conversation_id: String, agent: crate::handoff::AgentRef },
     "error" => Error { code: String, message: String, client_msg_id: Option<String> };
     "notifications" => Notifications,
     "labels_changed" => LabelsChanged,
@@ -439,6 +468,11 @@ mod tests {
             ServerFrame::DraftEnd { conversation_id: "c1".into() },
             ServerFrame::VisitorContext { conversation_id: "c1".into() },
             ServerFrame::NotesChanged { conversation_id: "c1".into() },
+            ServerFrame::VisitorTyping { conversation_id: "c1".into(), preview: "Hel".into() },
+            ServerFrame::HumanTyping {
+                conversation_id: "c1".into(),
+                agent: crate::handoff::AgentRef { id: "u1".into(), name: "Ann".into() },
+            },
             ServerFrame::LabelsChanged,
             ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
             ServerFrame::Pong,

@@ -137,7 +137,7 @@ pub async fn page(
 <link rel="modulepreload" href="{pkg}/handoff_widget.js" nonce="{nonce}">
 <link rel="preload" href="{pkg}/handoff_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin>
 </head><body><p class="muted pad" id="boot">Connecting…</p><noscript><p class="pad">The chat needs JavaScript.</p></noscript>
-<script type="module" nonce="{nonce}">import init, {{ mount, context }} from "{pkg}/handoff_widget.js";
+<script type="module" nonce="{nonce}">import init, {{ mount, context, typing }} from "{pkg}/handoff_widget.js";
 let page = {{}}, ready = false;
 // Cut here already (the server cuts again): a frame must stay far below the socket's 16 KiB limit.
 const cut = (v, n) => String(v ?? "").slice(0, n);
@@ -145,6 +145,16 @@ const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ u
   referrer: cut(page.referrer, 2048), language: cut(navigator.language, 35), time_zone: cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64),
   utc_offset: -new Date().getTimezoneOffset(), user_agent: cut(navigator.userAgent, 512) }} }}));
 addEventListener("message", (e) => {{ if (e.source === parent && e.data?.type === "handoff:page") {{ page = e.data; tell(); }} }});
+// The visitor typing: at most one frame a second while the composer changes, the text so far
+// with it (the server shows it to agents only where the organization allows; cut here already).
+let typedAt = 0, later = 0;
+addEventListener("input", (e) => {{
+  const box = e.target;
+  if (!ready || !box?.closest?.(".widget-composer")) return;
+  const say = () => {{ later = 0; if (box.value.trim()) {{ typedAt = Date.now(); typing(JSON.stringify({{ type: "typing", preview: cut(box.value, 1000) }})); }} }};
+  const wait = typedAt + 1000 - Date.now();
+  if (wait <= 0) say(); else if (!later) later = setTimeout(say, wait);
+}});
 init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
 </body></html>"#
     );

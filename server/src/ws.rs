@@ -204,6 +204,11 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
                         Ok(VisitorFrame::Context { env }) => backend.visitor_context_update(&visitor, &env).await.err().map(|e| {
                             ServerFrame::Error { code: domain::visitor_context::CONTEXT_REFUSED.into(), message: e.to_string(), client_msg_id: None }
                         }),
+                        // Never answered: over the rate it is dropped (see backend::services::typing).
+                        Ok(VisitorFrame::Typing { preview }) => {
+                            backend.visitor_typing(&visitor, &preview).await;
+                            None
+                        }
                         Ok(VisitorFrame::Ping) => Some(ServerFrame::Pong),
                         Ok(VisitorFrame::Hello { .. }) => Some(bad_frame("already said hello")),
                         Err(e) => Some(bad_frame(e)),
@@ -244,6 +249,7 @@ async fn visitor_forward(
         }
         f @ (ServerFrame::State { .. }
         | ServerFrame::Typing { .. }
+        | ServerFrame::HumanTyping { .. }
         | ServerFrame::Draft { .. }
         | ServerFrame::DraftEnd { .. }) => send(socket, f).await,
         _ => true, // dashboard-only frames
@@ -351,6 +357,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     let _open = backend.socket_opened();
     let mut stop = backend.on_shutdown();
     let mut live = backend.hub.subscribe_org(&access.org);
+    let mut typing = backend.hub.subscribe_typing(&access.org);
     let mut list = DashboardList::new(backend::ids::now_ms());
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
@@ -399,6 +406,10 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                             }
                         }
                         Ok(AgentFrame::Unwatch { conversation_id }) => { watched.remove(&conversation_id); true }
+                        Ok(AgentFrame::Typing { conversation_id }) => match backend.human_typing(&access.user, &conversation_id).await {
+                            Ok(()) => true,
+                            Err(e) => send(&mut socket, &error_frame(&e, None)).await,
+                        },
                         Ok(AgentFrame::Ping) => send(&mut socket, &ServerFrame::Pong).await,
                         Err(e) => send(&mut socket, &bad_frame(e)).await,
                     };
@@ -419,6 +430,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         | ServerFrame::DraftEnd { conversation_id }
                         | ServerFrame::VisitorContext { conversation_id }
                         | ServerFrame::NotesChanged { conversation_id }
+                        | ServerFrame::HumanTyping { conversation_id, .. }
                             if !watched.contains_key(conversation_id) => true,
                         ServerFrame::Conversation { summary } => {
                             if access.lists(summary) { list.note(summary.clone()); }
@@ -431,6 +443,17 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 };
                 if !ok { return; }
             }
+            // Visitors typing, in the conversations this socket watches; a lag loses hints only.
+            hint = typing.recv() => match hint {
+                Ok(f) => match &*f {
+                    ServerFrame::VisitorTyping { conversation_id, .. } if watched.contains_key(conversation_id) => {
+                        if !send(&mut socket, &f).await { return; }
+                    }
+                    _ => {}
+                },
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
             _ = until(list.due()) => {
                 for frame in list.flush() {
                     if !send(&mut socket, &frame).await { return; }

@@ -37,16 +37,22 @@ std::thread_local! {
 /// any visitor input.
 #[wasm_bindgen]
 pub fn context(frame: String) {
+    typing(frame.clone());
+    CONTEXT.with(|c| c.borrow_mut().0 = frame);
+}
+
+/// The visitor is typing (`VisitorFrame::Typing`, written by the page's script at most once a
+/// second while the composer changes): sent if connected, never again.
+#[wasm_bindgen]
+pub fn typing(frame: String) {
     CONTEXT.with(|c| {
-        let mut c = c.borrow_mut();
-        if let Some(socket) = c.1 {
+        if let Some(socket) = c.borrow().1 {
             socket.with_value(|s| {
                 if let Some(s) = s {
                     s.send_text(&frame);
                 }
             });
         }
-        c.0 = frame;
     });
 }
 
@@ -78,7 +84,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     let messages = RwSignal::new(Vec::<MessageDto>::new());
     let state = RwSignal::new(HandoffState::Ai);
     let pending = RwSignal::new(Vec::<(String, String)>::new());
-    let typing = RwSignal::new(false);
+    // Who is typing: `Some("")` the AI, `Some(name)` the human agent holding the chat.
+    let typing = RwSignal::new(None::<String>);
+    // Counts human typing hints: a hint not followed by another within a few seconds is gone.
+    let hints = RwSignal::new(0u32);
     let error = RwSignal::new(None::<String>);
     let connected = RwSignal::new(false);
     let draft = RwSignal::new(String::new());
@@ -98,7 +107,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             if message.author == Author::Visitor {
                 pending.update(|p| p.retain(|(id, _)| Some(id) != message.client_msg_id.as_ref()));
             } else {
-                typing.set(false);
+                typing.set(None);
                 ai_draft.set(None);
             }
             messages.update(|m| upsert_by_seq(m, message));
@@ -108,14 +117,27 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         ServerFrame::Ack { client_msg_id, .. } => pending.update(|p| p.retain(|(id, _)| *id != client_msg_id)),
         ServerFrame::State { state: s, .. } => {
             if s != HandoffState::Ai {
-                typing.set(false);
+                typing.set(None);
                 ai_draft.set(None);
             }
             state.set(s)
         }
-        ServerFrame::Typing { .. } => typing.set(true),
+        ServerFrame::Typing { .. } => typing.set(Some(String::new())),
+        ServerFrame::HumanTyping { agent, .. } => {
+            typing.set(Some(agent.name));
+            hints.update(|h| *h += 1);
+            let hint = hints.get_untracked();
+            set_timeout(
+                move || {
+                    if hints.get_untracked() == hint {
+                        typing.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(4),
+            );
+        }
         ServerFrame::Draft { text, .. } => {
-            typing.set(false);
+            typing.set(None);
             ai_draft.set(Some(text));
         }
         ServerFrame::DraftEnd { .. } => ai_draft.set(None),
@@ -330,7 +352,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                 {move || ai_draft.get().map(|t| view! {
                     <ol class="transcript"><li class="msg streaming" data-author="ai" aria-live="polite"><span class="msg-text">{t}</span></li></ol>
                 })}
-                {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", agent_name.get())}</p> })}
+                {move || typing.get().map(|who| view! { <p class="typing muted">{format!("{} is typing…", if who.is_empty() { agent_name.get() } else { who })}</p> })}
                 <Show when=move || state.get() == HandoffState::Requested && can_email() && !handoff().1>
                     <p class="waiting-note">
                         "Everyone may be busy for a moment. "

@@ -82,11 +82,13 @@ pub fn AiAgentsPage() -> impl IntoView {
 fn HandoffSettings(editable: bool, read: Result<OrgSettings, AppError>) -> impl IntoView {
     let timeout = RwSignal::new(String::new());
     let reply_to = RwSignal::new(String::new());
+    let preview = RwSignal::new(false);
     let fb = RwSignal::new(Feedback::default());
     let saving = RwSignal::new(false);
     let show = move |s: OrgSettings| {
         timeout.set(s.handoff_timeout_secs.to_string());
         reply_to.set(s.reply_to);
+        preview.set(s.typing_preview);
     };
     let unread = read.as_ref().err().map(ToString::to_string);
     if let Ok(s) = read {
@@ -97,7 +99,11 @@ fn HandoffSettings(editable: bool, read: Result<OrgSettings, AppError>) -> impl 
             fb.set(Feedback::field("handoff_timeout_secs", "enter a whole number of seconds"));
             return;
         };
-        let settings = OrgSettings { handoff_timeout_secs, reply_to: reply_to.get_untracked() };
+        let settings = OrgSettings {
+            handoff_timeout_secs,
+            reply_to: reply_to.get_untracked(),
+            typing_preview: preview.get_untracked(),
+        };
         submit_form(fb, Some(saving), save_org_settings(settings), move |s| {
             show(s);
             Feedback::ok("Saved.")
@@ -129,6 +135,12 @@ fn HandoffSettings(editable: bool, read: Result<OrgSettings, AppError>) -> impl 
                 </label>
             </div>
             <p class="muted small">"Between 10 seconds and 24 hours. Replies to the e-mails agents send go to the reply-to address."</p>
+            <label class="check">
+                <input type="checkbox" name="typing_preview" checked=preview.get_untracked() prop:checked=move || preview.get()
+                    on:change=move |ev| preview.set(event_target_checked(&ev)) disabled=disabled/>
+                "Show agents what visitors type before they send it"
+            </label>
+            <p class="muted small">"Agents always see that a visitor is typing; with this on, also the text so far (never stored)."</p>
             {form_status(fb)}
             <div>
                 <button type="submit" class="btn primary" disabled=move || disabled() || saving.get()>

@@ -10,6 +10,7 @@
 //!   [`inbox`] — the list page by page under a filter, and each filter's count; [`notes`] —
 //!   agents' private notes in a conversation; [`canned`] — the organization's canned responses;
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
+//!   [`typing`] — typing indicators both ways (never stored);
 //! * [`handoff`] — applying a handoff event and executing its effects;
 //! * [`ai_replies`] — the AI agent's replies (intent, rate, responder, guarded store);
 //! * [`ai_agents`] and [`knowledge`] — AI agent settings and knowledge bases; [`ai_agent_llm`] —
@@ -55,6 +56,7 @@ pub mod revocation;
 pub mod sign_in;
 pub mod sign_in_limits;
 pub mod transcript;
+pub mod typing;
 pub mod users;
 pub mod visitor_chat;
 pub mod visitor_context;
@@ -75,6 +77,8 @@ pub struct Inner {
     pub(crate) new_visitors: crate::limits::RateWindow<std::net::IpAddr>,
     /// Visitor context updates per conversation (see [`visitor_context`]).
     pub(crate) context_updates: crate::limits::RateWindow<String>,
+    /// Typing frames' rate and the organizations' preview settings (see [`typing`]).
+    pub(crate) typing: typing::Typing,
     /// Sign-in's Argon2 verifications (see [`sign_in_limits`]; the limits are in the database).
     pub(crate) sign_in_stats: sign_in_limits::SignInStats,
     /// Users whose live sockets must re-check their access (see [`revocation`]).

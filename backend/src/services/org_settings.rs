@@ -1,4 +1,4 @@
-//! The organization's handoff settings (request timeout, reply-to address).
+//! The organization's handoff settings (request timeout, reply-to address, typing preview).
 use crate::error::{BackendError, Result};
 use crate::principal::UserCtx;
 use crate::services::Backend;
@@ -13,13 +13,13 @@ impl Backend {
     /// The user's organization's handoff settings.
     pub async fn org_settings(&self, user: &UserCtx) -> Result<OrgSettings> {
         let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
-        let (handoff_timeout_secs, reply_to): (i64, String) =
-            sqlx::query_as("SELECT handoff_timeout_secs, reply_to FROM organizations WHERE id = $1")
+        let (handoff_timeout_secs, reply_to, typing_preview): (i64, String, i64) =
+            sqlx::query_as("SELECT handoff_timeout_secs, reply_to, typing_preview FROM organizations WHERE id = $1")
                 .bind(org)
                 .fetch_optional(self.pool())
                 .await?
                 .ok_or(BackendError::NotFound("organization"))?;
-        Ok(OrgSettings { handoff_timeout_secs, reply_to })
+        Ok(OrgSettings { handoff_timeout_secs, reply_to, typing_preview: typing_preview != 0 })
     }
 
     /// Saves the organization's handoff settings (the *settings* permission is required).
@@ -41,12 +41,20 @@ impl Backend {
                 .as_str()
                 .to_string()
         };
-        sqlx::query("UPDATE organizations SET handoff_timeout_secs = $2, reply_to = $3 WHERE id = $1")
-            .bind(org)
-            .bind(settings.handoff_timeout_secs)
-            .bind(&reply_to)
-            .execute(self.writer())
-            .await?;
-        Ok(OrgSettings { handoff_timeout_secs: settings.handoff_timeout_secs, reply_to })
+        sqlx::query(
+            "UPDATE organizations SET handoff_timeout_secs = $2, reply_to = $3, typing_preview = $4 WHERE id = $1",
+        )
+        .bind(org)
+        .bind(settings.handoff_timeout_secs)
+        .bind(&reply_to)
+        .bind(i64::from(settings.typing_preview))
+        .execute(self.writer())
+        .await?;
+        self.typing.forget(org);
+        Ok(OrgSettings {
+            handoff_timeout_secs: settings.handoff_timeout_secs,
+            reply_to,
+            typing_preview: settings.typing_preview,
+        })
     }
 }

@@ -123,7 +123,7 @@ async fn form_reaches_the_team_and_the_reply_reaches_the_visitor(db: Db) {
         )
         .await
         .ok();
-    assert_eq!(settings, json!({"handoff_timeout_secs": 90, "reply_to": "help@demo.test"}));
+    assert_eq!(settings, json!({"handoff_timeout_secs": 90, "reply_to": "help@demo.test", "typing_preview": false}));
 
     let mut v = app.visitor().await;
     let conv = v.conversation_id();

@@ -25,6 +25,7 @@ mod revocation;
 mod secrets;
 mod security;
 mod smtp;
+mod typing;
 mod visitor_context;
 mod widget;
 

@@ -133,6 +133,7 @@ pub(super) fn ConversationView(
             move || matches!(summary.get().map(|s| s.state), Some(HandoffState::Human { agent }) if agent.id == me),
         )
     };
+    super::typing::tell_while_typing(live.socket, id.clone(), draft, i_hold);
     let cid = id.clone();
     let typing = Signal::derive(move || live.typing.get().as_deref() == Some(cid.as_str()));
     let scroller = NodeRef::<leptos::html::Div>::new();
@@ -140,6 +141,7 @@ pub(super) fn ConversationView(
         messages.track();
         notes.track();
         live.typing.track();
+        live.typing_hints.track();
     });
     // A search hit's message: once it is loaded, scrolled into the middle and marked, and the
     // view no longer follows the bottom (until the agent scrolls down). Once per hit.
@@ -197,6 +199,7 @@ pub(super) fn ConversationView(
             <div class="conv-scroll" node_ref=scroller>
                 <Transcript messages perspective=Perspective::Agent ai_name visitor_name after=notes.after(last_seq)/>
                 {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
+                {live.typing_hints.lines(id.clone(), visitor_name, me_id.clone())}
             </div>
             <EmailReplyBox id=id.clone() messages live/>
             <div class="composer-tabs" role="tablist" aria-label="Write">

@@ -9,7 +9,7 @@
 //! organizations, from `/admin` — at `/admin/agents/:agent/conversations` ([`AiAgentConversationsPage`]).
 //!
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
-//! [`canned`] (canned responses in the composers),
+//! [`canned`] (canned responses in the composers), [`typing`] (typing hints both ways),
 //! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
 //! (the e-mail reply box), [`notes`] (private notes: shown in the transcript, their composer),
 //! [`outgoing`] (the retry rule both composers share), [`inbox`] (the
@@ -25,6 +25,7 @@ mod list;
 mod notes;
 mod outgoing;
 mod shortcuts;
+mod typing;
 mod visitor_panel;
 
 use crate::api::admin::list_agent_entries;
@@ -39,7 +40,7 @@ use crate::live::{socket_slot, LiveSocket};
 use crate::util::{every, now_ms};
 use conversation::ConversationView;
 use domain::handoff::HandoffState;
-use domain::wire::{AgentFrame, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto};
+use domain::wire::{AgentFrame, Author, ConversationDetail, ConversationSummary, MessageDto, ServerFrame, UserDto};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -58,6 +59,10 @@ pub(super) struct Live {
     context_bumps: Bumps,
     /// The socket said the private notes changed: the open conversation reads them again.
     notes_bumps: Bumps,
+    /// Who is typing where (see [`typing`]).
+    typing_hints: typing::Typing,
+    /// The live socket (the open conversation sends this agent's typing through it).
+    socket: crate::live::SocketSlot,
 }
 
 /// Per conversation, how often the socket hinted that something about it changed (or opened
@@ -293,9 +298,11 @@ fn Dashboard(
         now: RwSignal::new(now_ms()),
         context_bumps: Bumps::new(),
         notes_bumps: Bumps::new(),
+        typing_hints: typing::Typing::new(),
+        socket: socket_slot(),
     };
     let connected = RwSignal::new(false);
-    let socket = socket_slot();
+    let socket = live.socket;
     let bell_version = RwSignal::new(0u64);
     // E-mail forms that arrived while the dashboard is open: corner toasts (see RequestAlerts).
     let mail_toasts = RwSignal::new(Vec::<domain::wire::NotificationDto>::new());
@@ -329,9 +336,20 @@ fn Dashboard(
                     if live.typing.get_untracked().as_deref() == Some(message.conversation_id.as_str()) {
                         live.typing.set(None);
                     }
+                    match message.author {
+                        Author::Visitor => live.typing_hints.visitor.clear(&message.conversation_id),
+                        Author::Agent { .. } => live.typing_hints.holder.clear(&message.conversation_id),
+                        _ => {}
+                    }
                     live.messages.update(|m| {
                         m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);
                     })
+                }
+                ServerFrame::VisitorTyping { conversation_id, preview } => {
+                    live.typing_hints.visitor.show(conversation_id, preview)
+                }
+                ServerFrame::HumanTyping { conversation_id, agent } => {
+                    live.typing_hints.holder.show(conversation_id, agent)
                 }
                 // A message changed in place (an e-mail reply's delivery): replace it by seq.
                 ServerFrame::MessageUpdated { message } => live.messages.update(|m| {
