@@ -16,6 +16,9 @@ pub type Frame = Arc<ServerFrame>;
 
 const CAPACITY: usize = 256;
 
+/// Most typing hints a process relays to the others per second.
+const TYPING_RELAYS: u32 = 200;
+
 #[derive(Default)]
 struct Channels(Mutex<HashMap<String, broadcast::Sender<Frame>>>);
 
@@ -52,10 +55,14 @@ pub struct Envelope {
 pub struct Hub {
     conversations: Channels,
     orgs: Channels,
-    /// The organizations' visitor typing hints: a channel of their own, so that a dashboard
-    /// falling behind on them loses only typing hints (which expire anyway) and never has to
-    /// re-read its conversations for them.
+    /// The organizations' typing hints (`VisitorTyping`, `HumanTyping`): a channel of their own,
+    /// so that a dashboard falling behind on them loses only typing hints (which expire anyway)
+    /// and never has to re-read its conversations for them.
     typing: Channels,
+    /// Typing hints relayed to other processes in the current second: past [`TYPING_RELAYS`]
+    /// the rest stay in this process (the relay is one queue; messages must not wait behind
+    /// hints).
+    typing_relayed: Mutex<(std::time::Instant, u32)>,
     node: String,
     remote: OnceLock<mpsc::UnboundedSender<Envelope>>,
 }
@@ -66,6 +73,7 @@ impl Default for Hub {
             conversations: Channels::default(),
             orgs: Channels::default(),
             typing: Channels::default(),
+            typing_relayed: Mutex::new((std::time::Instant::now(), 0)),
             node: crate::ids::new_id(),
             remote: OnceLock::new(),
         }
@@ -114,18 +122,33 @@ impl Hub {
         }
     }
 
+    /// Whether one more typing hint may be relayed this second.
+    fn typing_budget(&self) -> bool {
+        let mut relayed = self.typing_relayed.lock().expect("hub lock");
+        let now = std::time::Instant::now();
+        if now.duration_since(relayed.0) >= std::time::Duration::from_secs(1) {
+            *relayed = (now, 0);
+        }
+        relayed.1 += 1;
+        relayed.1 <= TYPING_RELAYS
+    }
+
     fn local(&self, org_id: &str, conversation_id: Option<&str>, frame: ServerFrame) {
         let frame = Arc::new(frame);
         if let Some(c) = conversation_id {
             self.conversations.publish(c, frame.clone());
         }
         match *frame {
-            ServerFrame::VisitorTyping { .. } => self.typing.publish(org_id, frame),
+            ServerFrame::VisitorTyping { .. } | ServerFrame::HumanTyping { .. } => self.typing.publish(org_id, frame),
             _ => self.orgs.publish(org_id, frame),
         }
     }
 
     fn relay(&self, org_id: &str, conversation_id: Option<&str>, frame: &ServerFrame) {
+        if matches!(frame, ServerFrame::VisitorTyping { .. } | ServerFrame::HumanTyping { .. }) && !self.typing_budget()
+        {
+            return;
+        }
         if let Some(tx) = self.remote.get() {
             let _ = tx.send(Envelope {
                 node: self.node.clone(),

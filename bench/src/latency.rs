@@ -9,6 +9,8 @@ use crate::stats::{fmt_ms, ms, range};
 #[derive(Clone, Copy, PartialEq)]
 enum Target {
     Handoff,
+    /// Handoff with the visitors also typing (`--typing`).
+    HandoffTyping,
     Bare,
     Durable,
 }
@@ -18,6 +20,8 @@ impl Target {
         match self {
             Target::Handoff if postgres => "Handoff (PostgreSQL)",
             Target::Handoff => "Handoff (SQLite)",
+            Target::HandoffTyping if postgres => "Handoff + typing (PG)",
+            Target::HandoffTyping => "Handoff + typing (SQLite)",
             Target::Bare => "bare relay",
             Target::Durable => "durable relay",
         }
@@ -30,6 +34,8 @@ pub struct Options {
     pub postgres: bool,
     /// Only Handoff, no baselines (for profiling).
     pub handoff_only: bool,
+    /// Handoff without and with visitors typing (no baselines): what typing frames cost.
+    pub typing: bool,
 }
 
 pub async fn latency(o: &Options) {
@@ -40,22 +46,33 @@ pub async fn latency(o: &Options) {
          sockets, {} s measured after {} s warm-up, {} run(s); open-file limit {fds}",
         s.conversations, s.rate, s.agents, s.seconds, s.warmup, o.runs
     );
-    let targets: &[Target] =
-        if o.handoff_only { &[Target::Handoff] } else { &[Target::Handoff, Target::Bare, Target::Durable] };
+    let targets: &[Target] = if o.typing {
+        &[Target::Handoff, Target::HandoffTyping]
+    } else if o.handoff_only {
+        &[Target::Handoff]
+    } else {
+        &[Target::Handoff, Target::Bare, Target::Durable]
+    };
     let mut results: Vec<Vec<Outcome>> = vec![Vec::new(); targets.len()];
     for run in 1..=o.runs {
         for (t, &target) in targets.iter().enumerate() {
             println!("\nrun {run}/{} — {}", o.runs, target.name(o.postgres));
             let tag = format!("{run}");
             let server = match target {
-                Target::Handoff => Server::handoff(o.postgres, &tag).await,
+                Target::Handoff | Target::HandoffTyping => Server::handoff(o.postgres, &tag).await,
                 Target::Bare => Server::relay(false, &tag).await,
                 Target::Durable => Server::relay(true, &tag).await,
             };
-            let outcome = load::run(&server.base, server.pid, s, target == Target::Handoff).await;
+            let shape = Shape { typing: target == Target::HandoffTyping, ..s };
+            let outcome =
+                load::run(&server.base, server.pid, shape, target != Target::Bare && target != Target::Durable).await;
             server.stop().await;
             print_outcome(&outcome, s);
             results[t].push(outcome);
+        }
+        if o.typing {
+            let (h, t) = (&results[0][run - 1], &results[1][run - 1]);
+            println!("\n  visitor→agent p99 with typing / without: {:.2}", ratio(&t.v2a, &h.v2a));
         }
         if targets.len() == 3 {
             let (h, b, d) = (&results[0][run - 1], &results[1][run - 1], &results[2][run - 1]);
@@ -158,6 +175,15 @@ fn summary(o: &Options, targets: &[Target], results: &[Vec<Outcome>]) {
     let dup: u64 = results.iter().flatten().map(|r| r.duplicates).sum();
     let wrong: usize = h.iter().filter_map(|r| r.lists).map(|l| l.stale + l.missing).sum();
     println!("  all runs: lost or skipped {lost}, duplicated {dup}; stale or missing list rows {wrong}");
+    if o.typing {
+        let with = &results[1];
+        let quantile = |q: usize| {
+            let v: Vec<f64> =
+                h.iter().zip(with).map(|(x, y)| y.v2a.summary_ms()[q] / x.v2a.summary_ms()[q].max(1e-6)).collect();
+            range(&v, |v| format!("{v:.2}"))
+        };
+        println!("  visitor→agent with typing / without: p50 {}, p99 {}", quantile(0), quantile(1));
+    }
     if targets.len() == 3 {
         for (b, name) in [(1, "bare relay"), (2, "durable relay")] {
             let ratios = |f: fn(&Outcome) -> &crate::stats::Samples| {

@@ -8,6 +8,7 @@
 //!
 //! * every visitor sends `rate` messages a second over its socket, visitor i at offset
 //!   i/N of the period (so sends are spread evenly over each period, never bunched at a tick);
+//!   with `typing`, also a typing frame half a period after each message;
 //! * every conversation gets an agent's answer at a fifth of that rate through the HTTP API
 //!   (`chat/send`), spread the same way;
 //! * claims: "Pass chat to AI" then "Continue chat yourself" on the 20 other conversations,
@@ -61,6 +62,9 @@ pub struct Shape {
     pub agents: usize,
     pub seconds: f64,
     pub warmup: f64,
+    /// Visitors also send a typing frame (with a preview) half a period after each message: the
+    /// most the server counts (one a second) at the default rate.
+    pub typing: bool,
 }
 
 /// The agents' lists after the run against the server's answers.
@@ -387,6 +391,7 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
         tasks.push(reader);
         let shared = shared.clone();
         let schedule = Schedule { begin, end, period, offset: period.mul_f64(i as f64 / n) };
+        let typing = shape.typing;
         tasks.push(tokio::spawn(async move {
             for k in 0u32.. {
                 if !shared.turn(schedule, k).await {
@@ -397,6 +402,14 @@ pub async fn run(base: &str, pid: u32, shape: Shape, check_lists: bool) -> Outco
                 bump(&shared.counters.visitor_sent);
                 if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
                     break;
+                }
+                if typing {
+                    let due = schedule.begin + schedule.offset + schedule.period * k + schedule.period / 2;
+                    tokio::time::sleep_until(due.into()).await;
+                    let frame = serde_json::json!({"type": "typing", "preview": format!("I am typing message {k}")});
+                    if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+                        break;
+                    }
                 }
             }
             std::future::pending::<()>().await; // the socket stays open until the run ends

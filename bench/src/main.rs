@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! handoff-bench latency [--conversations 1000] [--rate 1] [--agents 10] [--seconds 20] [--warmup 3]
-//!                       [--runs 1] [--postgres] [--handoff-only]
+//!                       [--runs 1] [--postgres] [--handoff-only | --typing]
 //! handoff-bench connections [--count 10000] [--postgres]
 //! handoff-bench inserts [--messages 20000] [--postgres]
 //! handoff-bench inbox [--conversations 100000] [--messages 2000000] [--rounds 100] [--postgres]
@@ -14,7 +14,8 @@
 //!   protocol by this process; then the same load against two baselines, each in its own
 //!   process: a bare relay and a durable relay (append + `fdatasync` before delivery). Delivery
 //!   latency each way, handoff claims, loss and duplicates, the agents' lists, CPU time, and the
-//!   p99 ratios to both baselines (`latency`, `load`, `relay`).
+//!   p99 ratios to both baselines (`latency`, `load`, `relay`). With `--typing`: Handoff without
+//!   and with every visitor also typing at the most the server counts, and the ratio.
 //! * `connections` — idle widget connections against the release server binary in its own
 //!   process; its RSS per 1,000 connections.
 //! * `inserts` — in process: message appends per second through the chat service
@@ -52,6 +53,7 @@ struct Args {
     messages: usize,
     postgres: bool,
     handoff_only: bool,
+    typing: bool,
     durable: Option<std::path::PathBuf>,
     /// Set on the command line (the defaults above are `latency`'s and `inserts`').
     conversations_given: bool,
@@ -72,6 +74,7 @@ fn args() -> Args {
         messages: 20_000,
         postgres: false,
         handoff_only: false,
+        typing: false,
         durable: None,
         conversations_given: false,
         messages_given: false,
@@ -103,6 +106,7 @@ fn args() -> Args {
             "--rounds" => a.rounds = num("--rounds") as usize,
             "--postgres" => a.postgres = true,
             "--handoff-only" => a.handoff_only = true,
+            "--typing" => a.typing = true,
             "--durable" => a.durable = Some(it.next().expect("--durable needs a file").into()),
             c if a.command.is_empty() && !c.starts_with('-') => a.command = c.to_string(),
             other => {
@@ -125,8 +129,15 @@ async fn main() {
                 agents: a.agents,
                 seconds: a.seconds,
                 warmup: a.warmup,
+                typing: false,
             };
-            let o = latency::Options { shape, runs: a.runs, postgres: a.postgres, handoff_only: a.handoff_only };
+            let o = latency::Options {
+                shape,
+                runs: a.runs,
+                postgres: a.postgres,
+                handoff_only: a.handoff_only,
+                typing: a.typing,
+            };
             latency::latency(&o).await;
         }
         "relay-server" => relay::serve(a.durable).await,

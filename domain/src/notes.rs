@@ -4,6 +4,9 @@
 //! ([`crate::values::MessageText`]: at most 4 KiB, not blank) and is rendered as text.
 use serde::{Deserialize, Serialize};
 
+/// Most notes one conversation keeps (a bound on what every colleague's view reads).
+pub const MAX_NOTES_PER_CONVERSATION: usize = 500;
+
 /// A private note agents wrote in a conversation: seen by the organization's users only, never
 /// by the visitor, the AI or an e-mail to the visitor. It is not a message: it has no seq of
 /// the conversation's and travels on no visitor socket; it is shown after the message `after_seq`

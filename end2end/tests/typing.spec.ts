@@ -1,6 +1,7 @@
 // Typing both ways (issue 23): the agent sees "<visitor> is typing…" — with the organization's
 // "live preview" setting on, also the unsent text — and the visitor sees "Ann Agent is typing…"
 // while the agent holding the chat writes; each disappears when the message arrives.
+import { type Browser, type Page } from '@playwright/test';
 import { BASE, expect, listedRows, newRow, signIn, test, visitorWrites } from './support';
 
 test('typing shows both ways and is gone after sending', async ({ browser }) => {
@@ -13,6 +14,18 @@ test('typing shows both ways and is gone after sending', async ({ browser }) => 
   await settings.getByRole('button', { name: 'Save handoff settings' }).click();
   await expect(settings).toContainText('Saved.');
 
+  try {
+    await typingBothWays(browser, ann);
+  } finally {
+    // The preview setting back off (the suite shares one server).
+    await ann.goto(`${BASE()}/settings/ai`);
+    await ann.locator('form.handoff-settings').getByLabel('Show agents what visitors type before they send it').uncheck();
+    await ann.locator('form.handoff-settings').getByRole('button', { name: 'Save handoff settings' }).click();
+    await expect(ann.locator('form.handoff-settings')).toContainText('Saved.');
+  }
+});
+
+async function typingBothWays(browser: Browser, ann: Page) {
   await ann.goto(`${BASE()}/conversations`);
   await expect(ann.locator('.conn')).toHaveText('live');
   const before = await listedRows(ann);
@@ -40,10 +53,4 @@ test('typing shows both ways and is gone after sending', async ({ browser }) => 
   await reply.press('Enter');
   await expect(widget.locator('.msg', { hasText: 'It left today' })).toBeVisible();
   await expect(agentTyping).toHaveCount(0);
-
-  // The preview setting back off (the suite shares one server).
-  await ann.goto(`${BASE()}/settings/ai`);
-  await ann.locator('form.handoff-settings').getByLabel('Show agents what visitors type before they send it').uncheck();
-  await ann.locator('form.handoff-settings').getByRole('button', { name: 'Save handoff settings' }).click();
-  await expect(ann.locator('form.handoff-settings')).toContainText('Saved.');
-});
+}

@@ -131,6 +131,7 @@ pub async fn page(
     let pkg = format!("/widget-pkg/{}", loaded.hash);
     // The id goes into a script as a JSON string; `<` is escaped so it cannot end the script.
     let id_js = serde_json::to_string(&id).unwrap_or_else(|_| "\"\"".into()).replace('<', "\\u003c");
+    let preview = backend.widget_typing_preview(&id).await;
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Chat</title>
 <link rel="stylesheet" href="{pkg}/handoff_widget.css">
@@ -145,14 +146,16 @@ const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ u
   referrer: cut(page.referrer, 2048), language: cut(navigator.language, 35), time_zone: cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64),
   utc_offset: -new Date().getTimezoneOffset(), user_agent: cut(navigator.userAgent, 512) }} }}));
 addEventListener("message", (e) => {{ if (e.source === parent && e.data?.type === "handoff:page") {{ page = e.data; tell(); }} }});
-// The visitor typing: at most one frame a second while the composer changes, the text so far
-// with it (the server shows it to agents only where the organization allows; cut here already).
+// The visitor typing: at most one frame in 1.1 s while the composer changes (the server counts
+// one a second), with the end of the text so far only where the organization shows it to agents.
+const preview = {preview};
 let typedAt = 0, later = 0;
 addEventListener("input", (e) => {{
   const box = e.target;
   if (!ready || !box?.closest?.(".widget-composer")) return;
-  const say = () => {{ later = 0; if (box.value.trim()) {{ typedAt = Date.now(); typing(JSON.stringify({{ type: "typing", preview: cut(box.value, 1000) }})); }} }};
-  const wait = typedAt + 1000 - Date.now();
+  const say = () => {{ later = 0; if (box.value.trim()) {{ typedAt = Date.now();
+    typing(JSON.stringify({{ type: "typing", preview: preview ? Array.from(box.value).slice(-200).join("") : "" }})); }} }};
+  const wait = typedAt + 1100 - Date.now();
   if (wait <= 0) say(); else if (!later) later = setTimeout(say, wait);
 }});
 init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>

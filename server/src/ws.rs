@@ -430,7 +430,6 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         | ServerFrame::DraftEnd { conversation_id }
                         | ServerFrame::VisitorContext { conversation_id }
                         | ServerFrame::NotesChanged { conversation_id }
-                        | ServerFrame::HumanTyping { conversation_id, .. }
                             if !watched.contains_key(conversation_id) => true,
                         ServerFrame::Conversation { summary } => {
                             if access.lists(summary) { list.note(summary.clone()); }
@@ -443,10 +442,12 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 };
                 if !ok { return; }
             }
-            // Visitors typing, in the conversations this socket watches; a lag loses hints only.
+            // Typing, in the conversations this socket watches; a lag loses hints only.
             hint = typing.recv() => match hint {
                 Ok(f) => match &*f {
-                    ServerFrame::VisitorTyping { conversation_id, .. } if watched.contains_key(conversation_id) => {
+                    ServerFrame::VisitorTyping { conversation_id, .. } | ServerFrame::HumanTyping { conversation_id, .. }
+                        if watched.contains_key(conversation_id) =>
+                    {
                         if !send(&mut socket, &f).await { return; }
                     }
                     _ => {}

@@ -29,7 +29,7 @@ pub fn CannedPage() -> impl IntoView {
                     {load_status(data)}
                     {move || data.with(|d| matches!(d, Some(Ok(l)) if l.is_empty())).then(|| view! { <p class="muted">"No canned responses yet."</p> })}
                     <ul class="canned-list">
-                        <For each=move || loaded_or_default(data) key=|c| (c.id.clone(), c.title.clone(), c.shortcut.clone(), c.text.clone()) let:canned>
+                        <For each=move || loaded_or_default(data) key=|c| c.id.clone() let:canned>
                             <CannedRow canned can_edit version/>
                         </For>
                     </ul>

@@ -41,11 +41,13 @@ impl Backend {
     /// The organization's canned responses, by shortcut.
     pub async fn list_canned(&self, user: &UserCtx) -> Result<Vec<CannedDto>> {
         let org = Self::canned_org(user)?;
-        let rows: Vec<CannedRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANNED_SELECT} WHERE org_id = $1 ORDER BY shortcut")))
+        let mut rows: Vec<CannedRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANNED_SELECT} WHERE org_id = $1")))
                 .bind(org)
                 .fetch_all(self.pool())
                 .await?;
+        // Sorted here: the engines' collations order `-` differently.
+        rows.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
         Ok(rows.into_iter().map(CannedDto::from).collect())
     }
 

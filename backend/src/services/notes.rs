@@ -7,11 +7,11 @@
 //! read (they read `messages`), and their live hint (`NotesChanged`) is published on the
 //! organization's channel, which no visitor socket hears. The server tests `notes::*` check each
 //! of those four places.
-use crate::error::{BackendError, Result};
+use crate::error::{field, Result};
 use crate::ids::{new_id, now_ms};
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use domain::notes::NoteDto;
+use domain::notes::{NoteDto, MAX_NOTES_PER_CONVERSATION};
 use domain::values::{ClientMsgId, MessageText};
 use domain::wire::ServerFrame;
 
@@ -53,7 +53,9 @@ impl From<NoteRow> for NoteDto {
 impl Backend {
     /// Writes a private note after the conversation's last message, in the writer's name. A retry
     /// with the same `client_note_id` stores nothing more and answers the stored note. Open and
-    /// closed conversations alike; whoever holds it. Text: the message rules.
+    /// closed conversations alike; whoever holds it. Text: the message rules; at most
+    /// [`MAX_NOTES_PER_CONVERSATION`] per conversation (counted in the insert: on PostgreSQL two
+    /// notes at once may both pass at the limit, by one).
     pub async fn add_note(
         &self,
         user: &UserCtx,
@@ -68,7 +70,8 @@ impl Backend {
         // the note is inserted.
         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO notes (id, conversation_id, author_id, author_name, text, after_seq, client_note_id, created_at)
-             SELECT $1, c.id, $2, $3, $4, c.last_seq, $5, $6 FROM conversations c WHERE c.id = $7 AND c.org_id = $8 {}",
+             SELECT $1, c.id, $2, $3, $4, c.last_seq, $5, $6 FROM conversations c WHERE c.id = $7 AND c.org_id = $8
+             AND (SELECT COUNT(*) FROM notes WHERE conversation_id = $7) < {MAX_NOTES_PER_CONVERSATION} {}",
             once()
         )))
         .bind(new_id())
@@ -92,7 +95,11 @@ impl Backend {
         .bind(client.as_str())
         .fetch_optional(self.pool())
         .await?;
-        let note = row.ok_or(BackendError::NotFound("conversation"))?;
+        let Some(note) = row else {
+            // Not stored: the conversation is not the organization's, or it is full.
+            self.summary_row(conversation_id, &org).await?;
+            return Err(field("text", format!("a conversation keeps at most {MAX_NOTES_PER_CONVERSATION} notes")));
+        };
         if inserted > 0 {
             tracing::info!(conversation = %conversation_id, by = %user.id, "private note written");
             self.hub.publish_org(&org, ServerFrame::NotesChanged { conversation_id: conversation_id.to_owned() });

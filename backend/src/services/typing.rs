@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Longer conversation ids do not exist (ours are 32 hex digits).
+const MAX_ID: usize = 64;
+
 /// How long an organization's `typing_preview` setting is taken from memory before it is read
 /// again (a change reaches other processes within this time; this one's at once).
 const SETTING_FOR: Duration = Duration::from_secs(5);
@@ -23,7 +26,8 @@ const SETTING_FOR: Duration = Duration::from_secs(5);
 /// The per-conversation rate of typing frames and the organizations' preview settings as last read.
 pub(crate) struct Typing {
     rate: RateWindow<String>,
-    previews: Mutex<HashMap<String, (bool, Instant)>>,
+    /// Per organization: the setting, when it was read, and the generation it was read in.
+    previews: Mutex<(HashMap<String, (bool, Instant)>, u64)>,
 }
 
 impl Default for Typing {
@@ -33,9 +37,33 @@ impl Default for Typing {
 }
 
 impl Typing {
-    /// Forgets an organization's setting (it was just saved).
+    /// Forgets an organization's setting (it was just saved); a read begun before this one is
+    /// not kept.
     pub(crate) fn forget(&self, org_id: &str) {
-        self.previews.lock().expect("typing lock").remove(org_id);
+        let mut previews = self.previews.lock().expect("typing lock");
+        previews.0.remove(org_id);
+        previews.1 += 1;
+    }
+
+    /// Whether the organization shows the preview, if known and fresh; else the generation to
+    /// read it in.
+    fn known(&self, org_id: &str, now: Instant) -> Result<bool, u64> {
+        let previews = self.previews.lock().expect("typing lock");
+        match previews.0.get(org_id) {
+            Some((on, at)) if now.duration_since(*at) < SETTING_FOR => Ok(*on),
+            _ => Err(previews.1),
+        }
+    }
+
+    fn remember(&self, org_id: &str, on: bool, at: Instant, generation: u64) {
+        let mut previews = self.previews.lock().expect("typing lock");
+        if previews.1 != generation {
+            return; // saved meanwhile: the next read asks again
+        }
+        if previews.0.len() > 10_000 {
+            previews.0.clear(); // bounded: re-read as needed
+        }
+        previews.0.insert(org_id.to_owned(), (on, at));
     }
 }
 
@@ -57,7 +85,8 @@ impl Backend {
     /// The agent is typing in a conversation: told to its visitor and dashboards when the agent
     /// holds it (anyone else's typing is nobody's business: ignored).
     pub async fn human_typing(&self, user: &UserCtx, conversation_id: &str) -> Result<()> {
-        if self.typing.rate.hit(&format!("a {conversation_id} {}", user.id)).is_err() {
+        // Per user, whatever the conversation: ids are the client's to choose, keys stay few.
+        if conversation_id.len() > MAX_ID || self.typing.rate.hit(&format!("a {}", user.id)).is_err() {
             return Ok(());
         }
         let org = self.handling_org(user, conversation_id).await?;
@@ -70,25 +99,34 @@ impl Backend {
         Ok(())
     }
 
-    /// Whether the organization shows agents what visitors type (a failed read: no).
-    async fn shows_typing_preview(&self, org_id: &str) -> bool {
-        let now = Instant::now();
-        if let Some((on, at)) = self.typing.previews.lock().expect("typing lock").get(org_id) {
-            if now.duration_since(*at) < SETTING_FOR {
-                return *on;
-            }
+    /// Whether the widget's organization shows agents what visitors type: the widget's page sends
+    /// no text where it does not (unknown widgets, failed reads: no).
+    pub async fn widget_typing_preview(&self, widget_id: &str) -> bool {
+        let org: Option<(String,)> = sqlx::query_as("SELECT org_id FROM widgets WHERE id = $1")
+            .bind(widget_id)
+            .fetch_optional(self.pool())
+            .await
+            .unwrap_or_default();
+        match org {
+            Some((org,)) => self.shows_typing_preview(&org).await,
+            None => false,
         }
+    }
+
+    /// Whether the organization shows agents what visitors type (a failed read: no).
+    pub async fn shows_typing_preview(&self, org_id: &str) -> bool {
+        let now = Instant::now();
+        let generation = match self.typing.known(org_id, now) {
+            Ok(on) => return on,
+            Err(generation) => generation,
+        };
         let read: Option<(i64,)> = sqlx::query_as("SELECT typing_preview FROM organizations WHERE id = $1")
             .bind(org_id)
             .fetch_optional(self.pool())
             .await
             .unwrap_or_default();
         let on = read.is_some_and(|(v,)| v != 0);
-        let mut previews = self.typing.previews.lock().expect("typing lock");
-        if previews.len() > 10_000 {
-            previews.clear(); // bounded: re-read as needed
-        }
-        previews.insert(org_id.to_owned(), (on, now));
+        self.typing.remember(org_id, on, now, generation);
         on
     }
 }

@@ -522,9 +522,9 @@ async fn wait_until_online(app: &TestApp, user_id: &str) {
 async fn handoff_settings_need_the_settings_permission(db: Db) {
     let app = spawn_app(db).await;
     let (ann, bob) = (app.login(ANN).await, app.login(BOB).await);
-    let defaults = json!({"handoff_timeout_secs": 120, "reply_to": ""});
+    let defaults = json!({"handoff_timeout_secs": 120, "reply_to": "", "typing_preview": false});
     assert_eq!(app.call_json("org/settings", &bob, json!({})).await.ok(), defaults);
-    let change = json!({"settings": {"handoff_timeout_secs": 30, "reply_to": "help@demo.test"}});
+    let change = json!({"settings": {"handoff_timeout_secs": 30, "reply_to": "help@demo.test", "typing_preview": true}});
     let refused = app.call_json("org/save_settings", &bob, change.clone()).await;
     assert!(refused.err(403)["message"].as_str().unwrap().contains("settings permission"), "{}", refused.body);
     for (settings, field) in [
@@ -539,6 +539,7 @@ async fn handoff_settings_need_the_settings_permission(db: Db) {
     app.call_json("org/save_settings", &ann, change).await.ok();
     assert_eq!(app.call_json("org/settings", &bob, json!({})).await.ok()["handoff_timeout_secs"], 30);
     assert_eq!(app.call_json("org/settings", &ann, json!({})).await.ok()["reply_to"], "help@demo.test");
+    assert_eq!(app.call_json("org/settings", &bob, json!({})).await.ok()["typing_preview"], true);
     assert_eq!(app.call_anonymous("org/settings").await, 401);
 }
 on_both_databases!(handoff_settings_need_the_settings_permission);

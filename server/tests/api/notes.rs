@@ -8,7 +8,7 @@ use crate::email::{mail_config, submit};
 use crate::helpers::*;
 use crate::on_both_databases;
 use crate::smtp::SmtpSink;
-use domain::notes::NoteDto;
+use domain::notes::{NoteDto, MAX_NOTES_PER_CONVERSATION};
 use domain::values::MAX_MESSAGE_BYTES;
 use domain::wire::{ConversationDetail, ServerFrame};
 use serde_json::json;
@@ -109,22 +109,45 @@ async fn a_note_reaches_the_team_and_never_the_visitor(db: Db) {
 on_both_databases!(a_note_reaches_the_team_and_never_the_visitor);
 
 /// Blank, too long or badly identified notes are refused with a clear error and store nothing;
-/// an unknown conversation is "not found"; a note's text is kept as given (rendered as text).
+/// an unknown conversation is "not found"; a note at the size limit is kept; a full conversation
+/// refuses more.
 async fn bad_notes_are_refused_and_store_nothing(db: Db) {
     let app = spawn_app(db).await;
     let ann = app.login(ANN).await;
     let conv = app.visitor().await.conversation_id();
     let long = "a".repeat(MAX_MESSAGE_BYTES + 1);
-    for (client_id, text) in [("b1", "   "), ("b2", long.as_str()), ("", "hello"), ("bad id with spaces", "hello")] {
+    for (client_id, text, says) in [
+        ("b1", "   ", "the message is empty"),
+        ("b2", long.as_str(), "the message is too long"),
+        ("", "hello", "the client message id must be"),
+        ("bad id with spaces", "hello", "the client message id must be"),
+    ] {
         let answer = add(&app, &ann, &conv, client_id, text).await;
         let body = answer.err(400).to_string();
-        assert!(body.to_lowercase().contains("message") || body.contains("id"), "{client_id:?}: {body}");
+        assert!(body.contains(says), "{client_id:?}: {body}");
     }
     assert!(notes(&app, &ann, &conv).await.is_empty());
     add(&app, &ann, "no-such-conversation", "n1", "hello").await.err(404);
     let at_limit = "a".repeat(MAX_MESSAGE_BYTES);
     let kept: NoteDto = serde_json::from_value(add(&app, &ann, &conv, "n2", &at_limit).await.ok()).unwrap();
     assert_eq!(kept.text.len(), MAX_MESSAGE_BYTES);
+
+    // A conversation keeps at most MAX_NOTES_PER_CONVERSATION notes.
+    for i in 1..MAX_NOTES_PER_CONVERSATION - 1 {
+        sqlx::query(
+            "INSERT INTO notes (id, conversation_id, author_id, author_name, text, after_seq, client_note_id, created_at)
+             VALUES ($1, $2, 'demo-user-1', 'Ann Agent', 'x', 0, $1, 0)",
+        )
+        .bind(format!("filler{i}"))
+        .bind(&conv)
+        .execute(app.backend.writer())
+        .await
+        .unwrap();
+    }
+    add(&app, &ann, &conv, "last", "the last one").await.ok();
+    let full = crate::admin::field_error(&add(&app, &ann, &conv, "over", "one too many").await, "text");
+    assert_eq!(full, format!("a conversation keeps at most {MAX_NOTES_PER_CONVERSATION} notes"));
+    assert_eq!(notes(&app, &ann, &conv).await.len(), MAX_NOTES_PER_CONVERSATION);
 }
 on_both_databases!(bad_notes_are_refused_and_store_nothing);
 

@@ -53,11 +53,15 @@ impl Picker {
         let typed = Memo::new(move |_| draft.with(|d| typed_shortcut(d).map(|(at, q)| (at, q.to_string()))));
         let picker =
             Self { canned, draft, visitor_name, typed, closed_at: RwSignal::new(None), active: RwSignal::new(0) };
-        // A new `/`: read the library again; a changed query: the first suggestion is chosen.
+        // A new `/`: read the library again, and a list Escape closed may open again; a changed
+        // query: the first suggestion is chosen.
         Effect::new(move |last: Option<Option<usize>>| {
             let at = typed.with(|t| t.as_ref().map(|(at, _)| *at));
-            if at.is_some() && last.flatten() != at {
-                canned.refresh();
+            if last.flatten() != at {
+                picker.closed_at.set(None);
+                if at.is_some() {
+                    canned.refresh();
+                }
             }
             at
         });
@@ -99,6 +103,10 @@ impl Picker {
     /// Handles a key while the list is open; `true` when it was the list's (the composer must
     /// not act on it too).
     pub fn key(self, ev: &leptos::ev::KeyboardEvent) -> bool {
+        // Shift+Enter is a new line; an input method composing keeps its keys.
+        if ev.shift_key() || ev.ctrl_key() || ev.alt_key() || ev.meta_key() || ev.is_composing() {
+            return false;
+        }
         let shown = self.shown();
         if shown.is_empty() {
             return false;

@@ -94,6 +94,7 @@ pub(super) fn ConversationView(
     );
     let last_seq = Signal::derive(move || messages.with(|m| m.last().map_or(0, |x| x.seq)));
     let note_mode = RwSignal::new(false);
+    let note_draft = RwSignal::new(String::new());
     let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
     let picker = canned.map(|c| Picker::new(c, draft, visitor_name));
     let note_conv = StoredValue::new(id.clone());
@@ -223,7 +224,7 @@ pub(super) fn ConversationView(
                     </Show>
                 }
             }>
-                <NoteComposer conversation_id=note_conv.get_value() notes notice canned visitor_name/>
+                <NoteComposer conversation_id=note_conv.get_value() notes notice canned visitor_name draft=note_draft/>
             </Show>
             </div>
             <VisitorPanel conversation_id=id.clone() read=context live base=back.clone()/>

@@ -81,9 +81,10 @@ pub(super) fn NoteComposer(
     notice: RwSignal<Option<String>>,
     canned: Option<Canned>,
     visitor_name: Signal<String>,
+    /// Kept by the conversation: a draft survives switching to "Reply" and back.
+    draft: RwSignal<String>,
 ) -> impl IntoView {
     let add = ServerAction::<AddNote>::new();
-    let draft = RwSignal::new(String::new());
     let picker = canned.map(|c| Picker::new(c, draft, visitor_name));
     let outgoing = Outgoing::new();
     Effect::new(move |_| match add.value().get() {

@@ -14,8 +14,17 @@ use std::time::Duration;
 /// A hint shows this long after the last one (the other side sends one a second while typing).
 const SHOWN_FOR: Duration = Duration::from_secs(4);
 
-/// Per conversation, the newest typing hint of one side and its number.
-pub(super) struct Hints<T: Send + Sync + 'static>(RwSignal<HashMap<String, (T, u64)>>);
+/// A hint that arrives this soon after its side's message is that message's (hints travel apart
+/// from messages and may overtake or trail them): not shown.
+const AFTER_MESSAGE_MS: i64 = 1_000;
+
+/// Per conversation, the newest typing hint of one side and its number; when its side's last
+/// message arrived; the last number given.
+pub(super) struct Hints<T: Send + Sync + 'static>(
+    RwSignal<HashMap<String, (T, u64)>>,
+    StoredValue<HashMap<String, i64>>,
+    StoredValue<u64>,
+);
 
 impl<T: Send + Sync + 'static> Clone for Hints<T> {
     fn clone(&self) -> Self {
@@ -27,12 +36,16 @@ impl<T: Send + Sync + 'static> Copy for Hints<T> {}
 
 impl<T: Clone + Send + Sync + 'static> Hints<T> {
     fn new() -> Self {
-        Self(RwSignal::new(HashMap::new()))
+        Self(RwSignal::new(HashMap::new()), StoredValue::new(HashMap::new()), StoredValue::new(0))
     }
 
     /// Shows `hint` for a few seconds (browser only: the server renders no hints).
     pub(super) fn show(self, conversation_id: String, hint: T) {
-        let n = self.0.with_untracked(|m| m.get(&conversation_id).map_or(0, |(_, n)| n + 1));
+        if self.1.with_value(|m| m.get(&conversation_id).is_some_and(|at| now_ms() - at < AFTER_MESSAGE_MS)) {
+            return;
+        }
+        self.2.update_value(|n| *n += 1);
+        let n = self.2.get_value();
         self.0.update(|m| {
             m.insert(conversation_id.clone(), (hint, n));
         });
@@ -50,6 +63,9 @@ impl<T: Clone + Send + Sync + 'static> Hints<T> {
 
     /// Their message arrived: the hint goes.
     pub(super) fn clear(self, conversation_id: &str) {
+        self.1.update_value(|m| {
+            m.insert(conversation_id.to_owned(), now_ms());
+        });
         if self.0.with_untracked(|m| m.contains_key(conversation_id)) {
             self.0.update(|m| {
                 m.remove(conversation_id);
@@ -103,8 +119,8 @@ impl Typing {
     }
 }
 
-/// Tells the visitor this agent is typing, at most once a second, while `draft` changes to a
-/// non-blank text in a chat the agent holds (browser only).
+/// Tells the visitor this agent is typing, at most once in 1.1 s (the server counts one a
+/// second), while `draft` changes to a non-blank text in a chat the agent holds (browser only).
 pub(super) fn tell_while_typing(
     socket: SocketSlot,
     conversation_id: String,
@@ -115,7 +131,7 @@ pub(super) fn tell_while_typing(
     Effect::new(move |before: Option<String>| {
         let text = draft.get();
         let changed = before.is_some_and(|b| b != text);
-        if changed && !text.trim().is_empty() && i_hold.get_untracked() && now_ms() - told_at.get_value() >= 1_000 {
+        if changed && !text.trim().is_empty() && i_hold.get_untracked() && now_ms() - told_at.get_value() >= 1_100 {
             told_at.set_value(now_ms());
             socket.with_value(|s| {
                 if let Some(s) = s {
