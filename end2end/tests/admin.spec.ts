@@ -258,7 +258,7 @@ test('the Acme user with settings sees only Acme', async ({ browser }) => {
   await expect(sally.locator('.conv-list')).toContainText('No conversations yet');
   await expect(sally.locator('.conv-item')).toHaveCount(0);
   const nav = sally.getByRole('navigation', { name: 'Main' });
-  await expect(nav.getByRole('link')).toHaveText(['Conversations', 'AI agent', 'Widgets', 'Labels', 'Account']);
+  await expect(nav.getByRole('link')).toHaveText(['Conversations', 'AI agent', 'Widgets', 'Labels', 'Canned responses', 'Account']);
 
   await nav.getByRole('link', { name: 'Widgets' }).click();
   await expect(sally.locator('.widget-card')).toHaveCount(2); // Acme shop and the "New widget" form

@@ -72,7 +72,7 @@ test('filters list their conversations with live counts; a request stays on top'
   await closedRow.click();
   await expect(ann.locator('.conv-view .msg', { hasText: 'Which filter am I in?' })).toBeVisible();
   await expect(ann.locator('.conv-view .composer')).toHaveCount(0);
-  await expect(ann.locator('.composer-hint')).toHaveText('This conversation is closed: read-only.');
+  await expect(ann.locator('.composer-hint')).toHaveText('This conversation is closed: read-only. Private notes can still be added.');
 
   // Without JavaScript a filtered address renders that list on the server.
   allowConsole(/\/pkg\/handoff\.[^ ]*\.js: csp$/);
@@ -144,7 +144,7 @@ test('search finds a message in an old closed conversation and opens it at that 
   // Who wrote each message, by name (the names arrive after the messages).
   await expect(found.locator('.msg-who')).toHaveText(/^Visitor [0-9A-F]{4}$/);
   await expect(ann.locator('.conv-view .msg[data-author="ai"] .msg-who').first()).toHaveText('Ada (AI)');
-  await expect(ann.locator('.composer-hint')).toHaveText('This conversation is closed: read-only.');
+  await expect(ann.locator('.composer-hint')).toHaveText('This conversation is closed: read-only. Private notes can still be added.');
 
   // Text that looks like markup or query syntax is only searched for, and shown as text.
   await ann.getByLabel('Search conversations').fill('<img src=x onerror=alert(1)> "NEAR(*');
