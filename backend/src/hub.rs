@@ -55,9 +55,9 @@ pub struct Envelope {
 pub struct Hub {
     conversations: Channels,
     orgs: Channels,
-    /// The organizations' typing hints (`VisitorTyping`, `HumanTyping`): a channel of their own,
-    /// so that a dashboard falling behind on them loses only typing hints (which expire anyway)
-    /// and never has to re-read its conversations for them.
+    /// Typing hints (`VisitorTyping`, `HumanTyping`) for the dashboards, one channel per
+    /// conversation: only the dashboards watching it wake up for them, and one falling behind
+    /// on them loses only typing hints (which expire anyway), never its conversation list.
     typing: Channels,
     /// Typing hints relayed to other processes in the current second: past [`TYPING_RELAYS`]
     /// the rest stay in this process (the relay is one queue; messages must not wait behind
@@ -98,9 +98,10 @@ impl Hub {
         self.orgs.subscribe(org_id)
     }
 
-    /// The organization's visitor typing hints (`VisitorTyping`), which its channel does not carry.
-    pub fn subscribe_typing(&self, org_id: &str) -> broadcast::Receiver<Frame> {
-        self.typing.subscribe(org_id)
+    /// A conversation's typing hints for dashboards (the organization's channel does not carry
+    /// them).
+    pub fn subscribe_typing(&self, conversation_id: &str) -> broadcast::Receiver<Frame> {
+        self.typing.subscribe(conversation_id)
     }
 
     /// Sends a frame about a conversation to its visitor and to its organization's dashboards.
@@ -138,8 +139,10 @@ impl Hub {
         if let Some(c) = conversation_id {
             self.conversations.publish(c, frame.clone());
         }
-        match *frame {
-            ServerFrame::VisitorTyping { .. } | ServerFrame::HumanTyping { .. } => self.typing.publish(org_id, frame),
+        match &*frame {
+            ServerFrame::VisitorTyping { conversation_id, .. } | ServerFrame::HumanTyping { conversation_id, .. } => {
+                self.typing.publish(conversation_id, frame.clone())
+            }
             _ => self.orgs.publish(org_id, frame),
         }
     }

@@ -23,6 +23,7 @@ use backend::hub::Frame;
 use backend::principal::UserCtx;
 use backend::{Backend, BackendError, ListScope};
 use domain::wire::{AgentFrame, MessageDto, MessageExtra, ServerFrame, VisitorFrame};
+use futures::stream::{BoxStream, SelectAll, StreamExt};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -357,7 +358,8 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     let _open = backend.socket_opened();
     let mut stop = backend.on_shutdown();
     let mut live = backend.hub.subscribe_org(&access.org);
-    let mut typing = backend.hub.subscribe_typing(&access.org);
+    // The typing hints of the watched conversations, one stream each.
+    let mut typing: SelectAll<BoxStream<'static, Frame>> = SelectAll::new();
     let mut list = DashboardList::new(backend::ids::now_ms());
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
@@ -399,13 +401,21 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                             access.user = fresh;
                             match allowed {
                                 Ok(()) => {
+                                    if !watched.contains_key(&conversation_id) {
+                                        typing.push(typing_hints(&backend, &conversation_id));
+                                    }
                                     let last = watched.entry(conversation_id.clone()).or_insert(last_seq.max(0));
                                     deliver(&mut socket, &backend, &conversation_id, last, None, std::convert::identity).await
                                 }
                                 Err(e) => send(&mut socket, &error_frame(&e, None)).await,
                             }
                         }
-                        Ok(AgentFrame::Unwatch { conversation_id }) => { watched.remove(&conversation_id); true }
+                        Ok(AgentFrame::Unwatch { conversation_id }) => {
+                            if watched.remove(&conversation_id).is_some() {
+                                typing = watched.keys().map(|c| typing_hints(&backend, c)).collect();
+                            }
+                            true
+                        }
                         Ok(AgentFrame::Typing { conversation_id }) => match backend.human_typing(&access.user, &conversation_id).await {
                             Ok(()) => true,
                             Err(e) => send(&mut socket, &error_frame(&e, None)).await,
@@ -442,19 +452,10 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 };
                 if !ok { return; }
             }
-            // Typing, in the conversations this socket watches; a lag loses hints only.
-            hint = typing.recv() => match hint {
-                Ok(f) => match &*f {
-                    ServerFrame::VisitorTyping { conversation_id, .. } | ServerFrame::HumanTyping { conversation_id, .. }
-                        if watched.contains_key(conversation_id) =>
-                    {
-                        if !send(&mut socket, &f).await { return; }
-                    }
-                    _ => {}
-                },
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return,
-            },
+            // Typing in the conversations this socket watches.
+            Some(hint) = typing.next(), if !typing.is_empty() => {
+                if !send(&mut socket, &hint).await { return; }
+            }
             _ = until(list.due()) => {
                 for frame in list.flush() {
                     if !send(&mut socket, &frame).await { return; }
@@ -467,6 +468,20 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
             }
         }
     }
+}
+
+/// A conversation's typing hints for a dashboard; a lag loses hints only (they expire anyway).
+fn typing_hints(backend: &Backend, conversation_id: &str) -> BoxStream<'static, Frame> {
+    futures::stream::unfold(backend.hub.subscribe_typing(conversation_id), |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(frame) => return Some((frame, rx)),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+    .boxed()
 }
 
 /// Sends the filters' counts as they are now (a failed read is logged, not fatal: the next

@@ -524,7 +524,8 @@ async fn handoff_settings_need_the_settings_permission(db: Db) {
     let (ann, bob) = (app.login(ANN).await, app.login(BOB).await);
     let defaults = json!({"handoff_timeout_secs": 120, "reply_to": "", "typing_preview": false});
     assert_eq!(app.call_json("org/settings", &bob, json!({})).await.ok(), defaults);
-    let change = json!({"settings": {"handoff_timeout_secs": 30, "reply_to": "help@demo.test", "typing_preview": true}});
+    let change =
+        json!({"settings": {"handoff_timeout_secs": 30, "reply_to": "help@demo.test", "typing_preview": true}});
     let refused = app.call_json("org/save_settings", &bob, change.clone()).await;
     assert!(refused.err(403)["message"].as_str().unwrap().contains("settings permission"), "{}", refused.body);
     for (settings, field) in [
