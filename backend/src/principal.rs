@@ -48,6 +48,12 @@ impl UserCtx {
         }
     }
 
+    /// The user's own organization, for what belongs to one (`what`: "labels", "canned
+    /// responses"): any user of it may read them; a user of none (a platform admin) has none.
+    pub(crate) fn member_org(&self, what: &str) -> Result<&str> {
+        self.org_id.as_deref().ok_or_else(|| BackendError::Forbidden(format!("{what} belong to an organization")))
+    }
+
     /// The organization whose conversations this user may see and handle.
     pub fn conversations_org(&self) -> Result<&str> {
         match (&self.org_id, self.perms.conversations) {

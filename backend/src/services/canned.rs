@@ -31,16 +31,9 @@ fn taken() -> BackendError {
 }
 
 impl Backend {
-    /// The organization whose canned responses the user reads (any user of it).
-    fn canned_org(user: &UserCtx) -> Result<&str> {
-        user.org_id
-            .as_deref()
-            .ok_or_else(|| BackendError::Forbidden("canned responses belong to an organization".into()))
-    }
-
     /// The organization's canned responses, by shortcut.
     pub async fn list_canned(&self, user: &UserCtx) -> Result<Vec<CannedDto>> {
-        let org = Self::canned_org(user)?;
+        let org = user.member_org("canned responses")?;
         let mut rows: Vec<CannedRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANNED_SELECT} WHERE org_id = $1")))
                 .bind(org)
@@ -64,7 +57,7 @@ impl Backend {
     /// Creates (`id: None`) or changes a canned response. Needs the *settings* permission; bad
     /// fields and a taken shortcut are field errors; nothing is stored then.
     pub async fn save_canned(&self, user: &UserCtx, id: Option<&str>, input: CannedInput) -> Result<CannedDto> {
-        let org = Self::canned_org(user)?.to_owned();
+        let org = user.member_org("canned responses")?.to_owned();
         if let Some(id) = id {
             self.canned_of_org(&org, id).await?;
         }
@@ -137,7 +130,7 @@ impl Backend {
 
     /// Deletes a canned response. Needs the *settings* permission.
     pub async fn delete_canned(&self, user: &UserCtx, id: &str) -> Result<()> {
-        let org = Self::canned_org(user)?.to_owned();
+        let org = user.member_org("canned responses")?.to_owned();
         self.canned_of_org(&org, id).await?;
         user.require_settings("change canned responses")?;
         sqlx::query("DELETE FROM canned_responses WHERE id = $1 AND org_id = $2")

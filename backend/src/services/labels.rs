@@ -85,14 +85,9 @@ async fn store_label_ids(conn: &mut AnyConnection, conversation_id: &str) -> Res
 }
 
 impl Backend {
-    /// The organization whose labels the user reads (any user of it).
-    fn labels_org(user: &UserCtx) -> Result<&str> {
-        user.org_id.as_deref().ok_or_else(|| BackendError::Forbidden("labels belong to an organization".into()))
-    }
-
     /// The organization's labels, by name.
     pub async fn list_labels(&self, user: &UserCtx) -> Result<Vec<LabelDto>> {
-        let org = Self::labels_org(user)?;
+        let org = user.member_org("labels")?;
         let rows: Vec<LabelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{LABEL_SELECT} WHERE l.org_id = $1 ORDER BY l.name_key, l.id"
         )))
@@ -115,7 +110,7 @@ impl Backend {
     /// Creates (`label_id: None`) or renames/recolours a label. Needs the *settings* permission;
     /// names are unique in the organization ignoring case (field `name`).
     pub async fn save_label(&self, user: &UserCtx, label_id: Option<&str>, input: LabelInput) -> Result<LabelDto> {
-        let org = Self::labels_org(user)?.to_owned();
+        let org = user.member_org("labels")?.to_owned();
         if let Some(id) = label_id {
             self.label_of_org(&org, id).await?;
         }
@@ -174,7 +169,7 @@ impl Backend {
     /// Deletes a label and takes it off every conversation (whose new summaries are published).
     /// Needs the *settings* permission.
     pub async fn delete_label(&self, user: &UserCtx, label_id: &str) -> Result<()> {
-        let org = Self::labels_org(user)?.to_owned();
+        let org = user.member_org("labels")?.to_owned();
         self.label_of_org(&org, label_id).await?;
         user.require_settings("change labels")?;
         let (label, org_id, kind) = (label_id.to_owned(), org.clone(), self.db.kind);

@@ -17,6 +17,20 @@ pub fn new_user(email: &str, name: &str, org: Option<&str>, p: Value) -> Value {
     json!({"user": {"email": email, "name": name, "password": STRONG, "role": "client", "org_id": org, "permissions": p}})
 }
 
+/// Signs in Vic, a new user of Demo Org without any permission (made by the platform admin,
+/// whose cookie is returned too).
+pub async fn viewer_without_permissions(app: &TestApp) -> (String, String) {
+    let admin = app.login(ADMIN).await;
+    let vic = new_user(
+        "vic@demo.test",
+        "Vic",
+        Some("demo-org"),
+        json!({"conversations": false, "settings": false, "users": false}),
+    );
+    app.call_json("admin/users/create", &admin, vic).await.ok();
+    (app.sign_in("vic@demo.test", STRONG).await.unwrap(), admin)
+}
+
 /// Asserts a field-level error on `field` and returns its message.
 pub fn field_error(a: &Answer, field: &str) -> String {
     let body = a.err(400);

@@ -2,7 +2,7 @@
 //! every user of the organization; bad fields and taken shortcuts refused with a field error and
 //! nothing stored; the organization's limit holds for concurrent saves.
 //! (Other organizations: `idor::organizations_cannot_reach_each_other`.)
-use crate::admin::{field_error, new_user, ADMIN, STRONG};
+use crate::admin::field_error;
 use crate::helpers::*;
 use crate::on_both_databases;
 use domain::canned::{CannedDto, MAX_CANNED_PER_ORG, MAX_SHORTCUT};
@@ -45,15 +45,7 @@ async fn canned_responses_are_kept_per_organization(db: Db) {
         dto(save(&app, &ann, Some(&made.id), "Thank you", "thank-you", "Thank you, {visitor_name}.").await.ok());
     assert_eq!((changed.id.as_str(), changed.shortcut.as_str()), (made.id.as_str(), "thank-you"));
 
-    let admin = app.login(ADMIN).await;
-    let viewer = new_user(
-        "vic@demo.test",
-        "Vic",
-        Some("demo-org"),
-        json!({"conversations": false, "settings": false, "users": false}),
-    );
-    app.call_json("admin/users/create", &admin, viewer).await.ok();
-    let vic = app.sign_in("vic@demo.test", STRONG).await.unwrap();
+    let (vic, admin) = crate::admin::viewer_without_permissions(&app).await;
     assert_eq!(list(&app, &vic).await.len(), 2);
     assert_eq!(save(&app, &vic, None, "Mine", "mine", "x").await.status, 403);
     assert_eq!(save(&app, &vic, Some(&refund.id), "Mine", "mine", "x").await.status, 403);

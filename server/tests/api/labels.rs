@@ -2,7 +2,7 @@
 //! taken off conversations with the *conversations* permission, shown live in the dashboard's
 //! summaries, used as a filter of the list; bad input refused with nothing changed; concurrent
 //! changes of one conversation's labels all kept; a dashboard that fell behind learns of them.
-use crate::admin::{field_error, new_user, ADMIN};
+use crate::admin::field_error;
 use crate::helpers::*;
 use crate::on_both_databases;
 use domain::inbox::ConversationPage;
@@ -121,15 +121,7 @@ async fn labels_are_made_put_on_conversations_and_filter_the_list(db: Db) {
     // Refused: unknown ids, a user without the conversations permission, more than ten labels.
     assert_eq!(label(&app, &bob, &one, "no-such-label", true).await.status, 404);
     assert_eq!(label(&app, &bob, "no-such-conversation", &billing, true).await.status, 404);
-    let admin = app.login(ADMIN).await;
-    let viewer = new_user(
-        "vic@demo.test",
-        "Vic",
-        Some("demo-org"),
-        json!({"conversations": false, "settings": false, "users": false}),
-    );
-    app.call_json("admin/users/create", &admin, viewer).await.ok();
-    let vic = app.sign_in("vic@demo.test", crate::admin::STRONG).await.unwrap();
+    let (vic, admin) = crate::admin::viewer_without_permissions(&app).await;
     assert_eq!(label(&app, &vic, &one, &billing, true).await.status, 403);
     assert_eq!(
         app.call_json("labels/list", &admin, json!({})).await.status,
