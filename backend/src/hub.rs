@@ -6,6 +6,7 @@
 //! With several server processes (PostgreSQL), every frame published here is also handed to the
 //! [`crate::bus`], which relays it to the other processes; frames arriving from them are
 //! published locally through [`Hub::deliver_remote`].
+use crate::limits::RateWindow;
 use domain::wire::ServerFrame;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -18,6 +19,16 @@ const CAPACITY: usize = 256;
 
 /// Most typing hints a process relays to the others per second.
 const TYPING_RELAYS: u32 = 200;
+
+/// The conversation of a typing hint (`VisitorTyping`, `HumanTyping`); `None` for other frames.
+fn typing_conversation(frame: &ServerFrame) -> Option<&str> {
+    match frame {
+        ServerFrame::VisitorTyping { conversation_id, .. } | ServerFrame::HumanTyping { conversation_id, .. } => {
+            Some(conversation_id)
+        }
+        _ => None,
+    }
+}
 
 #[derive(Default)]
 struct Channels(Mutex<HashMap<String, broadcast::Sender<Frame>>>);
@@ -59,10 +70,9 @@ pub struct Hub {
     /// conversation: only the dashboards watching it wake up for them, and one falling behind
     /// on them loses only typing hints (which expire anyway), never its conversation list.
     typing: Channels,
-    /// Typing hints relayed to other processes in the current second: past [`TYPING_RELAYS`]
-    /// the rest stay in this process (the relay is one queue; messages must not wait behind
-    /// hints).
-    typing_relayed: Mutex<(std::time::Instant, u32)>,
+    /// Typing hints relayed to other processes: past [`TYPING_RELAYS`] a second the rest stay
+    /// in this process (the relay is one queue; messages must not wait behind hints).
+    typing_relays: RateWindow<()>,
     node: String,
     remote: OnceLock<mpsc::UnboundedSender<Envelope>>,
 }
@@ -73,7 +83,7 @@ impl Default for Hub {
             conversations: Channels::default(),
             orgs: Channels::default(),
             typing: Channels::default(),
-            typing_relayed: Mutex::new((std::time::Instant::now(), 0)),
+            typing_relays: RateWindow::new(TYPING_RELAYS, std::time::Duration::from_secs(1)),
             node: crate::ids::new_id(),
             remote: OnceLock::new(),
         }
@@ -123,33 +133,19 @@ impl Hub {
         }
     }
 
-    /// Whether one more typing hint may be relayed this second.
-    fn typing_budget(&self) -> bool {
-        let mut relayed = self.typing_relayed.lock().expect("hub lock");
-        let now = std::time::Instant::now();
-        if now.duration_since(relayed.0) >= std::time::Duration::from_secs(1) {
-            *relayed = (now, 0);
-        }
-        relayed.1 += 1;
-        relayed.1 <= TYPING_RELAYS
-    }
-
     fn local(&self, org_id: &str, conversation_id: Option<&str>, frame: ServerFrame) {
         let frame = Arc::new(frame);
         if let Some(c) = conversation_id {
             self.conversations.publish(c, frame.clone());
         }
-        match &*frame {
-            ServerFrame::VisitorTyping { conversation_id, .. } | ServerFrame::HumanTyping { conversation_id, .. } => {
-                self.typing.publish(conversation_id, frame.clone())
-            }
-            _ => self.orgs.publish(org_id, frame),
+        match typing_conversation(&frame) {
+            Some(c) => self.typing.publish(c, frame.clone()),
+            None => self.orgs.publish(org_id, frame),
         }
     }
 
     fn relay(&self, org_id: &str, conversation_id: Option<&str>, frame: &ServerFrame) {
-        if matches!(frame, ServerFrame::VisitorTyping { .. } | ServerFrame::HumanTyping { .. }) && !self.typing_budget()
-        {
+        if typing_conversation(frame).is_some() && self.typing_relays.hit(&()).is_err() {
             return;
         }
         if let Some(tx) = self.remote.get() {

@@ -9,6 +9,7 @@
 //! * [`field`] — [`field::FieldError`]: which input is wrong and why, shared by every rule.
 //! * [`labels`] — an organization's conversation labels: names, colours, limits.
 //! * [`notes`] — agents' private notes in a conversation (never the visitor's to see).
+//! * [`notifications`] — the bell: notifications, their preferences, push subscriptions.
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
 //!   human agent) as a pure `transition(state, event)` function.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
@@ -29,6 +30,7 @@ pub mod handoff;
 pub mod inbox;
 pub mod labels;
 pub mod notes;
+pub mod notifications;
 pub mod summary;
 pub mod values;
 pub mod visitor_context;

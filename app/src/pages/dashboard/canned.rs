@@ -45,14 +45,24 @@ pub struct Picker {
     typed: Memo<Option<(usize, String)>>,
     /// The `/` position whose list Escape closed.
     closed_at: RwSignal<Option<usize>>,
+    /// The suggestions shown now (none when the list is closed).
+    shown: Memo<Vec<CannedDto>>,
     active: RwSignal<usize>,
 }
 
 impl Picker {
     pub fn new(canned: Canned, draft: RwSignal<String>, visitor_name: Signal<String>) -> Self {
         let typed = Memo::new(move |_| draft.with(|d| typed_shortcut(d).map(|(at, q)| (at, q.to_string()))));
-        let picker =
-            Self { canned, draft, visitor_name, typed, closed_at: RwSignal::new(None), active: RwSignal::new(0) };
+        let closed_at = RwSignal::new(None);
+        let shown = Memo::new(move |_| {
+            typed.with(|t| match t {
+                Some((at, query)) if closed_at.get() != Some(*at) => {
+                    canned.list.with(|all| suggestions(all, query).into_iter().cloned().collect())
+                }
+                _ => Vec::new(),
+            })
+        });
+        let picker = Self { canned, draft, visitor_name, typed, closed_at, shown, active: RwSignal::new(0) };
         // A new `/`: read the library again, and a list Escape closed may open again; a changed
         // query: the first suggestion is chosen.
         Effect::new(move |last: Option<Option<usize>>| {
@@ -72,17 +82,8 @@ impl Picker {
         picker
     }
 
-    /// The suggestions shown now (none when the list is closed).
-    fn shown(self) -> Vec<CannedDto> {
-        let Some((at, query)) = self.typed.get() else { return Vec::new() };
-        if self.closed_at.get() == Some(at) {
-            return Vec::new();
-        }
-        self.canned.list.with(|all| suggestions(all, &query).into_iter().cloned().collect())
-    }
-
     pub fn is_open(self) -> bool {
-        !self.shown().is_empty()
+        self.shown.with(|s| !s.is_empty())
     }
 
     /// Replaces the `/query` with the canned response's filled text.
@@ -107,7 +108,7 @@ impl Picker {
         if ev.shift_key() || ev.ctrl_key() || ev.alt_key() || ev.meta_key() || ev.is_composing() {
             return false;
         }
-        let shown = self.shown();
+        let shown = self.shown.get_untracked();
         if shown.is_empty() {
             return false;
         }
@@ -126,7 +127,7 @@ impl Picker {
     /// The list, above the composer.
     pub fn menu(self) -> impl IntoView {
         move || {
-            let shown = self.shown();
+            let shown = self.shown.get();
             (!shown.is_empty()).then(|| {
                 let active = self.active.get().min(shown.len() - 1);
                 view! {

@@ -1,7 +1,8 @@
 //! The open conversation: its header (visitor, who answers, the handoff buttons), its labels, the
 //! transcript with the AI's typing indicator and the private notes, the e-mail reply box and the
-//! composer: "Reply" (only for the human agent holding the chat) or "Private note" (any agent). Opened from a search hit (`?at=seq`), it shows that
-//! message in the middle of the transcript, marked.
+//! composer: "Reply" (only for the human agent holding the chat) or "Private note" (any agent).
+//! Opened from a search hit (`?at=seq`), it shows that message in the middle of the transcript,
+//! marked.
 use super::actions::handoff_actions;
 use super::canned::{Canned, Picker};
 use super::email_reply::EmailReplyBox;

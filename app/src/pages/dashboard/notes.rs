@@ -11,12 +11,11 @@ use crate::util::clock;
 use domain::notes::{shown_after, NoteDto};
 use leptos::prelude::*;
 
-/// A conversation's notes: as read (with the conversation, or again after a hint) and the ones
-/// this page wrote since, which show at once.
+/// A conversation's notes: every note, oldest first — the newest read (with the conversation,
+/// or again after a hint), then those this page wrote since that it lacks (they show at once).
 #[derive(Clone, Copy)]
 pub(super) struct Notes {
-    read: Signal<Option<Vec<NoteDto>>>,
-    reread: RwSignal<Option<Vec<NoteDto>>>,
+    all: Memo<Vec<NoteDto>>,
     written: RwSignal<Vec<NoteDto>>,
 }
 
@@ -24,27 +23,24 @@ impl Notes {
     pub(super) fn new(conversation_id: String, read: Signal<Option<Vec<NoteDto>>>, live: Live) -> Self {
         let reread = RwSignal::new(None);
         live.notes_bumps.reread(conversation_id, get_notes, reread);
-        Self { read, reread, written: RwSignal::new(Vec::new()) }
+        let written = RwSignal::new(Vec::<NoteDto>::new());
+        let all = Memo::new(move |_| {
+            let mut all = reread.get().or_else(|| read.get()).unwrap_or_default();
+            written.with(|w| {
+                for n in w {
+                    if !all.iter().any(|a| a.id == n.id) {
+                        all.push(n.clone());
+                    }
+                }
+            });
+            all
+        });
+        Self { all, written }
     }
 
     /// Tracks every change of the notes (the transcript follows its bottom).
     pub(super) fn track(self) {
-        self.read.track();
-        self.reread.track();
-        self.written.track();
-    }
-
-    /// Every note, oldest first: the newest read, then what was written here since that it lacks.
-    fn all(self) -> Vec<NoteDto> {
-        let mut all = self.reread.get().or_else(|| self.read.get()).unwrap_or_default();
-        self.written.with(|w| {
-            for n in w {
-                if !all.iter().any(|a| a.id == n.id) {
-                    all.push(n.clone());
-                }
-            }
-        });
-        all
+        self.all.track();
     }
 
     /// What follows the message `seq` in the transcript: its notes (a note whose message is not
@@ -53,7 +49,7 @@ impl Notes {
         move |seq| {
             let here = move || {
                 let last = last_seq.get();
-                self.all().into_iter().filter(|n| shown_after(n, last) == seq).collect::<Vec<_>>()
+                self.all.with(|all| all.iter().filter(|n| shown_after(n, last) == seq).cloned().collect::<Vec<_>>())
             };
             view! {
                 <For each=here key=|n| n.id.clone() let:n>
