@@ -20,14 +20,20 @@ const CAPACITY: usize = 256;
 /// Most typing hints a process relays to the others per second.
 const TYPING_RELAYS: u32 = 200;
 
-/// The conversation of a typing hint (`VisitorTyping`, `HumanTyping`); `None` for other frames.
-fn typing_conversation(frame: &ServerFrame) -> Option<&str> {
+/// The conversation of a frame only the dashboards watching it want (typing hints, "seen"
+/// marks); `None` for other frames.
+fn for_watchers(frame: &ServerFrame) -> Option<&str> {
     match frame {
-        ServerFrame::VisitorTyping { conversation_id, .. } | ServerFrame::HumanTyping { conversation_id, .. } => {
-            Some(conversation_id)
-        }
+        ServerFrame::VisitorTyping { conversation_id, .. }
+        | ServerFrame::HumanTyping { conversation_id, .. }
+        | ServerFrame::VisitorSeen { conversation_id, .. }
+        | ServerFrame::HumanSeen { conversation_id, .. } => Some(conversation_id),
         _ => None,
     }
+}
+
+fn is_typing(frame: &ServerFrame) -> bool {
+    matches!(frame, ServerFrame::VisitorTyping { .. } | ServerFrame::HumanTyping { .. })
 }
 
 #[derive(Default)]
@@ -66,10 +72,11 @@ pub struct Envelope {
 pub struct Hub {
     conversations: Channels,
     orgs: Channels,
-    /// Typing hints (`VisitorTyping`, `HumanTyping`) for the dashboards, one channel per
+    /// Typing hints and "seen" marks (see [`for_watchers`]) for the dashboards, one channel per
     /// conversation: only the dashboards watching it wake up for them, and one falling behind
-    /// on them loses only typing hints (which expire anyway), never its conversation list.
-    typing: Channels,
+    /// on them loses only such hints (typing expires anyway; a mark is read again with the
+    /// conversation), never its conversation list.
+    watchers: Channels,
     /// Typing hints relayed to other processes: past [`TYPING_RELAYS`] a second the rest stay
     /// in this process (the relay is one queue; messages must not wait behind hints).
     typing_relays: RateWindow<()>,
@@ -82,7 +89,7 @@ impl Default for Hub {
         Self {
             conversations: Channels::default(),
             orgs: Channels::default(),
-            typing: Channels::default(),
+            watchers: Channels::default(),
             typing_relays: RateWindow::new(TYPING_RELAYS, std::time::Duration::from_secs(1)),
             node: crate::ids::new_id(),
             remote: OnceLock::new(),
@@ -108,10 +115,10 @@ impl Hub {
         self.orgs.subscribe(org_id)
     }
 
-    /// A conversation's typing hints for dashboards (the organization's channel does not carry
-    /// them).
-    pub fn subscribe_typing(&self, conversation_id: &str) -> broadcast::Receiver<Frame> {
-        self.typing.subscribe(conversation_id)
+    /// A conversation's frames for the dashboards watching it (see [`for_watchers`]; the
+    /// organization's channel does not carry them).
+    pub fn subscribe_watchers(&self, conversation_id: &str) -> broadcast::Receiver<Frame> {
+        self.watchers.subscribe(conversation_id)
     }
 
     /// Sends a frame about a conversation to its visitor and to its organization's dashboards.
@@ -138,14 +145,14 @@ impl Hub {
         if let Some(c) = conversation_id {
             self.conversations.publish(c, frame.clone());
         }
-        match typing_conversation(&frame) {
-            Some(c) => self.typing.publish(c, frame.clone()),
+        match for_watchers(&frame) {
+            Some(c) => self.watchers.publish(c, frame.clone()),
             None => self.orgs.publish(org_id, frame),
         }
     }
 
     fn relay(&self, org_id: &str, conversation_id: Option<&str>, frame: &ServerFrame) {
-        if typing_conversation(frame).is_some() && self.typing_relays.hit(&()).is_err() {
+        if is_typing(frame) && self.typing_relays.hit(&()).is_err() {
             return;
         }
         if let Some(tx) = self.remote.get() {

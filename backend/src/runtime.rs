@@ -46,6 +46,7 @@ impl Backend {
             new_visitors,
             context_updates: crate::services::visitor_context::context_rate(config.visitor_context_per_minute),
             typing: Default::default(),
+            seen: crate::services::seen::seen_rate(),
             sign_in_stats: Default::default(),
             revocations: Default::default(),
             vapid_key: tokio::sync::OnceCell::new(),

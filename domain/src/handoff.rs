@@ -124,6 +124,9 @@ pub enum HandoffEvent {
     ContinueChatYourself { agent: AgentRef },
     /// The holding agent returns control to the AI ("Pass chat to AI"): `Human → Ai`.
     PassChatToAi { agent: AgentRef },
+    /// The holding agent hands the conversation to a colleague ("Transfer"): `Human → Human`.
+    /// Who may receive it (same organization, active, online) is the caller's to check.
+    Transfer { from: AgentRef, to: AgentRef },
     /// The conversation ends: any open state `→ Closed`.
     Close { by: Actor },
 }
@@ -142,6 +145,7 @@ impl HandoffEvent {
             Self::HandleChat { .. } => "handle_chat",
             Self::ContinueChatYourself { .. } => "continue_chat_yourself",
             Self::PassChatToAi { .. } => "pass_chat_to_ai",
+            Self::Transfer { .. } => "transfer",
             Self::Close { .. } => "close",
         }
     }
@@ -150,9 +154,10 @@ impl HandoffEvent {
         match self {
             Self::RequestHuman { by: Requester::Visitor } => Actor::Visitor,
             Self::RequestHuman { by: Requester::Ai } => Actor::Ai,
-            Self::HandleChat { agent } | Self::ContinueChatYourself { agent } | Self::PassChatToAi { agent } => {
-                Actor::Agent { agent: agent.clone() }
-            }
+            Self::HandleChat { agent }
+            | Self::ContinueChatYourself { agent }
+            | Self::PassChatToAi { agent }
+            | Self::Transfer { from: agent, .. } => Actor::Agent { agent: agent.clone() },
             Self::Close { by } => by.clone(),
         }
     }
@@ -170,6 +175,8 @@ pub enum Effect {
     AlertAgents,
     /// Stop alerting: the request was answered or withdrawn.
     StopAlert,
+    /// Alert one agent that a colleague passed them the conversation (ring, toast, bell).
+    AlertColleague { agent: AgentRef, from_name: String },
 }
 
 /// System messages shown in the transcript.
@@ -179,6 +186,8 @@ pub enum Notice {
     HumanRequested,
     AgentJoined { agent_name: String },
     ReturnedToAi { agent_name: String },
+    /// Told to the visitor: who took over from whom.
+    Transferred { from_name: String, to_name: String },
     Closed,
 }
 
@@ -190,6 +199,7 @@ impl Notice {
             Self::ReturnedToAi { agent_name } => {
                 format!("{agent_name} passed the chat back to the AI assistant.")
             }
+            Self::Transferred { from_name, to_name } => format!("{to_name} took over the chat from {from_name}."),
             Self::Closed => "This conversation was closed.".into(),
         }
     }
@@ -213,6 +223,10 @@ pub enum TransitionError {
     NotHolder { holder: AgentRef },
     #[error("this conversation is closed")]
     ConversationClosed,
+    #[error("take the chat first: only the agent holding it can transfer it")]
+    NotHeld,
+    #[error("you already hold this chat: choose a colleague")]
+    TransferToSelf,
 }
 
 impl TransitionError {
@@ -225,6 +239,8 @@ impl TransitionError {
             Self::NotWithHuman => "not_with_human",
             Self::NotHolder { .. } => "not_holder",
             Self::ConversationClosed => "conversation_closed",
+            Self::NotHeld => "not_held",
+            Self::TransferToSelf => "transfer_to_self",
         }
     }
 }
@@ -269,6 +285,19 @@ pub fn transition(state: &HandoffState, event: &HandoffEvent) -> Result<(Handoff
             }
         }
         (S::Ai | S::Requested, E::PassChatToAi { .. }) => Err(TransitionError::NotWithHuman),
+
+        (S::Human { agent: holder }, E::Transfer { from, to }) => {
+            if holder.id != from.id {
+                Err(TransitionError::NotHolder { holder: holder.clone() })
+            } else if to.id == from.id {
+                Err(TransitionError::TransferToSelf)
+            } else {
+                let notice = Notice::Transferred { from_name: from.name.clone(), to_name: to.name.clone() };
+                let alert = Effect::AlertColleague { agent: to.clone(), from_name: from.name.clone() };
+                Ok((S::Human { agent: to.clone() }, vec![Effect::Announce { notice }, alert]))
+            }
+        }
+        (S::Ai | S::Requested, E::Transfer { .. }) => Err(TransitionError::NotHeld),
 
         (S::Requested, E::Close { .. }) => Ok((
             S::Closed,
@@ -321,6 +350,8 @@ mod tests {
             TransitionError::NotWithHuman,
             TransitionError::NotHolder { holder: ann() },
             TransitionError::ConversationClosed,
+            TransitionError::NotHeld,
+            TransitionError::TransferToSelf,
         ]
         .iter()
         .map(TransitionError::code)
@@ -334,7 +365,9 @@ mod tests {
                 "not_requested",
                 "not_with_human",
                 "not_holder",
-                "conversation_closed"
+                "conversation_closed",
+                "not_held",
+                "transfer_to_self"
             ]
         );
     }
@@ -444,6 +477,30 @@ mod tests {
     }
 
     #[test]
+    fn transfer_by_the_holder_to_a_colleague() {
+        let (s, fx) = ok(human(ann()), E::Transfer { from: ann(), to: bob() });
+        assert_eq!(s, human(bob()));
+        let notice = Notice::Transferred { from_name: "Ann".into(), to_name: "Bob".into() };
+        assert_eq!(notice.text(), "Bob took over the chat from Ann.");
+        assert_eq!(
+            fx,
+            vec![Effect::Announce { notice }, Effect::AlertColleague { agent: bob(), from_name: "Ann".into() }]
+        );
+        assert!(!s.ai_may_reply(), "a transfer never wakes the AI");
+    }
+
+    #[test]
+    fn transfer_is_refused_unless_held_by_the_sender_for_someone_else() {
+        assert_eq!(err(human(ann()), E::Transfer { from: bob(), to: bob() }), TransitionError::NotHolder { holder: ann() });
+        assert_eq!(err(human(ann()), E::Transfer { from: ann(), to: ann() }), TransitionError::TransferToSelf);
+        assert_eq!(err(S::Ai, E::Transfer { from: ann(), to: bob() }), TransitionError::NotHeld);
+        assert_eq!(err(S::Requested, E::Transfer { from: ann(), to: bob() }), TransitionError::NotHeld);
+        assert_eq!(err(S::Closed, E::Transfer { from: ann(), to: bob() }), TransitionError::ConversationClosed);
+        assert_eq!(E::Transfer { from: ann(), to: bob() }.actor(), Actor::Agent { agent: ann() });
+        assert_eq!(E::Transfer { from: ann(), to: bob() }.name(), "transfer");
+    }
+
+    #[test]
     fn close_from_every_open_state() {
         for s in [S::Ai, S::Requested, human(ann())] {
             let was_requested = s == S::Requested;
@@ -496,6 +553,7 @@ mod tests {
             arb_agent().prop_map(|agent| E::HandleChat { agent }),
             arb_agent().prop_map(|agent| E::ContinueChatYourself { agent }),
             arb_agent().prop_map(|agent| E::PassChatToAi { agent }),
+            (arb_agent(), arb_agent()).prop_map(|(from, to)| E::Transfer { from, to }),
             Just(E::Close { by: Actor::System }),
         ]
     }
@@ -513,7 +571,8 @@ mod tests {
                         if state.ai_may_reply() {
                             prop_assert!(effects.contains(&Effect::CancelAiGeneration));
                         }
-                        if let (S::Human { agent: holder }, S::Ai) = (&state, &next) {
+                        // Only the holder gives a held chat away (to the AI or a colleague).
+                        if let (S::Human { agent: holder }, S::Ai | S::Human { .. }) = (&state, &next) {
                             prop_assert_eq!(Actor::Agent { agent: holder.clone() }, event.actor());
                         }
                         prop_assert_eq!(next.ai_may_reply(), next == S::Ai);

@@ -11,7 +11,10 @@
 //! * [`notes`] — agents' private notes in a conversation (never the visitor's to see).
 //! * [`notifications`] — the bell: notifications, their preferences, push subscriptions.
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
-//!   human agent) as a pure `transition(state, event)` function.
+//!   human agent) as a pure `transition(state, event)` function; [`transfer`] — passing a held
+//!   chat to a colleague.
+//! * [`seen`] — how far each side of a conversation has read it ("Seen").
+//! * [`transcript`] — the transcript e-mailed to a visitor who asks for it.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
 //!   (message text, client message ids).
 //! * `tag_first` — decoding the server's internally tagged enums without buffering them.
@@ -31,7 +34,10 @@ pub mod inbox;
 pub mod labels;
 pub mod notes;
 pub mod notifications;
+pub mod seen;
 pub mod summary;
+pub mod transcript;
+pub mod transfer;
 pub mod values;
 pub mod visitor_context;
 pub mod wire;

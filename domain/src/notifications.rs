@@ -13,6 +13,8 @@ pub enum NotificationKind {
     Message,
     /// A visitor sent the e-mail form.
     EmailForm,
+    /// A colleague passed the user a conversation they held.
+    Transfer,
 }
 
 /// One entry of the bell.

@@ -110,6 +110,11 @@ pub struct ConversationDetail {
     /// The agents' private notes on it, oldest first (never shown to the visitor).
     #[serde(default)]
     pub notes: Vec<NoteDto>,
+    /// How far the visitor and the human agent holding it have read it (`crate::seen`).
+    #[serde(default)]
+    pub visitor_seen_seq: i64,
+    #[serde(default)]
+    pub human_seen_seq: i64,
 }
 
 /// What the widget needs to know about its AI agent.
@@ -188,6 +193,12 @@ pub enum VisitorFrame {
         #[serde(default)]
         preview: String,
     },
+    /// The visitor's widget showed the conversation up to `seq` (see `crate::seen`). Written by
+    /// the widget page's script, like `Context`.
+    #[serde(skip_serializing)]
+    Seen {
+        seq: i64,
+    },
     Ping,
 }
 
@@ -207,6 +218,12 @@ pub enum AgentFrame {
     Typing {
         conversation_id: String,
     },
+    /// The agent's dashboard showed this conversation up to `seq` (it counts only while the
+    /// agent holds it; see `crate::seen`).
+    Seen {
+        conversation_id: String,
+        seq: i64,
+    },
     Ping,
 }
 
@@ -219,6 +236,8 @@ pub enum ServerFrame {
         conversation_id: String,
         state: HandoffState,
         last_seq: i64,
+        /// How far the human agent holding the chat has read it (`crate::seen`).
+        human_seen_seq: i64,
     },
     /// A message, in sequence order, each at most once per connection.
     Message {
@@ -296,6 +315,17 @@ pub enum ServerFrame {
     NotesChanged {
         conversation_id: String,
     },
+    /// (Dashboard, watched conversations) the visitor has read the conversation up to `seq`.
+    VisitorSeen {
+        conversation_id: String,
+        seq: i64,
+    },
+    /// The human agent holding the conversation has read it up to `seq` (to its visitor and the
+    /// dashboards watching it).
+    HumanSeen {
+        conversation_id: String,
+        seq: i64,
+    },
     Error {
         code: String,
         message: String,
@@ -306,7 +336,7 @@ pub enum ServerFrame {
 
 tag_first_deserialize! {
     ServerFrame, tag "type";
-    "welcome" => Welcome { conversation_id: String, state: HandoffState, last_seq: i64 },
+    "welcome" => Welcome { conversation_id: String, state: HandoffState, last_seq: i64, human_seen_seq: i64 },
     "message" => Message { message: MessageDto },
     "ack" => Ack { client_msg_id: String, seq: i64 },
     "state" => State { conversation_id: String, state: HandoffState },
@@ -321,6 +351,8 @@ tag_first_deserialize! {
     "notes_changed" => NotesChanged { conversation_id: String },
     "visitor_typing" => VisitorTyping { conversation_id: String, preview: String },
     "human_typing" => HumanTyping { conversation_id: String, agent: crate::handoff::AgentRef },
+    "visitor_seen" => VisitorSeen { conversation_id: String, seq: i64 },
+    "human_seen" => HumanSeen { conversation_id: String, seq: i64 },
     "error" => Error { code: String, message: String, client_msg_id: Option<String> };
     "notifications" => Notifications,
     "labels_changed" => LabelsChanged,
@@ -362,7 +394,7 @@ mod tests {
         };
         let human = HandoffState::Human { agent: crate::handoff::AgentRef { id: "u1".into(), name: "Ann".into() } };
         let frames = vec![
-            ServerFrame::Welcome { conversation_id: "c1".into(), state: human.clone(), last_seq: 3 },
+            ServerFrame::Welcome { conversation_id: "c1".into(), state: human.clone(), last_seq: 3, human_seen_seq: 2 },
             ServerFrame::Message { message: message.clone() },
             ServerFrame::Ack { client_msg_id: "m1".into(), seq: 7 },
             ServerFrame::State { conversation_id: "c1".into(), state: HandoffState::Requested },
@@ -412,6 +444,8 @@ mod tests {
                 agent: crate::handoff::AgentRef { id: "u1".into(), name: "Ann".into() },
             },
             ServerFrame::LabelsChanged,
+            ServerFrame::VisitorSeen { conversation_id: "c1".into(), seq: 3 },
+            ServerFrame::HumanSeen { conversation_id: "c1".into(), seq: 4 },
             ServerFrame::Error { code: "invalid".into(), message: "no".into(), client_msg_id: None },
             ServerFrame::Pong,
         ];

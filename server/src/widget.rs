@@ -138,7 +138,7 @@ pub async fn page(
 <link rel="modulepreload" href="{pkg}/handoff_widget.js" nonce="{nonce}">
 <link rel="preload" href="{pkg}/handoff_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin>
 </head><body><p class="muted pad" id="boot">Connecting…</p><noscript><p class="pad">The chat needs JavaScript.</p></noscript>
-<script type="module" nonce="{nonce}">import init, {{ mount, context, typing }} from "{pkg}/handoff_widget.js";
+<script type="module" nonce="{nonce}">import init, {{ mount, context, send }} from "{pkg}/handoff_widget.js";
 let page = {{}}, ready = false;
 // Cut here already (the server cuts again): a frame must stay far below the socket's 16 KiB limit.
 const cut = (v, n) => String(v ?? "").slice(0, n);
@@ -154,10 +154,28 @@ addEventListener("input", (e) => {{
   const box = e.target;
   if (!ready || !box?.closest?.(".widget-composer")) return;
   const say = () => {{ later = 0; if (box.value.trim()) {{ typedAt = Date.now();
-    typing(JSON.stringify({{ type: "typing", preview: preview ? Array.from(box.value).slice(-200).join("") : "" }})); }} }};
+    send(JSON.stringify({{ type: "typing", preview: preview ? Array.from(box.value).slice(-200).join("") : "" }})); }} }};
   const wait = typedAt + 1100 - Date.now();
   if (wait <= 0) say(); else if (!later) later = setTimeout(say, wait);
 }});
+// Seen: the newest message shown while the chat is on screen (this page visible, its frame
+// open) is reported, at most once in 1.1 s (the server counts two a second); a report that could
+// not go out (offline) is tried again.
+let seenSent = 0, seenAt = 0, seenLater = 0;
+const seen = () => {{
+  if (seenLater) return;
+  seenLater = setTimeout(() => {{
+    seenLater = 0;
+    const last = [...document.querySelectorAll(".widget-messages li.msg[data-seq]")].pop();
+    const seq = Number(last?.dataset.seq || 0);
+    if (!ready || seq <= seenSent || document.visibilityState !== "visible" || !innerHeight) return;
+    seenAt = Date.now();
+    if (send(JSON.stringify({{ type: "seen", seq }}))) seenSent = seq; else seen();
+  }}, Math.max(seenAt + 1100 - Date.now(), 0));
+}};
+new MutationObserver(seen).observe(document.body, {{ childList: true, subtree: true }});
+document.addEventListener("visibilitychange", seen);
+addEventListener("resize", seen);
 init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
 </body></html>"#
     );

@@ -166,7 +166,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
     let conv = visitor.conversation_id.clone();
     // 2. subscribe before reading the backlog, so nothing falls between the two
     let mut live = backend.hub.subscribe_conversation(&conv);
-    let (state, last_seq) = match backend.conversation_state(&conv, &visitor.org_id).await {
+    let (state, last_seq, human_seen_seq) = match backend.visitor_welcome(&visitor).await {
         Ok(s) => s,
         Err(e) => {
             send(&mut socket, &error_frame(&e, None)).await;
@@ -176,7 +176,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
     if last_sent > last_seq {
         last_sent = 0; // the client remembers another conversation: send it everything
     }
-    if !send(&mut socket, &ServerFrame::Welcome { conversation_id: conv.clone(), state, last_seq }).await
+    if !send(&mut socket, &ServerFrame::Welcome { conversation_id: conv.clone(), state, last_seq, human_seen_seq }).await
         || !deliver(&mut socket, &backend, &conv, &mut last_sent, None, for_visitor).await
     {
         return;
@@ -210,6 +210,8 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
                             backend.visitor_typing(&visitor, &preview).await;
                             None
                         }
+                        // Never answered either (see backend::services::seen).
+                        Ok(VisitorFrame::Seen { seq }) => backend.visitor_seen(&visitor, seq).await.err().map(|e| error_frame(&e, None)),
                         Ok(VisitorFrame::Ping) => Some(ServerFrame::Pong),
                         Ok(VisitorFrame::Hello { .. }) => Some(bad_frame("already said hello")),
                         Err(e) => Some(bad_frame(e)),
@@ -251,6 +253,7 @@ async fn visitor_forward(
         f @ (ServerFrame::State { .. }
         | ServerFrame::Typing { .. }
         | ServerFrame::HumanTyping { .. }
+        | ServerFrame::HumanSeen { .. }
         | ServerFrame::Draft { .. }
         | ServerFrame::DraftEnd { .. }) => send(socket, f).await,
         _ => true, // dashboard-only frames
@@ -358,8 +361,8 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     let _open = backend.socket_opened();
     let mut stop = backend.on_shutdown();
     let mut live = backend.hub.subscribe_org(&access.org);
-    // The typing hints of the watched conversations, one stream each.
-    let mut typing: SelectAll<BoxStream<'static, Frame>> = SelectAll::new();
+    // The watched conversations' typing hints and "seen" marks, one stream each.
+    let mut for_watchers: SelectAll<BoxStream<'static, Frame>> = SelectAll::new();
     let mut list = DashboardList::new(backend::ids::now_ms());
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
@@ -402,7 +405,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                             match allowed {
                                 Ok(()) => {
                                     if !watched.contains_key(&conversation_id) {
-                                        typing.push(typing_hints(&backend, &conversation_id));
+                                        for_watchers.push(watcher_frames(&backend, &conversation_id));
                                     }
                                     let last = watched.entry(conversation_id.clone()).or_insert(last_seq.max(0));
                                     deliver(&mut socket, &backend, &conversation_id, last, None, std::convert::identity).await
@@ -412,11 +415,15 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         }
                         Ok(AgentFrame::Unwatch { conversation_id }) => {
                             if watched.remove(&conversation_id).is_some() {
-                                typing = watched.keys().map(|c| typing_hints(&backend, c)).collect();
+                                for_watchers = watched.keys().map(|c| watcher_frames(&backend, c)).collect();
                             }
                             true
                         }
                         Ok(AgentFrame::Typing { conversation_id }) => match backend.human_typing(&access.user, &conversation_id).await {
+                            Ok(()) => true,
+                            Err(e) => send(&mut socket, &error_frame(&e, None)).await,
+                        },
+                        Ok(AgentFrame::Seen { conversation_id, seq }) => match backend.human_seen(&access.user, &conversation_id, seq).await {
                             Ok(()) => true,
                             Err(e) => send(&mut socket, &error_frame(&e, None)).await,
                         },
@@ -452,8 +459,8 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 };
                 if !ok { return; }
             }
-            // Typing in the conversations this socket watches.
-            Some(hint) = typing.next(), if !typing.is_empty() => {
+            // Typing and "seen" in the conversations this socket watches.
+            Some(hint) = for_watchers.next(), if !for_watchers.is_empty() => {
                 if !send(&mut socket, &hint).await { return; }
             }
             _ = until(list.due()) => {
@@ -470,9 +477,10 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     }
 }
 
-/// A conversation's typing hints for a dashboard; a lag loses hints only (they expire anyway).
-fn typing_hints(backend: &Backend, conversation_id: &str) -> BoxStream<'static, Frame> {
-    futures::stream::unfold(backend.hub.subscribe_typing(conversation_id), |mut rx| async move {
+/// A conversation's typing hints and "seen" marks for a dashboard watching it; a lag loses hints
+/// only (typing expires anyway; a lost mark shows with the next one or the next read).
+fn watcher_frames(backend: &Backend, conversation_id: &str) -> BoxStream<'static, Frame> {
+    futures::stream::unfold(backend.hub.subscribe_watchers(conversation_id), |mut rx| async move {
         loop {
             match rx.recv().await {
                 Ok(frame) => return Some((frame, rx)),

@@ -10,13 +10,14 @@
 //! When nobody answers a request in time the server appends an e-mail offer; the widget then
 //! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
 //! request waits, the visitor can also open the form themselves.
-use app::api::widget::start_visitor_session;
+use app::api::widget::{request_transcript, start_visitor_session};
 use app::components::email_form::EmailForm;
 use app::components::icons::{Icon, IconKind};
 use app::components::transcript::{Perspective, Transcript};
 use app::live::{socket_slot, LiveSocket};
 use app::util::{client_msg_id, follow_bottom, upsert_by_seq};
 use domain::handoff::HandoffState;
+use domain::seen::seen_mark;
 use domain::values::MessageText;
 use domain::visitor_context::CONTEXT_REFUSED;
 use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame, VisitorFrame, VisitorSession};
@@ -37,23 +38,19 @@ std::thread_local! {
 /// any visitor input.
 #[wasm_bindgen]
 pub fn context(frame: String) {
-    typing(frame.clone());
+    send(frame.clone());
     CONTEXT.with(|c| c.borrow_mut().0 = frame);
 }
 
-/// The visitor is typing (`VisitorFrame::Typing`, written by the page's script at most once a
-/// second while the composer changes): sent if connected, never again.
+/// A frame the page's script wrote — the visitor typing (`VisitorFrame::Typing`, at most once a
+/// second while the composer changes), the chat seen up to a message (`VisitorFrame::Seen`) —
+/// sent if connected (whether it was), never again.
 #[wasm_bindgen]
-pub fn typing(frame: String) {
+pub fn send(frame: String) -> bool {
     CONTEXT.with(|c| {
-        if let Some(socket) = c.borrow().1 {
-            socket.with_value(|s| {
-                if let Some(s) = s {
-                    s.send_text(&frame);
-                }
-            });
-        }
-    });
+        let Some(socket) = c.borrow().1 else { return false };
+        socket.with_value(|s| s.as_ref().is_some_and(|s| s.send_text(&frame)))
+    })
 }
 
 /// The entry point the `/widget/:id` page calls once the bundle is loaded.
@@ -83,6 +80,8 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     // In sequence order.
     let messages = RwSignal::new(Vec::<MessageDto>::new());
     let state = RwSignal::new(HandoffState::Ai);
+    // How far the human agent holding the chat has read it.
+    let human_seen = RwSignal::new(0i64);
     let pending = RwSignal::new(Vec::<(String, String)>::new());
     // Who is typing: `Some("")` the AI, `Some(name)` the human agent holding the chat.
     let typing = RwSignal::new(None::<String>);
@@ -97,12 +96,14 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     CONTEXT.with(|c| c.borrow_mut().1 = Some(socket));
 
     let on_frame = move |frame: ServerFrame| match frame {
-        ServerFrame::Welcome { state: s, conversation_id, .. } => {
+        ServerFrame::Welcome { state: s, conversation_id, human_seen_seq, .. } => {
             if messages.with_untracked(|m| m.first().is_some_and(|x| x.conversation_id != conversation_id)) {
                 messages.set(Vec::new());
             }
             state.set(s);
+            human_seen.set(human_seen_seq);
         }
+        ServerFrame::HumanSeen { seq, .. } => human_seen.update(|h| *h = (*h).max(seq)),
         ServerFrame::Message { message } => {
             if message.author == Author::Visitor {
                 pending.update(|p| p.retain(|(id, _)| Some(id) != message.client_msg_id.as_ref()));
@@ -277,6 +278,15 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         form_wanted.set(false);
     });
     let send_key = send;
+    // The address the visitor gave in their newest e-mail form (offered for the transcript).
+    let known_email = Signal::derive(move || {
+        messages.with(|m| {
+            m.iter().rev().find_map(|x| match &x.extra {
+                MessageExtra::EmailForm { email, .. } => Some(email.clone()),
+                _ => None,
+            })
+        })
+    });
     let scroller = NodeRef::<leptos::html::Div>::new();
     follow_bottom(scroller, move || {
         messages.track();
@@ -342,6 +352,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     perspective=Perspective::Visitor
                     ai_name=agent_name
                     visitor_name=Signal::stored("You".to_string())
+                    seen=Memo::new(move |_| messages.with(|m| seen_mark(m, human_seen.get(), |a| *a == Author::Visitor)))
                     after=|_| ()
                 />
                 <ol class="transcript pending">
@@ -373,9 +384,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             {move || (session.get().is_some()).then(|| error.get()).flatten().map(|e| view! { <p class="form-error widget-error" role="alert">{e}</p> })}
             <Show
                 when=move || state.get() != HandoffState::Closed
-                fallback=|| view! {
+                fallback=move || view! {
                     <div class="widget-ended">
                         <span>"This conversation has ended."</span>
+                        <TranscriptOffer token known_email/>
                         // A new session starts a new conversation (the old one is closed).
                         <button class="btn small primary" type="button" on:click=|_| {
                             if let Some(w) = web_sys::window() {
@@ -395,6 +407,55 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     <button type="submit" class="btn primary" disabled=move || !connected.get()>"Send"</button>
                 </form>
             </Show>
+        </div>
+    }
+}
+
+/// The ended chat's offer of its transcript by e-mail: a checkbox, then the address (the one the
+/// visitor gave before, if any) and "Send"; once queued, where it goes.
+#[component]
+fn TranscriptOffer(token: Signal<String>, known_email: Signal<Option<String>>) -> impl IntoView {
+    let wanted = RwSignal::new(false);
+    let email = RwSignal::new(String::new());
+    let sent_to = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        spawn_local(async move {
+            match request_transcript(token.get_untracked(), email.get_untracked()).await {
+                Ok(to) => sent_to.set(Some(to)),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="transcript-offer">
+            {move || match sent_to.get() {
+                Some(to) => view! { <p class="email-sent" role="status">{format!("The transcript is on its way to {to}.")}</p> }.into_any(),
+                None => view! {
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || wanted.get() on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            if on && email.get_untracked().is_empty() {
+                                email.set(known_email.get_untracked().unwrap_or_default());
+                            }
+                            wanted.set(on);
+                        }/>
+                        "Email me the transcript"
+                    </label>
+                    <Show when=move || wanted.get()>
+                        <form class="transcript-form" on:submit=send>
+                            <input type="email" aria-label="Your e-mail address" placeholder="you@example.com" required
+                                prop:value=move || email.get() on:input=move |ev| { error.set(None); email.set(event_target_value(&ev)); }/>
+                            <button type="submit" class="btn small primary" disabled=move || busy.get()>"Send"</button>
+                        </form>
+                    </Show>
+                    {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                }.into_any(),
+            }}
         </div>
     }
 }

@@ -13,3 +13,12 @@ pub async fn start_visitor_session(widget_id: String, token: Option<String>) -> 
     let ip = client_ip(&backend).await;
     backend.visitor_session(&widget_id, token.as_deref(), ip).await.map_err(fail)
 }
+
+/// The visitor (by their token) asks for the transcript of their ended conversation at `email`:
+/// queued in the outbox (once per conversation; asking again answers where the first went).
+/// Answers the address. Before the end: a conflict; a bad address: a field error on `email`.
+#[server(name = RequestTranscript, prefix = "/api", endpoint = "widget/transcript")]
+pub async fn request_transcript(token: String, email: String) -> Result<String, AppError> {
+    use super::ssr::*;
+    backend()?.request_transcript(&token, &email).await.map_err(fail)
+}

@@ -8,14 +8,14 @@
 //! of the organization). Who hears it: every signed-in agent of the organization with the
 //! *conversations* permission whose dashboard is open.
 //!
-//! An e-mail form a visitor sent while the dashboard is open also gets a toast (and one ring);
-//! it leaves when dismissed, clicked, or read in the bell.
+//! An e-mail form a visitor sent, or a chat a colleague passed this agent, while the dashboard is
+//! open also gets a toast (and one ring); it leaves when dismissed, clicked, or read in the bell.
 //!
 //! Browsers block sound until the page has been clicked or typed in: until then an
 //! "Enable sound alerts" button is shown; any click or key press unlocks the sound.
 use crate::components::icons::{Icon, IconKind};
 use crate::util::relative_time;
-use domain::wire::{ConversationSummary, NotificationDto};
+use domain::wire::{ConversationSummary, NotificationDto, NotificationKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::HashSet;
@@ -27,7 +27,7 @@ pub const RING_EVERY_MS: u32 = 4_000;
 pub fn RequestAlerts(
     #[prop(into)] requested: Signal<Vec<ConversationSummary>>,
     now: RwSignal<i64>,
-    /// E-mail forms to announce (filled by the bell).
+    /// E-mail forms and transfers to announce (filled by the bell).
     mail: RwSignal<Vec<NotificationDto>>,
     /// Where the dashboard's conversations open: `{base}/{id}`.
     #[prop(into)]
@@ -132,7 +132,8 @@ pub fn RequestAlerts(
                     let (id, id2) = (n.id.clone(), n.id.clone());
                     let at = n.created_at;
                     view! {
-                        <div class="toast toast-mail" role="alert" data-conversation=n.conversation_id.clone()>
+                        <div class="toast toast-mail" class:toast-transfer=n.kind == NotificationKind::Transfer
+                            role="alert" data-conversation=n.conversation_id.clone()>
                             <button class="toast-open" type="button" on:click=move |_| {
                                 mail.update(|m| m.retain(|x| x.id != id));
                                 navigate(&open, Default::default());

@@ -81,11 +81,17 @@ async fn sync_browser_push(on: bool) -> Result<(), String> {
     }
 }
 
+/// The notifications that also show as a corner toast (with one ring) when they arrive.
+fn toasted(kind: NotificationKind) -> bool {
+    matches!(kind, NotificationKind::EmailForm | NotificationKind::Transfer)
+}
+
 #[component]
 pub fn Bell(
     version: RwSignal<u64>,
     now: RwSignal<i64>,
-    /// Unread e-mail-form notifications that arrived since the page opened: shown as toasts.
+    /// Unread e-mail-form and transfer notifications that arrived since the page opened: shown
+    /// as toasts.
     mail_toasts: RwSignal<Vec<NotificationDto>>,
 ) -> impl IntoView {
     let list = RwSignal::new(NotificationList::default());
@@ -95,7 +101,7 @@ pub fn Bell(
     let status = RwSignal::new(None::<String>);
 
     // Effects run in the browser only: the server renders an empty bell, hydration agrees.
-    // The first answer is the baseline; unread e-mail forms newer than it become toasts (and
+    // The first answer is the baseline; unread e-mail forms and transfers newer than it become toasts (and
     // leave them once read, e.g. through the bell).
     let known = StoredValue::new(None::<std::collections::HashSet<String>>);
     Effect::new(move |_| {
@@ -103,7 +109,7 @@ pub fn Bell(
         spawn_local(async move {
             if let Ok(l) = list_notifications().await {
                 let unread_forms: Vec<NotificationDto> =
-                    l.items.iter().filter(|n| n.kind == NotificationKind::EmailForm && !n.read).cloned().collect();
+                    l.items.iter().filter(|n| toasted(n.kind) && !n.read).cloned().collect();
                 // The bell may be gone by now (the agent left the page while the list was read):
                 // then there is nothing to update.
                 let Some(fresh) = known.try_with_value(|k| match k {
@@ -220,6 +226,7 @@ pub fn Bell(
                                     NotificationKind::Request => ("request", IconKind::Person, "Request"),
                                     NotificationKind::Message => ("message", IconKind::Chat, "Message"),
                                     NotificationKind::EmailForm => ("email_form", IconKind::Mail, "E-mail"),
+                                    NotificationKind::Transfer => ("transfer", IconKind::Person, "Transfer"),
                                 };
                                 view! {
                                     <li>

@@ -52,13 +52,15 @@ fn extra_kind(extra: &MessageExtra) -> &'static str {
 }
 
 /// `after(seq)`: what follows the message `seq` in the list (the dashboard's private notes;
-/// `after(0)` comes first); the widget gives nothing (`|_| ()`).
+/// `after(0)` comes first); the widget gives nothing (`|_| ()`). `seen`: the message marked
+/// "Seen" (the other side read up to it; see `domain::seen`).
 #[component]
 pub fn Transcript<After, V>(
     #[prop(into)] messages: Signal<Vec<MessageDto>>,
     perspective: Perspective,
     #[prop(into)] ai_name: Signal<String>,
     #[prop(into)] visitor_name: Signal<String>,
+    #[prop(into)] seen: Signal<Option<i64>>,
     after: After,
 ) -> impl IntoView
 where
@@ -118,12 +120,17 @@ where
                             {delivery_line(&m, to, delivery, perspective)}
                         }.into_any(),
                     };
+                    let seq = m.seq;
+                    let seen_here = move || {
+                        (seen.get() == Some(seq)).then(|| view! { <span class="seen-mark" data-testid="seen">"Seen"</span> })
+                    };
                     view! {
                         <li class="msg" class:mine=mine class:email-card=extra_kind == "email_form"
                             class:email-reply=extra_kind == "email_reply"
                             data-author=kind data-kind=extra_kind data-seq=m.seq>
                             {meta}
                             {body}
+                            {seen_here}
                         </li>
                         {after(m.seq)}
                     }

@@ -118,7 +118,16 @@ impl Backend {
                 .await?;
         let context = self.read_visitor_context(conversation_id, &org).await?;
         let notes = self.notes_of(conversation_id, &org).await?;
-        Ok(ConversationDetail { summary: row.summary()?, messages, ai_name, context, notes })
+        let (visitor_seen_seq, human_seen_seq) = self.seen_of(conversation_id, &org).await?;
+        Ok(ConversationDetail {
+            summary: row.summary()?,
+            messages,
+            ai_name,
+            context,
+            notes,
+            visitor_seen_seq,
+            human_seen_seq,
+        })
     }
 
     /// Checks that a conversation belongs to the user's organization.

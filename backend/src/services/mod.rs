@@ -10,13 +10,15 @@
 //!   [`inbox`] — the list page by page under a filter, and each filter's count; [`notes`] —
 //!   agents' private notes in a conversation; [`canned`] — the organization's canned responses;
 //! * [`transcript`] — reading conversations, appending idempotently, publishing appends;
-//!   [`typing`] — typing indicators both ways (never stored);
-//! * [`handoff`] — applying a handoff event and executing its effects;
+//!   [`typing`] — typing indicators both ways (never stored); [`seen`] — how far each side read;
+//! * [`handoff`] — applying a handoff event and executing its effects; [`transfer`] — passing a
+//!   held chat to an online colleague;
 //! * [`ai_replies`] — the AI agent's replies (intent, rate, responder, guarded store);
 //! * [`ai_agents`] and [`knowledge`] — AI agent settings and knowledge bases; [`ai_agent_llm`] —
 //!   which language-model settings may be saved; [`knowledge_index`] — the per-agent search index
 //!   built once per knowledge change, and the "try it" rate;
 //! * [`email_form`], [`email_offer`], [`org_settings`] — the e-mail fallback and its settings;
+//!   [`transcript_email`] — a visitor's transcript by e-mail once their conversation ended;
 //! * [`notifications`] — the bell as users read it and their preferences;
 //! * [`push`], [`outbox`] — browser push subscriptions and the outbox's sending;
 //! * [`orgs`], [`users`], [`ai_agent_assignment`], [`widgets`] — the admin pages.
@@ -56,6 +58,9 @@ pub mod revocation;
 pub mod sign_in;
 pub mod sign_in_limits;
 pub mod transcript;
+pub mod seen;
+pub mod transcript_email;
+pub mod transfer;
 pub mod typing;
 pub mod users;
 pub mod visitor_chat;
@@ -79,6 +84,8 @@ pub struct Inner {
     pub(crate) context_updates: crate::limits::RateWindow<String>,
     /// Typing frames' rate and the organizations' preview settings (see [`typing`]).
     pub(crate) typing: typing::Typing,
+    /// Seen reports per conversation (visitors) and per user (agents) (see [`seen`]).
+    pub(crate) seen: crate::limits::RateWindow<String>,
     /// Sign-in's Argon2 verifications (see [`sign_in_limits`]; the limits are in the database).
     pub(crate) sign_in_stats: sign_in_limits::SignInStats,
     /// Users whose live sockets must re-check their access (see [`revocation`]).

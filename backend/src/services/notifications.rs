@@ -108,6 +108,7 @@ impl Backend {
                 kind: match kind.as_str() {
                     "request" => NotificationKind::Request,
                     "email_form" => NotificationKind::EmailForm,
+                    "transfer" => NotificationKind::Transfer,
                     _ => NotificationKind::Message,
                 },
                 text,

@@ -125,6 +125,12 @@ impl Backend {
                 let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &subject, &body).await;
                 (subject, body, outcome)
             }
+            // A transcript is written when it goes out (the conversation has ended: it is final).
+            (_, None) if row.kind == "transcript" => {
+                let (subject, body) = self.transcript_mail(row.conversation_id.as_deref().unwrap_or_default()).await?;
+                let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &subject, &body).await;
+                (subject, body, outcome)
+            }
             (_, None) => {
                 let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &row.subject, &row.body).await;
                 (row.subject.clone(), row.body.clone(), outcome)
@@ -261,6 +267,7 @@ impl Backend {
         let title = match p.rows.len() {
             1 if newest.2 == "request" => "Handoff request".to_string(),
             1 if newest.2 == "email_form" => "New e-mail form".to_string(),
+            1 if newest.2 == "transfer" => "A chat was passed to you".to_string(),
             1 => "New message".to_string(),
             n => format!("{n} new notifications"),
         };

@@ -70,7 +70,7 @@ pub(crate) async fn write_transition(
     .execute(&mut *conn)
     .await?;
     // The effects that write: announcements, and the bell (a new request notifies the team; a
-    // handled one is no longer news). Cancelling the AI is the caller's, after the commit.
+    // handled one is no longer news; a transfer notifies its receiver). Cancelling the AI is the caller's, after the commit.
     let (mut announced, mut bell_changed) = (Vec::new(), false);
     for effect in &t.effects {
         match effect {
@@ -83,6 +83,11 @@ pub(crate) async fn write_transition(
             }
             Effect::StopAlert => {
                 notifications::stop_request_alerts(conn, &t.id, t.now).await?;
+                bell_changed = true;
+            }
+            Effect::AlertColleague { agent, from_name } => {
+                let text = format!("{from_name} passed you the chat with {}", t.visitor_name);
+                notifications::notify_colleague(conn, &t.org, &t.id, &agent.id, &text, t.now).await?;
                 bell_changed = true;
             }
             Effect::CancelAiGeneration => {}

@@ -1,7 +1,8 @@
 //! The bell's routing rules, decided in SQL for every event:
 //! * only users of the conversation's organization with the *conversations* permission;
 //! * a handoff request notifies all of them (whatever their *events* choice);
-//! * a visitor message notifies those who chose *all messages* (`services::notifications`).
+//! * a visitor message notifies those who chose *all messages* (`services::notifications`);
+//! * a transfer notifies the colleague receiving the conversation.
 use crate::error::Result;
 use crate::ids::new_id;
 use crate::store::outbox;
@@ -55,6 +56,32 @@ pub(crate) async fn notify_team(
     .bind(short(text))
     .bind(at)
     .bind(kind)
+    .execute(&mut *conn)
+    .await?;
+    outbox::enqueue_digests(conn, org_id, conversation_id, at, at).await
+}
+
+/// Inside a transition's transaction: a colleague passed `user_id` the conversation (they are
+/// notified whatever their *events* choice, while they may handle conversations), and their
+/// digest or push is queued.
+pub(crate) async fn notify_colleague(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    conversation_id: &str,
+    user_id: &str,
+    text: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
+         SELECT $2, $1, u.id, $3, 'transfer', $4, $5 FROM ({ELIGIBLE}) u WHERE u.id = $6"
+    )))
+    .bind(org_id)
+    .bind(new_id())
+    .bind(conversation_id)
+    .bind(short(text))
+    .bind(at)
+    .bind(user_id)
     .execute(&mut *conn)
     .await?;
     outbox::enqueue_digests(conn, org_id, conversation_id, at, at).await

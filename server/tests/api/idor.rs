@@ -102,11 +102,24 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("handoff/continue", vec![("id", &conv)]),
         ("handoff/pass", vec![("id", &conv)]),
         ("handoff/close", vec![("id", &conv)]),
+        ("handoff/colleagues", vec![("id", &conv)]),
+        ("handoff/transfer", vec![("id", &conv), ("to", &zed_id), ("note", "spy")]),
+        // B's conversation id is no visitor token: B's transcript cannot be asked for.
+        ("widget/transcript", vec![("token", &conv), ("email", "a@example.com")]),
         ("chat/send", vec![("id", &conv), ("client_msg_id", "x1"), ("text", "hi")]),
     ];
     for (endpoint, form) in &form_calls {
         assert_refused(endpoint, &app.call(endpoint, Some(&ann), form).await);
     }
+    // Ann's own chat: B's user is neither listed as a colleague nor reachable by a transfer.
+    app.call("handoff/continue", Some(&ann), &[("id", &a_conv)]).await.ok();
+    let colleagues = app.call("handoff/colleagues", Some(&ann), &[("id", &a_conv)]).await.ok();
+    assert_no_leak("handoff/colleagues", &colleagues);
+    let to_zed = app.call("handoff/transfer", Some(&ann), &[("id", &a_conv), ("to", &zed_id), ("note", "")]).await;
+    assert_refused("handoff/transfer to B's user", &to_zed);
+    field_error(&to_zed, "to");
+    let (state, _) = app.backend.conversation_state(&a_conv, "demo-org").await.unwrap();
+    assert!(matches!(state, domain::handoff::HandoffState::Human { agent } if agent.name == "Ann Agent"));
     let change = json!({"email": "zed@beta.test", "name": "Zed", "role": "client", "org_id": beta,
                         "permissions": {"conversations": false, "settings": false, "users": false}, "active": false});
     let json_calls: Vec<(&str, Value)> = vec![

@@ -1,5 +1,5 @@
 //! The handoff buttons of the open conversation (Handle chat, Continue chat yourself, Pass chat
-//! to AI, Close) and the notice saying why one was refused or who was faster.
+//! to AI, Transfer, Close) and the notice saying why one was refused or who was faster.
 use crate::api::handoff::{CloseConversation, ContinueChat, HandleChat, PassChatToAi};
 use domain::handoff::HandoffState;
 use domain::wire::ConversationSummary;
@@ -7,12 +7,13 @@ use leptos::prelude::*;
 
 /// The buttons for the conversation's state (a view function, so it can sit in the
 /// conversation's `<Show>`); `notice` is the conversation's notice line, set here on a
-/// refusal.
+/// refusal; "Transfer" opens the transfer panel (`transfer_open`).
 pub(super) fn handoff_actions(
     id: String,
     summary: Signal<Option<ConversationSummary>>,
     me_id: String,
     notice: RwSignal<Option<String>>,
+    transfer_open: RwSignal<bool>,
 ) -> impl Fn() -> Option<AnyView> + Clone + Send + Sync + 'static {
     let handle = ServerAction::<HandleChat>::new();
     let take = ServerAction::<ContinueChat>::new();
@@ -58,6 +59,8 @@ pub(super) fn handoff_actions(
                 let id2 = id.clone();
                 view! {
                     <button class="btn" data-action="pass" aria-keyshortcuts="p" on:click=move |_| { pass.dispatch(PassChatToAi { id: id.clone() }); }>"Pass chat to AI"</button>
+                    <button class="btn" data-action="transfer" aria-expanded=move || transfer_open.get().to_string()
+                        on:click=move |_| transfer_open.update(|o| *o = !*o)>"Transfer"</button>
                     <button class="btn subtle" data-action="close" on:click=move |_| { close.dispatch(CloseConversation { id: id2.clone() }); }>"Close"</button>
                 }.into_any()
             }

@@ -1,5 +1,6 @@
 //! The open conversation: its header (visitor, who answers, the handoff buttons), its labels, the
-//! transcript with the AI's typing indicator and the private notes, the e-mail reply box and the
+//! transfer panel, the transcript with the AI's typing indicator, the private notes and the "Seen"
+//! mark, the e-mail reply box and the
 //! composer: "Reply" (only for the human agent holding the chat) or "Private note" (any agent).
 //! Opened from a search hit (`?at=seq`), it shows that message in the middle of the transcript,
 //! marked.
@@ -9,6 +10,7 @@ use super::email_reply::EmailReplyBox;
 use super::labels::{LabelBar, Labels};
 use super::notes::{NoteComposer, Notes};
 use super::outgoing::{ComposerForm, Outgoing};
+use super::transfer::TransferPanel;
 use super::visitor_panel::VisitorPanel;
 use super::{newest, Live};
 use crate::api::chat::SendMessage;
@@ -17,7 +19,8 @@ use crate::components::transcript::{Perspective, Transcript};
 use crate::error::AppError;
 use crate::util::{follow_bottom, relative_time};
 use domain::handoff::HandoffState;
-use domain::wire::{ConversationDetail, MessageDto};
+use domain::seen::seen_mark;
+use domain::wire::{Author, ConversationDetail, MessageDto};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeMap;
@@ -128,7 +131,8 @@ pub(super) fn ConversationView(
         send.dispatch(SendMessage { id: cid.clone(), client_msg_id, text });
     });
 
-    let buttons = handoff_actions(id.clone(), summary, me_id.clone(), notice);
+    let transfer_open = RwSignal::new(false);
+    let buttons = handoff_actions(id.clone(), summary, me_id.clone(), notice, transfer_open);
     let i_hold = {
         let me = me_id.clone();
         Signal::derive(
@@ -136,6 +140,14 @@ pub(super) fn ConversationView(
         )
     };
     super::typing::tell_while_typing(live.socket, id.clone(), draft, i_hold);
+    live.seen.report(live.socket, id.clone(), last_seq, i_hold);
+    let cid = id.clone();
+    // The agents' newest message the visitor has read.
+    let seen = Memo::new(move |_| {
+        let read = detail.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).map_or(0, |d| d.visitor_seen_seq));
+        let upto = live.seen.visitor(&cid, read);
+        messages.with(|m| seen_mark(m, upto, |a| matches!(a, Author::Agent { .. })))
+    });
     let cid = id.clone();
     let typing = Signal::derive(move || live.typing.get().as_deref() == Some(cid.as_str()));
     let scroller = NodeRef::<leptos::html::Div>::new();
@@ -196,10 +208,13 @@ pub(super) fn ConversationView(
                 </div>
                 <div class="actions">{buttons.clone()}</div>
             </header>
+            <Show when=move || transfer_open.get() && i_hold.get()>
+                <TransferPanel conversation_id=note_conv.get_value() open=transfer_open/>
+            </Show>
             <LabelBar labels conversation_id=id.clone() summary notice/>
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
             <div class="conv-scroll" node_ref=scroller>
-                <Transcript messages perspective=Perspective::Agent ai_name visitor_name after=notes.after(last_seq)/>
+                <Transcript messages perspective=Perspective::Agent ai_name visitor_name seen after=notes.after(last_seq)/>
                 {move || typing.get().then(|| view! { <p class="typing muted">{format!("{} is typing…", ai_name.get())}</p> })}
                 {live.typing_hints.lines(id.clone(), visitor_name, me_id.clone())}
             </div>

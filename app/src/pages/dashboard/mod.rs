@@ -10,7 +10,8 @@
 //!
 //! This module holds the page and the live state; its parts: [`list`] (the conversation list),
 //! [`canned`] (canned responses in the composers), [`typing`] (typing hints both ways),
-//! [`conversation`] (the open conversation), [`actions`] (the handoff buttons), [`email_reply`]
+//! [`seen`] ("Seen" both ways), [`conversation`] (the open conversation), [`actions`] (the
+//! handoff buttons), [`transfer`] (passing a chat to a colleague), [`email_reply`]
 //! (the e-mail reply box), [`notes`] (private notes: shown in the transcript, their composer),
 //! [`outgoing`] (the retry rule both composers share), [`inbox`] (the
 //! list's filter, pages, counts and search), [`labels`] (the organization's labels: chips, the
@@ -24,7 +25,9 @@ mod labels;
 mod list;
 mod notes;
 mod outgoing;
+mod seen;
 mod shortcuts;
+mod transfer;
 mod typing;
 mod visitor_panel;
 
@@ -61,6 +64,8 @@ pub(super) struct Live {
     notes_bumps: Bumps,
     /// Who is typing where (see [`typing`]).
     typing_hints: typing::Typing,
+    /// How far visitors read, whether this page is visible (see [`seen`]).
+    seen: seen::SeenMarks,
     /// The live socket (the open conversation sends this agent's typing through it).
     socket: crate::live::SocketSlot,
 }
@@ -299,6 +304,7 @@ fn Dashboard(
         context_bumps: Bumps::new(),
         notes_bumps: Bumps::new(),
         typing_hints: typing::Typing::new(),
+        seen: seen::SeenMarks::new(),
         socket: socket_slot(),
     };
     let connected = RwSignal::new(false);
@@ -310,6 +316,7 @@ fn Dashboard(
     // Browser only: the clock for relative times, and the live socket.
     Effect::new(move |_| {
         every(5_000, move || live.now.set(now_ms()));
+        live.seen.follow_page();
         let sock = LiveSocket::open(
             &socket_path,
             move |s| {
@@ -351,6 +358,7 @@ fn Dashboard(
                 ServerFrame::HumanTyping { conversation_id, agent } => {
                     live.typing_hints.holder.show(conversation_id, agent)
                 }
+                ServerFrame::VisitorSeen { conversation_id, seq } => live.seen.visitor_saw(conversation_id, seq),
                 // A message changed in place (an e-mail reply's delivery): replace it by seq.
                 ServerFrame::MessageUpdated { message } => live.messages.update(|m| {
                     m.entry(message.conversation_id.clone()).or_default().insert(message.seq, message);

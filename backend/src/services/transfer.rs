@@ -1,0 +1,86 @@
+//! Transfer (issue 23; `domain::transfer`): the agent holding a conversation passes it to a
+//! colleague of the organization who is active, may handle conversations and is online (their
+//! dashboard refreshed its presence within `email_offer::ONLINE_WINDOW_MS`). The transition
+//! (`HandoffEvent::Transfer`) tells the visitor who took over and notifies the colleague (bell,
+//! toast with a ring, e-mail or push as they chose); the optional note is kept as a private
+//! note. Anything refused — an offline, deactivated or unknown colleague, another
+//! organization's user, a note over the message limit, a chat the caller does not hold —
+//! answers a clear error and changes nothing.
+use crate::error::{field, Result};
+use crate::ids::{new_id, now_ms};
+use crate::principal::UserCtx;
+use crate::services::email_offer::ONLINE_WINDOW_MS;
+use crate::services::Backend;
+use domain::handoff::{AgentRef, HandoffEvent, HandoffState};
+use domain::transfer::Colleague;
+use domain::values::MessageText;
+
+/// Longer user ids do not exist (ours are 32 hex digits).
+const MAX_ID: usize = 64;
+
+/// Users of an organization who may receive a conversation (`$1`: the organization).
+const RECEIVERS: &str = "FROM users WHERE org_id = $1 AND active = 1 AND perm_conversations = 1";
+
+impl Backend {
+    /// Who a conversation could be passed to: the organization's other users who may handle
+    /// conversations, by name, each said online or not.
+    pub async fn transfer_colleagues(&self, user: &UserCtx, conversation_id: &str) -> Result<Vec<Colleague>> {
+        let org = self.handling_org(user, conversation_id).await?;
+        self.summary_row(conversation_id, &org).await?; // an unknown id is "not found"
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, name, last_seen_at {RECEIVERS} AND id <> $2 ORDER BY name, id"
+        )))
+        .bind(&org)
+        .bind(&user.id)
+        .fetch_all(self.pool())
+        .await?;
+        let since = now_ms() - ONLINE_WINDOW_MS;
+        Ok(rows.into_iter().map(|(id, name, seen)| Colleague { id, name, online: seen >= since }).collect())
+    }
+
+    /// Passes a conversation the user holds to a colleague (see the module's rules).
+    pub async fn transfer(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        to_user_id: &str,
+        note: &str,
+    ) -> Result<HandoffState> {
+        let org = self.handling_org(user, conversation_id).await?;
+        let note = match note.trim() {
+            "" => None,
+            _ => Some(MessageText::parse(note).map_err(|e| field("note", e.to_string()))?),
+        };
+        let unknown = || field("to", "choose a colleague of your organization");
+        if to_user_id.len() > MAX_ID {
+            return Err(unknown());
+        }
+        let row: Option<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT id, name, active, perm_conversations, last_seen_at FROM users WHERE id = $1 AND org_id = $2",
+        )
+        .bind(to_user_id)
+        .bind(&org)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some((id, name, active, may_handle, seen_at)) = row else { return Err(unknown()) };
+        if active == 0 {
+            return Err(field("to", format!("{name} is deactivated")));
+        }
+        if may_handle == 0 {
+            return Err(field("to", format!("{name} may not handle conversations")));
+        }
+        if seen_at < now_ms() - ONLINE_WINDOW_MS {
+            return Err(field("to", format!("{name} is offline: choose a colleague who is online")));
+        }
+        let event = HandoffEvent::Transfer { from: user.agent_ref(), to: AgentRef { id, name } };
+        let state = self.handoff(conversation_id, &org, event).await?;
+        if let Some(note) = note {
+            // The transfer stands either way: a note that cannot be kept (the conversation's
+            // notes are full) is logged.
+            if let Err(e) = self.add_note(user, conversation_id, &new_id(), note.as_str()).await {
+                tracing::warn!(error = %e, conversation = conversation_id, "the transfer's note was not kept");
+            }
+        }
+        Ok(state)
+    }
+}
