@@ -124,9 +124,10 @@ pub enum HandoffEvent {
     ContinueChatYourself { agent: AgentRef },
     /// The holding agent returns control to the AI ("Pass chat to AI"): `Human → Ai`.
     PassChatToAi { agent: AgentRef },
-    /// The holding agent hands the conversation to a colleague ("Transfer"): `Human → Human`.
-    /// Who may receive it (same organization, active, online) is the caller's to check.
-    Transfer { from: AgentRef, to: AgentRef },
+    /// The holding agent hands the conversation to a colleague ("Transfer"): `Human → Human`,
+    /// with an optional note for them (checked by the caller, like who may receive it: same
+    /// organization, active, online).
+    Transfer { from: AgentRef, to: AgentRef, note: String },
     /// The conversation ends: any open state `→ Closed`.
     Close { by: Actor },
 }
@@ -175,8 +176,9 @@ pub enum Effect {
     AlertAgents,
     /// Stop alerting: the request was answered or withdrawn.
     StopAlert,
-    /// Alert one agent that a colleague passed them the conversation (ring, toast, bell).
-    AlertColleague { agent: AgentRef, from_name: String },
+    /// Alert one agent that a colleague passed them the conversation (ring, toast, bell), and
+    /// keep the colleague's note, if any, as a private note by them.
+    AlertColleague { agent: AgentRef, from: AgentRef, note: String },
 }
 
 /// System messages shown in the transcript.
@@ -286,14 +288,14 @@ pub fn transition(state: &HandoffState, event: &HandoffEvent) -> Result<(Handoff
         }
         (S::Ai | S::Requested, E::PassChatToAi { .. }) => Err(TransitionError::NotWithHuman),
 
-        (S::Human { agent: holder }, E::Transfer { from, to }) => {
+        (S::Human { agent: holder }, E::Transfer { from, to, note }) => {
             if holder.id != from.id {
                 Err(TransitionError::NotHolder { holder: holder.clone() })
             } else if to.id == from.id {
                 Err(TransitionError::TransferToSelf)
             } else {
                 let notice = Notice::Transferred { from_name: from.name.clone(), to_name: to.name.clone() };
-                let alert = Effect::AlertColleague { agent: to.clone(), from_name: from.name.clone() };
+                let alert = Effect::AlertColleague { agent: to.clone(), from: from.clone(), note: note.clone() };
                 Ok((S::Human { agent: to.clone() }, vec![Effect::Announce { notice }, alert]))
             }
         }
@@ -478,26 +480,27 @@ mod tests {
 
     #[test]
     fn transfer_by_the_holder_to_a_colleague() {
-        let (s, fx) = ok(human(ann()), E::Transfer { from: ann(), to: bob() });
+        let (s, fx) = ok(human(ann()), E::Transfer { from: ann(), to: bob(), note: "VIP".into() });
         assert_eq!(s, human(bob()));
         let notice = Notice::Transferred { from_name: "Ann".into(), to_name: "Bob".into() };
         assert_eq!(notice.text(), "Bob took over the chat from Ann.");
         assert_eq!(
             fx,
-            vec![Effect::Announce { notice }, Effect::AlertColleague { agent: bob(), from_name: "Ann".into() }]
+            vec![Effect::Announce { notice }, Effect::AlertColleague { agent: bob(), from: ann(), note: "VIP".into() }]
         );
         assert!(!s.ai_may_reply(), "a transfer never wakes the AI");
     }
 
     #[test]
     fn transfer_is_refused_unless_held_by_the_sender_for_someone_else() {
-        assert_eq!(err(human(ann()), E::Transfer { from: bob(), to: bob() }), TransitionError::NotHolder { holder: ann() });
-        assert_eq!(err(human(ann()), E::Transfer { from: ann(), to: ann() }), TransitionError::TransferToSelf);
-        assert_eq!(err(S::Ai, E::Transfer { from: ann(), to: bob() }), TransitionError::NotHeld);
-        assert_eq!(err(S::Requested, E::Transfer { from: ann(), to: bob() }), TransitionError::NotHeld);
-        assert_eq!(err(S::Closed, E::Transfer { from: ann(), to: bob() }), TransitionError::ConversationClosed);
-        assert_eq!(E::Transfer { from: ann(), to: bob() }.actor(), Actor::Agent { agent: ann() });
-        assert_eq!(E::Transfer { from: ann(), to: bob() }.name(), "transfer");
+        let pass = |from: AgentRef, to: AgentRef| E::Transfer { from, to, note: String::new() };
+        assert_eq!(err(human(ann()), pass(bob(), bob())), TransitionError::NotHolder { holder: ann() });
+        assert_eq!(err(human(ann()), pass(ann(), ann())), TransitionError::TransferToSelf);
+        assert_eq!(err(S::Ai, pass(ann(), bob())), TransitionError::NotHeld);
+        assert_eq!(err(S::Requested, pass(ann(), bob())), TransitionError::NotHeld);
+        assert_eq!(err(S::Closed, pass(ann(), bob())), TransitionError::ConversationClosed);
+        assert_eq!(pass(ann(), bob()).actor(), Actor::Agent { agent: ann() });
+        assert_eq!(pass(ann(), bob()).name(), "transfer");
     }
 
     #[test]
@@ -553,7 +556,7 @@ mod tests {
             arb_agent().prop_map(|agent| E::HandleChat { agent }),
             arb_agent().prop_map(|agent| E::ContinueChatYourself { agent }),
             arb_agent().prop_map(|agent| E::PassChatToAi { agent }),
-            (arb_agent(), arb_agent()).prop_map(|(from, to)| E::Transfer { from, to }),
+            (arb_agent(), arb_agent()).prop_map(|(from, to)| E::Transfer { from, to, note: String::new() }),
             Just(E::Close { by: Actor::System }),
         ]
     }

@@ -168,6 +168,7 @@ const seen = () => {{
     seenLater = 0;
     const last = [...document.querySelectorAll(".widget-messages li.msg[data-seq]")].pop();
     const seq = Number(last?.dataset.seq || 0);
+    if (seq < seenSent) seenSent = 0; // another conversation: its numbers start again
     if (!ready || seq <= seenSent || document.visibilityState !== "visible" || !innerHeight) return;
     seenAt = Date.now();
     if (send(JSON.stringify({{ type: "seen", seq }}))) seenSent = seq; else seen();

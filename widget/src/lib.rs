@@ -117,6 +117,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         ServerFrame::MessageUpdated { message } => messages.update(|m| upsert_by_seq(m, message)),
         ServerFrame::Ack { client_msg_id, .. } => pending.update(|p| p.retain(|(id, _)| *id != client_msg_id)),
         ServerFrame::State { state: s, .. } => {
+            // Another holder has read nothing yet (the server resets the mark too).
+            if s.holder().map(|a| &a.id) != state.with_untracked(|old| old.holder().map(|a| a.id.clone())).as_ref() {
+                human_seen.set(0);
+            }
             if s != HandoffState::Ai {
                 typing.set(None);
                 ai_draft.set(None);
@@ -268,6 +272,8 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     let composer = NodeRef::<leptos::html::Textarea>::new();
     keyboard(composer, menu_open);
     let token = Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.token.clone()).unwrap_or_default()));
+    let conversation =
+        Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.conversation_id.clone()).unwrap_or_default()));
     let on_sent = Callback::new(move |(email, seq): (String, i64)| {
         form_done_seq.update(|d| *d = (*d).max(seq).max(last_offer.get_untracked().0));
         form_wanted.set(false);
@@ -387,7 +393,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                 fallback=move || view! {
                     <div class="widget-ended">
                         <span>"This conversation has ended."</span>
-                        <TranscriptOffer token known_email/>
+                        <TranscriptOffer token conversation known_email/>
                         // A new session starts a new conversation (the old one is closed).
                         <button class="btn small primary" type="button" on:click=|_| {
                             if let Some(w) = web_sys::window() {
@@ -414,7 +420,11 @@ pub fn Widget(widget_id: String) -> impl IntoView {
 /// The ended chat's offer of its transcript by e-mail: a checkbox, then the address (the one the
 /// visitor gave before, if any) and "Send"; once queued, where it goes.
 #[component]
-fn TranscriptOffer(token: Signal<String>, known_email: Signal<Option<String>>) -> impl IntoView {
+fn TranscriptOffer(
+    token: Signal<String>,
+    conversation: Signal<String>,
+    known_email: Signal<Option<String>>,
+) -> impl IntoView {
     let wanted = RwSignal::new(false);
     let email = RwSignal::new(String::new());
     let sent_to = RwSignal::new(None::<String>);
@@ -424,7 +434,7 @@ fn TranscriptOffer(token: Signal<String>, known_email: Signal<Option<String>>) -
         ev.prevent_default();
         busy.set(true);
         spawn_local(async move {
-            match request_transcript(token.get_untracked(), email.get_untracked()).await {
+            match request_transcript(token.get_untracked(), conversation.get_untracked(), email.get_untracked()).await {
                 Ok(to) => sent_to.set(Some(to)),
                 Err(e) => error.set(Some(e.to_string())),
             }

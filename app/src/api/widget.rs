@@ -14,11 +14,12 @@ pub async fn start_visitor_session(widget_id: String, token: Option<String>) -> 
     backend.visitor_session(&widget_id, token.as_deref(), ip).await.map_err(fail)
 }
 
-/// The visitor (by their token) asks for the transcript of their ended conversation at `email`:
-/// queued in the outbox (once per conversation; asking again answers where the first went).
-/// Answers the address. Before the end: a conflict; a bad address: a field error on `email`.
+/// The visitor (by their token) asks for the transcript of their ended conversation `id` at
+/// `email`: queued in the outbox (once per conversation; asking again answers where the first
+/// went). Answers the address. Before the end: a conflict; a bad address: a field error on
+/// `email`; someone else's conversation: not found.
 #[server(name = RequestTranscript, prefix = "/api", endpoint = "widget/transcript")]
-pub async fn request_transcript(token: String, email: String) -> Result<String, AppError> {
+pub async fn request_transcript(token: String, id: String, email: String) -> Result<String, AppError> {
     use super::ssr::*;
-    backend()?.request_transcript(&token, &email).await.map_err(fail)
+    backend()?.request_transcript(&token, &id, &email).await.map_err(fail)
 }

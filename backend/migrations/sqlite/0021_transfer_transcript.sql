@@ -21,7 +21,8 @@ CREATE UNIQUE INDEX notifications_unread_message ON notifications(user_id, conve
     WHERE kind = 'message' AND read_at IS NULL;
 
 -- Issue 23: a visitor asks for the transcript of their closed conversation (kind 'transcript',
--- composed when sent; at most one per conversation). Rebuilt like notifications above.
+-- composed when sent; at most one queued or sent per conversation: a failed one may be asked
+-- for again). Rebuilt like notifications above.
 CREATE TABLE outbox_new (
     id               TEXT PRIMARY KEY,
     org_id           TEXT NOT NULL REFERENCES organizations(id),
@@ -48,4 +49,4 @@ ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX outbox_message ON outbox(conversation_id, seq);
 CREATE UNIQUE INDEX outbox_queued_digest ON outbox(user_id, kind) WHERE kind IN ('digest', 'push') AND status = 'queued';
-CREATE UNIQUE INDEX outbox_transcript ON outbox(conversation_id) WHERE kind = 'transcript';
+CREATE UNIQUE INDEX outbox_transcript ON outbox(conversation_id) WHERE kind = 'transcript' AND status IN ('queued', 'sent');

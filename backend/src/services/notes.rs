@@ -8,17 +8,13 @@
 //! organization's channel, which no visitor socket hears. The server tests `notes::*` check each
 //! of those four places.
 use crate::error::{field, Result};
-use crate::ids::{new_id, now_ms};
+use crate::ids::now_ms;
+use crate::store;
 use crate::principal::UserCtx;
 use crate::services::Backend;
 use domain::notes::{NoteDto, MAX_NOTES_PER_CONVERSATION};
 use domain::values::{ClientMsgId, MessageText};
 use domain::wire::ServerFrame;
-
-/// A retried note (same writer, same client id) is stored once.
-fn once() -> &'static str {
-    "ON CONFLICT (conversation_id, author_id, client_note_id) DO NOTHING"
-}
 
 const NOTE_COLS: &str =
     "n.id, n.conversation_id, n.author_id, n.author_name, n.text, n.after_seq, n.client_note_id, n.created_at";
@@ -68,23 +64,11 @@ impl Backend {
         let text = MessageText::parse(text)?;
         // One statement: the conversation's organization is checked and its last seq read where
         // the note is inserted.
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO notes (id, conversation_id, author_id, author_name, text, after_seq, client_note_id, created_at)
-             SELECT $1, c.id, $2, $3, $4, c.last_seq, $5, $6 FROM conversations c WHERE c.id = $7 AND c.org_id = $8
-             AND (SELECT COUNT(*) FROM notes WHERE conversation_id = $7) < {MAX_NOTES_PER_CONVERSATION} {}",
-            once()
-        )))
-        .bind(new_id())
-        .bind(&user.id)
-        .bind(&user.name)
-        .bind(text.as_str())
-        .bind(client.as_str())
-        .bind(now_ms())
-        .bind(conversation_id)
-        .bind(&org)
-        .execute(self.writer())
-        .await?
-        .rows_affected();
+        let mut conn = self.writer().acquire().await?;
+        let inserted =
+            store::notes::insert(&mut conn, conversation_id, &org, &user.agent_ref(), client.as_str(), text.as_str(), now_ms())
+                .await?;
+        drop(conn);
         let row: Option<NoteRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {NOTE_COLS} FROM notes n JOIN conversations c ON c.id = n.conversation_id
              WHERE n.conversation_id = $1 AND c.org_id = $2 AND n.author_id = $3 AND n.client_note_id = $4"

@@ -127,9 +127,14 @@ impl Backend {
             }
             // A transcript is written when it goes out (the conversation has ended: it is final).
             (_, None) if row.kind == "transcript" => {
-                let (subject, body) = self.transcript_mail(row.conversation_id.as_deref().unwrap_or_default()).await?;
-                let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &subject, &body).await;
-                (subject, body, outcome)
+                match self.transcript_mail(row.conversation_id.as_deref().unwrap_or_default()).await {
+                    Ok((subject, body)) => {
+                        let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &subject, &body).await;
+                        (subject, body, outcome)
+                    }
+                    // Retried, then given up, like a failed send.
+                    Err(e) => (String::new(), String::new(), Err(format!("could not write the transcript: {e}"))),
+                }
             }
             (_, None) => {
                 let outcome = couriers.mailer.send(&row.to_addr, &row.reply_to, &row.subject, &row.body).await;

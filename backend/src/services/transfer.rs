@@ -1,13 +1,13 @@
 //! Transfer (issue 23; `domain::transfer`): the agent holding a conversation passes it to a
 //! colleague of the organization who is active, may handle conversations and is online (their
 //! dashboard refreshed its presence within `email_offer::ONLINE_WINDOW_MS`). The transition
-//! (`HandoffEvent::Transfer`) tells the visitor who took over and notifies the colleague (bell,
-//! toast with a ring, e-mail or push as they chose); the optional note is kept as a private
-//! note. Anything refused — an offline, deactivated or unknown colleague, another
+//! (`HandoffEvent::Transfer`) tells the visitor who took over, notifies the colleague (bell,
+//! toast with a ring, e-mail or push as they chose; the note in the notification's text) and
+//! keeps the optional note as a private note — all in one transaction. Anything refused — an offline, deactivated or unknown colleague, another
 //! organization's user, a note over the message limit, a chat the caller does not hold —
 //! answers a clear error and changes nothing.
 use crate::error::{field, Result};
-use crate::ids::{new_id, now_ms};
+use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::email_offer::ONLINE_WINDOW_MS;
 use crate::services::Backend;
@@ -28,14 +28,18 @@ impl Backend {
         let org = self.handling_org(user, conversation_id).await?;
         self.summary_row(conversation_id, &org).await?; // an unknown id is "not found"
         let rows: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id, name, last_seen_at {RECEIVERS} AND id <> $2 ORDER BY name, id"
+            "SELECT id, name, last_seen_at {RECEIVERS} AND id <> $2"
         )))
         .bind(&org)
         .bind(&user.id)
         .fetch_all(self.pool())
         .await?;
         let since = now_ms() - ONLINE_WINDOW_MS;
-        Ok(rows.into_iter().map(|(id, name, seen)| Colleague { id, name, online: seen >= since }).collect())
+        let mut colleagues: Vec<Colleague> =
+            rows.into_iter().map(|(id, name, seen)| Colleague { id, name, online: seen >= since }).collect();
+        // By name, the same on both engines (their text orders differ).
+        colleagues.sort_by_cached_key(|c| (c.name.to_lowercase(), c.id.clone()));
+        Ok(colleagues)
     }
 
     /// Passes a conversation the user holds to a colleague (see the module's rules).
@@ -47,9 +51,10 @@ impl Backend {
         note: &str,
     ) -> Result<HandoffState> {
         let org = self.handling_org(user, conversation_id).await?;
+        self.summary_row(conversation_id, &org).await?; // another organization's: "not found"
         let note = match note.trim() {
-            "" => None,
-            _ => Some(MessageText::parse(note).map_err(|e| field("note", e.to_string()))?),
+            "" => String::new(),
+            _ => MessageText::parse(note).map_err(|e| field("note", e.to_string()))?.into_inner(),
         };
         let unknown = || field("to", "choose a colleague of your organization");
         if to_user_id.len() > MAX_ID {
@@ -72,15 +77,7 @@ impl Backend {
         if seen_at < now_ms() - ONLINE_WINDOW_MS {
             return Err(field("to", format!("{name} is offline: choose a colleague who is online")));
         }
-        let event = HandoffEvent::Transfer { from: user.agent_ref(), to: AgentRef { id, name } };
-        let state = self.handoff(conversation_id, &org, event).await?;
-        if let Some(note) = note {
-            // The transfer stands either way: a note that cannot be kept (the conversation's
-            // notes are full) is logged.
-            if let Err(e) = self.add_note(user, conversation_id, &new_id(), note.as_str()).await {
-                tracing::warn!(error = %e, conversation = conversation_id, "the transfer's note was not kept");
-            }
-        }
-        Ok(state)
+        let event = HandoffEvent::Transfer { from: user.agent_ref(), to: AgentRef { id, name }, note };
+        self.handoff(conversation_id, &org, event).await
     }
 }

@@ -4,7 +4,8 @@
 //! the states to decide what to write.
 use crate::conversation::{Guard, SummaryRow};
 use crate::error::Result;
-use crate::store::{messages, notifications};
+use crate::ids::new_id;
+use crate::store::{messages, notes, notifications};
 use domain::handoff::{Actor, Effect, HandoffEvent, HandoffState};
 use domain::wire::{Author, MessageDto};
 use sqlx::AnyConnection;
@@ -32,9 +33,14 @@ pub(crate) async fn write_transition(
     t: &PendingTransition,
 ) -> Result<Option<(Vec<(MessageDto, SummaryRow)>, bool)>> {
     let holder = t.to.holder();
+    // How far "the agent holding it" read (`services::seen`) is the holder's: another holder has
+    // read nothing yet.
+    let new_holder = i64::from(t.from.holder().map(|a| &a.id) != holder.map(|a| &a.id));
     let updated = sqlx::query(
         "UPDATE conversations SET state = $1, holder_id = $2, holder_name = $3, state_version = state_version + 1,
-         state_since = $4, last_activity = $4 WHERE id = $5 AND org_id = $6 AND state_version = $7",
+         state_since = $4, last_activity = $4,
+         human_seen_seq = CASE WHEN $8 = 1 THEN 0 ELSE human_seen_seq END
+         WHERE id = $5 AND org_id = $6 AND state_version = $7",
     )
     .bind(t.to.kind().as_str())
     .bind(holder.map(|a| a.id.clone()))
@@ -43,6 +49,7 @@ pub(crate) async fn write_transition(
     .bind(&t.id)
     .bind(&t.org)
     .bind(t.version)
+    .bind(new_holder)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -85,8 +92,14 @@ pub(crate) async fn write_transition(
                 notifications::stop_request_alerts(conn, &t.id, t.now).await?;
                 bell_changed = true;
             }
-            Effect::AlertColleague { agent, from_name } => {
-                let text = format!("{from_name} passed you the chat with {}", t.visitor_name);
+            Effect::AlertColleague { agent, from, note } => {
+                let mut text = format!("{} passed you the chat with {}", from.name, t.visitor_name);
+                if !note.is_empty() {
+                    // Kept with the transfer (a conversation with its notes full keeps it in
+                    // the notification only).
+                    notes::insert(conn, &t.id, &t.org, from, &new_id(), note, t.now).await?;
+                    text = format!("{text}: {note}");
+                }
                 notifications::notify_colleague(conn, &t.org, &t.id, &agent.id, &text, t.now).await?;
                 bell_changed = true;
             }

@@ -93,6 +93,9 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         .ok();
     let a_label = a_label["id"].as_str().unwrap().to_string();
     let a_conv = app.visitor().await.conversation_id();
+    let bob = app.login(BOB).await;
+    let bob_id = app.call("auth/me", Some(&bob), &[]).await.ok()["id"].as_str().unwrap().to_string();
+    app.backend.touch_presence(&bob_id).await.unwrap();
     let form_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("conversations/get", vec![("id", &conv)]),
         ("conversations/context", vec![("id", &conv)]),
@@ -103,9 +106,10 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("handoff/pass", vec![("id", &conv)]),
         ("handoff/close", vec![("id", &conv)]),
         ("handoff/colleagues", vec![("id", &conv)]),
-        ("handoff/transfer", vec![("id", &conv), ("to", &zed_id), ("note", "spy")]),
+        // To a colleague of A who is online: B's conversation stays B's.
+        ("handoff/transfer", vec![("id", &conv), ("to", &bob_id), ("note", "spy")]),
         // B's conversation id is no visitor token: B's transcript cannot be asked for.
-        ("widget/transcript", vec![("token", &conv), ("email", "a@example.com")]),
+        ("widget/transcript", vec![("token", &conv), ("id", &conv), ("email", "a@example.com")]),
         ("chat/send", vec![("id", &conv), ("client_msg_id", "x1"), ("text", "hi")]),
     ];
     for (endpoint, form) in &form_calls {

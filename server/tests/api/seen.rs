@@ -157,6 +157,15 @@ async fn seen_only_moves_forward_and_only_for_the_holder(db: Db) {
     eve_ws.ready().await;
     assert_eq!(marks(detail(&app, &ann.cookie, &conv).await).1, 0, "nobody holds it any more");
 
+    // Ann holds it again and reads; when she passes it on, the next holder has read nothing.
+    ann.act(&app, "handoff/continue", &conv).await.ok();
+    tokio::time::sleep(PAUSE).await;
+    ann.socket.send_json(json!({"type": "seen", "conversation_id": conv, "seq": 3})).await;
+    ann.socket.ready().await;
+    assert_eq!(marks(detail(&app, &ann.cookie, &conv).await).1, 3);
+    ann.act(&app, "handoff/pass", &conv).await.ok();
+    assert_eq!(marks(detail(&app, &ann.cookie, &conv).await).1, 0, "reset with the holder");
+
     // Malformed: a clear error, the socket goes on.
     v.socket.send_json(json!({"type": "seen", "seq": "all"})).await;
     assert_eq!(v.error().await.0, "bad_frame");

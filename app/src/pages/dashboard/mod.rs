@@ -327,6 +327,7 @@ fn Dashboard(
                     live.notes_bumps.bump(&id);
                     s.send(&AgentFrame::Watch { last_seq: live.max_seq(&id), conversation_id: id });
                 }
+                live.seen.socket_opened();
                 inbox.reload(); // whatever changed while we were away
                 bell_version.update(|v| *v += 1);
             },
