@@ -198,7 +198,12 @@ async fn visitor_socket(ws: WebSocketUpgrade, State(relay): State<Relay>) -> Res
             c.visitor = Some(out.clone());
             c.seq
         };
-        let _ = out.send(encode(&ServerFrame::Welcome { conversation_id: conv.clone(), state: held(), last_seq, human_seen_seq: 0 }));
+        let _ = out.send(encode(&ServerFrame::Welcome {
+            conversation_id: conv.clone(),
+            state: held(),
+            last_seq,
+            human_seen_seq: 0,
+        }));
         while let Some(Ok(msg)) = stream.next().await {
             let Message::Text(t) = msg else { continue };
             let reply = match serde_json::from_str(&t) {

@@ -186,10 +186,17 @@ pub enum Effect {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
     HumanRequested,
-    AgentJoined { agent_name: String },
-    ReturnedToAi { agent_name: String },
+    AgentJoined {
+        agent_name: String,
+    },
+    ReturnedToAi {
+        agent_name: String,
+    },
     /// Told to the visitor: who took over from whom.
-    Transferred { from_name: String, to_name: String },
+    Transferred {
+        from_name: String,
+        to_name: String,
+    },
     Closed,
 }
 

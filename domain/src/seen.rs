@@ -19,23 +19,17 @@ pub fn advances(stored: i64, reported: i64, last_seq: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg(seq: i64, author: Author) -> MessageDto {
-        MessageDto {
-            conversation_id: "c".into(),
-            seq,
-            author,
-            text: "t".into(),
-            client_msg_id: None,
-            created_at: 0,
-            extra: Default::default(),
-        }
-    }
+    use crate::wire::test_message as msg;
 
     #[test]
     fn the_mark_is_on_the_newest_seen_message_of_its_side() {
         let agent = Author::Agent { id: "u".into(), name: "Ann".into() };
-        let m = [msg(1, Author::Visitor), msg(2, agent.clone()), msg(3, Author::Visitor), msg(4, agent)];
+        let m = [
+            msg(1, Author::Visitor, "t"),
+            msg(2, agent.clone(), "t"),
+            msg(3, Author::Visitor, "t"),
+            msg(4, agent, "t"),
+        ];
         let visitor = |a: &Author| *a == Author::Visitor;
         assert_eq!(seen_mark(&m, 0, visitor), None);
         assert_eq!(seen_mark(&m, 2, visitor), Some(1));

@@ -34,18 +34,7 @@ pub fn transcript_text(messages: &[MessageDto], ai_name: &str, org_name: &str, w
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg(seq: i64, author: Author, text: &str) -> MessageDto {
-        MessageDto {
-            conversation_id: "c".into(),
-            seq,
-            author,
-            text: text.into(),
-            client_msg_id: None,
-            created_at: seq,
-            extra: Default::default(),
-        }
-    }
+    use crate::wire::test_message as msg;
 
     #[test]
     fn each_message_says_who_wrote_it_as_the_widget_did() {

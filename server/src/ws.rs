@@ -176,7 +176,8 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
     if last_sent > last_seq {
         last_sent = 0; // the client remembers another conversation: send it everything
     }
-    if !send(&mut socket, &ServerFrame::Welcome { conversation_id: conv.clone(), state, last_seq, human_seen_seq }).await
+    if !send(&mut socket, &ServerFrame::Welcome { conversation_id: conv.clone(), state, last_seq, human_seen_seq })
+        .await
         || !deliver(&mut socket, &backend, &conv, &mut last_sent, None, for_visitor).await
     {
         return;

@@ -44,7 +44,8 @@ impl Backend {
                 self.hub.publish_org(org_id, ServerFrame::Notifications);
             }
             if effects.iter().any(|e| matches!(e, Effect::AlertColleague { note, .. } if !note.is_empty())) {
-                self.hub.publish_org(org_id, ServerFrame::NotesChanged { conversation_id: conversation_id.to_string() });
+                self.hub
+                    .publish_org(org_id, ServerFrame::NotesChanged { conversation_id: conversation_id.to_string() });
             }
             if effects.contains(&Effect::CancelAiGeneration) {
                 self.cancel_generation(conversation_id);

@@ -9,9 +9,9 @@
 //! of those four places.
 use crate::error::{field, Result};
 use crate::ids::now_ms;
-use crate::store;
 use crate::principal::UserCtx;
 use crate::services::Backend;
+use crate::store;
 use domain::notes::{NoteDto, MAX_NOTES_PER_CONVERSATION};
 use domain::values::{ClientMsgId, MessageText};
 use domain::wire::ServerFrame;
@@ -65,9 +65,16 @@ impl Backend {
         // One statement: the conversation's organization is checked and its last seq read where
         // the note is inserted.
         let mut conn = self.writer().acquire().await?;
-        let inserted =
-            store::notes::insert(&mut conn, conversation_id, &org, &user.agent_ref(), client.as_str(), text.as_str(), now_ms())
-                .await?;
+        let inserted = store::notes::insert(
+            &mut conn,
+            conversation_id,
+            &org,
+            &user.agent_ref(),
+            client.as_str(),
+            text.as_str(),
+            now_ms(),
+        )
+        .await?;
         drop(conn);
         let row: Option<NoteRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {NOTE_COLS} FROM notes n JOIN conversations c ON c.id = n.conversation_id

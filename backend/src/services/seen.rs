@@ -83,7 +83,14 @@ impl Backend {
     }
 
     /// Runs one side's update (in the grouped writes); whether it moved the mark.
-    async fn store_seen(&self, sql: &'static str, conv: &str, org: &str, seq: i64, holder: Option<&str>) -> Result<bool> {
+    async fn store_seen(
+        &self,
+        sql: &'static str,
+        conv: &str,
+        org: &str,
+        seq: i64,
+        holder: Option<&str>,
+    ) -> Result<bool> {
         let (conv, org, holder) = (conv.to_owned(), org.to_owned(), holder.map(str::to_owned));
         self.db
             .write(move |conn| {

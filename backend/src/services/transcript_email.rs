@@ -38,15 +38,16 @@ impl Backend {
         }
         let now = now_ms();
         // Counted across processes: the organization's transcripts of the last hour.
-        let (recent,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM outbox WHERE org_id = $1 AND kind = 'transcript' AND created_at > $2",
-        )
-        .bind(&org)
-        .bind(now - HOUR_MS)
-        .fetch_one(self.pool())
-        .await?;
+        let (recent,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE org_id = $1 AND kind = 'transcript' AND created_at > $2")
+                .bind(&org)
+                .bind(now - HOUR_MS)
+                .fetch_one(self.pool())
+                .await?;
         if recent >= MAX_TRANSCRIPTS_PER_HOUR {
-            return Err(BackendError::RateLimited("many transcripts were asked for just now; please try again later".into()));
+            return Err(BackendError::RateLimited(
+                "many transcripts were asked for just now; please try again later".into(),
+            ));
         }
         sqlx::query(
             "INSERT INTO outbox (id, org_id, kind, conversation_id, to_addr, reply_to, status, next_attempt_at, created_at)
@@ -81,7 +82,9 @@ impl Backend {
         .await?;
         let mut messages = Vec::new();
         loop {
-            let page = self.messages_after(conversation_id, messages.last().map_or(0, |m: &domain::wire::MessageDto| m.seq)).await?;
+            let page = self
+                .messages_after(conversation_id, messages.last().map_or(0, |m: &domain::wire::MessageDto| m.seq))
+                .await?;
             let full = page.len() as i64 >= crate::conversation::PAGE;
             messages.extend(page);
             if !full {

@@ -27,13 +27,12 @@ impl Backend {
     pub async fn transfer_colleagues(&self, user: &UserCtx, conversation_id: &str) -> Result<Vec<Colleague>> {
         let org = self.handling_org(user, conversation_id).await?;
         self.summary_row(conversation_id, &org).await?; // an unknown id is "not found"
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id, name, last_seen_at {RECEIVERS} AND id <> $2"
-        )))
-        .bind(&org)
-        .bind(&user.id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, name, last_seen_at {RECEIVERS} AND id <> $2")))
+                .bind(&org)
+                .bind(&user.id)
+                .fetch_all(self.pool())
+                .await?;
         let since = now_ms() - ONLINE_WINDOW_MS;
         let mut colleagues: Vec<Colleague> =
             rows.into_iter().map(|(id, name, seen)| Colleague { id, name, online: seen >= since }).collect();

@@ -418,6 +418,15 @@ impl Socket {
         }
     }
 
+    /// Asserts that nothing arriving within 300 ms of quiet names `conversation_id` or `word`
+    /// (another organization's dashboard hears nothing of a conversation).
+    pub async fn hears_nothing_of(&mut self, conversation_id: &str, word: &str) {
+        while let Some(f) = self.try_next(Duration::from_millis(300)).await {
+            let f = serde_json::to_string(&f).unwrap();
+            assert!(!f.contains(conversation_id) && !f.contains(word), "another organization heard {f}");
+        }
+    }
+
     /// Sends a ping frame and waits for the pong: the connection's loop is running.
     pub async fn ready(&mut self) {
         self.send_json(serde_json::json!({"type": "ping"})).await;

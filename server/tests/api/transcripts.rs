@@ -33,9 +33,13 @@ async fn an_ended_chat_s_transcript_reaches_the_visitor_without_notes(db: Db) {
     v.ack("m1").await;
     ann.act(&app, "handoff/continue", &conv).await.ok();
     ann.say(&app, &conv, "a1", "It left today.").await.ok();
-    app.call("conversations/note", Some(&ann.cookie), &[("id", &conv), ("client_note_id", "n1"), ("text", "VIP since 2019")])
-        .await
-        .ok();
+    app.call(
+        "conversations/note",
+        Some(&ann.cookie),
+        &[("id", &conv), ("client_note_id", "n1"), ("text", "VIP since 2019")],
+    )
+    .await
+    .ok();
 
     // Not before the end.
     assert_eq!(ask(&app, &token, &conv, "v@example.com").await.err(409)["code"], "conflict");

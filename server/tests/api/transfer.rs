@@ -45,8 +45,7 @@ async fn a_transfer_rings_the_colleague_and_tells_the_visitor(db: Db) {
 
     // Ann sees Bob online among her colleagues, and passes him the chat with a note.
     let colleagues: Vec<Colleague> =
-        serde_json::from_value(app.call("handoff/colleagues", Some(&ann.cookie), &[("id", &conv)]).await.ok())
-            .unwrap();
+        serde_json::from_value(app.call("handoff/colleagues", Some(&ann.cookie), &[("id", &conv)]).await.ok()).unwrap();
     assert!(colleagues.iter().any(|c| c.id == bob_id && c.online), "{colleagues:?}");
     assert!(colleagues.iter().all(|c| c.name != "Ann Agent"), "not herself: {colleagues:?}");
     let state = transfer(&app, &ann.cookie, &conv, &bob_id, "Refund approved up to 50 EUR").await.ok();
@@ -90,7 +89,12 @@ async fn a_transfer_nobody_can_take_is_refused_and_changes_nothing(db: Db) {
     let bob = app.login(BOB).await; // signed in, no dashboard open: offline
     let bob_id = user_id(&app, &bob).await;
     let admin = app.login(ADMIN).await;
-    let dee = new_user("dee@demo.test", "Dee", Some("demo-org"), json!({"conversations": true, "settings": false, "users": false}));
+    let dee = new_user(
+        "dee@demo.test",
+        "Dee",
+        Some("demo-org"),
+        json!({"conversations": true, "settings": false, "users": false}),
+    );
     let dee = app.call_json("admin/users/create", &admin, dee).await.ok();
     let dee_id = dee["id"].as_str().unwrap().to_string();
     app.backend.touch_presence(&dee_id).await.unwrap();
@@ -111,7 +115,11 @@ async fn a_transfer_nobody_can_take_is_refused_and_changes_nothing(db: Db) {
     let before = app.stored(&conv).await;
 
     // Bob's dashboard closed long ago.
-    sqlx::query("UPDATE users SET last_seen_at = 0 WHERE id = $1").bind(&bob_id).execute(app.backend.writer()).await.unwrap();
+    sqlx::query("UPDATE users SET last_seen_at = 0 WHERE id = $1")
+        .bind(&bob_id)
+        .execute(app.backend.writer())
+        .await
+        .unwrap();
     let offline = field_error(&transfer(&app, &ann.cookie, &conv, &bob_id, "").await, "to");
     assert!(offline.contains("offline"), "{offline}");
     let deactivated = field_error(&transfer(&app, &ann.cookie, &conv, &dee_id, "").await, "to");

@@ -75,9 +75,21 @@ impl SeenMarks {
 
     /// Reports the conversation seen up to its newest message whenever that, holding it, the
     /// page's visibility or the socket changes (browser only: effects do not run on the server).
-    pub(super) fn report(self, socket: SocketSlot, conversation_id: String, last_seq: Signal<i64>, i_hold: Signal<bool>) {
-        let reporter =
-            Reporter { socket, conversation_id, last_seq, i_hold, marks: self, done: StoredValue::new(Done::default()) };
+    pub(super) fn report(
+        self,
+        socket: SocketSlot,
+        conversation_id: String,
+        last_seq: Signal<i64>,
+        i_hold: Signal<bool>,
+    ) {
+        let reporter = Reporter {
+            socket,
+            conversation_id,
+            last_seq,
+            i_hold,
+            marks: self,
+            done: StoredValue::new(Done::default()),
+        };
         Effect::new(move |opened_before: Option<u64>| {
             last_seq.track();
             i_hold.track();
