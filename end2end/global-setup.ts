@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -12,6 +13,7 @@ export default async function globalSetup() {
   const bin = process.env.HANDOFF_SERVER_BIN || path.join(root, 'target/release/handoff-server');
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo leptos build --release\` first`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-e2e-'));
+  const smtp = await mailServer(path.join(dataDir, 'smtp'));
   fs.mkdirSync(path.join(__dirname, 'test-results'), { recursive: true });
   const logPath = path.join(__dirname, 'test-results', 'server.log');
   const log = fs.createWriteStream(logPath);
@@ -26,6 +28,9 @@ export default async function globalSetup() {
     // The stand-in language model below listens on 127.0.0.1, an internal address the server
     // refuses unless the operator allows it.
     HANDOFF_OUTBOUND_ALLOW: '127.0.0.1',
+    // Mail goes to the test mail server below.
+    HANDOFF_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as net.AddressInfo).port}`,
+    HANDOFF_OUTBOX_POLL_MS: '200',
     LEPTOS_SITE_ADDR: '127.0.0.1:0',
     LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
     LEPTOS_SITE_PKG_DIR: 'pkg',
@@ -88,11 +93,13 @@ export default async function globalSetup() {
 
   process.env.BASE_URL = baseUrl;
   process.env.CUSTOMER_URL = `http://127.0.0.1:${port}`;
+  process.env.SMTP_DIR = smtp.dir;
   process.env.LLM_URL = `http://127.0.0.1:${(llm.address() as { port: number }).port}/v1`;
 
   return async () => {
     customer.close();
     llm.close();
+    smtp.server.close();
     server.kill('SIGTERM');
     await new Promise((resolve) => { const t = setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 5000); server.on('exit', () => { clearTimeout(t); resolve(null); }); });
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -104,4 +111,43 @@ export default async function globalSetup() {
       throw new Error(`the server panicked during the browser tests; see ${logPath}`);
     }
   };
+}
+
+// A mail server stand-in: speaks plain SMTP (greeting, EHLO/HELO, MAIL, RCPT, DATA with
+// dot-unstuffing, RSET, NOOP, QUIT), accepts every message and keeps each as one `.eml` file in
+// `dir` for the tests to read (see `mails` in tests/support.ts).
+async function mailServer(dir: string) {
+  fs.mkdirSync(dir, { recursive: true });
+  let count = 0;
+  const server = net.createServer((socket) => {
+    let buffer = '';
+    let message: string[] | null = null;
+    socket.on('error', () => {});
+    socket.write('220 handoff-e2e ESMTP\r\n');
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8');
+      let end;
+      while ((end = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (message) {
+          if (line === '.') {
+            fs.writeFileSync(path.join(dir, `${String(++count).padStart(5, '0')}.eml`), message.join('\r\n'));
+            message = null;
+            socket.write('250 accepted\r\n');
+          } else {
+            message.push(line.startsWith('.') ? line.slice(1) : line);
+          }
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') socket.write('250-handoff-e2e\r\n250 8BITMIME\r\n');
+        else if (verb === 'DATA') { message = []; socket.write('354 end with <CRLF>.<CRLF>\r\n'); }
+        else if (verb === 'QUIT') { socket.write('221 bye\r\n'); socket.end(); }
+        else socket.write('250 OK\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, dir };
 }

@@ -1,7 +1,7 @@
 // The "send email" fallback: nobody answers a request in time, so the widget offers the e-mail
 // form; the visitor sends a question with files; an agent reads it (text as text, files as
-// downloads) and answers by e-mail, with the delivery status in the thread. Without an SMTP
-// server the test server writes mails to files, so a reply ends up "sent".
+// downloads) and answers by e-mail, with the delivery status in the thread. The test server
+// sends mail to the suite's mail server stand-in (global-setup.ts), so a reply ends up "sent".
 import { type Browser } from '@playwright/test';
 import * as fs from 'node:fs';
 import { allowConsole, BASE, expect, openWidget, signIn, test } from './support';

@@ -1,5 +1,7 @@
 // Shared steps of the browser suite: signing in to the dashboard and opening the widget on the
 // "customer site" (another origin, started by global-setup.ts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Frame, type FrameLocator, type Page } from '@playwright/test';
 
 // ---- The console guard -------------------------------------------------------------------------
@@ -79,6 +81,30 @@ export { expect };
 
 export const BASE = () => process.env.BASE_URL!;
 export const CUSTOMER = () => process.env.CUSTOMER_URL!;
+
+// ---- Mail --------------------------------------------------------------------------------------
+// What the suite's mail server stand-in (global-setup.ts) received: one e-mail per file.
+export type Mail = { to: string; subject: string; body: string };
+
+function parseMail(raw: string): Mail {
+  const [head, ...rest] = raw.split('\r\n\r\n');
+  const headers = head.replace(/\r\n[ \t]/g, ' ').split('\r\n');
+  const header = (name: string) =>
+    headers.find((h) => h.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? '';
+  let body = rest.join('\r\n\r\n');
+  const encoding = header('Content-Transfer-Encoding').toLowerCase();
+  if (encoding === 'base64') body = Buffer.from(body.replace(/\s/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') {
+    body = Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+  return { to: header('To'), subject: header('Subject'), body: body.replace(/\r\n/g, '\n') };
+}
+
+/** The e-mails sent to `to` so far, oldest first. */
+export function mailsTo(to: string): Mail[] {
+  const dir = process.env.SMTP_DIR!;
+  return fs.readdirSync(dir).sort().map((f) => parseMail(fs.readFileSync(path.join(dir, f), 'utf8'))).filter((m) => m.to.includes(to));
+}
 
 export async function signIn(browser: Browser, email: string, options: BrowserContextOptions = {}): Promise<Page> {
   const page = await signInAs(browser, email, 'handoff-demo', /\/conversations$/, options);

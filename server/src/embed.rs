@@ -27,6 +27,8 @@ const WIDGET_JS: &str = r#"(function () {
   b.style.cssText = 'position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:grid;place-items:center';
   // Opening moves the focus into the chat's message box; closing returns it to the bubble.
   var focusChat = function () { if (frame && frame.contentWindow) frame.contentWindow.postMessage('handoff:focus', base); };
+  // The chat learns whether it is on screen (it tells the team what the visitor has seen).
+  var tellShown = function () { if (frame && frame.contentWindow) frame.contentWindow.postMessage(open ? 'handoff:shown' : 'handoff:hidden', base); };
   // Where the visitor came from: the first other site's address this tab arrived from (the
   // site's own pages are not a source).
   var from = document.referrer;
@@ -59,6 +61,7 @@ const WIDGET_JS: &str = r#"(function () {
       quiet = !!restoring;
     } else {
       frame.style.display = open ? 'block' : 'none';
+      tellShown();
       if (open && !restoring) focusChat();
     }
     b.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
@@ -72,7 +75,7 @@ const WIDGET_JS: &str = r#"(function () {
     if (e.origin !== base) return;
     if (e.data === 'handoff:close' && open) setOpen(false);
     // The chat is mounted: it learns the page, and takes the focus unless it was only restored.
-    if (e.data === 'handoff:ready') { tellPage(true); if (open && !quiet) focusChat(); quiet = false; }
+    if (e.data === 'handoff:ready') { tellPage(true); tellShown(); if (open && !quiet) focusChat(); quiet = false; }
     if (e.data === 'handoff:chatting') remember('handoff:chatting', '1');
   });
   // Single-page sites change the address without loading a page: tell the chat each time.

@@ -145,7 +145,14 @@ const cut = (v, n) => String(v ?? "").slice(0, n);
 const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ url: cut(page.url, 2048), title: cut(page.title, 200),
   referrer: cut(page.referrer, 2048), language: cut(navigator.language, 35), time_zone: cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64),
   utc_offset: -new Date().getTimezoneOffset(), user_agent: cut(navigator.userAgent, 512) }} }}));
-addEventListener("message", (e) => {{ if (e.source === parent && e.data?.type === "handoff:page") {{ page = e.data; tell(); }} }});
+// Whether the chat is on screen: the embed script says so ("handoff:shown"/"handoff:hidden"); a
+// page opened on its own is.
+let shown = parent === window;
+addEventListener("message", (e) => {{
+  if (e.source !== parent) return;
+  if (e.data?.type === "handoff:page") {{ page = e.data; tell(); }}
+  if (e.data === "handoff:shown" || e.data === "handoff:hidden") {{ shown = e.data === "handoff:shown"; seen(); }}
+}});
 // The visitor typing: at most one frame in 1.1 s while the composer changes (the server counts
 // one a second), with the end of the text so far only where the organization shows it to agents.
 const preview = {preview};
@@ -159,8 +166,8 @@ addEventListener("input", (e) => {{
   if (wait <= 0) say(); else if (!later) later = setTimeout(say, wait);
 }});
 // Seen: the newest message shown while the chat is on screen (this page visible, its frame
-// open) is reported, at most once in 1.1 s (the server counts two a second); a report that could
-// not go out (offline) is tried again.
+// open: `shown`) is reported, at most once in 1.1 s (the server counts two a second); a report
+// that could not go out (offline) is tried again.
 let seenSent = 0, seenAt = 0, seenLater = 0;
 const seen = () => {{
   if (seenLater) return;
@@ -169,14 +176,52 @@ const seen = () => {{
     const last = [...document.querySelectorAll(".widget-messages li.msg[data-seq]")].pop();
     const seq = Number(last?.dataset.seq || 0);
     if (seq < seenSent) seenSent = 0; // another conversation: its numbers start again
-    if (!ready || seq <= seenSent || document.visibilityState !== "visible" || !innerHeight) return;
+    if (!ready || !shown || seq <= seenSent || document.visibilityState !== "visible") return;
     seenAt = Date.now();
     if (send(JSON.stringify({{ type: "seen", seq }}))) seenSent = seq; else seen();
   }}, Math.max(seenAt + 1100 - Date.now(), 0));
 }};
-new MutationObserver(seen).observe(document.body, {{ childList: true, subtree: true }});
+// The ended chat's offer of its transcript by e-mail: a checkbox, then the address (the one the
+// visitor gave before, if any) and "Send"; once queued, where it goes. Written here, not in the
+// WASM bundle, which it would grow by kilobytes. Fixed markup; what the visitor or the server
+// wrote goes in as text.
+const offerTranscript = (ended) => {{
+  if (!ended || ended.querySelector(".transcript-offer")) return;
+  const box = document.createElement("div");
+  box.className = "transcript-offer";
+  box.innerHTML = '<label class="check"><input type="checkbox"> Email me the transcript</label>'
+    + '<form class="transcript-form" hidden><input type="email" aria-label="Your e-mail address" placeholder="you@example.com" required>'
+    + '<button type="submit" class="btn small primary">Send</button></form><p class="form-error" role="alert" hidden></p>';
+  const [check, form, error] = [box.querySelector("input"), box.querySelector("form"), box.querySelector("p")];
+  const address = form.querySelector("input"), button = form.querySelector("button");
+  check.onchange = () => {{ form.hidden = !check.checked; if (check.checked && !address.value) address.value = ended.dataset.email || ""; }};
+  form.onsubmit = async (e) => {{
+    e.preventDefault();
+    error.hidden = true;
+    button.disabled = true;
+    try {{
+      const token = localStorage.getItem("handoff:visitor:" + {id_js}) || "";
+      const res = await fetch("/api/widget/transcript", {{ method: "POST",
+        body: new URLSearchParams({{ token, id: ended.dataset.conversation || "", email: address.value }}) }});
+      const answer = await res.json().catch(() => ({{}}));
+      if (!res.ok) throw new Error(answer.message || "The transcript could not be asked for. Please try again.");
+      const done = document.createElement("p");
+      done.className = "email-sent";
+      done.setAttribute("role", "status");
+      done.textContent = `The transcript is on its way to ${{answer}}.`;
+      box.replaceChildren(done);
+    }} catch (err) {{
+      error.textContent = err.message;
+      error.hidden = false;
+    }} finally {{
+      button.disabled = false;
+    }}
+  }};
+  ended.prepend(box);
+}};
+new MutationObserver(() => {{ seen(); offerTranscript(document.querySelector(".widget-ended")); }})
+  .observe(document.body, {{ childList: true, subtree: true }});
 document.addEventListener("visibilitychange", seen);
-addEventListener("resize", seen);
 init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
 </body></html>"#
     );

@@ -10,7 +10,7 @@
 //! When nobody answers a request in time the server appends an e-mail offer; the widget then
 //! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
 //! request waits, the visitor can also open the form themselves.
-use app::api::widget::{request_transcript, start_visitor_session};
+use app::api::widget::start_visitor_session;
 use app::components::email_form::EmailForm;
 use app::components::icons::{Icon, IconKind};
 use app::components::transcript::{Perspective, Transcript};
@@ -272,8 +272,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     let composer = NodeRef::<leptos::html::Textarea>::new();
     keyboard(composer, menu_open);
     let token = Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.token.clone()).unwrap_or_default()));
-    let conversation =
-        Signal::derive(move || session.with(|s| s.as_ref().map(|s| s.conversation_id.clone()).unwrap_or_default()));
+    let conversation = move || session.with(|s| s.as_ref().map(|s| s.conversation_id.clone()));
     let on_sent = Callback::new(move |(email, seq): (String, i64)| {
         form_done_seq.update(|d| *d = (*d).max(seq).max(last_offer.get_untracked().0));
         form_wanted.set(false);
@@ -285,14 +284,14 @@ pub fn Widget(widget_id: String) -> impl IntoView {
     });
     let send_key = send;
     // The address the visitor gave in their newest e-mail form (offered for the transcript).
-    let known_email = Signal::derive(move || {
+    let known_email = move || {
         messages.with(|m| {
             m.iter().rev().find_map(|x| match &x.extra {
                 MessageExtra::EmailForm { email, .. } => Some(email.clone()),
                 _ => None,
             })
         })
-    });
+    };
     let scroller = NodeRef::<leptos::html::Div>::new();
     follow_bottom(scroller, move || {
         messages.track();
@@ -391,9 +390,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             <Show
                 when=move || state.get() != HandoffState::Closed
                 fallback=move || view! {
-                    <div class="widget-ended">
+                    // The page's script adds the offer of the transcript by e-mail here (for this
+                    // conversation, with the address the visitor gave before, if any).
+                    <div class="widget-ended" data-conversation=conversation data-email=known_email>
                         <span>"This conversation has ended."</span>
-                        <TranscriptOffer token conversation known_email/>
                         // A new session starts a new conversation (the old one is closed).
                         <button class="btn small primary" type="button" on:click=|_| {
                             if let Some(w) = web_sys::window() {
@@ -413,59 +413,6 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     <button type="submit" class="btn primary" disabled=move || !connected.get()>"Send"</button>
                 </form>
             </Show>
-        </div>
-    }
-}
-
-/// The ended chat's offer of its transcript by e-mail: a checkbox, then the address (the one the
-/// visitor gave before, if any) and "Send"; once queued, where it goes.
-#[component]
-fn TranscriptOffer(
-    token: Signal<String>,
-    conversation: Signal<String>,
-    known_email: Signal<Option<String>>,
-) -> impl IntoView {
-    let wanted = RwSignal::new(false);
-    let email = RwSignal::new(String::new());
-    let sent_to = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let send = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        busy.set(true);
-        spawn_local(async move {
-            match request_transcript(token.get_untracked(), conversation.get_untracked(), email.get_untracked()).await {
-                Ok(to) => sent_to.set(Some(to)),
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            busy.set(false);
-        });
-    };
-    view! {
-        <div class="transcript-offer">
-            {move || match sent_to.get() {
-                Some(to) => view! { <p class="email-sent" role="status">{format!("The transcript is on its way to {to}.")}</p> }.into_any(),
-                None => view! {
-                    <label class="check">
-                        <input type="checkbox" prop:checked=move || wanted.get() on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            if on && email.get_untracked().is_empty() {
-                                email.set(known_email.get_untracked().unwrap_or_default());
-                            }
-                            wanted.set(on);
-                        }/>
-                        "Email me the transcript"
-                    </label>
-                    <Show when=move || wanted.get()>
-                        <form class="transcript-form" on:submit=send>
-                            <input type="email" aria-label="Your e-mail address" placeholder="you@example.com" required
-                                prop:value=move || email.get() on:input=move |ev| { error.set(None); email.set(event_target_value(&ev)); }/>
-                            <button type="submit" class="btn small primary" disabled=move || busy.get()>"Send"</button>
-                        </form>
-                    </Show>
-                    {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-                }.into_any(),
-            }}
         </div>
     }
 }

@@ -15,7 +15,7 @@ pub async fn start_visitor_session(widget_id: String, token: Option<String>) -> 
 }
 
 /// The visitor (by their token) asks for the transcript of their ended conversation `id` at
-/// `email`: queued in the outbox (once per conversation; asking again answers where the first
+/// `email` (called by the `/widget/{id}` page's script, see `server::widget`): queued in the outbox (once per conversation; asking again answers where the first
 /// went). Answers the address. Before the end: a conflict; a bad address: a field error on
 /// `email`; someone else's conversation: not found.
 #[server(name = RequestTranscript, prefix = "/api", endpoint = "widget/transcript")]

@@ -56,7 +56,8 @@ pub(super) fn TransferPanel(conversation_id: String, open: RwSignal<bool>) -> im
                     on:change=move |ev| to.set(event_target_value(&ev))>
                     {list.into_iter().map(|c| {
                         let label = if c.online { c.name.clone() } else { format!("{} (offline)", c.name) };
-                        view! { <option value=c.id.clone() disabled=!c.online>{label}</option> }
+                        let id = c.id.clone();
+                        view! { <option value=c.id.clone() disabled=!c.online selected=move || to.get() == id>{label}</option> }
                     }).collect_view()}
                 </select>
             }
