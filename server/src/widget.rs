@@ -138,17 +138,21 @@ pub async fn page(
 <link rel="modulepreload" href="{pkg}/handoff_widget.js" nonce="{nonce}">
 <link rel="preload" href="{pkg}/handoff_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin>
 </head><body><p class="muted pad" id="boot">Connecting…</p><noscript><p class="pad">The chat needs JavaScript.</p></noscript>
-<script type="module" nonce="{nonce}">import init, {{ mount, context, send }} from "{pkg}/handoff_widget.js";
+<script type="module" nonce="{nonce}">import init, {{ mount, context, send, token }} from "{pkg}/handoff_widget.js";
 let page = {{}}, ready = false;
 // Cut here already (the server cuts again): a frame must stay far below the socket's 16 KiB limit.
 const cut = (v, n) => String(v ?? "").slice(0, n);
 const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ url: cut(page.url, 2048), title: cut(page.title, 200),
   referrer: cut(page.referrer, 2048), language: cut(navigator.language, 35), time_zone: cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64),
   utc_offset: -new Date().getTimezoneOffset(), user_agent: cut(navigator.userAgent, 512) }} }}));
-// Whether the chat is on screen: the embed script says so ("handoff:shown"/"handoff:hidden"); a
-// page opened on its own is.
-let shown = parent === window;
+// Whether the chat is on screen: the embed script says so ("handoff:shown"/"handoff:hidden");
+// until it has (an older cached embed script never does), a page opened on its own is, and a
+// frame is while it has a height.
+let shown = null;
+const onScreen = () => shown ?? (parent === window || innerHeight > 0);
 addEventListener("message", (e) => {{
+  // The chat (re)connected: what was seen is reported again.
+  if (e.source === window && e.data === "handoff:connected") {{ seenSent = 0; seen(); }}
   if (e.source !== parent) return;
   if (e.data?.type === "handoff:page") {{ page = e.data; tell(); }}
   if (e.data === "handoff:shown" || e.data === "handoff:hidden") {{ shown = e.data === "handoff:shown"; seen(); }}
@@ -176,7 +180,7 @@ const seen = () => {{
     const last = [...document.querySelectorAll(".widget-messages li.msg[data-seq]")].pop();
     const seq = Number(last?.dataset.seq || 0);
     if (seq < seenSent) seenSent = 0; // another conversation: its numbers start again
-    if (!ready || !shown || seq <= seenSent || document.visibilityState !== "visible") return;
+    if (!ready || !onScreen() || seq <= seenSent || document.visibilityState !== "visible") return;
     seenAt = Date.now();
     if (send(JSON.stringify({{ type: "seen", seq }}))) seenSent = seq; else seen();
   }}, Math.max(seenAt + 1100 - Date.now(), 0));
@@ -200,9 +204,8 @@ const offerTranscript = (ended) => {{
     error.hidden = true;
     button.disabled = true;
     try {{
-      const token = localStorage.getItem("handoff:visitor:" + {id_js}) || "";
       const res = await fetch("/api/widget/transcript", {{ method: "POST",
-        body: new URLSearchParams({{ token, id: ended.dataset.conversation || "", email: address.value }}) }});
+        body: new URLSearchParams({{ token: token(), id: ended.dataset.conversation || "", email: address.value }}) }});
       const answer = await res.json().catch(() => ({{}}));
       if (!res.ok) throw new Error(answer.message || "The transcript could not be asked for. Please try again.");
       const done = document.createElement("p");
@@ -222,6 +225,7 @@ const offerTranscript = (ended) => {{
 new MutationObserver(() => {{ seen(); offerTranscript(document.querySelector(".widget-ended")); }})
   .observe(document.body, {{ childList: true, subtree: true }});
 document.addEventListener("visibilitychange", seen);
+addEventListener("resize", seen);
 init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
 </body></html>"#
     );

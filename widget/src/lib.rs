@@ -26,8 +26,9 @@ use leptos::task::spawn_local;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 std::thread_local! {
-    /// The newest visitor context frame (see [`context`]) and the chat's socket, once there is one.
-    static CONTEXT: std::cell::RefCell<(String, Option<app::live::SocketSlot>)> = Default::default();
+    /// The newest visitor context frame (see [`context`]), the chat's socket once there is one,
+    /// and the visitor's token (see [`token`]).
+    static CONTEXT: std::cell::RefCell<(String, Option<app::live::SocketSlot>, String)> = Default::default();
 }
 
 /// What the visitor's context panel shows (`VisitorFrame::Context`, see `domain::visitor_context`):
@@ -51,6 +52,13 @@ pub fn send(frame: String) -> bool {
         let Some(socket) = c.borrow().1 else { return false };
         socket.with_value(|s| s.as_ref().is_some_and(|s| s.send_text(&frame)))
     })
+}
+
+/// The visitor's token as the chat holds it (the page's script asks for an ended chat's
+/// transcript with it; local storage may be unavailable in a third-party frame).
+#[wasm_bindgen]
+pub fn token() -> String {
+    CONTEXT.with(|c| c.borrow().2.clone())
 }
 
 /// The entry point the `/widget/:id` page calls once the bundle is loaded.
@@ -165,6 +173,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             match start_visitor_session(wid, load_token(&key)).await {
                 Ok(s) => {
                     save_token(&key, &s.token);
+                    CONTEXT.with(|c| c.borrow_mut().2 = s.token.clone());
                     let token = s.token.clone();
                     session.set(Some(s));
                     let sock = LiveSocket::open(
@@ -179,6 +188,11 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                             let context = CONTEXT.with(|c| c.borrow().0.clone());
                             if !context.is_empty() {
                                 sock.send_text(&context);
+                            }
+                            // The page's script reports what was seen again (a report may have
+                            // been lost with the old connection).
+                            if let Some(w) = web_sys::window() {
+                                let _ = w.post_message(&wasm_bindgen::JsValue::from_str("handoff:connected"), "*");
                             }
                         },
                         on_frame,

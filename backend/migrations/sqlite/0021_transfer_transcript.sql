@@ -50,3 +50,5 @@ CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX outbox_message ON outbox(conversation_id, seq);
 CREATE UNIQUE INDEX outbox_queued_digest ON outbox(user_id, kind) WHERE kind IN ('digest', 'push') AND status = 'queued';
 CREATE UNIQUE INDEX outbox_transcript ON outbox(conversation_id) WHERE kind = 'transcript' AND status IN ('queued', 'sent');
+-- An organization's transcripts of the last hour are counted (a cap): by organization and time.
+CREATE INDEX outbox_transcript_recent ON outbox(org_id, created_at) WHERE kind = 'transcript';

@@ -61,8 +61,9 @@ impl Backend {
         .bind(&org)
         .execute(self.writer())
         .await?;
+        // The newest: this one, or the one queued or sent before (which may have just failed).
         let (to,): (String,) = sqlx::query_as(
-            "SELECT to_addr FROM outbox WHERE conversation_id = $1 AND kind = 'transcript' AND status IN ('queued', 'sent')",
+            "SELECT to_addr FROM outbox WHERE conversation_id = $1 AND kind = 'transcript' ORDER BY created_at DESC, id LIMIT 1",
         )
         .bind(conversation_id)
         .fetch_one(self.pool())
