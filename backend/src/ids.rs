@@ -10,6 +10,10 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Longer row ids do not exist (ours are 32 hex digits, [`new_id`]; the demo's are short): a
+/// client-chosen id past this is unknown without a query (and never becomes a rate-limit key).
+pub(crate) const MAX_ID_LEN: usize = 64;
+
 /// "2026-11-25 14:03 UTC", for quoting in e-mails.
 pub(crate) fn utc_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

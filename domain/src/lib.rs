@@ -36,6 +36,8 @@ pub mod notes;
 pub mod notifications;
 pub mod seen;
 pub mod summary;
+#[cfg(test)]
+mod test_support;
 pub mod transcript;
 pub mod transfer;
 pub mod values;

@@ -19,7 +19,7 @@ pub fn advances(stored: i64, reported: i64, last_seq: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_message as msg;
+    use crate::test_support::message as msg;
 
     #[test]
     fn the_mark_is_on_the_newest_seen_message_of_its_side() {

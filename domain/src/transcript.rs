@@ -34,7 +34,7 @@ pub fn transcript_text(messages: &[MessageDto], ai_name: &str, org_name: &str, w
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_message as msg;
+    use crate::test_support::message as msg;
 
     #[test]
     fn each_message_says_who_wrote_it_as_the_widget_did() {

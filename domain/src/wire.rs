@@ -375,20 +375,6 @@ tag_first_deserialize! {
     "email_offer" => EmailOffer
 }
 
-/// A chat message for unit tests (conversation "c", created at its seq).
-#[cfg(test)]
-pub(crate) fn test_message(seq: i64, author: Author, text: &str) -> MessageDto {
-    MessageDto {
-        conversation_id: "c".into(),
-        seq,
-        author,
-        text: text.into(),
-        client_msg_id: None,
-        created_at: seq,
-        extra: Default::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,15 +110,17 @@ impl Backend {
         let org = self.handling_org(user, conversation_id).await?;
         let row = self.summary_row(conversation_id, &org).await?;
         let messages = self.messages_after(conversation_id, 0).await?;
-        // The AI agent answering this conversation, named as the visitor sees it.
-        let (ai_name,): (String,) =
-            sqlx::query_as("SELECT a.name FROM conversations c JOIN agents a ON a.id = c.agent_id WHERE c.id = $1")
-                .bind(conversation_id)
-                .fetch_one(self.pool())
-                .await?;
+        // The AI agent answering this conversation, named as the visitor sees it; how far the
+        // visitor and the human agent holding it have read it (`services::seen`).
+        let (ai_name, visitor_seen_seq, human_seen_seq): (String, i64, i64) = sqlx::query_as(
+            "SELECT a.name, c.visitor_seen_seq, c.human_seen_seq FROM conversations c JOIN agents a ON a.id = c.agent_id
+             WHERE c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(self.pool())
+        .await?;
         let context = self.read_visitor_context(conversation_id, &org).await?;
         let notes = self.notes_of(conversation_id, &org).await?;
-        let (visitor_seen_seq, human_seen_seq) = self.seen_of(conversation_id, &org).await?;
         Ok(ConversationDetail {
             summary: row.summary()?,
             messages,

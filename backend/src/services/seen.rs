@@ -8,8 +8,8 @@
 //! most [`SEEN_PER_SECOND`] a second (clients report at most once in 1.1 s).
 use crate::conversation::{SummaryRow, SUMMARY_COLS};
 use crate::db::Done;
-use crate::error::BackendError;
-use crate::error::Result;
+use crate::error::{BackendError, Result};
+use crate::ids::MAX_ID_LEN;
 use crate::limits::RateWindow;
 use crate::principal::{UserCtx, VisitorCtx};
 use crate::services::Backend;
@@ -21,9 +21,6 @@ use std::time::Duration;
 /// Reports counted per second: per conversation for its visitor, per user for agents (their
 /// dashboard reports the one conversation it shows).
 pub const SEEN_PER_SECOND: u32 = 2;
-
-/// Longer conversation ids do not exist (ours are 32 hex digits).
-const MAX_ID: usize = 64;
 
 pub(crate) fn seen_rate() -> RateWindow<String> {
     RateWindow::new(SEEN_PER_SECOND, Duration::from_secs(1))
@@ -68,7 +65,7 @@ impl Backend {
     /// The agent's dashboard showed a conversation up to `seq`: stored and told to its visitor
     /// when the agent holds it (anyone else's reading is not the visitor's business: ignored).
     pub async fn human_seen(&self, user: &UserCtx, conversation_id: &str, seq: i64) -> Result<()> {
-        if conversation_id.len() > MAX_ID || self.seen.hit(&format!("a {}", user.id)).is_err() {
+        if conversation_id.len() > MAX_ID_LEN || self.seen.hit(&format!("a {}", user.id)).is_err() {
             return Ok(());
         }
         let org = self.handling_org(user, conversation_id).await?;
@@ -104,16 +101,5 @@ impl Backend {
                 })
             })
             .await
-    }
-
-    /// How far the visitor and the human agent holding it have read a conversation.
-    pub(crate) async fn seen_of(&self, conversation_id: &str, org_id: &str) -> Result<(i64, i64)> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT visitor_seen_seq, human_seen_seq FROM conversations WHERE id = $1 AND org_id = $2")
-                .bind(conversation_id)
-                .bind(org_id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(row.unwrap_or_default())
     }
 }

@@ -3,20 +3,17 @@
 //! dashboard refreshed its presence within `email_offer::ONLINE_WINDOW_MS`). The transition
 //! (`HandoffEvent::Transfer`) tells the visitor who took over, notifies the colleague (bell,
 //! toast with a ring, e-mail or push as they chose; the note in the notification's text) and
-//! keeps the optional note as a private note — all in one transaction. Anything refused — an offline, deactivated or unknown colleague, another
-//! organization's user, a note over the message limit, a chat the caller does not hold —
-//! answers a clear error and changes nothing.
+//! keeps the optional note as a private note — all in one transaction. Anything refused — an
+//! offline, deactivated or unknown colleague, another organization's user, a note over the
+//! message limit, a chat the caller does not hold — answers a clear error and changes nothing.
 use crate::error::{field, Result};
-use crate::ids::now_ms;
+use crate::ids::{now_ms, MAX_ID_LEN};
 use crate::principal::UserCtx;
 use crate::services::email_offer::ONLINE_WINDOW_MS;
 use crate::services::Backend;
 use domain::handoff::{AgentRef, HandoffEvent, HandoffState};
 use domain::transfer::Colleague;
 use domain::values::MessageText;
-
-/// Longer user ids do not exist (ours are 32 hex digits).
-const MAX_ID: usize = 64;
 
 /// Users of an organization who may receive a conversation (`$1`: the organization).
 const RECEIVERS: &str = "FROM users WHERE org_id = $1 AND active = 1 AND perm_conversations = 1";
@@ -56,7 +53,7 @@ impl Backend {
             _ => MessageText::parse(note).map_err(|e| field("note", e.to_string()))?.into_inner(),
         };
         let unknown = || field("to", "choose a colleague of your organization");
-        if to_user_id.len() > MAX_ID {
+        if to_user_id.len() > MAX_ID_LEN {
             return Err(unknown());
         }
         let row: Option<(String, String, i64, i64, i64)> = sqlx::query_as(

@@ -6,6 +6,7 @@
 //! comes a second later). The visitor's hint goes to its organization's dashboards only
 //! (`publish_org`), the agent's to the conversation's visitor and dashboards.
 use crate::error::Result;
+use crate::ids::MAX_ID_LEN;
 use crate::limits::RateWindow;
 use crate::principal::{UserCtx, VisitorCtx};
 use crate::services::Backend;
@@ -15,9 +16,6 @@ use domain::wire::ServerFrame;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Longer conversation ids do not exist (ours are 32 hex digits).
-const MAX_ID: usize = 64;
 
 /// How long an organization's `typing_preview` setting is taken from memory before it is read
 /// again (a change reaches other processes within this time; this one's at once).
@@ -86,7 +84,7 @@ impl Backend {
     /// holds it (anyone else's typing is nobody's business: ignored).
     pub async fn human_typing(&self, user: &UserCtx, conversation_id: &str) -> Result<()> {
         // Per user, whatever the conversation: ids are the client's to choose, keys stay few.
-        if conversation_id.len() > MAX_ID || self.typing.rate.hit(&format!("a {}", user.id)).is_err() {
+        if conversation_id.len() > MAX_ID_LEN || self.typing.rate.hit(&format!("a {}", user.id)).is_err() {
             return Ok(());
         }
         let org = self.handling_org(user, conversation_id).await?;

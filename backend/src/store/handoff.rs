@@ -77,7 +77,8 @@ pub(crate) async fn write_transition(
     .execute(&mut *conn)
     .await?;
     // The effects that write: announcements, and the bell (a new request notifies the team; a
-    // handled one is no longer news; a transfer notifies its receiver). Cancelling the AI is the caller's, after the commit.
+    // handled one is no longer news; a transfer notifies its receiver). Cancelling the AI is the
+    // caller's, after the commit.
     let (mut announced, mut bell_changed) = (Vec::new(), false);
     for effect in &t.effects {
         match effect {
