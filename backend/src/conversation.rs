@@ -2,7 +2,7 @@
 //! message kinds), and the guard every append is conditional on.
 use crate::error::{BackendError, Result};
 use domain::handoff::{AgentRef, HandoffState, StateKind};
-use domain::wire::{Author, ConversationSummary, Delivery, DeliveryStatus, MessageDto, MessageExtra};
+use domain::wire::{AttachmentDto, Author, ConversationSummary, Delivery, DeliveryStatus, MessageDto, MessageExtra};
 
 /// Largest page of messages returned at once.
 pub const PAGE: i64 = 500;
@@ -146,6 +146,10 @@ pub(crate) fn extra_columns(extra: &MessageExtra) -> (&'static str, Option<Strin
             ("email_form", Some(serde_json::json!({ "email": email }).to_string()))
         }
         MessageExtra::EmailReply { to, .. } => ("email_reply", Some(serde_json::json!({ "to": to }).to_string())),
+        MessageExtra::File { attachment: a } => (
+            "file",
+            Some(serde_json::json!({ "id": a.id, "name": a.name, "type": a.content_type, "size": a.size }).to_string()),
+        ),
     }
 }
 
@@ -157,6 +161,14 @@ pub(crate) fn extra_from_columns(kind: &str, meta: Option<&str>) -> MessageExtra
         "email_offer" => MessageExtra::EmailOffer,
         "email_form" => MessageExtra::EmailForm { email: get("email"), attachments: Vec::new() },
         "email_reply" => MessageExtra::EmailReply { to: get("to"), delivery: Delivery::default() },
+        "file" => MessageExtra::File {
+            attachment: AttachmentDto {
+                id: get("id"),
+                name: get("name"),
+                content_type: get("type"),
+                size: meta.get("size").and_then(|v| v.as_i64()).unwrap_or(0),
+            },
+        },
         _ => MessageExtra::Chat,
     }
 }
@@ -180,6 +192,14 @@ mod tests {
             MessageExtra::EmailOffer,
             MessageExtra::EmailForm { email: "a@b.co".into(), attachments: vec![] },
             MessageExtra::EmailReply { to: "a@b.co".into(), delivery: Delivery::default() },
+            MessageExtra::File {
+                attachment: AttachmentDto {
+                    id: "f1".into(),
+                    name: "shot \"1\".png".into(),
+                    content_type: "image/png".into(),
+                    size: 1234,
+                },
+            },
         ] {
             let (kind, meta) = extra_columns(&extra);
             assert_eq!(extra_from_columns(kind, meta.as_deref()), extra);

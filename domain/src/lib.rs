@@ -2,6 +2,8 @@
 //!
 //! * [`admin`] — organizations, users, permissions and widgets: DTOs and input rules.
 //! * [`agent`] — AI agent settings and knowledge base entries, their validation and file import.
+//! * [`chat_files`] — files sent in the chat by either side: checked like the e-mail form's
+//!   attachments; what the AI and the transcript are told of them.
 //! * [`canned`] — canned responses: title, `/shortcut` and text rules, placeholders, the
 //!   composer's suggestions.
 //! * [`email`] — the visitor's "send email" form and agents' e-mail replies: addresses, text,
@@ -27,6 +29,7 @@ mod tag_first;
 pub mod admin;
 pub mod agent;
 pub mod canned;
+pub mod chat_files;
 pub mod email;
 pub mod field;
 pub mod handoff;

@@ -20,7 +20,10 @@ pub fn transcript_text(messages: &[MessageDto], ai_name: &str, org_name: &str, w
             (Author::Agent { name, .. }, _) => name.clone(),
             (Author::System, _) => String::new(),
         };
-        let text = m.text.trim_end();
+        let text = match &m.extra {
+            MessageExtra::File { attachment } => crate::chat_files::in_transcript(attachment),
+            _ => m.text.trim_end().to_string(),
+        };
         if who.is_empty() {
             body.push_str(&format!("[{}] {text}\n\n", when(m.created_at)));
         } else {
@@ -44,7 +47,18 @@ mod tests {
             msg(3, Author::System, "Ann Agent joined the chat."),
             msg(4, Author::Agent { id: "u".into(), name: "Ann Agent".into() }, "It left today.\n"),
         ];
+        let mut file = msg(5, Author::Visitor, "parcel.png");
+        file.extra = MessageExtra::File {
+            attachment: crate::wire::AttachmentDto {
+                id: "a1".into(),
+                name: "parcel.png".into(),
+                content_type: "image/png".into(),
+                size: 3000,
+            },
+        };
+        let m = [m[0].clone(), m[1].clone(), m[2].clone(), m[3].clone(), file];
         let body = transcript_text(&m, "Ada", "Demo Org", |t| format!("t{t}"));
+        assert!(body.contains("[t5] You:\n[file: parcel.png (3 KB)]\n\n"), "{body}");
         assert!(body.starts_with("Your conversation with Demo Org"), "{body}");
         assert!(body.contains("[t1] Ada (AI):\nHi! I'm Ada.\n\n"), "{body}");
         assert!(body.contains("[t2] You:\nWhere is my parcel?\n\n"), "{body}");

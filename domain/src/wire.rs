@@ -50,10 +50,13 @@ pub enum MessageExtra {
     EmailForm { email: String, attachments: Vec<AttachmentDto> },
     /// An agent's answer, sent by e-mail to `to`; the message's `text` is the answer.
     EmailReply { to: String, delivery: Delivery },
+    /// A file sent in the chat (`crate::chat_files`); the message's `text` is its name.
+    File { attachment: AttachmentDto },
 }
 
-/// A file a visitor attached to the e-mail form. Downloaded from `/attachments/{id}` (signed-in
-/// users of the organization, or the visitor with the `X-Visitor-Token` header).
+/// A file attached to the e-mail form or sent in the chat. Downloaded from `/attachments/{id}`
+/// (signed-in users of the organization, or the conversation's visitor with the
+/// `X-Visitor-Token` header).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentDto {
     pub id: String,
@@ -370,7 +373,8 @@ tag_first_deserialize! {
 tag_first_deserialize! {
     MessageExtra, tag "type";
     "email_form" => EmailForm { email: String, attachments: Vec<AttachmentDto> },
-    "email_reply" => EmailReply { to: String, delivery: Delivery };
+    "email_reply" => EmailReply { to: String, delivery: Delivery },
+    "file" => File { attachment: AttachmentDto };
     "chat" => Chat,
     "email_offer" => EmailOffer
 }

@@ -8,10 +8,12 @@
 //!   WASM bundle, cached for a year under content-hashed addresses) — see [`widget`].
 //! * `/pkg/…` (the dashboard's bundle) with long-lived caching when cargo-leptos hashes its names.
 //! * `/api/widget/email` (the visitor's e-mail form, multipart) and `/attachments/{id}` — see
-//!   [`upload`].
+//!   [`upload`]; `/api/widget/file` and `/api/chat/file` (files sent in the chat, both ways) —
+//!   see [`chat_files`].
 //! * Pages rendered on a thread of their own, away from Leptos' SSR deadlock — see [`render`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
 #![recursion_limit = "256"]
+pub mod chat_files;
 pub mod dashboard_list;
 pub mod embed;
 pub mod render;
@@ -92,6 +94,16 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
             "/api/widget/email",
             axum::routing::post(upload::submit_email_form)
                 .layer(axum::extract::DefaultBodyLimit::max(upload::MAX_FORM_BODY)),
+        )
+        .route(
+            "/api/widget/file",
+            axum::routing::post(chat_files::visitor_file)
+                .layer(axum::extract::DefaultBodyLimit::max(chat_files::MAX_CHAT_FILE_BODY)),
+        )
+        .route(
+            "/api/chat/file",
+            axum::routing::post(chat_files::agent_file)
+                .layer(axum::extract::DefaultBodyLimit::max(chat_files::MAX_CHAT_FILE_BODY)),
         )
         .route("/attachments/{id}", get(upload::download_attachment))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))

@@ -26,11 +26,11 @@ pub const MAX_FORM_BODY: usize = MAX_TOTAL_BYTES + 256 * 1024;
 /// Largest text field.
 const MAX_TEXT_FIELD: usize = 64 * 1024;
 
-fn error(status: StatusCode, e: AppError) -> Response {
+pub(crate) fn error(status: StatusCode, e: AppError) -> Response {
     (status, Json(e)).into_response()
 }
 
-fn field_error(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
+pub(crate) fn field_error(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
     error(status, AppError::Field { field: field.into(), message: message.into() })
 }
 
@@ -39,7 +39,7 @@ fn too_large() -> Response {
     field_error(StatusCode::PAYLOAD_TOO_LARGE, "files", format!("attach at most {MAX_FILES} files, {limit} in all"))
 }
 
-fn backend_error(e: BackendError) -> Response {
+pub(crate) fn backend_error(e: BackendError) -> Response {
     let e = AppError::from(e);
     error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e)
 }
@@ -53,7 +53,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
     }
 }
 
-fn forbidden(message: &str) -> Response {
+pub(crate) fn forbidden(message: &str) -> Response {
     error(StatusCode::FORBIDDEN, AppError::Forbidden { message: message.into() })
 }
 
@@ -78,9 +78,9 @@ async fn read_file(field: &mut axum::extract::multipart::Field<'_>, total: &mut 
 }
 
 #[derive(serde::Serialize)]
-struct Submitted {
-    seq: i64,
-    duplicate: bool,
+pub(crate) struct Submitted {
+    pub(crate) seq: i64,
+    pub(crate) duplicate: bool,
 }
 
 /// A body declared too large is still read (and thrown away) up to this much, so that the client
@@ -88,7 +88,7 @@ struct Submitted {
 const MAX_DRAIN: usize = 64 * 1024 * 1024;
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-async fn drain(body: axum::body::Body) {
+pub(crate) async fn drain(body: axum::body::Body) {
     use futures::StreamExt;
     let mut stream = body.into_data_stream();
     let mut read = 0usize;

@@ -222,7 +222,22 @@ const offerTranscript = (ended) => {{
   }};
   ended.prepend(box);
 }};
-new MutationObserver(() => {{ seen(); offerTranscript(document.querySelector(".widget-ended")); }})
+// Files in the chat: this page has no cookie, so a file is fetched with the visitor's token (a
+// header, never in a URL) and shown from a `blob:` address — an image as soon as it is drawn,
+// any other file when its link is clicked. A failed fetch is tried again at the next change.
+const blobs = {{}};
+const fileUrl = (id) => blobs[id] ??= fetch(`/attachments/${{encodeURIComponent(id)}}`, {{ headers: {{ "X-Visitor-Token": token() }} }})
+  .then((r) => r.ok ? r.blob() : Promise.reject(r.status)).then((b) => URL.createObjectURL(b))
+  .catch((e) => {{ delete blobs[id]; throw e; }});
+const showFile = (a) => fileUrl(a.dataset.attachment).then((url) => {{ a.href = url; a.querySelector("img")?.setAttribute("src", url); return a; }});
+const images = () => ready && document.querySelectorAll("a.chat-file:not([href]) img").forEach((img) => showFile(img.closest("a")).catch(() => {{}}));
+addEventListener("click", (e) => {{
+  const a = e.target.closest?.("a.chat-file[data-attachment]");
+  if (!a || a.getAttribute("href")) return;
+  e.preventDefault();
+  showFile(a).then((a) => a.click(), () => {{}});
+}});
+new MutationObserver(() => {{ seen(); images(); offerTranscript(document.querySelector(".widget-ended")); }})
   .observe(document.body, {{ childList: true, subtree: true }});
 document.addEventListener("visibilitychange", seen);
 addEventListener("resize", seen);

@@ -11,6 +11,7 @@
 //! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
 //! request waits, the visitor can also open the form themselves.
 use app::api::widget::start_visitor_session;
+use app::components::chat_files::ChatFiles;
 use app::components::email_form::EmailForm;
 use app::components::icons::{Icon, IconKind};
 use app::components::transcript::{Perspective, Transcript};
@@ -297,6 +298,7 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         form_wanted.set(false);
     });
     let send_key = send;
+    let files = ChatFiles::new("/api/widget/file", Signal::derive(move || ("token", token.get())));
     // The address the visitor gave in their newest e-mail form (offered for the transcript).
     let known_email = move || {
         messages.with(|m| {
@@ -417,7 +419,9 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     </div>
                 }
             >
+                {files.list()}
                 <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+                    {files.button(Signal::derive(move || session.with(Option::is_none)))}
                     <textarea node_ref=composer
                         rows="1" placeholder="Type a message…" aria-label="Message"
                         prop:value=move || draft.get()

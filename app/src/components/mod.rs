@@ -1,8 +1,11 @@
 //! Pieces shared by pages.
 pub mod alerts;
 pub mod bell;
+pub mod chat_files;
 pub mod email_form;
 pub mod form;
 pub mod icons;
 pub mod topbar;
 pub mod transcript;
+#[cfg(feature = "browser")]
+pub mod upload;

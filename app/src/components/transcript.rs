@@ -2,9 +2,10 @@
 //! text (Leptos escapes it), never as HTML.
 //!
 //! Besides chat messages: the e-mail offer (a system notice), a visitor's e-mail form (a card
-//! with the address, the text and the files; agents get download links) and an agent's e-mail
-//! reply (with its delivery status; agents can retry a failed one). A `MessageUpdated` frame
-//! replaces a message under the same seq, so a row is keyed by what may change too.
+//! with the address, the text and the files; agents get download links), an agent's e-mail
+//! reply (with its delivery status; agents can retry a failed one) and a file sent in the chat
+//! (an image inline, any file a download). A `MessageUpdated` frame replaces a message under the
+//! same seq, so a row is keyed by what may change too.
 use crate::api::email::retry_email;
 use crate::components::icons::{Icon, IconKind};
 use crate::util::clock;
@@ -48,6 +49,7 @@ fn extra_kind(extra: &MessageExtra) -> &'static str {
         MessageExtra::EmailOffer => "email_offer",
         MessageExtra::EmailForm { .. } => "email_form",
         MessageExtra::EmailReply { .. } => "email_reply",
+        MessageExtra::File { .. } => "file",
     }
 }
 
@@ -119,6 +121,7 @@ where
                             <span class="msg-text">{m.text.clone()}</span>
                             {delivery_line(&m, to, delivery, perspective)}
                         }.into_any(),
+                        MessageExtra::File { attachment } => chat_file(attachment, perspective).into_any(),
                     };
                     let seq = m.seq;
                     let seen_here = move || {
@@ -159,6 +162,27 @@ fn attachment_list(files: Vec<AttachmentDto>, perspective: Perspective) -> impl 
                 }
             }).collect_view()}
         </ul>
+    }
+}
+
+/// A file sent in the chat: an image shown inline, any file a link with its name and size.
+/// Agents' addresses carry their session cookie; the widget has none, so there the `/widget/{id}`
+/// page's script fetches the file with the visitor's token (`data-attachment`) and fills in the
+/// image and the link (a `blob:` address): no token ever goes into a URL.
+fn chat_file(f: AttachmentDto, perspective: Perspective) -> impl IntoView {
+    let url = (perspective == Perspective::Agent).then(|| format!("/attachments/{}", f.id));
+    let size = human_size(usize::try_from(f.size).unwrap_or(0));
+    let image = domain::chat_files::is_image(&f.content_type).then(|| {
+        view! { <img class="chat-image" src=url.clone() alt=f.name.clone() data-attachment=f.id.clone()/> }
+    });
+    view! {
+        <a class="chat-file" href=url download=f.name.clone() data-attachment=f.id.clone() data-type=f.content_type.clone()>
+            {image}
+            <span class="chat-file-label">
+                <Icon kind=IconKind::Paperclip/>" "<span class="attachment-name">{f.name.clone()}</span>
+                " "<span class="attachment-size">{size}</span>
+            </span>
+        </a>
     }
 }
 

@@ -10,7 +10,7 @@ use crate::services::Backend;
 use crate::store::messages;
 use domain::handoff::{HandoffEvent, Requester};
 use domain::values::MessageText;
-use domain::wire::{Author, MessageDto, ServerFrame};
+use domain::wire::{Author, MessageDto, MessageExtra, ServerFrame};
 use sqlx::AssertSqlSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,7 +73,7 @@ impl Backend {
         .bind(conversation_id)
         .fetch_all(self.pool())
         .await?;
-        let history: Vec<MessageDto> = rows.into_iter().rev().map(MessageRow::dto).collect();
+        let history: Vec<MessageDto> = rows.into_iter().rev().map(MessageRow::dto).map(told_to_ai).collect();
 
         let ctx = AiContext {
             conversation_id: conversation_id.to_string(),
@@ -187,4 +187,13 @@ impl Backend {
     pub fn generations_running(&self) -> usize {
         self.generating.lock().expect("generating lock").values().flatten().filter(|h| !h.is_finished()).count()
     }
+}
+
+/// A message as the AI reads it: a file sent in the chat is a line saying it arrived (its name,
+/// type and size), never its content.
+fn told_to_ai(mut m: MessageDto) -> MessageDto {
+    if let MessageExtra::File { attachment } = &m.extra {
+        m.text = domain::chat_files::told_to_ai(&m.author, attachment);
+    }
+    m
 }

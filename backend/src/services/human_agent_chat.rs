@@ -7,6 +7,7 @@
 use crate::conversation::{Guard, Posted, SummaryRow, SUMMARY_COLS};
 use crate::error::{BackendError, Result};
 use crate::principal::UserCtx;
+use crate::services::transcript::Content;
 use crate::services::Backend;
 use domain::handoff::{Actor, HandoffEvent, HandoffState};
 use domain::values::{ClientMsgId, MessageText};
@@ -145,13 +146,23 @@ impl Backend {
         client_msg_id: &str,
         text: &str,
     ) -> Result<Posted> {
-        let org = self.handling_org(user, conversation_id).await?;
         let id = ClientMsgId::parse(client_msg_id)?;
         let text = MessageText::parse(text)?;
+        self.agent_post(user, conversation_id, &id, Content::Text(text.as_str().to_string())).await
+    }
+
+    /// Appends the holder's message or file, then tells the conversation's watchers and the bell.
+    pub(crate) async fn agent_post(
+        &self,
+        user: &UserCtx,
+        conversation_id: &str,
+        id: &ClientMsgId,
+        content: Content,
+    ) -> Result<Posted> {
+        let org = self.handling_org(user, conversation_id).await?;
         let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
-        let posted = self
-            .append_or_replay(conversation_id, &org, &author, Guard::HeldBy(user.id.clone()), &id, text.as_str())
-            .await?;
+        let posted =
+            self.append_or_replay(conversation_id, &org, &author, Guard::HeldBy(user.id.clone()), id, content).await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
             // In order, before the ack: one visitor's messages update the bell in sequence.

@@ -39,6 +39,7 @@ pub mod ai_agent_llm;
 pub mod ai_agents;
 pub mod ai_replies;
 pub mod canned;
+pub mod chat_files;
 pub mod email_form;
 pub mod email_offer;
 pub mod handoff;

@@ -7,6 +7,7 @@ use crate::db::Done;
 use crate::error::{BackendError, Result};
 use crate::services::Backend;
 use crate::store::messages;
+use domain::email::CheckedFile;
 use domain::handoff::HandoffState;
 use domain::values::ClientMsgId;
 use domain::wire::{AttachmentDto, Author, Delivery, MessageDto, MessageExtra, ServerFrame};
@@ -43,7 +44,8 @@ impl Backend {
 
     /// Like [`messages::append`] in a write of its own (`Db::write`: grouped with others on SQLite), but
     /// a message already stored under the same sender and client message id is returned instead
-    /// (with `duplicate`) and nothing is written.
+    /// (with `duplicate`) and nothing is written. A file (`Content::File`) is stored with its
+    /// message, in the same write.
     pub(crate) async fn append_or_replay(
         &self,
         conversation_id: &str,
@@ -51,10 +53,10 @@ impl Backend {
         author: &Author,
         guard: Guard,
         client_msg_id: &ClientMsgId,
-        text: &str,
+        content: Content,
     ) -> Result<AppendOutcome> {
-        let (conversation_id, org_id, author, client_msg_id, text) =
-            (conversation_id.to_string(), org_id.to_string(), author.clone(), client_msg_id.clone(), text.to_string());
+        let (conversation_id, org_id, author, client_msg_id) =
+            (conversation_id.to_string(), org_id.to_string(), author.clone(), client_msg_id.clone());
         let rate_limit = i64::from(self.config.visitor_messages_per_minute);
         self.db
             .write(move |conn| {
@@ -62,7 +64,7 @@ impl Backend {
                     let (_, _, _, sender) = author_columns(&author);
                     // Take the sequence number first: that locks the conversation (both
                     // engines), so the duplicate check below cannot race another append to it.
-                    let taken = messages::take_seq(conn, &conversation_id, &org_id, guard, &author, &text).await;
+                    let taken = messages::take_seq(conn, &conversation_id, &org_id, guard, &author, &content.preview()).await;
                     let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
                         "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
                     )))
@@ -80,13 +82,23 @@ impl Backend {
                             if matches!(author, Author::Visitor) {
                                 messages::check_visitor_rate(conn, &conversation_id, rate_limit).await?;
                             }
+                            let (text, extra) = match content {
+                                Content::Text(text) => (text, MessageExtra::Chat),
+                                Content::File(file) => {
+                                    if matches!(author, Author::Visitor) {
+                                        messages::check_visitor_files(conn, &conversation_id).await?;
+                                    }
+                                    let attachment = messages::insert_file(conn, &row, &file).await?;
+                                    (file.name, MessageExtra::File { attachment })
+                                }
+                            };
                             let message = messages::insert_message(
                                 conn,
                                 &row,
                                 &author,
                                 Some(&client_msg_id),
                                 &text,
-                                &MessageExtra::Chat,
+                                &extra,
                             )
                             .await?;
                             Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row) }))
@@ -171,6 +183,23 @@ impl Backend {
         match self.message_at(conversation_id, seq).await {
             Ok(message) => self.hub.publish(org_id, conversation_id, ServerFrame::MessageUpdated { message }),
             Err(e) => tracing::warn!(conversation = conversation_id, seq, error = %e, "could not re-read a message"),
+        }
+    }
+}
+
+/// What a message appended by [`Backend::append_or_replay`] holds.
+pub(crate) enum Content {
+    Text(String),
+    /// A file sent in the chat (`domain::chat_files`), checked; the message's text is its name.
+    File(CheckedFile),
+}
+
+impl Content {
+    /// What the list's preview shows.
+    fn preview(&self) -> String {
+        match self {
+            Content::Text(text) => text.clone(),
+            Content::File(file) => domain::chat_files::file_line(&file.name),
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::conversation::{Guard, Posted};
 use crate::error::{BackendError, Result};
 use crate::ids::{new_id, now_ms};
 use crate::principal::VisitorCtx;
+use crate::services::transcript::Content;
 use crate::services::Backend;
 use crate::store::messages;
 use domain::handoff::{HandoffEvent, HandoffState, Requester};
@@ -151,9 +152,14 @@ impl Backend {
     pub async fn visitor_send(&self, v: &VisitorCtx, client_msg_id: &str, text: &str) -> Result<Posted> {
         let id = ClientMsgId::parse(client_msg_id)?;
         let text = MessageText::parse(text)?;
-        let posted = self
-            .append_or_replay(&v.conversation_id, &v.org_id, &Author::Visitor, Guard::Open, &id, text.as_str())
-            .await?;
+        self.visitor_post(v, &id, Content::Text(text.as_str().to_string())).await
+    }
+
+    /// Appends a visitor's message or file, then tells the dashboards and the bell and, when the
+    /// AI holds the conversation, asks it for a reply.
+    pub(crate) async fn visitor_post(&self, v: &VisitorCtx, id: &ClientMsgId, content: Content) -> Result<Posted> {
+        let posted =
+            self.append_or_replay(&v.conversation_id, &v.org_id, &Author::Visitor, Guard::Open, id, content).await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
             // In order, before the ack: one visitor's messages update the bell in sequence.

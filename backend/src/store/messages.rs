@@ -2,9 +2,12 @@
 //! transaction that stores it, and only if the [`Guard`] allows it in that same statement.
 use crate::conversation::{author_columns, extra_columns, preview, Guard, SummaryRow, SUMMARY_COLS};
 use crate::error::{BackendError, Result};
-use crate::ids::now_ms;
+use crate::ids::{new_id, now_ms};
+use domain::chat_files::MAX_VISITOR_FILES_PER_HOUR;
+use domain::email::CheckedFile;
 use domain::values::ClientMsgId;
-use domain::wire::{Author, MessageDto, MessageExtra};
+use domain::wire::{AttachmentDto, Author, MessageDto, MessageExtra};
+use sha2::Digest;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// Appends a message inside `tx`, taking the next sequence number, if the guard allows.
@@ -145,4 +148,55 @@ pub(crate) async fn check_visitor_rate(conn: &mut AnyConnection, conversation_id
         )));
     }
     Ok(())
+}
+
+/// At most [`MAX_VISITOR_FILES_PER_HOUR`] files from the visitor per conversation and hour,
+/// counted inside the append's transaction (which holds the conversation's lock): exact across
+/// processes.
+pub(crate) async fn check_visitor_files(conn: &mut AnyConnection, conversation_id: &str) -> Result<()> {
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender = 'visitor' AND kind = 'file' AND created_at > $2",
+    )
+    .bind(conversation_id)
+    .bind(now_ms() - 3_600_000)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent >= MAX_VISITOR_FILES_PER_HOUR {
+        return Err(BackendError::RateLimited(format!(
+            "you have sent {MAX_VISITOR_FILES_PER_HOUR} files in this chat in the last hour; please wait before sending another"
+        )));
+    }
+    Ok(())
+}
+
+/// Stores a file sent in the chat under the sequence number `row` took, for the conversation's
+/// organization and visitor (the visitor may download it whoever sent it: `services::email_form`'s
+/// download rules).
+pub(crate) async fn insert_file(
+    conn: &mut AnyConnection,
+    row: &SummaryRow,
+    file: &CheckedFile,
+) -> Result<AttachmentDto> {
+    let attachment = AttachmentDto {
+        id: new_id(),
+        name: file.name.clone(),
+        content_type: file.kind.content_type().to_string(),
+        size: file.bytes.len() as i64,
+    };
+    sqlx::query(
+        "INSERT INTO attachments (id, org_id, conversation_id, seq, position, visitor_id, file_name, content_type, size, sha256, data, created_at)
+         SELECT $1, org_id, id, $3, 0, visitor_id, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $2",
+    )
+    .bind(&attachment.id)
+    .bind(&row.id)
+    .bind(row.last_seq)
+    .bind(&attachment.name)
+    .bind(&attachment.content_type)
+    .bind(attachment.size)
+    .bind(hex::encode(sha2::Sha256::digest(&file.bytes)))
+    .bind(file.bytes.as_slice())
+    .bind(row.last_activity)
+    .execute(&mut *conn)
+    .await?;
+    Ok(attachment)
 }

@@ -115,6 +115,9 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     for (endpoint, form) in &form_calls {
         assert_refused(endpoint, &app.call(endpoint, Some(&ann), form).await);
     }
+    // A file into B's conversation (the multipart route of the chat's files).
+    let file = crate::chat_files::agent_file(&app, &ann, &conv, "f1", "spy.txt", b"spy").await;
+    assert_refused("chat/file", &file);
     // Ann's own chat: B's user is neither listed as a colleague nor reachable by a transfer.
     app.call("handoff/continue", Some(&ann), &[("id", &a_conv)]).await.ok();
     let colleagues = app.call("handoff/colleagues", Some(&ann), &[("id", &a_conv)]).await.ok();

@@ -4,6 +4,7 @@ mod admin_tab;
 mod ai;
 mod canned;
 mod chaos;
+mod chat_files;
 mod crash;
 mod digests;
 mod email;

@@ -15,6 +15,7 @@ use super::visitor_panel::VisitorPanel;
 use super::{newest, Live};
 use crate::api::chat::SendMessage;
 use crate::api::conversations::get_conversation;
+use crate::components::chat_files::ChatFiles;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::error::AppError;
 use crate::util::{follow_bottom, relative_time};
@@ -102,6 +103,7 @@ pub(super) fn ConversationView(
     let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
     let picker = canned.map(|c| Picker::new(c, draft, visitor_name));
     let note_conv = StoredValue::new(id.clone());
+    let files = Some(ChatFiles::new("/api/chat/file", Signal::stored(("conversation_id", id.clone()))));
     // One name for the AI agent everywhere: the one the visitor sees.
     let ai_name = Signal::derive(move || {
         detail.get().and_then(Result::ok).map(|d| d.ai_name).filter(|n| !n.is_empty()).unwrap_or_else(|| "AI".into())
@@ -233,9 +235,10 @@ pub(super) fn ConversationView(
                             _ => "Take the chat to reply. Private notes can be added without it.",
                         }}</p>
                     }>
+                        {files.map(|f| f.list())}
                         <ComposerForm
                             class="composer" name="text" placeholder="Write a reply… (/ for canned responses)" label="Reply"
-                            button="Send" button_class="btn primary" draft busy=send.pending() submit picker
+                            button="Send" button_class="btn primary" draft busy=send.pending() submit picker files
                         />
                     </Show>
                 }

@@ -49,6 +49,9 @@ pub fn ComposerForm(
     #[prop(into)] busy: Signal<bool>,
     submit: Callback<()>,
     #[prop(optional_no_strip)] picker: Option<super::canned::Picker>,
+    /// Files sent in the chat: the paperclip before the button.
+    #[prop(optional_no_strip)]
+    files: Option<crate::components::chat_files::ChatFiles>,
 ) -> impl IntoView {
     view! {
         <form class=class on:submit=move |ev| { ev.prevent_default(); submit.run(()); }>
@@ -66,6 +69,7 @@ pub fn ComposerForm(
                     if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit.run(()); }
                 }
             ></textarea>
+            {files.map(|f| f.button(Signal::stored(false)))}
             <button type="submit" class=button_class disabled=move || busy.get()>{button}</button>
         </form>
     }
