@@ -11,7 +11,6 @@ use crate::error::Result;
 use crate::principal::{UserCtx, VisitorCtx};
 use crate::services::transcript::Content;
 use crate::services::Backend;
-use domain::chat_files::check_chat_file;
 use domain::email::UploadedFile;
 use domain::values::ClientMsgId;
 
@@ -19,8 +18,7 @@ impl Backend {
     /// A file from the visitor, in their conversation.
     pub async fn visitor_send_file(&self, v: &VisitorCtx, client_msg_id: &str, file: UploadedFile) -> Result<Posted> {
         let id = ClientMsgId::parse(client_msg_id)?;
-        let file = check_chat_file(file)?;
-        self.visitor_post(v, &id, Content::File(file)).await
+        self.visitor_post(v, &id, Content::file(file)?).await
     }
 
     /// A file from the human agent holding the conversation, to its visitor.
@@ -32,7 +30,6 @@ impl Backend {
         file: UploadedFile,
     ) -> Result<Posted> {
         let id = ClientMsgId::parse(client_msg_id)?;
-        let file = check_chat_file(file)?;
-        self.agent_post(user, conversation_id, &id, Content::File(file)).await
+        self.agent_post(user, conversation_id, &id, Content::file(file)?).await
     }
 }

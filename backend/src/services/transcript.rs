@@ -7,7 +7,8 @@ use crate::db::Done;
 use crate::error::{BackendError, Result};
 use crate::services::Backend;
 use crate::store::messages;
-use domain::email::CheckedFile;
+use domain::chat_files::check_chat_file;
+use domain::email::{CheckedFile, UploadedFile};
 use domain::handoff::HandoffState;
 use domain::values::ClientMsgId;
 use domain::wire::{AttachmentDto, Author, Delivery, MessageDto, MessageExtra, ServerFrame};
@@ -195,6 +196,11 @@ pub(crate) enum Content {
 }
 
 impl Content {
+    /// A file sent in the chat, once checked by content, size and name (`domain::chat_files`).
+    pub(crate) fn file(file: UploadedFile) -> Result<Self> {
+        Ok(Content::File(check_chat_file(file)?))
+    }
+
     /// What the list's preview shows.
     fn preview(&self) -> String {
         match self {

@@ -185,8 +185,10 @@ async fn refused_files_are_clear_errors_and_change_nothing(db: Db) {
     let res = app.http.post(format!("{}/api/widget/file", app.base)).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), 400);
     // The file before the token, a forged token: refused before a byte of the file is read.
-    let early = post_file(&app, "/api/widget/file", None, &[], Some(("a.txt", b"hello"))).await;
-    assert_eq!(early.status, 403);
+    // (A file just over the limit: read, it would be a 413.)
+    let over = vec![b'a'; domain::email::MAX_FILE_BYTES + 10 * 1024];
+    let early = post_file(&app, "/api/widget/file", None, &[], Some(("a.txt", &over))).await;
+    assert_eq!(early.status, 403, "{:?}", early.body);
     let forged = visitor_file(&app, "forged", "x8", "a.txt", b"hello").await;
     assert_eq!(forged.status, 403);
     // A malformed client message id.
