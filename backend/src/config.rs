@@ -29,6 +29,9 @@ pub struct Config {
     /// At most this many new chats (visitors) per client IP address per hour and server
     /// process (0 = unlimited).
     pub new_chats_per_ip_per_hour: u32,
+    /// At most this many megabytes of files uploaded by one organization's visitors per hour,
+    /// e-mail forms and chat files together, counted in the database (0 = unlimited).
+    pub visitor_upload_mb_per_hour: u32,
     /// Failed sign-ins allowed per account (e-mail) within `sign_in_window_secs`, per server
     /// process (0 = unlimited); then every sign-in of that account waits.
     pub sign_in_failures_per_account: u32,
@@ -108,6 +111,7 @@ impl Default for Config {
             ai_replies_per_minute: 12,
             visitor_messages_per_minute: 30,
             new_chats_per_ip_per_hour: 60,
+            visitor_upload_mb_per_hour: 256,
             sign_in_failures_per_account: 5,
             sign_in_failures_per_ip: 50,
             sign_in_window_secs: 900,
@@ -204,7 +208,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 31] = [
+const KEYS: [&str; 32] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -214,6 +218,7 @@ const KEYS: [&str; 31] = [
     "ai_replies_per_minute",
     "visitor_messages_per_minute",
     "new_chats_per_ip_per_hour",
+    "visitor_upload_mb_per_hour",
     "sign_in_failures_per_account",
     "sign_in_failures_per_ip",
     "sign_in_window_secs",
@@ -271,6 +276,7 @@ impl Config {
             "ai_replies_per_minute" => self.ai_replies_per_minute = int(v)?.clamp(0, 10_000) as u32,
             "visitor_messages_per_minute" => self.visitor_messages_per_minute = int(v)?.clamp(0, 100_000) as u32,
             "new_chats_per_ip_per_hour" => self.new_chats_per_ip_per_hour = int(v)?.clamp(0, 10_000_000) as u32,
+            "visitor_upload_mb_per_hour" => self.visitor_upload_mb_per_hour = int(v)?.clamp(0, 10_000_000) as u32,
             "sign_in_failures_per_account" => self.sign_in_failures_per_account = int(v)?.clamp(0, 1_000_000) as u32,
             "sign_in_failures_per_ip" => self.sign_in_failures_per_ip = int(v)?.clamp(0, 1_000_000) as u32,
             "sign_in_window_secs" => self.sign_in_window_secs = int(v)?.clamp(1, 86_400) as u64,

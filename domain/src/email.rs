@@ -172,19 +172,20 @@ pub fn extension_accepted(name: &str) -> bool {
 /// [`MAX_FILE_NAME_CHARS`] characters (the extension kept), never empty or hidden.
 pub fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut name: String =
-        base.chars()
-            .map(|c| {
-                if c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';') {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect::<String>()
-            .trim()
-            .trim_start_matches('.')
-            .to_string();
+    let mut name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';') || is_bidi_control(c)
+            {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .to_string();
     if name.chars().count() > MAX_FILE_NAME_CHARS {
         let ext = name.rsplit_once('.').map(|(_, e)| e.chars().take(10).collect::<String>()).unwrap_or_default();
         let keep = MAX_FILE_NAME_CHARS - ext.chars().count() - 1;
@@ -195,6 +196,12 @@ pub fn clean_file_name(raw: &str) -> String {
     } else {
         name
     }
+}
+
+/// Marks that reorder the text around them (a name could show as `photo_txt.pdf` while being a
+/// `.txt`): dropped from file names, which are shown, searched and sent in notifications.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// One file as received.
@@ -422,6 +429,7 @@ mod tests {
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("C:\\Users\\me\\a\"b\r\n.txt"), "a_b__.txt");
         assert_eq!(clean_file_name(".htaccess"), "htaccess");
+        assert_eq!(clean_file_name("invoice\u{202E}fdp.txt"), "invoice_fdp.txt", "no reordering marks");
         assert_eq!(clean_file_name("   "), "file");
         let long = format!("{}.pdf", "n".repeat(300));
         let c = clean_file_name(&long);

@@ -71,11 +71,17 @@ async fn read_form(backend: &Backend, request: Request, sender: &mut Sender) -> 
         error(StatusCode::BAD_REQUEST, AppError::Validation { code: "bad_form".into(), message: rejection.body_text() })
     })?;
     let mut form = Form::default();
+    let mut refused = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == FILE_FIELD {
             if matches!(sender, Sender::Visitor(None)) {
-                return Err(forbidden("send the visitor token before the file"));
+                refused = Some(forbidden("send the visitor token before the file"));
+            }
+            if refused.is_some() {
+                // Thrown away unread: the client gets the answer, not a reset mid-upload.
+                while let Ok(Some(_)) = field.chunk().await {}
+                continue;
             }
             if form.file.is_some() {
                 return Err(field_error(StatusCode::BAD_REQUEST, FILE_FIELD, "send one file at a time"));
@@ -107,7 +113,7 @@ async fn read_form(backend: &Backend, request: Request, sender: &mut Sender) -> 
             _ => {} // unknown fields are ignored
         }
     }
-    Ok(form)
+    refused.map_or(Ok(form), Err)
 }
 
 fn answer(result: backend::error::Result<backend::conversation::Posted>) -> Response {

@@ -26,7 +26,7 @@ pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-/// Largest request body, except the e-mail form's (see `upload`).
+/// Largest request body, except the uploads' ([`UPLOADS`]).
 pub const MAX_BODY: usize = 64 * 1024;
 /// The routes that take files and check their bodies' sizes themselves (`crate::upload`,
 /// `crate::chat_files`).

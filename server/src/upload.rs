@@ -7,8 +7,9 @@
 //!   must come before any file: the visitor is checked as soon as it arrives, and a forged token
 //!   (or a file before the token) is refused before a file byte is read. Files are read chunk by
 //!   chunk and never buffered past the size limits.
-//! * `GET /attachments/{id}` — for signed-in users of the attachment's organization (session
-//!   cookie) or the visitor who uploaded it (`X-Visitor-Token` header). Always a download
+//! * `GET /attachments/{id}` — the e-mail form's files and the chat's (`crate::chat_files`): for
+//!   signed-in users of the attachment's organization (session cookie) or the conversation's
+//!   visitor (`X-Visitor-Token` header; the widget shows pictures from it). Always a download
 //!   (`Content-Disposition: attachment`), with the type found by content, `nosniff` and a CSP
 //!   sandbox, so nothing uploaded is ever rendered as a page of this origin. Unknown and
 //!   foreign ids are the same 404.

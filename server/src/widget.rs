@@ -21,6 +21,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+/// The page's script (`widget_page.js`) without its comment lines (every visitor downloads it);
+/// its placeholders are filled in per page.
+static PAGE_SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    include_str!("widget_page.js").lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+});
+
 /// The bundle's files: name, content type.
 const FILES: [(&str, &str); 3] = [
     ("handoff_widget.js", "text/javascript; charset=utf-8"),
@@ -132,116 +138,17 @@ pub async fn page(
     // The id goes into a script as a JSON string; `<` is escaped so it cannot end the script.
     let id_js = serde_json::to_string(&id).unwrap_or_else(|_| "\"\"".into()).replace('<', "\\u003c");
     let preview = backend.widget_typing_preview(&id).await;
+    let script = PAGE_SCRIPT
+        .replace("__PKG__", &pkg)
+        .replace("__WIDGET_ID__", &id_js)
+        .replace("__PREVIEW__", &preview.to_string());
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Chat</title>
 <link rel="stylesheet" href="{pkg}/handoff_widget.css">
 <link rel="modulepreload" href="{pkg}/handoff_widget.js" nonce="{nonce}">
 <link rel="preload" href="{pkg}/handoff_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin>
 </head><body><p class="muted pad" id="boot">Connecting…</p><noscript><p class="pad">The chat needs JavaScript.</p></noscript>
-<script type="module" nonce="{nonce}">import init, {{ mount, context, send, token }} from "{pkg}/handoff_widget.js";
-let page = {{}}, ready = false;
-// Cut here already (the server cuts again): a frame must stay far below the socket's 16 KiB limit.
-const cut = (v, n) => String(v ?? "").slice(0, n);
-const tell = () => ready && context(JSON.stringify({{ type: "context", env: {{ url: cut(page.url, 2048), title: cut(page.title, 200),
-  referrer: cut(page.referrer, 2048), language: cut(navigator.language, 35), time_zone: cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64),
-  utc_offset: -new Date().getTimezoneOffset(), user_agent: cut(navigator.userAgent, 512) }} }}));
-// Whether the chat is on screen: the embed script says so ("handoff:shown"/"handoff:hidden");
-// until it has (an older cached embed script never does), a page opened on its own is, and a
-// frame is while it has a height.
-let shown = null;
-const onScreen = () => shown ?? (parent === window || innerHeight > 0);
-addEventListener("message", (e) => {{
-  // The chat (re)connected: what was seen is reported again.
-  if (e.source === window && e.data === "handoff:connected") {{ seenSent = 0; seen(); }}
-  if (e.source !== parent) return;
-  if (e.data?.type === "handoff:page") {{ page = e.data; tell(); }}
-  if (e.data === "handoff:shown" || e.data === "handoff:hidden") {{ shown = e.data === "handoff:shown"; seen(); }}
-}});
-// The visitor typing: at most one frame in 1.1 s while the composer changes (the server counts
-// one a second), with the end of the text so far only where the organization shows it to agents.
-const preview = {preview};
-let typedAt = 0, later = 0;
-addEventListener("input", (e) => {{
-  const box = e.target;
-  if (!ready || !box?.closest?.(".widget-composer")) return;
-  const say = () => {{ later = 0; if (box.value.trim()) {{ typedAt = Date.now();
-    send(JSON.stringify({{ type: "typing", preview: preview ? Array.from(box.value).slice(-200).join("") : "" }})); }} }};
-  const wait = typedAt + 1100 - Date.now();
-  if (wait <= 0) say(); else if (!later) later = setTimeout(say, wait);
-}});
-// Seen: the newest message shown while the chat is on screen (this page visible, its frame
-// open: `shown`) is reported, at most once in 1.1 s (the server counts two a second); a report
-// that could not go out (offline) is tried again.
-let seenSent = 0, seenAt = 0, seenLater = 0;
-const seen = () => {{
-  if (seenLater) return;
-  seenLater = setTimeout(() => {{
-    seenLater = 0;
-    const last = [...document.querySelectorAll(".widget-messages li.msg[data-seq]")].pop();
-    const seq = Number(last?.dataset.seq || 0);
-    if (seq < seenSent) seenSent = 0; // another conversation: its numbers start again
-    if (!ready || !onScreen() || seq <= seenSent || document.visibilityState !== "visible") return;
-    seenAt = Date.now();
-    if (send(JSON.stringify({{ type: "seen", seq }}))) seenSent = seq; else seen();
-  }}, Math.max(seenAt + 1100 - Date.now(), 0));
-}};
-// The ended chat's offer of its transcript by e-mail: a checkbox, then the address (the one the
-// visitor gave before, if any) and "Send"; once queued, where it goes. Written here, not in the
-// WASM bundle, which it would grow by kilobytes. Fixed markup; what the visitor or the server
-// wrote goes in as text.
-const offerTranscript = (ended) => {{
-  if (!ended || ended.querySelector(".transcript-offer")) return;
-  const box = document.createElement("div");
-  box.className = "transcript-offer";
-  box.innerHTML = '<label class="check"><input type="checkbox"> Email me the transcript</label>'
-    + '<form class="transcript-form" hidden><input type="email" aria-label="Your e-mail address" placeholder="you@example.com" required>'
-    + '<button type="submit" class="btn small primary">Send</button></form><p class="form-error" role="alert" hidden></p>';
-  const [check, form, error] = [box.querySelector("input"), box.querySelector("form"), box.querySelector("p")];
-  const address = form.querySelector("input"), button = form.querySelector("button");
-  check.onchange = () => {{ form.hidden = !check.checked; if (check.checked && !address.value) address.value = ended.dataset.email || ""; }};
-  form.onsubmit = async (e) => {{
-    e.preventDefault();
-    error.hidden = true;
-    button.disabled = true;
-    try {{
-      const res = await fetch("/api/widget/transcript", {{ method: "POST",
-        body: new URLSearchParams({{ token: token(), id: ended.dataset.conversation || "", email: address.value }}) }});
-      const answer = await res.json().catch(() => ({{}}));
-      if (!res.ok) throw new Error(answer.message || "The transcript could not be asked for. Please try again.");
-      const done = document.createElement("p");
-      done.className = "email-sent";
-      done.setAttribute("role", "status");
-      done.textContent = `The transcript is on its way to ${{answer}}.`;
-      box.replaceChildren(done);
-    }} catch (err) {{
-      error.textContent = err.message;
-      error.hidden = false;
-    }} finally {{
-      button.disabled = false;
-    }}
-  }};
-  ended.prepend(box);
-}};
-// Files in the chat: this page has no cookie, so a file is fetched with the visitor's token (a
-// header, never in a URL) and shown from a `blob:` address — an image as soon as it is drawn,
-// any other file when its link is clicked. A failed fetch is tried again at the next change.
-const blobs = {{}};
-const fileUrl = (id) => blobs[id] ??= fetch(`/attachments/${{encodeURIComponent(id)}}`, {{ headers: {{ "X-Visitor-Token": token() }} }})
-  .then((r) => r.ok ? r.blob() : Promise.reject(r.status)).then((b) => URL.createObjectURL(b))
-  .catch((e) => {{ delete blobs[id]; throw e; }});
-const showFile = (a) => fileUrl(a.dataset.attachment).then((url) => {{ a.href = url; a.querySelector("img")?.setAttribute("src", url); return a; }});
-const images = () => ready && document.querySelectorAll("a.chat-file:not([href]) img").forEach((img) => showFile(img.closest("a")).catch(() => {{}}));
-addEventListener("click", (e) => {{
-  const a = e.target.closest?.("a.chat-file[data-attachment]");
-  if (!a || a.getAttribute("href")) return;
-  e.preventDefault();
-  showFile(a).then((a) => a.click(), () => {{}});
-}});
-new MutationObserver(() => {{ seen(); images(); offerTranscript(document.querySelector(".widget-ended")); }})
-  .observe(document.body, {{ childList: true, subtree: true }});
-document.addEventListener("visibilitychange", seen);
-addEventListener("resize", seen);
-init({{ module_or_path: "{pkg}/handoff_widget_bg.wasm" }}).then(() => {{ document.getElementById("boot")?.remove(); mount({id_js}); ready = true; tell(); }});</script>
+<script type="module" nonce="{nonce}">{script}</script>
 </body></html>"#
     );
     let mut res = Html(html).into_response();

@@ -421,7 +421,10 @@ pub fn Widget(widget_id: String) -> impl IntoView {
             >
                 {files.list()}
                 <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-                    {files.button(Signal::derive(move || session.with(Option::is_none)))}
+                    // Files go where a human may read them (as the e-mail form).
+                    <Show when=move || handoff().0>
+                        {files.button(Signal::derive(move || session.with(Option::is_none)))}
+                    </Show>
                     <textarea node_ref=composer
                         rows="1" placeholder="Type a message…" aria-label="Message"
                         prop:value=move || draft.get()

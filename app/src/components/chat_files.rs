@@ -60,20 +60,8 @@ impl ChatFiles {
     pub fn button(self, disabled: Signal<bool>) -> impl IntoView {
         let pick = move |ev: leptos::ev::Event| {
             #[cfg(feature = "browser")]
-            {
-                use wasm_bindgen::JsCast;
-                let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-                    return;
-                };
-                if let Some(list) = input.files() {
-                    for i in 0..list.length() {
-                        if let Some(file) = list.get(i) {
-                            self.add(file);
-                        }
-                    }
-                }
-                // Picking the same file again fires `change` again.
-                input.set_value("");
+            for file in crate::components::upload::picked(&ev) {
+                self.add(file);
             }
             #[cfg(not(feature = "browser"))]
             let _ = ev;

@@ -149,25 +149,16 @@ pub fn EmailForm(
     let on_pick = move |ev: leptos::ev::Event| {
         #[cfg(feature = "browser")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-                return;
-            };
-            if let Some(list) = input.files() {
-                for i in 0..list.length() {
-                    let Some(f) = list.get(i) else { continue };
-                    let (name, size) = (f.name(), f.size() as u64);
-                    if chosen.with_untracked(|c| c.iter().any(|x| x.name == name && x.size == size)) {
-                        continue; // picked twice
-                    }
-                    let key = next_key.get_value();
-                    next_key.set_value(key + 1);
-                    files.update_value(|s| s.push((key, f)));
-                    chosen.update(|c| c.push(ChosenFile { key, name, size }));
+            for f in crate::components::upload::picked(&ev) {
+                let (name, size) = (f.name(), f.size() as u64);
+                if chosen.with_untracked(|c| c.iter().any(|x| x.name == name && x.size == size)) {
+                    continue; // picked twice
                 }
+                let key = next_key.get_value();
+                next_key.set_value(key + 1);
+                files.update_value(|s| s.push((key, f)));
+                chosen.update(|c| c.push(ChosenFile { key, name, size }));
             }
-            // Picking the same file again (after removing it) fires `change` again.
-            input.set_value("");
             form_error.set(None);
         }
         #[cfg(not(feature = "browser"))]

@@ -170,11 +170,15 @@ fn attachment_list(files: Vec<AttachmentDto>, perspective: Perspective) -> impl 
 /// page's script fetches the file with the visitor's token (`data-attachment`) and fills in the
 /// image and the link (a `blob:` address): no token ever goes into a URL.
 fn chat_file(f: AttachmentDto, perspective: Perspective) -> impl IntoView {
-    let url = (perspective == Perspective::Agent).then(|| format!("/attachments/{}", f.id));
+    let url = match perspective {
+        Perspective::Agent => format!("/attachments/{}", f.id),
+        // Followed by the page's script (it fetches the file first).
+        Perspective::Visitor => "#".to_string(),
+    };
+    let src = (perspective == Perspective::Agent).then(|| url.clone());
     let size = human_size(usize::try_from(f.size).unwrap_or(0));
-    let image = domain::chat_files::is_image(&f.content_type).then(|| {
-        view! { <img class="chat-image" src=url.clone() alt=f.name.clone() data-attachment=f.id.clone()/> }
-    });
+    let image = domain::chat_files::is_image(&f.content_type)
+        .then(|| view! { <img class="chat-image" src=src alt=f.name.clone() data-attachment=f.id.clone()/> });
     view! {
         <a class="chat-file" href=url download=f.name.clone() data-attachment=f.id.clone() data-type=f.content_type.clone()>
             {image}

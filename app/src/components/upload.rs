@@ -7,6 +7,17 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{FormData, ProgressEvent, XmlHttpRequest};
 
+/// The files a file input's `change` event picked; the input is emptied, so that picking the same
+/// file again fires `change` again.
+pub fn picked(ev: &leptos::ev::Event) -> Vec<web_sys::File> {
+    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        return Vec::new();
+    };
+    let files = input.files().map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect()).unwrap_or_default();
+    input.set_value("");
+    files
+}
+
 pub enum Outcome {
     /// Stored (or stored before, for a resubmission) under this seq.
     Stored { seq: i64 },

@@ -13,6 +13,9 @@ pub struct EmbeddedResponder;
 
 /// The embedded answer for a context (synchronous; used by the responder and by previews).
 pub fn answer(ctx: &AiContext) -> String {
+    if ctx.file_arrived() {
+        return domain::chat_files::FILE_RECEIVED.into();
+    }
     let question = ctx.question();
     match small_talk(question) {
         Some(SmallTalk::Greeting) => return "Hello! What can I help you with?".into(),
@@ -67,6 +70,22 @@ mod tests {
         assert_eq!(answer(&ctx("what are the opening hours?", true)), "We are open 9:00-17:00, Monday to Friday.");
         let a = answer(&ctx("can I return an item?", true));
         assert!(a.contains("30 days") && a.ends_with("(Source: Returns)"), "{a}");
+    }
+
+    /// A file is acknowledged, never searched for nor taken for a request for a human.
+    #[test]
+    fn a_file_is_acknowledged_whatever_its_name() {
+        let mut c = ctx("ignored", true);
+        let file = domain::wire::AttachmentDto {
+            id: "f".into(),
+            name: "talk-to-a-human-opening-hours.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 10,
+        };
+        c.history[1].text = domain::chat_files::told_to_ai(&Author::Visitor, &file);
+        c.history[1].extra = domain::wire::MessageExtra::File { attachment: file };
+        assert_eq!(answer(&c), domain::chat_files::FILE_RECEIVED);
+        assert_eq!((c.question(), c.handoff_reply()), ("", None));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod openai;
 pub mod retrieval;
 
 use domain::agent::{AiBackendKind, LlmSettings};
-use domain::wire::{Author, MessageDto};
+use domain::wire::{Author, MessageDto, MessageExtra};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -56,9 +56,22 @@ pub struct AiContext {
 }
 
 impl AiContext {
-    /// The visitor's latest message.
+    /// The visitor's latest message; empty when it is a file (a file's name is no question: a
+    /// visitor sending `human-resources.pdf` is not asking for a human).
     pub fn question(&self) -> &str {
-        self.history.iter().rev().find(|m| m.author == Author::Visitor).map(|m| m.text.as_str()).unwrap_or("")
+        match self.history.iter().rev().find(|m| m.author == Author::Visitor) {
+            Some(m) if !matches!(m.extra, MessageExtra::File { .. }) => m.text.as_str(),
+            _ => "",
+        }
+    }
+
+    /// Whether the visitor's latest message is a file (`domain::chat_files`).
+    pub fn file_arrived(&self) -> bool {
+        self.history
+            .iter()
+            .rev()
+            .find(|m| m.author == Author::Visitor)
+            .is_some_and(|m| matches!(m.extra, MessageExtra::File { .. }))
     }
 
     pub fn handoff_enabled(&self) -> bool {

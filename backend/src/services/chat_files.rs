@@ -3,8 +3,10 @@
 //! form's attachments (`domain::chat_files`), then stored with its message in one write (the
 //! append's own: idempotent under its client message id, in sequence, under the same guards as
 //! a text message — the visitor's while the conversation is open, the agent's only while they
-//! hold it). The visitor sends at most `MAX_VISITOR_FILES_PER_HOUR` files per conversation and
-//! hour besides the messages' own rate. The AI is asked to reply as after any visitor message,
+//! hold it). The visitor sends files only where handoff is enabled (as the e-mail form), at most
+//! `MAX_VISITOR_FILES_PER_HOUR` per conversation and hour besides the messages' own rate, within
+//! the organization's hourly upload budget (`Config::visitor_upload_mb_per_hour`, shared with the
+//! e-mail forms). The AI is asked to reply as after any visitor message,
 //! and is told only that a file arrived (`services::ai_replies`).
 use crate::conversation::Posted;
 use crate::error::Result;
@@ -18,7 +20,10 @@ impl Backend {
     /// A file from the visitor, in their conversation.
     pub async fn visitor_send_file(&self, v: &VisitorCtx, client_msg_id: &str, file: UploadedFile) -> Result<Posted> {
         let id = ClientMsgId::parse(client_msg_id)?;
-        self.visitor_post(v, &id, Content::file(file)?).await
+        let content = Content::file(file)?;
+        // Like the e-mail form: only where a human may read it.
+        self.require_handoff_enabled(v, "files cannot be sent in this chat").await?;
+        self.visitor_post(v, &id, content).await
     }
 
     /// A file from the human agent holding the conversation, to its visitor.

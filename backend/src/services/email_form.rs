@@ -6,8 +6,8 @@
 //!   one transaction. A resubmission with the same id returns the stored message.
 //! * **Answer.** An agent's e-mail reply ([`Backend::email_reply`]) is stored in the thread and
 //!   queued in the outbox in one transaction; `services::outbox` delivers it and reports its status.
-//! * **Attachments** are read back only by users of the conversation's organization or by the
-//!   visitor who uploaded them.
+//! * **Attachments** (the form's and the chat's files, `services::chat_files`) are read back
+//!   only by users of the conversation's organization or by the conversation's visitor.
 use crate::conversation::{extra_from_columns, Guard, MessageRow, MESSAGE_COLS};
 use crate::error::{BackendError, Result};
 use crate::ids::{new_id, now_ms, utc_time};
@@ -79,6 +79,16 @@ impl Backend {
                 "you have sent {FORMS_PER_HOUR} e-mails from this chat in the last hour; please wait before sending another"
             )));
         }
+        let size: usize = files.iter().map(|f| f.bytes.len()).sum();
+        if size > 0 {
+            if let Err(e) =
+                messages::check_upload_budget(&mut tx, &v.org_id, size as i64, self.config.visitor_upload_mb_per_hour)
+                    .await
+            {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        }
         let now = row.last_activity;
         let mut attachments = Vec::with_capacity(files.len());
         for (position, f) in files.iter().enumerate() {
@@ -147,14 +157,16 @@ impl Backend {
         Ok(AttachmentFile { name, content_type, bytes })
     }
 
-    /// An attachment, for the visitor who uploaded it (identified by their token).
+    /// An attachment of the visitor's conversations (their token, not retired): what they
+    /// uploaded and what an agent sent them.
     pub async fn attachment_for_visitor(&self, token: &str, id: &str) -> Result<AttachmentFile> {
         let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
             "SELECT a.file_name, a.content_type, a.data FROM attachments a JOIN visitors v ON v.id = a.visitor_id
-             WHERE a.id = $1 AND v.token_hash = $2",
+             WHERE a.id = $1 AND v.token_hash = $2 AND v.created_at >= $3",
         )
         .bind(id)
         .bind(crate::auth::token_hash(token))
+        .bind(self.visitor_token_cutoff())
         .fetch_optional(self.pool())
         .await?;
         let (name, content_type, bytes) = row.ok_or(BackendError::NotFound("attachment"))?;

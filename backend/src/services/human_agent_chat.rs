@@ -166,7 +166,8 @@ impl Backend {
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
             self.after_append(&posted.message, row);
             // In order, before the ack: one visitor's messages update the bell in sequence.
-            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &posted.message.text).await;
+            let line = domain::chat_files::message_line(&posted.message);
+            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &line).await;
         }
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }

@@ -59,6 +59,7 @@ impl Backend {
         let (conversation_id, org_id, author, client_msg_id) =
             (conversation_id.to_string(), org_id.to_string(), author.clone(), client_msg_id.clone());
         let rate_limit = i64::from(self.config.visitor_messages_per_minute);
+        let upload_mb = self.config.visitor_upload_mb_per_hour;
         self.db
             .write(move |conn| {
                 Box::pin(async move {
@@ -88,6 +89,8 @@ impl Backend {
                                 Content::File(file) => {
                                     if matches!(author, Author::Visitor) {
                                         messages::check_visitor_files(conn, &conversation_id).await?;
+                                        let size = file.bytes.len() as i64;
+                                        messages::check_upload_budget(conn, &org_id, size, upload_mb).await?;
                                     }
                                     let attachment = messages::insert_file(conn, &row, &file).await?;
                                     (file.name, MessageExtra::File { attachment })

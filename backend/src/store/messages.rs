@@ -169,6 +169,34 @@ pub(crate) async fn check_visitor_files(conn: &mut AnyConnection, conversation_i
     Ok(())
 }
 
+/// At most `limit_mb` megabytes of files uploaded by an organization's visitors an hour (the
+/// chat's files and the e-mail forms'; `Config::visitor_upload_mb_per_hour`, 0: no limit),
+/// `adding` included; counted in the database, so across processes (two uploads in different
+/// conversations at the same moment may both pass).
+pub(crate) async fn check_upload_budget(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    adding: i64,
+    limit_mb: u32,
+) -> Result<()> {
+    if limit_mb == 0 {
+        return Ok(());
+    }
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE org_id = $1 AND created_at > $2",
+    )
+    .bind(org_id)
+    .bind(now_ms() - 3_600_000)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent + adding > i64::from(limit_mb) * 1024 * 1024 {
+        return Err(BackendError::RateLimited(
+            "too many files were sent to this team in the last hour; please try again later".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Stores a file sent in the chat under the sequence number `row` took, for the conversation's
 /// organization and visitor (the visitor may download it whoever sent it: `services::email_form`'s
 /// download rules).
@@ -183,9 +211,9 @@ pub(crate) async fn insert_file(
         content_type: file.kind.content_type().to_string(),
         size: file.bytes.len() as i64,
     };
-    sqlx::query(
+    let stored = sqlx::query(
         "INSERT INTO attachments (id, org_id, conversation_id, seq, position, visitor_id, file_name, content_type, size, sha256, data, created_at)
-         SELECT $1, org_id, id, $3, 0, visitor_id, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $2",
+         SELECT $1, org_id, id, $3, 0, visitor_id, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $2 AND org_id = $10",
     )
     .bind(&attachment.id)
     .bind(&row.id)
@@ -196,7 +224,12 @@ pub(crate) async fn insert_file(
     .bind(hex::encode(sha2::Sha256::digest(&file.bytes)))
     .bind(file.bytes.as_slice())
     .bind(row.last_activity)
+    .bind(&row.org_id)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if stored != 1 {
+        return Err(BackendError::NotFound("conversation"));
+    }
     Ok(attachment)
 }

@@ -240,3 +240,44 @@ async fn the_ai_is_told_a_file_arrived_never_its_content(db: Db) {
     assert!(!everything.contains("PIN 0042") && !everything.contains("order 7731"), "{everything}");
 }
 on_both_databases!(the_ai_is_told_a_file_arrived_never_its_content);
+
+/// An organization's visitors upload at most `visitor_upload_mb_per_hour` in all (chat files and
+/// e-mail forms, counted in the database); files go only where a human may read them (handoff
+/// enabled); a user without the *conversations* permission sends none; the bell says "📎".
+async fn uploads_are_bounded_per_organization_and_need_a_human(db: Db) {
+    let app = spawn_app_with(db, |c| c.visitor_upload_mb_per_hour = 1).await;
+    let ann = app.login(ANN).await;
+    let every_message = json!({"prefs": {"via_email": false, "via_push": false, "events": "all"}});
+    app.call_json("notifications/save_prefs", &ann, every_message).await.ok();
+    let (a, b) = (app.visitor().await, app.visitor().await);
+    let part = vec![b'a'; 600 * 1024];
+    visitor_file(&app, &a.session.token, "f1", "log.txt", &part).await.ok();
+    // The second 600 KB, from another visitor of the same organization: over the megabyte.
+    let over = visitor_file(&app, &b.session.token, "f1", "log.txt", &part).await;
+    let body = over.err(429);
+    assert!(body["message"].as_str().unwrap().contains("too many files were sent to this team"), "{body}");
+    // The e-mail form's files count too.
+    let form =
+        crate::email::submit(&app, &b.session.token, "s1", "b@example.test", "see file", &[("log.txt", &part)]).await;
+    assert_eq!(form.status, 429, "{:?}", form.body);
+    assert_eq!(attachments(&app).await, 1);
+    // The bell shows the file as one.
+    let bell = app.call_json("notifications/list", &ann, json!({})).await.ok();
+    assert!(bell.to_string().contains("📎 log.txt"), "{bell}");
+
+    // Vic (no *conversations* permission) sends nothing, even to a chat nobody holds.
+    let (vic, _) = crate::admin::viewer_without_permissions(&app).await;
+    let refused = agent_file(&app, &vic, &a.conversation_id(), "v1", "x.pdf", PDF).await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+
+    // Where the AI agent hands nothing to humans, the visitor sends no files.
+    sqlx::query("UPDATE agents SET handoff_enabled = 0 WHERE id = 'demo-agent'")
+        .execute(&app.backend.db.pool)
+        .await
+        .unwrap();
+    let c = app.visitor().await;
+    let refused = visitor_file(&app, &c.session.token, "f1", "a.txt", b"hello").await;
+    assert!(refused.err(403)["message"].as_str().unwrap().contains("files cannot be sent in this chat"));
+    assert_eq!(attachments(&app).await, 1);
+}
+on_both_databases!(uploads_are_bounded_per_organization_and_need_a_human);
