@@ -141,7 +141,8 @@ pub async fn page(
     let script = PAGE_SCRIPT
         .replace("__PKG__", &pkg)
         .replace("__WIDGET_ID__", &id_js)
-        .replace("__PREVIEW__", &preview.to_string());
+        .replace("__PREVIEW__", &preview.to_string())
+        .replace("__MAX_FILE_BYTES__", &domain::email::MAX_FILE_BYTES.to_string());
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Chat</title>
 <link rel="stylesheet" href="{pkg}/handoff_widget.css">

@@ -1,7 +1,8 @@
 // The `/widget/{id}` page's script (server/src/widget.rs fills in __PKG__, the bundle's address,
-// __WIDGET_ID__ and __PREVIEW__): it starts the WASM chat and does what is kept out of its bundle
-// for weight — the page's context, typing and "seen" reports, the transcript offer, the chat's
-// files fetched with the visitor's token.
+// __WIDGET_ID__, __PREVIEW__ and __MAX_FILE_BYTES__): it starts the WASM chat and does what is
+// kept out of its bundle for weight — the page's context, typing and "seen" reports, the
+// transcript offer, the chat's files (sent with their progress; shown, fetched with the
+// visitor's token).
 import init, { mount, context, send, token } from "__PKG__/handoff_widget.js";
 let page = {}, ready = false;
 // Cut here already (the server cuts again): a frame must stay far below the socket's 16 KiB limit.
@@ -105,6 +106,67 @@ addEventListener("click", (e) => {
   if (!a || a.getAttribute("href") !== '#') return;
   e.preventDefault();
   showFile(a).then((a) => a.click(), () => {});
+});
+// Files sent: the chat's paperclip (`.attach-btn`, where a human may read them) picks files;
+// each goes up on its own (`/api/widget/file`, the token before the file) with its progress
+// above the composer; a refusal stays, in the server's words, until dismissed; a file that got
+// no answer (or a server error) can be sent again, under the same id: it is stored once. Written
+// here, not in the WASM bundle, which it grew by 13 KB; the dashboard's side is in Rust.
+const MAX_FILE = __MAX_FILE_BYTES__;
+const size = (n) => n >= 1048576 ? `${(Math.round(n * 10 / 1048576) / 10).toFixed(1)} MB` : n >= 1024 ? `${Math.ceil(n / 1024)} KB` : `${n} bytes`;
+const el = (tag, cls, text) => { const e = document.createElement(tag); e.className = cls; if (text) e.textContent = text; return e; };
+const drop = (item) => { const list = item.parentElement; item.remove(); if (list && !list.children.length) list.remove(); };
+const fail = (item, message, again) => {
+  item.dataset.failed = "true";
+  const why = el("span", "field-error", `Not sent: ${message}`);
+  why.setAttribute("role", "alert");
+  const retry = el("button", "btn small", "Retry"), dismiss = el("button", "file-remove", "×");
+  retry.type = dismiss.type = "button";
+  retry.onclick = again;
+  dismiss.onclick = () => drop(item);
+  dismiss.setAttribute("aria-label", `Dismiss ${item.dataset.name}`);
+  item.querySelector(".upload-state").replaceChildren(why, ...(again ? [retry] : []), dismiss);
+};
+const sendFile = (file, item, id) => {
+  const bar = el("progress", "upload-progress"), pct = el("span", "muted small", "0%");
+  bar.max = 100;
+  bar.value = 0;
+  bar.setAttribute("aria-label", `Sending ${file.name}`);
+  item.querySelector(".upload-state").replaceChildren(bar, pct);
+  delete item.dataset.failed;
+  const body = new FormData();
+  body.append("token", token());
+  body.append("client_msg_id", id);
+  body.append("file", file, file.name);
+  const xhr = new XMLHttpRequest(), again = () => sendFile(file, item, id);
+  xhr.open("POST", "/api/widget/file");
+  xhr.timeout = 120000;
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable && e.total) { bar.value = Math.round(e.loaded / e.total * 100); pct.textContent = `${bar.value}%`; } };
+  xhr.onload = () => {
+    if (xhr.status === 200) return drop(item);
+    let message = "something went wrong on our side; please try again";
+    try { message = JSON.parse(xhr.responseText).message || message; } catch {}
+    fail(item, message, xhr.status >= 500 ? again : null);
+  };
+  xhr.onerror = xhr.ontimeout = () => fail(item, "no answer from the server; check your connection", again);
+  xhr.send(body);
+};
+addEventListener("change", (e) => {
+  const input = e.target, composer = document.querySelector(".widget-composer");
+  if (!ready || !composer || !input.closest?.(".attach-btn")) return;
+  let list = document.querySelector(".uploads");
+  if (!list) { list = el("ul", "uploads"); list.setAttribute("aria-label", "Files being sent"); composer.before(list); }
+  for (const file of input.files) {
+    const item = el("li", "upload-item");
+    item.dataset.name = file.name;
+    item.append(el("span", "file-name", file.name), el("span", "file-size", size(file.size)), el("span", "upload-state"));
+    list.append(item);
+    const id = "f" + Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+    if (!file.size) fail(item, `${file.name} is empty`);
+    else if (file.size > MAX_FILE) fail(item, `${file.name} is ${size(file.size)}; each file may be at most ${size(MAX_FILE)}`);
+    else sendFile(file, item, id);
+  }
+  input.value = "";
 });
 new MutationObserver(() => { seen(); images(); offerTranscript(document.querySelector(".widget-ended")); })
   .observe(document.body, { childList: true, subtree: true });

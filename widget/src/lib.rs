@@ -11,8 +11,7 @@
 //! shows the "send email" form ([`EmailForm`]) until the visitor sends or closes it. While a
 //! request waits, the visitor can also open the form themselves.
 use app::api::widget::start_visitor_session;
-use app::components::chat_files::ChatFiles;
-use app::components::email_form::EmailForm;
+use app::components::email_form::{EmailForm, ACCEPT};
 use app::components::icons::{Icon, IconKind};
 use app::components::transcript::{Perspective, Transcript};
 use app::live::{socket_slot, LiveSocket};
@@ -298,7 +297,6 @@ pub fn Widget(widget_id: String) -> impl IntoView {
         form_wanted.set(false);
     });
     let send_key = send;
-    let files = ChatFiles::new("/api/widget/file", Signal::derive(move || ("token", token.get())));
     // The address the visitor gave in their newest e-mail form (offered for the transcript).
     let known_email = move || {
         messages.with(|m| {
@@ -419,11 +417,14 @@ pub fn Widget(widget_id: String) -> impl IntoView {
                     </div>
                 }
             >
-                {files.list()}
                 <form class="widget-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-                    // Files go where a human may read them (as the e-mail form).
+                    // Files go where a human may read them (as the e-mail form); the page's
+                    // script sends them and shows their progress.
                     <Show when=move || handoff().0>
-                        {files.button(Signal::derive(move || session.with(Option::is_none)))}
+                        <label class="attach-btn" title="Send a file">
+                            <Icon kind=IconKind::Paperclip/>
+                            <input type="file" multiple=true accept=ACCEPT aria-label="Send a file"/>
+                        </label>
                     </Show>
                     <textarea node_ref=composer
                         rows="1" placeholder="Type a message…" aria-label="Message"

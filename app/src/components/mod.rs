@@ -1,7 +1,6 @@
 //! Pieces shared by pages.
 pub mod alerts;
 pub mod bell;
-pub mod chat_files;
 pub mod email_form;
 pub mod form;
 pub mod icons;

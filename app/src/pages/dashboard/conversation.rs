@@ -6,6 +6,7 @@
 //! marked.
 use super::actions::handoff_actions;
 use super::canned::{Canned, Picker};
+use super::chat_files::ChatFiles;
 use super::email_reply::EmailReplyBox;
 use super::labels::{LabelBar, Labels};
 use super::notes::{NoteComposer, Notes};
@@ -15,7 +16,6 @@ use super::visitor_panel::VisitorPanel;
 use super::{newest, Live};
 use crate::api::chat::SendMessage;
 use crate::api::conversations::get_conversation;
-use crate::components::chat_files::ChatFiles;
 use crate::components::transcript::{Perspective, Transcript};
 use crate::error::AppError;
 use crate::util::{follow_bottom, relative_time};

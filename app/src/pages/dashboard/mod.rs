@@ -18,6 +18,7 @@
 //! conversation's label bar, the label filter), [`shortcuts`] (the keyboard).
 mod actions;
 mod canned;
+mod chat_files;
 mod conversation;
 mod email_reply;
 mod inbox;

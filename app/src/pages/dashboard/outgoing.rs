@@ -51,7 +51,7 @@ pub fn ComposerForm(
     #[prop(optional_no_strip)] picker: Option<super::canned::Picker>,
     /// Files sent in the chat: the paperclip before the button.
     #[prop(optional_no_strip)]
-    files: Option<crate::components::chat_files::ChatFiles>,
+    files: Option<super::chat_files::ChatFiles>,
 ) -> impl IntoView {
     view! {
         <form class=class on:submit=move |ev| { ev.prevent_default(); submit.run(()); }>
