@@ -86,9 +86,10 @@ pub fn is_image(content_type: &str) -> bool {
     content_type.starts_with("image/")
 }
 
-/// How the file's message reads in one line (the list's preview, the bell).
+/// How the file's message reads in one line (the list's preview, the bell): words, not an emoji
+/// (not every system has a font for it).
 pub fn file_line(name: &str) -> String {
-    format!("📎 {name}")
+    format!("File: {name}")
 }
 
 /// How a message reads in one line for the bell and notifications: a file as [`file_line`].
@@ -192,7 +193,7 @@ mod tests {
         let ann = Author::Agent { id: "u".into(), name: "Ann".into() };
         assert!(told_to_ai(&ann, &f).starts_with("[Ann sent the visitor a file: bill.txt"));
         assert_eq!(in_transcript(&f), "[file: bill.txt (2 KB)]");
-        assert_eq!(file_line("bill.txt"), "📎 bill.txt");
+        assert_eq!(file_line("bill.txt"), "File: bill.txt");
         assert!(is_image("image/webp") && !is_image("application/pdf"));
     }
 

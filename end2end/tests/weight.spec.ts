@@ -9,7 +9,7 @@ import { BASE, CUSTOMER, expect, signInOn, test } from './support';
 
 const KB = 1000;
 const LAUNCHER_BUDGET = 15 * KB;
-const WIDGET_BUDGET = 186 * KB; // 180 KB until issue 23's typing and notes, 183 KB until its "Seen" (BENCHMARKS.md §5)
+const WIDGET_BUDGET = 191 * KB; // 180 KB until issue 23's typing and notes, 183 KB until its "Seen", 186 KB until its files (BENCHMARKS.md §5)
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 type Fetched = { url: string; bytes: number };

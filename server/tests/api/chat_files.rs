@@ -92,7 +92,7 @@ async fn files_go_both_ways_and_only_to_the_conversation(db: Db) {
         .fetch_one(&app.backend.db.pool)
         .await
         .unwrap();
-    assert_eq!(preview.as_deref(), Some("📎 screenshot.png"));
+    assert_eq!(preview.as_deref(), Some("File: screenshot.png"));
 
     // A resend (the network failed after the upload) is the stored message, once.
     let again = visitor_file(&app, &token, "f1", "screenshot.png", PNG).await.ok();
@@ -136,7 +136,7 @@ async fn files_go_both_ways_and_only_to_the_conversation(db: Db) {
     // Eve cannot send into it either: the conversation is not found for her.
     let refused = agent_file(&app, &eve, &conv, "e1", "x.pdf", PDF).await;
     assert_eq!(refused.status, 404, "{:?}", refused.body);
-    // Signed out: 401 before the body is read.
+    // Signed out: 401.
     let refused = post_file(&app, "/api/chat/file", None, &[("conversation_id", &conv)], Some(("x.pdf", PDF))).await;
     assert_eq!(refused.status, 401);
     let stored = app.stored(&conv).await;
@@ -236,6 +236,7 @@ async fn the_ai_is_told_a_file_arrived_never_its_content(db: Db) {
     assert_eq!(last["role"], "user");
     let told = last["content"].as_str().unwrap();
     assert!(told.starts_with("[The visitor sent a file: order.txt (text/plain, "), "{told}");
+    // Nothing of the file's content in the whole request (were text files ever inlined).
     let everything = req.body.to_string();
     assert!(!everything.contains("PIN 0042") && !everything.contains("order 7731"), "{everything}");
 }
@@ -243,7 +244,7 @@ on_both_databases!(the_ai_is_told_a_file_arrived_never_its_content);
 
 /// An organization's visitors upload at most `visitor_upload_mb_per_hour` in all (chat files and
 /// e-mail forms, counted in the database); files go only where a human may read them (handoff
-/// enabled); a user without the *conversations* permission sends none; the bell says "📎".
+/// enabled); a user without the *conversations* permission sends none; the bell says "File: …".
 async fn uploads_are_bounded_per_organization_and_need_a_human(db: Db) {
     let app = spawn_app_with(db, |c| c.visitor_upload_mb_per_hour = 1).await;
     let ann = app.login(ANN).await;
@@ -263,7 +264,7 @@ async fn uploads_are_bounded_per_organization_and_need_a_human(db: Db) {
     assert_eq!(attachments(&app).await, 1);
     // The bell shows the file as one.
     let bell = app.call_json("notifications/list", &ann, json!({})).await.ok();
-    assert!(bell.to_string().contains("📎 log.txt"), "{bell}");
+    assert!(bell.to_string().contains("File: log.txt"), "{bell}");
 
     // Vic (no *conversations* permission) sends nothing, even to a chat nobody holds.
     let (vic, _) = crate::admin::viewer_without_permissions(&app).await;
