@@ -256,11 +256,11 @@ test('a phone (390×844) works through a whole handoff: list, conversation with 
   await ann.getByRole('button', { name: 'Handle chat' }).tap();
   await expect(ann.locator('.conv-head')).toContainText('Ann Agent holds this chat');
   await ann.getByLabel('Reply').fill('Answered from a phone');
-  await ann.getByRole('button', { name: 'Send' }).tap();
+  await ann.getByRole('button', { name: 'Send', exact: true }).tap();
   await expect(widget.locator('.msg', { hasText: 'Answered from a phone' })).toBeVisible();
   // Every control the agent taps is at least 44 px tall, and the reply box is in view.
-  for (const control of [ann.getByRole('button', { name: 'Pass chat to AI' }), ann.getByRole('button', { name: 'Send' }),
-    ann.getByLabel('Reply'), ann.locator('.back-link')]) {
+  for (const control of [ann.getByRole('button', { name: 'Pass chat to AI' }), ann.getByRole('button', { name: 'Send', exact: true }),
+    ann.getByLabel('Reply'), ann.locator('.back-link'), ann.locator('.composer .attach-btn')]) {
     expect((await control.boundingBox())!.height).toBeGreaterThanOrEqual(44);
   }
   await expect(ann.getByLabel('Reply')).toBeInViewport();
