@@ -1,9 +1,10 @@
 // Files in the chat (issue 23), both ways: the visitor's picture shows inline in the widget and
 // in Ann's dashboard, Ann's picture and PDF reach the visitor (the picture inline, the PDF a
-// download the widget fetches with the visitor's token), and an executable renamed .png is
-// refused with a clear error, nothing sent. (Every rule on both databases: the server tests'
+// download the widget fetches with the visitor's token), an executable renamed .png is refused
+// with a clear error, nothing sent, and a screenshot pasted into either message box is sent. (Every rule on both databases: the server tests'
 // `chat_files::*`.)
 import { deflateSync } from 'node:zlib';
+import type { Locator } from '@playwright/test';
 import { allowConsole, BASE, expect, listedRows, newRow, signIn, test, visitorWrites } from './support';
 
 /** A real PNG of `width`×`height` in one colour (so that the browser decodes it and it has a size). */
@@ -79,6 +80,20 @@ test('files go both ways, pictures inline; an executable renamed .png is refused
   // (The refusal is the server's answer: nothing of it can reach Ann later.)
   await expect(ann.locator('.msg[data-kind="file"]')).toHaveCount(3);
   await expect(ann.locator('.transcript')).not.toContainText('invoice.png');
+
+  // A screenshot pasted into either message box is sent like a picked file.
+  const paste = (box: Locator, bytes: number[], name: string) => box.evaluate((el, [bytes, name]) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes as number[])], name as string, { type: 'image/png' }));
+    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, [bytes, name]);
+  await paste(ann.getByLabel('Reply'), [...png(30, 20, [20, 160, 60])], 'pasted-by-ann.png');
+  const pastedByAnn = widget.locator('.msg[data-kind="file"]', { hasText: 'pasted-by-ann.png' }).locator('img');
+  await expect.poll(() => pastedByAnn.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(30);
+  await paste(widget.getByLabel('Message'), [...png(40, 20, [160, 20, 160])], 'pasted-by-visitor.png');
+  const pastedByVisitor = ann.locator('.msg[data-kind="file"]', { hasText: 'pasted-by-visitor.png' }).locator('img');
+  await expect.poll(() => pastedByVisitor.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(40);
+  await expect(ann.getByLabel('Reply')).toHaveValue('');
 
   await ann.screenshot({ path: 'screenshots/files-dashboard.png' });
   await page.setViewportSize({ width: 390, height: 844 });

@@ -107,9 +107,9 @@ addEventListener("click", (e) => {
   e.preventDefault();
   showFile(a).then((a) => a.click(), () => {});
 });
-// Files sent: the chat's paperclip (`.attach-btn`, where a human may read them) picks files;
-// each goes up on its own (`/api/widget/file`, the token before the file) with its progress
-// above the composer; a refusal stays, in the server's words, until dismissed; a file that got
+// Files sent: the chat's paperclip (`.attach-btn`, where a human may read them) picks files, a
+// screenshot may be pasted; each goes up on its own (`/api/widget/file`, the token before the
+// file) with its progress above the composer; a refusal stays, in the server's words, until dismissed; a file that got
 // no answer (or a server error) can be sent again, under the same id: it is stored once. Written
 // here, not in the WASM bundle, which it grew by 13 KB; the dashboard's side is in Rust.
 const MAX_FILE = __MAX_FILE_BYTES__;
@@ -151,12 +151,12 @@ const sendFile = (file, item, id) => {
   xhr.onerror = xhr.ontimeout = () => fail(item, "no answer from the server; check your connection", again);
   xhr.send(body);
 };
-addEventListener("change", (e) => {
-  const input = e.target, composer = document.querySelector(".widget-composer");
-  if (!ready || !composer || !input.closest?.(".attach-btn")) return;
+const sendFiles = (files) => {
+  const composer = document.querySelector(".widget-composer");
+  if (!ready || !composer || !document.querySelector(".attach-btn")) return;
   let list = document.querySelector(".uploads");
   if (!list) { list = el("ul", "uploads"); list.setAttribute("aria-label", "Files being sent"); composer.before(list); }
-  for (const file of input.files) {
+  for (const file of files) {
     const item = el("li", "upload-item");
     item.dataset.name = file.name;
     item.append(el("span", "file-name", file.name), el("span", "file-size", size(file.size)), el("span", "upload-state"));
@@ -166,7 +166,18 @@ addEventListener("change", (e) => {
     else if (file.size > MAX_FILE) fail(item, `${file.name} is ${size(file.size)}; each file may be at most ${size(MAX_FILE)}`);
     else sendFile(file, item, id);
   }
-  input.value = "";
+};
+addEventListener("change", (e) => {
+  if (!e.target.closest?.(".attach-btn")) return;
+  sendFiles(e.target.files);
+  e.target.value = "";
+});
+// A screenshot pasted into the message box is sent like a picked file (pasted text stays text).
+addEventListener("paste", (e) => {
+  const files = e.clipboardData?.files;
+  if (!files?.length || !e.target.closest?.(".widget-composer")) return;
+  e.preventDefault();
+  sendFiles([...files]);
 });
 new MutationObserver(() => { seen(); images(); offerTranscript(document.querySelector(".widget-ended")); })
   .observe(document.body, { childList: true, subtree: true });

@@ -1,5 +1,5 @@
-//! Files the holder sends in the chat (issue 23): the paperclip beside the reply's composer and
-//! the uploads in flight above it (`/api/chat/file`, for the conversation held; the widget's
+//! Files the holder sends in the chat (issue 23): the paperclip beside the reply's composer (or a
+//! paste — a screenshot — or a drop on it) and the uploads in flight above it (`/api/chat/file`, for the conversation held; the widget's
 //! side is its page's script, `server/src/widget_page.js`, for the bundle's weight: this
 //! component cost the widget 13 KB). One message per file; each picked file
 //! is checked here first (`email_form::files_problem`: name, size), then uploaded with its
@@ -73,6 +73,38 @@ impl ChatFiles {
                 <input type="file" multiple=true accept=ACCEPT aria-label="Send a file"
                     disabled=move || disabled.get() on:change=pick/>
             </label>
+        }
+    }
+
+    /// A paste into the composer: its files (a screenshot from the clipboard) are sent like
+    /// picked ones; pasted text is left to the text box.
+    pub fn paste(self, ev: &leptos::ev::ClipboardEvent) {
+        #[cfg(feature = "browser")]
+        self.take(ev, ev.clipboard_data());
+        #[cfg(not(feature = "browser"))]
+        let _ = ev;
+    }
+
+    /// Files dragged onto the composer and dropped: sent like picked ones.
+    pub fn drop_on(self, ev: &leptos::ev::DragEvent) {
+        #[cfg(feature = "browser")]
+        self.take(ev, ev.data_transfer());
+        #[cfg(not(feature = "browser"))]
+        let _ = ev;
+    }
+
+    #[cfg(feature = "browser")]
+    fn take(self, ev: &web_sys::Event, data: Option<web_sys::DataTransfer>) {
+        let files: Vec<web_sys::File> = data
+            .and_then(|d| d.files())
+            .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+            .unwrap_or_default();
+        if files.is_empty() {
+            return;
+        }
+        ev.prevent_default();
+        for file in files {
+            self.add(file);
         }
     }
 

@@ -54,7 +54,9 @@ pub fn ComposerForm(
     files: Option<super::chat_files::ChatFiles>,
 ) -> impl IntoView {
     view! {
-        <form class=class on:submit=move |ev| { ev.prevent_default(); submit.run(()); }>
+        <form class=class on:submit=move |ev| { ev.prevent_default(); submit.run(()); }
+            on:dragover=move |ev: leptos::ev::DragEvent| if files.is_some() { ev.prevent_default() }
+            on:drop=move |ev: leptos::ev::DragEvent| if let Some(f) = files { f.drop_on(&ev) }>
             {picker.map(|p| p.menu())}
             <textarea
                 name=name rows="2" placeholder=placeholder aria-label=label
@@ -62,6 +64,7 @@ pub fn ComposerForm(
                 aria-expanded=move || picker.map(|p| p.is_open().to_string())
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
+                on:paste=move |ev: leptos::ev::ClipboardEvent| if let Some(f) = files { f.paste(&ev) }
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                     if picker.is_some_and(|p| p.key(&ev)) {
                         return;
