@@ -15,7 +15,7 @@
 use crate::upload::{backend_error, drain, error, field_error, forbidden, Submitted};
 use app::error::AppError;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use backend::{Backend, UserCtx};
@@ -141,17 +141,7 @@ pub async fn visitor_file(State(backend): State<Backend>, request: Request) -> R
 
 /// `POST /api/chat/file`.
 pub async fn agent_file(State(backend): State<Backend>, request: Request) -> Response {
-    let session = request
-        .headers()
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| backend.session_from_cookies(c))
-        .map(str::to_owned);
-    let user = match session {
-        Some(s) => backend.user_by_session(&s).await,
-        None => Ok(None),
-    };
-    let user = match user {
+    let user = match crate::security::session_user(request.headers(), &backend).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             drain(request.into_body()).await;

@@ -1,10 +1,24 @@
 //! Cross-cutting HTTP security: a same-origin check for state-changing requests (CSRF) and for
-//! WebSocket upgrades, and security headers on every response.
+//! WebSocket upgrades, the session cookie's user, and security headers on every response.
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use backend::Backend;
+use backend::{Backend, UserCtx};
+
+/// The session token in the request's cookies, if any (not checked yet).
+pub fn session_token(headers: &HeaderMap, backend: &Backend) -> Option<String> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    backend.session_from_cookies(cookies).map(str::to_owned)
+}
+
+/// The signed-in user of the request's session cookie (`None`: no cookie, or no live session).
+pub async fn session_user(headers: &HeaderMap, backend: &Backend) -> backend::error::Result<Option<UserCtx>> {
+    match session_token(headers, backend) {
+        Some(token) => backend.user_by_session(&token).await,
+        None => Ok(None),
+    }
+}
 
 /// Whether a browser request comes from our own origin (or a configured one). Requests without
 /// `Origin` (not sent by browsers for cross-site requests that matter here) come from non-browser

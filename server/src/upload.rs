@@ -190,19 +190,13 @@ pub async fn download_attachment(
     headers: HeaderMap,
 ) -> Response {
     let visitor_token = headers.get("x-visitor-token").and_then(|v| v.to_str().ok()).filter(|t| !t.is_empty());
-    let session = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| backend.session_from_cookies(c))
-        .map(str::to_owned);
-    let file = match (visitor_token, session) {
-        (Some(token), _) => backend.attachment_for_visitor(token, &id).await,
-        (None, Some(session)) => match backend.user_by_session(&session).await {
+    let file = match visitor_token {
+        Some(token) => backend.attachment_for_visitor(token, &id).await,
+        None => match crate::security::session_user(&headers, &backend).await {
             Ok(Some(user)) => backend.attachment_for_user(&user, &id).await,
             Ok(None) => Err(BackendError::NotFound("attachment")),
             Err(e) => Err(e),
         },
-        (None, None) => Err(BackendError::NotFound("attachment")),
     };
     let file = match file {
         Ok(f) => f,

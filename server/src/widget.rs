@@ -21,10 +21,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// The page's script (`widget_page.js`) without its comment lines (every visitor downloads it);
-/// its placeholders are filled in per page.
+/// The page's script (`widget_page.js`) without its comment lines (every visitor downloads it),
+/// its constant filled in once; the rest of its placeholders are filled in per page.
 static PAGE_SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    include_str!("widget_page.js").lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+    include_str!("widget_page.js")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("__MAX_FILE_BYTES__", &domain::email::MAX_FILE_BYTES.to_string())
 });
 
 /// The bundle's files: name, content type.
@@ -141,8 +146,7 @@ pub async fn page(
     let script = PAGE_SCRIPT
         .replace("__PKG__", &pkg)
         .replace("__WIDGET_ID__", &id_js)
-        .replace("__PREVIEW__", &preview.to_string())
-        .replace("__MAX_FILE_BYTES__", &domain::email::MAX_FILE_BYTES.to_string());
+        .replace("__PREVIEW__", &preview.to_string());
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Chat</title>
 <link rel="stylesheet" href="{pkg}/handoff_widget.css">

@@ -278,11 +278,7 @@ pub async fn agent_socket(
     if !origin_allowed(&headers, &backend) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    let token = headers
-        .get(axum::http::header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| backend.session_from_cookies(c))
-        .map(str::to_owned);
+    let token = crate::security::session_token(&headers, &backend);
     // Listen for revocations before the check, so that none falls in between.
     let revoked = backend.revocations();
     let user = match &token {

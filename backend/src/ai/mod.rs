@@ -59,7 +59,7 @@ impl AiContext {
     /// The visitor's latest message; empty when it is a file (a file's name is no question: a
     /// visitor sending `human-resources.pdf` is not asking for a human).
     pub fn question(&self) -> &str {
-        match self.history.iter().rev().find(|m| m.author == Author::Visitor) {
+        match self.latest_from_visitor() {
             Some(m) if !matches!(m.extra, MessageExtra::File { .. }) => m.text.as_str(),
             _ => "",
         }
@@ -67,11 +67,11 @@ impl AiContext {
 
     /// Whether the visitor's latest message is a file (`domain::chat_files`).
     pub fn file_arrived(&self) -> bool {
-        self.history
-            .iter()
-            .rev()
-            .find(|m| m.author == Author::Visitor)
-            .is_some_and(|m| matches!(m.extra, MessageExtra::File { .. }))
+        self.latest_from_visitor().is_some_and(|m| matches!(m.extra, MessageExtra::File { .. }))
+    }
+
+    fn latest_from_visitor(&self) -> Option<&MessageDto> {
+        self.history.iter().rev().find(|m| m.author == Author::Visitor)
     }
 
     pub fn handoff_enabled(&self) -> bool {

@@ -16,8 +16,7 @@ use crate::services::Backend;
 use crate::store::{messages, notifications};
 use domain::email::{check_files, parse_form_text, EmailAddress, UploadedFile};
 use domain::values::ClientMsgId;
-use domain::wire::{AttachmentDto, Author, Delivery, MessageDto, MessageExtra, ServerFrame};
-use sha2::Digest;
+use domain::wire::{Author, Delivery, MessageDto, MessageExtra, ServerFrame};
 use sqlx::AssertSqlSafe;
 
 /// At most this many e-mail forms per conversation and hour.
@@ -92,31 +91,7 @@ impl Backend {
         let now = row.last_activity;
         let mut attachments = Vec::with_capacity(files.len());
         for (position, f) in files.iter().enumerate() {
-            let att = AttachmentDto {
-                id: new_id(),
-                name: f.name.clone(),
-                content_type: f.kind.content_type().to_string(),
-                size: f.bytes.len() as i64,
-            };
-            sqlx::query(
-                "INSERT INTO attachments (id, org_id, conversation_id, seq, position, visitor_id, file_name, content_type, size, sha256, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&att.id)
-            .bind(&v.org_id)
-            .bind(&v.conversation_id)
-            .bind(row.last_seq)
-            .bind(position as i64)
-            .bind(&v.visitor_id)
-            .bind(&att.name)
-            .bind(&att.content_type)
-            .bind(att.size)
-            .bind(hex::encode(sha2::Sha256::digest(&f.bytes)))
-            .bind(f.bytes.clone())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            attachments.push(att);
+            attachments.push(messages::insert_file(&mut tx, &row, position as i64, f).await?);
         }
         let extra = MessageExtra::EmailForm { email: email.as_str().to_string(), attachments };
         let message = messages::insert_message(&mut tx, &row, &Author::Visitor, Some(&id), &text, &extra).await?;

@@ -92,7 +92,7 @@ impl Backend {
                                         let size = file.bytes.len() as i64;
                                         messages::check_upload_budget(conn, &org_id, size, upload_mb).await?;
                                     }
-                                    let attachment = messages::insert_file(conn, &row, &file).await?;
+                                    let attachment = messages::insert_file(conn, &row, 0, &file).await?;
                                     (file.name, MessageExtra::File { attachment })
                                 }
                             };

@@ -197,12 +197,14 @@ pub(crate) async fn check_upload_budget(
     Ok(())
 }
 
-/// Stores a file sent in the chat under the sequence number `row` took, for the conversation's
+/// Stores a file of the message under the sequence number `row` took (an e-mail form's, at
+/// `position` among its files; a file sent in the chat, at 0), for the conversation's
 /// organization and visitor (the visitor may download it whoever sent it: `services::email_form`'s
 /// download rules).
 pub(crate) async fn insert_file(
     conn: &mut AnyConnection,
     row: &SummaryRow,
+    position: i64,
     file: &CheckedFile,
 ) -> Result<AttachmentDto> {
     let attachment = AttachmentDto {
@@ -213,7 +215,7 @@ pub(crate) async fn insert_file(
     };
     let stored = sqlx::query(
         "INSERT INTO attachments (id, org_id, conversation_id, seq, position, visitor_id, file_name, content_type, size, sha256, data, created_at)
-         SELECT $1, org_id, id, $3, 0, visitor_id, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $2 AND org_id = $10",
+         SELECT $1, org_id, id, $3, $11, visitor_id, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $2 AND org_id = $10",
     )
     .bind(&attachment.id)
     .bind(&row.id)
@@ -225,6 +227,7 @@ pub(crate) async fn insert_file(
     .bind(file.bytes.as_slice())
     .bind(row.last_activity)
     .bind(&row.org_id)
+    .bind(position)
     .execute(&mut *conn)
     .await?
     .rows_affected();
