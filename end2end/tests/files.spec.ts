@@ -5,7 +5,7 @@
 // `chat_files::*`.)
 import { deflateSync } from 'node:zlib';
 import type { Locator } from '@playwright/test';
-import { allowConsole, BASE, expect, listedRows, newRow, signIn, test, visitorWrites } from './support';
+import { allowConsole, annHoldsANewChat, expect, test } from './support';
 
 /** A real PNG of `width`×`height` in one colour (so that the browser decodes it and it has a size). */
 function png(width: number, height: number, [r, g, b]: number[]): Buffer {
@@ -41,13 +41,7 @@ const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 test('files go both ways, pictures inline; an executable renamed .png is refused', async ({ browser }) => {
   // The refused upload's 400 answer, logged by the browser.
   allowConsole(/status of 400 \(Bad Request\) \(http:\/\/[^)]*\/api\/widget\/file\)/);
-  const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 1280, height: 800 } });
-  await ann.goto(`${BASE()}/conversations`);
-  await expect(ann.locator('.conn')).toHaveText('live');
-  const before = await listedRows(ann);
-  const { page, widget } = await visitorWrites(browser, 'My parcel arrived broken');
-  await (await newRow(ann, before)).click();
-  await ann.getByRole('button', { name: 'Continue chat yourself' }).click();
+  const { ann, page, widget } = await annHoldsANewChat(browser, 'My parcel arrived broken');
   await expect(ann.getByLabel('Reply')).toBeVisible();
 
   // The visitor sends a picture: it shows inline, decoded, in the widget and in the dashboard.

@@ -1,16 +1,10 @@
 // "Seen" both ways (issue 23): the visitor sees "Seen" under their newest message the agent
 // holding the chat has read (on the agent's screen), the agent under their newest message the
 // visitor has read — not while the visitor's chat is closed, as soon as it opens.
-import { BASE, expect, listedRows, newRow, signIn, test, visitorWrites } from './support';
+import { annHoldsANewChat, expect, test } from './support';
 
 test('seen shows both ways, and only once the chat is on screen', async ({ browser }) => {
-  const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 1280, height: 800 } });
-  await ann.goto(`${BASE()}/conversations`);
-  await expect(ann.locator('.conn')).toHaveText('live');
-  const before = await listedRows(ann);
-  const { page, widget } = await visitorWrites(browser, 'Hello?');
-  await (await newRow(ann, before)).click();
-  await ann.getByRole('button', { name: 'Continue chat yourself' }).click();
+  const { ann, page, widget } = await annHoldsANewChat(browser, 'Hello?');
 
   // Ann holds the chat and has it open: the visitor's message is seen.
   const visitorMark = widget.getByTestId('seen');

@@ -206,6 +206,19 @@ export async function visitorWrites(browser: Browser, text: string): Promise<{ p
   return { page, widget };
 }
 
+/** Ann's live dashboard (desktop size); a new visitor writes `text` and gets the AI's answer; Ann
+ * opens that chat and takes it over ("Continue chat yourself"). */
+export async function annHoldsANewChat(browser: Browser, text: string): Promise<{ ann: Page; page: Page; widget: FrameLocator }> {
+  const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 1280, height: 800 } });
+  await ann.goto(`${BASE()}/conversations`);
+  await expect(ann.locator('.conn')).toHaveText('live');
+  const before = await listedRows(ann);
+  const { page, widget } = await visitorWrites(browser, text);
+  await (await newRow(ann, before)).click();
+  await ann.getByRole('button', { name: 'Continue chat yourself' }).click();
+  return { ann, page, widget };
+}
+
 // Ann's AI agent settings form, and a save that waits for the server's "Saved.".
 export async function agentSettings(browser: Browser) {
   const ann = await signIn(browser, 'ann@demo.test');

@@ -2,20 +2,14 @@
 // a note; Bob's dashboard rings and shows a toast that opens the chat, where the note waits as a
 // private note; the visitor is told Bob took over. (Refusals — an offline, deactivated or
 // foreign colleague — are the server tests' `transfer::*`.)
-import { BASE, expect, listedRows, newRow, signIn, test, visitorWrites } from './support';
+import { annHoldsANewChat, BASE, expect, signIn, test } from './support';
 
 test('a transfer rings the colleague, who finds the note; the visitor is told', async ({ browser }) => {
   const bob = await signIn(browser, 'bob@demo.test', { viewport: { width: 1280, height: 800 } });
   await bob.goto(`${BASE()}/conversations`);
   await expect(bob.locator('.conn')).toHaveText('live');
   await bob.locator('body').click(); // a click unlocks sound in this tab
-  const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 1280, height: 800 } });
-  await ann.goto(`${BASE()}/conversations`);
-  await expect(ann.locator('.conn')).toHaveText('live');
-  const before = await listedRows(ann);
-  const { page, widget } = await visitorWrites(browser, 'I need a refund');
-  await (await newRow(ann, before)).click();
-  await ann.getByRole('button', { name: 'Continue chat yourself' }).click();
+  const { ann, page, widget } = await annHoldsANewChat(browser, 'I need a refund');
 
   // Ann opens the transfer panel: Bob is online and chosen; she adds a note and transfers.
   await ann.getByRole('button', { name: 'Transfer' }).click();

@@ -62,11 +62,11 @@ pub fn files_problem(files: &[ChosenFile]) -> Option<String> {
 /// The browser's `File`s behind the chosen list. Browser only: on the server the form never has
 /// files (and `File` is not `Send`).
 #[cfg(feature = "browser")]
-type FileStore = StoredValue<Vec<(u32, web_sys::File)>, LocalStorage>;
+pub(crate) type FileStore = StoredValue<Vec<(u32, web_sys::File)>, LocalStorage>;
 #[cfg(not(feature = "browser"))]
-type FileStore = StoredValue<Vec<(u32, ())>>;
+pub(crate) type FileStore = StoredValue<Vec<(u32, ())>>;
 
-fn file_store() -> FileStore {
+pub(crate) fn file_store() -> FileStore {
     #[cfg(feature = "browser")]
     return StoredValue::new_local(Vec::new());
     #[cfg(not(feature = "browser"))]

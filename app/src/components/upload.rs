@@ -13,9 +13,14 @@ pub fn picked(ev: &leptos::ev::Event) -> Vec<web_sys::File> {
     let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
         return Vec::new();
     };
-    let files = input.files().map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect()).unwrap_or_default();
+    let files = files_of(input.files());
     input.set_value("");
     files
+}
+
+/// The files of a `FileList` (a file input's, a paste's, a drop's).
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    list.map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect()).unwrap_or_default()
 }
 
 pub enum Outcome {

@@ -1,13 +1,14 @@
-//! Files the holder sends in the chat (issue 23): the paperclip beside the reply's composer (or a
-//! paste — a screenshot — or a drop on it) and the uploads in flight above it (`/api/chat/file`, for the conversation held; the widget's
-//! side is its page's script, `server/src/widget_page.js`, for the bundle's weight: this
-//! component cost the widget 13 KB). One message per file; each picked file
-//! is checked here first (`email_form::files_problem`: name, size), then uploaded with its
-//! progress shown; the server checks the content (`domain::chat_files`) and a refusal stays on
-//! screen, in its words, until dismissed. A file whose upload got no answer (the network) can be
-//! sent again: under the same client message id, so it is stored once. A stored file leaves the
-//! list: its message arrives on the socket like any other.
-use crate::components::email_form::ACCEPT;
+//! Files the holder sends in the chat (issue 23): the paperclip beside the reply's composer (or
+//! a paste — a screenshot — or a drop on it) and the uploads in flight above it
+//! (`/api/chat/file`, for the conversation held; the widget's side is its page's script,
+//! `server/src/widget_page.js`, for the bundle's weight: this component cost the widget 13 KB).
+//! One message per file; each picked file is checked here first (`email_form::files_problem`:
+//! name, size), then uploaded with its progress shown; the server checks the content
+//! (`domain::chat_files`) and a refusal stays on screen, in its words, until dismissed. A file
+//! whose upload got no answer (the network) can be sent again: under the same client message id,
+//! so it is stored once. A stored file leaves the list: its message arrives on the socket like
+//! any other.
+use crate::components::email_form::{file_store, FileStore, ACCEPT};
 #[cfg(feature = "browser")]
 use crate::components::email_form::{files_problem, ChosenFile};
 use crate::components::icons::{Icon, IconKind};
@@ -31,34 +32,28 @@ struct Upload {
     retry: bool,
 }
 
-/// The browser's `File`s behind the uploads (browser only; `File` is not `Send`).
-#[cfg(feature = "browser")]
-type FileStore = StoredValue<Vec<(u32, web_sys::File)>, LocalStorage>;
-#[cfg(not(feature = "browser"))]
-type FileStore = StoredValue<Vec<(u32, ())>>;
-
-/// A composer's files: `button` goes in the composer, `list` above it.
+/// A conversation's files on their way: `button` goes in the composer, `list` above it.
 #[derive(Clone, Copy)]
 pub struct ChatFiles {
-    endpoint: &'static str,
-    /// The form field naming who sends and where: `("token", …)` or `("conversation_id", …)`.
-    credential: Signal<(&'static str, String)>,
+    conversation_id: StoredValue<String>,
     uploads: RwSignal<Vec<Upload>>,
     next: StoredValue<u32>,
+    /// The browser's `File`s behind the uploads, by key.
     files: FileStore,
 }
 
 impl ChatFiles {
-    pub fn new(endpoint: &'static str, credential: Signal<(&'static str, String)>) -> Self {
-        #[cfg(feature = "browser")]
-        let files = StoredValue::new_local(Vec::new());
-        #[cfg(not(feature = "browser"))]
-        let files = StoredValue::new(Vec::new());
-        Self { endpoint, credential, uploads: RwSignal::new(Vec::new()), next: StoredValue::new(0), files }
+    pub fn new(conversation_id: String) -> Self {
+        Self {
+            conversation_id: StoredValue::new(conversation_id),
+            uploads: RwSignal::new(Vec::new()),
+            next: StoredValue::new(0),
+            files: file_store(),
+        }
     }
 
     /// The paperclip: picks one or more files and sends each.
-    pub fn button(self, disabled: Signal<bool>) -> impl IntoView {
+    pub fn button(self) -> impl IntoView {
         let pick = move |ev: leptos::ev::Event| {
             #[cfg(feature = "browser")]
             for file in crate::components::upload::picked(&ev) {
@@ -68,10 +63,9 @@ impl ChatFiles {
             let _ = ev;
         };
         view! {
-            <label class="attach-btn" class:disabled=move || disabled.get() title="Send a file">
+            <label class="attach-btn" title="Send a file">
                 <Icon kind=IconKind::Paperclip/>
-                <input type="file" multiple=true accept=ACCEPT aria-label="Send a file"
-                    disabled=move || disabled.get() on:change=pick/>
+                <input type="file" multiple=true accept=ACCEPT aria-label="Send a file" on:change=pick/>
             </label>
         }
     }
@@ -95,10 +89,7 @@ impl ChatFiles {
 
     #[cfg(feature = "browser")]
     fn take(self, ev: &web_sys::Event, data: Option<web_sys::DataTransfer>) {
-        let files: Vec<web_sys::File> = data
-            .and_then(|d| d.files())
-            .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
-            .unwrap_or_default();
+        let files = crate::components::upload::files_of(data.and_then(|d| d.files()));
         if files.is_empty() {
             return;
         }
@@ -117,9 +108,9 @@ impl ChatFiles {
                     <For each=move || uploads.get() key=|u| (u.key, u.progress, u.error.clone()) let:u>
                         {
                             let key = u.key;
-                            let state = match (&u.error, u.retry) {
-                                (Some(e), _) => view! { <span class="field-error" role="alert">{format!("Not sent: {e}")}</span> }.into_any(),
-                                (None, _) => view! {
+                            let state = match &u.error {
+                                Some(e) => view! { <span class="field-error" role="alert">{format!("Not sent: {e}")}</span> }.into_any(),
+                                None => view! {
                                     <progress class="upload-progress" max="100" prop:value=f64::from(u.progress)
                                         aria-label=format!("Sending {}", u.name)></progress>
                                     <span class="muted small">{format!("{}%", u.progress)}</span>
@@ -194,10 +185,10 @@ impl ChatFiles {
                 return;
             };
             let file = self.files.with_value(|s| s.iter().find(|(k, _)| *k == key).map(|(_, f)| f.clone()));
-            let (field, value) = self.credential.get_untracked();
+            let conversation_id = self.conversation_id.get_value();
             let form = web_sys::FormData::new().ok().filter(|form| {
                 file.as_ref().is_some_and(|f| {
-                    form.append_with_str(field, &value).is_ok()
+                    form.append_with_str("conversation_id", &conversation_id).is_ok()
                         && form.append_with_str("client_msg_id", &id).is_ok()
                         && form.append_with_blob_and_filename("file", f, &f.name()).is_ok()
                 })
@@ -210,7 +201,7 @@ impl ChatFiles {
                 (u.error, u.retry, u.progress) = (None, false, 0);
             });
             let started = upload::send(
-                self.endpoint,
+                "/api/chat/file",
                 &form,
                 move |p| self.update(key, |u| u.progress = p),
                 move |outcome| match outcome {
@@ -227,6 +218,6 @@ impl ChatFiles {
             }
         }
         #[cfg(not(feature = "browser"))]
-        let _ = (key, self.endpoint, self.credential, self.next);
+        let _ = (key, self.conversation_id, self.next);
     }
 }

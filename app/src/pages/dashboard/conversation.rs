@@ -103,7 +103,7 @@ pub(super) fn ConversationView(
     let visitor_name = Signal::derive(move || summary.get().map(|s| s.visitor_name).unwrap_or_default());
     let picker = canned.map(|c| Picker::new(c, draft, visitor_name));
     let note_conv = StoredValue::new(id.clone());
-    let files = Some(ChatFiles::new("/api/chat/file", Signal::stored(("conversation_id", id.clone()))));
+    let files = Some(ChatFiles::new(id.clone()));
     // One name for the AI agent everywhere: the one the visitor sees.
     let ai_name = Signal::derive(move || {
         detail.get().and_then(Result::ok).map(|d| d.ai_name).filter(|n| !n.is_empty()).unwrap_or_else(|| "AI".into())

@@ -1,6 +1,7 @@
 //! The retry rule of the dashboard's composers (chat reply, private note, e-mail reply), written once: a
 //! retry of the same text keeps its client message id, so the server stores it once however
 //! often it is sent; a changed text is a new message.
+use super::chat_files::ChatFiles;
 use leptos::prelude::*;
 
 /// The message being sent (client id and text) until an answer settles it.
@@ -51,7 +52,7 @@ pub fn ComposerForm(
     #[prop(optional_no_strip)] picker: Option<super::canned::Picker>,
     /// Files sent in the chat: the paperclip before the button.
     #[prop(optional_no_strip)]
-    files: Option<super::chat_files::ChatFiles>,
+    files: Option<ChatFiles>,
 ) -> impl IntoView {
     view! {
         <form class=class on:submit=move |ev| { ev.prevent_default(); submit.run(()); }
@@ -72,7 +73,7 @@ pub fn ComposerForm(
                     if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit.run(()); }
                 }
             ></textarea>
-            {files.map(|f| f.button(Signal::stored(false)))}
+            {files.map(ChatFiles::button)}
             <button type="submit" class=button_class disabled=move || busy.get()>{button}</button>
         </form>
     }
