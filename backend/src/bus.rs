@@ -1,8 +1,11 @@
 //! Live events between server processes sharing one PostgreSQL database, over
 //! `LISTEN`/`NOTIFY` on the channel `handoff_events`.
 //!
-//! Each process publishes its frames locally and NOTIFYs them (in publish order, from one task);
-//! each process LISTENs and re-publishes the frames of the others locally. Correctness does not
+//! Each process publishes its frames locally and NOTIFYs them (in publish order, from one task),
+//! packed: the frames waiting in the relay's queue travel together, as a JSON array in as few
+//! NOTIFYs as fit — one statement per message would cost PostgreSQL more than the message's own
+//! write. Each process LISTENs and re-publishes the frames of the others locally (its own
+//! payloads it recognizes by their first bytes and skips unread). Correctness does not
 //! depend on this relay: messages carry sequence numbers and sockets fill gaps from the database;
 //! handoff transitions are compare-and-set in the database. The relay makes other processes'
 //! events *live*. NOTIFY payloads are limited to 8000 bytes; a larger message frame is relayed as
@@ -17,6 +20,8 @@ use tokio::sync::mpsc;
 
 pub const CHANNEL: &str = "handoff_events";
 const MAX_PAYLOAD: usize = 7900;
+/// Most queued frames taken at once (they leave in as many NOTIFYs as their size needs).
+const BATCH: usize = 256;
 
 /// Starts relaying this process's hub to and from the other processes.
 pub async fn start(backend: &Backend, url: &str) -> Result<()> {
@@ -27,21 +32,30 @@ pub async fn start(backend: &Backend, url: &str) -> Result<()> {
 
     let pool = backend.db.pool.clone();
     tokio::spawn(async move {
-        while let Some(env) = rx.recv().await {
-            let Some(payload) = encode(env) else { continue };
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&pool).await {
-                tracing::warn!(error = %e, "could not relay a live event to other nodes");
+        let mut queued = Vec::new();
+        while rx.recv_many(&mut queued, BATCH).await > 0 {
+            for payload in pack(queued.drain(..).filter_map(encode)) {
+                if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&pool).await
+                {
+                    tracing::warn!(error = %e, "could not relay live events to other nodes");
+                }
             }
         }
     });
+    let own = format!("[{{\"node\":{}", serde_json::to_string(backend.hub.node_id()).unwrap_or_default());
 
     let receiver = backend.clone();
     tokio::spawn(async move {
         loop {
             match listener.try_recv().await {
-                Ok(Some(n)) => match serde_json::from_str::<Envelope>(n.payload()) {
-                    Ok(env) => receiver.deliver_relayed(env).await,
-                    Err(e) => tracing::warn!(error = %e, "malformed relayed event"),
+                Ok(Some(n)) if n.payload().starts_with(&own) => {}
+                Ok(Some(n)) => match serde_json::from_str::<Vec<Envelope>>(n.payload()) {
+                    Ok(envs) => {
+                        for env in envs {
+                            receiver.deliver_relayed(env).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "malformed relayed events"),
                 },
                 // The connection dropped; the next call reconnects. Events in between were not
                 // relayed live; clients catch up from the database on their next message.
@@ -56,10 +70,11 @@ pub async fn start(backend: &Backend, url: &str) -> Result<()> {
     Ok(())
 }
 
-/// The NOTIFY payload; an oversized message frame shrinks to its sequence number.
+/// One envelope's JSON (at most [`MAX_PAYLOAD`] − 2 bytes, the array's brackets); an oversized
+/// message frame shrinks to its sequence number.
 fn encode(mut env: Envelope) -> Option<String> {
     let json = serde_json::to_string(&env).ok()?;
-    if json.len() <= MAX_PAYLOAD {
+    if json.len() <= MAX_PAYLOAD - 2 {
         return Some(json);
     }
     match env.frame.take() {
@@ -72,6 +87,26 @@ fn encode(mut env: Envelope) -> Option<String> {
             None
         }
     }
+}
+
+/// Encoded envelopes (each at most [`MAX_PAYLOAD`] − 2 bytes), in order, packed into JSON arrays
+/// of at most [`MAX_PAYLOAD`] bytes.
+fn pack(encoded: impl Iterator<Item = String>) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current = String::new();
+    for json in encoded {
+        if !current.is_empty() && current.len() + 1 + json.len() + 1 > MAX_PAYLOAD {
+            current.push(']');
+            payloads.push(std::mem::take(&mut current));
+        }
+        current.push(if current.is_empty() { '[' } else { ',' });
+        current.push_str(&json);
+    }
+    if !current.is_empty() {
+        current.push(']');
+        payloads.push(current);
+    }
+    payloads
 }
 
 impl Backend {
@@ -130,5 +165,25 @@ mod tests {
         assert!(big.len() <= MAX_PAYLOAD);
         let big: Envelope = serde_json::from_str(&big).unwrap();
         assert_eq!((big.frame, big.seq), (None, Some(7)));
+    }
+
+    #[test]
+    fn queued_frames_travel_packed_in_order_within_the_payload_limit() {
+        let texts: Vec<String> = (0..60).map(|i| format!("{i}{}", "x".repeat(300))).collect();
+        let payloads = pack(texts.iter().map(|t| encode(env(t)).unwrap()));
+        assert!(payloads.len() > 1 && payloads.len() < 10, "{} payloads", payloads.len());
+        let mut seen = Vec::new();
+        for p in &payloads {
+            assert!(p.len() <= MAX_PAYLOAD);
+            assert!(p.starts_with("[{\"node\":\"n\""), "the node first: {}", &p[..20]);
+            for e in serde_json::from_str::<Vec<Envelope>>(p).unwrap() {
+                let Some(ServerFrame::Message { message }) = e.frame else { panic!("a message") };
+                seen.push(message.text);
+            }
+        }
+        assert_eq!(seen, texts);
+        let big = pack([encode(env(&"\"".repeat(4096))).unwrap()].into_iter());
+        assert_eq!(big.len(), 1);
+        assert!(big[0].len() <= MAX_PAYLOAD);
     }
 }

@@ -15,7 +15,14 @@ use tokio::sync::{broadcast, mpsc};
 
 pub type Frame = Arc<ServerFrame>;
 
+/// Frames a conversation's channel holds for a receiver that has not read them yet.
 const CAPACITY: usize = 256;
+/// The same for an organization's channel, which carries every conversation's messages and
+/// summaries: at 1,000 busy conversations that is a few thousand frames a second, and a dashboard
+/// socket held up for a moment (a database read) must not lag by it — a lag makes it re-read its
+/// list and watched conversations from the database, which holds it up longer (BENCHMARKS.md §1).
+/// Slots hold shared pointers: about 200 KB per organization with a dashboard open.
+pub const ORG_CAPACITY: usize = 4096;
 
 /// Most typing hints a process relays to the others per second.
 const TYPING_RELAYS: u32 = 200;
@@ -36,17 +43,23 @@ fn is_typing(frame: &ServerFrame) -> bool {
     matches!(frame, ServerFrame::VisitorTyping { .. } | ServerFrame::HumanTyping { .. })
 }
 
-#[derive(Default)]
-struct Channels(Mutex<HashMap<String, broadcast::Sender<Frame>>>);
+struct Channels {
+    map: Mutex<HashMap<String, broadcast::Sender<Frame>>>,
+    capacity: usize,
+}
 
 impl Channels {
+    fn new(capacity: usize) -> Self {
+        Self { map: Mutex::default(), capacity }
+    }
+
     fn subscribe(&self, key: &str) -> broadcast::Receiver<Frame> {
-        let mut map = self.0.lock().expect("hub lock");
-        map.entry(key.to_owned()).or_insert_with(|| broadcast::channel(CAPACITY).0).subscribe()
+        let mut map = self.map.lock().expect("hub lock");
+        map.entry(key.to_owned()).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
     }
 
     fn publish(&self, key: &str, frame: Frame) {
-        let mut map = self.0.lock().expect("hub lock");
+        let mut map = self.map.lock().expect("hub lock");
         if let Some(tx) = map.get(key) {
             if tx.send(frame).is_err() {
                 map.remove(key); // nobody listens any more
@@ -58,7 +71,8 @@ impl Channels {
 /// A frame travelling between server processes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Envelope {
-    /// The process that published it (it ignores its own).
+    /// The process that published it (it ignores its own). The first field: `bus` recognizes
+    /// its own payloads by their first bytes.
     pub node: String,
     pub org: String,
     /// Set for frames about one conversation (they also go to its visitor).
@@ -87,9 +101,9 @@ pub struct Hub {
 impl Default for Hub {
     fn default() -> Self {
         Self {
-            conversations: Channels::default(),
-            orgs: Channels::default(),
-            watchers: Channels::default(),
+            conversations: Channels::new(CAPACITY),
+            orgs: Channels::new(ORG_CAPACITY),
+            watchers: Channels::new(CAPACITY),
             typing_relays: RateWindow::new(TYPING_RELAYS, std::time::Duration::from_secs(1)),
             node: crate::ids::new_id(),
             remote: OnceLock::new(),

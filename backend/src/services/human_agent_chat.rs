@@ -151,7 +151,7 @@ impl Backend {
         self.agent_post(user, conversation_id, &id, Content::Text(text.as_str().to_string())).await
     }
 
-    /// Appends the holder's message or file, then tells the conversation's watchers and the bell.
+    /// Appends the holder's message or file (published with the bell's notifications once stored).
     pub(crate) async fn agent_post(
         &self,
         user: &UserCtx,
@@ -163,12 +163,6 @@ impl Backend {
         let author = Author::Agent { id: user.id.clone(), name: user.name.clone() };
         let posted =
             self.append_or_replay(conversation_id, &org, &author, Guard::HeldBy(user.id.clone()), id, content).await?;
-        if let (false, Some(row)) = (posted.duplicate, &posted.row) {
-            self.after_append(&posted.message, row);
-            // In order, before the ack: one visitor's messages update the bell in sequence.
-            let line = domain::chat_files::message_line(&posted.message);
-            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &line).await;
-        }
         Ok(Posted { message: posted.message, duplicate: posted.duplicate })
     }
 

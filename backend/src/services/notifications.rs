@@ -1,85 +1,18 @@
-//! The dashboard's bell as users read it, their preferences, and notifications of visitor
-//! messages (consecutive messages of one conversation collapse into one unread notification per
-//! user, the newest text wins, so a chatty visitor does not flood the bell). Request
-//! notifications are written by the transition that caused them (`store::handoff`); after a
+//! The dashboard's bell as users read it, and their preferences. Notifications are written by
+//! what causes them, in its own write: a chat message's by the append (`store::notifications::
+//! note_message`: consecutive messages of one conversation collapse into one unread notification
+//! per user, the newest text wins), a request's by the transition (`store::handoff`); after a
 //! change the organization's dashboards get a `Notifications` frame and re-read their own bell.
-use crate::db::Done;
 use crate::error::{BackendError, Result};
-use crate::ids::{new_id, now_ms};
+use crate::ids::now_ms;
 use crate::principal::UserCtx;
 use crate::services::Backend;
-use crate::store::notifications::{short, ELIGIBLE};
-use crate::store::outbox;
-use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents, ServerFrame};
+use domain::wire::{NotificationDto, NotificationKind, NotificationList, NotificationPrefs, NotifyEvents};
 
 /// Newest notifications returned to the bell.
 const BELL_SIZE: i64 = 50;
 
 impl Backend {
-    /// After a visitor message: notify the users who want every message (batched per
-    /// conversation while unread).
-    pub(crate) async fn notify_message(&self, org_id: &str, conversation_id: &str, visitor_name: &str, text: &str) {
-        if let Err(e) = self.try_notify_message(org_id, conversation_id, visitor_name, text).await {
-            tracing::error!(conversation = conversation_id, error = %e, "could not store message notifications");
-        }
-    }
-
-    async fn try_notify_message(
-        &self,
-        org_id: &str,
-        conversation_id: &str,
-        visitor_name: &str,
-        text: &str,
-    ) -> Result<()> {
-        let all = format!("{ELIGIBLE} AND p.events = 'all'");
-        let text = format!("{visitor_name}: {}", short(text));
-        let now = now_ms();
-        let (org, conversation, batch_ms) =
-            (org_id.to_string(), conversation_id.to_string(), self.config.email_batch_ms as i64);
-        let changed = self
-            .db
-            .write(move |conn| {
-                Box::pin(async move {
-                    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE notifications SET text = $3, created_at = $4
-                         WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
-                    )))
-                    .bind(&org)
-                    .bind(&conversation)
-                    .bind(&text)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-                    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
-                         SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
-                         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
-                                           AND n.kind = 'message' AND n.read_at IS NULL)
-                         ON CONFLICT DO NOTHING"
-                    )))
-                    .bind(&org)
-                    .bind(&conversation)
-                    .bind(format!("{}-", new_id()))
-                    .bind(&text)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-                    let changed = updated + inserted > 0;
-                    if changed {
-                        outbox::enqueue_digests(conn, &org, &conversation, now + batch_ms, now).await?;
-                    }
-                    Ok(Done::Commit(changed))
-                })
-            })
-            .await?;
-        if changed {
-            self.hub.publish_org(org_id, ServerFrame::Notifications);
-        }
-        Ok(())
-    }
-
     /// The user's newest notifications and unread count, of their current organization only
     /// (a user moved to another organization sees nothing of the old one).
     pub async fn notifications(&self, user: &UserCtx) -> Result<NotificationList> {

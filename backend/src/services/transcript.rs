@@ -6,8 +6,8 @@ use crate::conversation::{
 use crate::db::Done;
 use crate::error::{BackendError, Result};
 use crate::services::Backend;
-use crate::store::messages;
-use domain::chat_files::check_chat_file;
+use crate::store::{messages, notifications};
+use domain::chat_files::{check_chat_file, message_line};
 use domain::email::{CheckedFile, UploadedFile};
 use domain::handoff::HandoffState;
 use domain::values::ClientMsgId;
@@ -46,7 +46,8 @@ impl Backend {
     /// Like [`messages::append`] in a write of its own (`Db::write`: grouped with others on SQLite), but
     /// a message already stored under the same sender and client message id is returned instead
     /// (with `duplicate`) and nothing is written. A file (`Content::File`) is stored with its
-    /// message, in the same write.
+    /// message, and the bell's notifications of it (`notifications::note_message`), in the same
+    /// write. A new message is published (with the bell's hint when it changed) once committed.
     pub(crate) async fn append_or_replay(
         &self,
         conversation_id: &str,
@@ -60,7 +61,9 @@ impl Backend {
             (conversation_id.to_string(), org_id.to_string(), author.clone(), client_msg_id.clone());
         let rate_limit = i64::from(self.config.visitor_messages_per_minute);
         let upload_mb = self.config.visitor_upload_mb_per_hour;
-        self.db
+        let batch_ms = self.config.email_batch_ms as i64;
+        let outcome = self
+            .db
             .write(move |conn| {
                 Box::pin(async move {
                     let (_, _, _, sender) = author_columns(&author);
@@ -78,7 +81,7 @@ impl Backend {
                     match (existing, taken) {
                         // Rolled back: gives the sequence number back.
                         (Some(old), _) => {
-                            Ok(Done::Rollback(AppendOutcome { message: old.dto(), duplicate: true, row: None }))
+                            Ok(Done::Rollback(AppendOutcome { message: old.dto(), duplicate: true, row: None, bell_changed: false }))
                         }
                         (None, Ok(row)) => {
                             if matches!(author, Author::Visitor) {
@@ -105,13 +108,25 @@ impl Backend {
                                 &extra,
                             )
                             .await?;
-                            Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row) }))
+                            // The bell, in the message's own write: one commit, in sequence.
+                            let bell = notifications::message_text(&row.visitor_name, &message_line(&message));
+                            let bell_changed =
+                                notifications::note_message(conn, &org_id, &conversation_id, &bell, message.created_at, batch_ms)
+                                    .await?;
+                            Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row), bell_changed }))
                         }
                         (None, Err(e)) => Err(e),
                     }
                 })
             })
-            .await
+            .await?;
+        if let (false, Some(row)) = (outcome.duplicate, &outcome.row) {
+            self.after_append(&outcome.message, row);
+            if outcome.bell_changed {
+                self.hub.publish_org(&row.org_id, ServerFrame::Notifications);
+            }
+        }
+        Ok(outcome)
     }
 
     /// Publishes a committed message and the conversation's new summary.
@@ -213,9 +228,11 @@ impl Content {
     }
 }
 
-/// What [`Backend::append_or_replay`] did (`row`: the conversation after a new append).
+/// What [`Backend::append_or_replay`] did (`row`: the conversation after a new append;
+/// `bell_changed`: its notifications changed).
 pub(crate) struct AppendOutcome {
     pub(crate) message: MessageDto,
     pub(crate) duplicate: bool,
     pub(crate) row: Option<SummaryRow>,
+    bell_changed: bool,
 }

@@ -155,16 +155,12 @@ impl Backend {
         self.visitor_post(v, &id, Content::Text(text.as_str().to_string())).await
     }
 
-    /// Appends a visitor's message or file, then tells the dashboards and the bell and, when the
-    /// AI holds the conversation, asks it for a reply.
+    /// Appends a visitor's message or file (published with the bell's notifications once stored)
+    /// and, when the AI holds the conversation, asks it for a reply.
     pub(crate) async fn visitor_post(&self, v: &VisitorCtx, id: &ClientMsgId, content: Content) -> Result<Posted> {
         let posted =
             self.append_or_replay(&v.conversation_id, &v.org_id, &Author::Visitor, Guard::Open, id, content).await?;
         if let (false, Some(row)) = (posted.duplicate, &posted.row) {
-            self.after_append(&posted.message, row);
-            // In order, before the ack: one visitor's messages update the bell in sequence.
-            let line = domain::chat_files::message_line(&posted.message);
-            self.notify_message(&row.org_id, &row.id, &row.visitor_name, &line).await;
             if row.state == "ai" {
                 self.spawn_ai_reply(v.conversation_id.clone(), v.org_id.clone(), row.state_version);
             }

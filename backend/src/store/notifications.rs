@@ -1,7 +1,8 @@
 //! The bell's routing rules, decided in SQL for every event:
 //! * only users of the conversation's organization with the *conversations* permission;
 //! * a handoff request notifies all of them (whatever their *events* choice);
-//! * a visitor message notifies those who chose *all messages* (`services::notifications`);
+//! * a chat message (the visitor's or an agent's) notifies those who chose *all messages*, in the
+//!   message's own write ([`note_message`]);
 //! * a transfer notifies the colleague receiving the conversation.
 use crate::error::Result;
 use crate::ids::new_id;
@@ -15,6 +16,11 @@ const TEXT_CHARS: usize = 140;
 /// only those who chose "all messages".
 pub(crate) const ELIGIBLE: &str = "SELECT u.id FROM users u LEFT JOIN notification_prefs p ON p.user_id = u.id
      WHERE u.org_id = $1 AND u.perm_conversations = 1 AND u.active = 1";
+
+/// A chat message's notification text: the visitor's name and the message's line, cut.
+pub(crate) fn message_text(visitor_name: &str, line: &str) -> String {
+    format!("{visitor_name}: {}", short(line))
+}
 
 pub(crate) fn short(text: &str) -> String {
     let t: String = text.chars().take(TEXT_CHARS).collect();
@@ -99,4 +105,51 @@ pub(crate) async fn stop_request_alerts(conn: &mut AnyConnection, conversation_i
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Inside a chat message's write (`Backend::append_or_replay`): the users who chose *all
+/// messages* get one unread notification of the conversation — a new one, or the unread one
+/// updated with the newest text, so a chatty visitor does not flood the bell — and their digests
+/// are queued, due `batch_ms` from now. `text` is the notification's ("Name: message…", see
+/// [`message_text`]). Whether any notification changed.
+pub(crate) async fn note_message(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    conversation_id: &str,
+    text: &str,
+    now: i64,
+    batch_ms: i64,
+) -> Result<bool> {
+    let all = format!("{ELIGIBLE} AND p.events = 'all'");
+    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE notifications SET text = $3, created_at = $4
+         WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
+    )))
+    .bind(org_id)
+    .bind(conversation_id)
+    .bind(text)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
+         SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
+         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
+                           AND n.kind = 'message' AND n.read_at IS NULL)
+         ON CONFLICT DO NOTHING"
+    )))
+    .bind(org_id)
+    .bind(conversation_id)
+    .bind(format!("{}-", new_id()))
+    .bind(text)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let changed = updated + inserted > 0;
+    if changed {
+        outbox::enqueue_digests(conn, org_id, conversation_id, now + batch_ms, now).await?;
+    }
+    Ok(changed)
 }

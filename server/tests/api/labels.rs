@@ -232,7 +232,7 @@ async fn a_lagging_dashboard_learns_label_changes(db: Db) {
     ann.socket.ready().await;
     label(&b, &ann_b, &old, &billing, true).await.ok();
     // Far more frames than a receiver buffers, published without yielding: the socket lags.
-    for _ in 0..3000 {
+    for _ in 0..2 * backend::hub::ORG_CAPACITY {
         a.backend.hub.publish_org("demo-org", ServerFrame::Notifications);
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(15);

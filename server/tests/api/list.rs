@@ -124,7 +124,7 @@ async fn a_lagging_dashboard_is_resent_every_changed_conversation(db: Db) {
         ids.push(b.backend.visitor_session("demo", None, None).await.unwrap().conversation_id);
     }
     // Far more frames than a receiver buffers, published without yielding: the socket lags.
-    for _ in 0..3000 {
+    for _ in 0..2 * backend::hub::ORG_CAPACITY {
         a.backend.hub.publish_org("demo-org", ServerFrame::Notifications);
     }
     let truth = truth(&a, &ann.cookie, &ids).await;
