@@ -1,6 +1,7 @@
-//! Fan-out of live frames. One broadcast channel per conversation (visitor sockets) and one per
-//! organization (dashboard sockets), created on first subscription and dropped when nobody
-//! listens. Frames are hints: a receiver that lags or sees a gap in sequence numbers reads the
+//! Fan-out of live frames. One broadcast channel per conversation (its visitor's socket, and the
+//! dashboards watching it for its messages: [`watched_only`]) and one per organization (every
+//! dashboard: the list, state changes, the bell), created on first subscription and dropped
+//! when nobody listens. Frames are hints: a receiver that lags or sees a gap in sequence numbers reads the
 //! missing messages from the database, which is the source of truth.
 //!
 //! With several server processes (PostgreSQL), every frame published here is also handed to the
@@ -37,6 +38,23 @@ fn for_watchers(frame: &ServerFrame) -> Option<&str> {
         | ServerFrame::HumanSeen { conversation_id, .. } => Some(conversation_id),
         _ => None,
     }
+}
+
+/// Frames about one conversation that a dashboard wants only while it watches that conversation
+/// (its messages, the AI's typing and draft). Published with their conversation, they travel on
+/// the conversation's channel alone — its visitor's socket and the dashboards watching it read
+/// that channel — and not on the organization's, which every dashboard reads: a dashboard's work
+/// grows with the conversations it watches, not with the organization's messages, and a
+/// dashboard that lags on its organization's channel (the list) loses none of them.
+pub fn watched_only(frame: &ServerFrame) -> bool {
+    matches!(
+        frame,
+        ServerFrame::Message { .. }
+            | ServerFrame::MessageUpdated { .. }
+            | ServerFrame::Typing { .. }
+            | ServerFrame::Draft { .. }
+            | ServerFrame::DraftEnd { .. }
+    )
 }
 
 fn is_typing(frame: &ServerFrame) -> bool {
@@ -161,6 +179,7 @@ impl Hub {
         }
         match for_watchers(&frame) {
             Some(c) => self.watchers.publish(c, frame.clone()),
+            None if conversation_id.is_some() && watched_only(&frame) => {}
             None => self.orgs.publish(org_id, frame),
         }
     }
@@ -178,5 +197,37 @@ impl Hub {
                 seq: None,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::handoff::HandoffState;
+    use domain::wire::{Author, MessageDto};
+
+    #[test]
+    fn a_conversations_messages_travel_on_its_channel_only() {
+        let hub = Hub::default();
+        let (mut org, mut conv) = (hub.subscribe_org("o"), hub.subscribe_conversation("c"));
+        let message = MessageDto {
+            conversation_id: "c".into(),
+            seq: 1,
+            author: Author::Visitor,
+            text: "hi".into(),
+            client_msg_id: None,
+            created_at: 0,
+            extra: Default::default(),
+        };
+        hub.publish("o", "c", ServerFrame::Message { message });
+        hub.publish("o", "c", ServerFrame::Typing { conversation_id: "c".into() });
+        hub.publish("o", "c", ServerFrame::State { conversation_id: "c".into(), state: HandoffState::Ai });
+        let kinds = |rx: &mut broadcast::Receiver<Frame>| {
+            std::iter::from_fn(|| rx.try_recv().ok())
+                .map(|f| serde_json::to_value(&*f).unwrap()["type"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(&mut conv), ["message", "typing", "state"]);
+        assert_eq!(kinds(&mut org), ["state"], "dashboards get messages by watching");
     }
 }

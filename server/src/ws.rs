@@ -358,8 +358,8 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     let _open = backend.socket_opened();
     let mut stop = backend.on_shutdown();
     let mut live = backend.hub.subscribe_org(&access.org);
-    // The watched conversations' typing hints and "seen" marks, one stream each.
-    let mut for_watchers: SelectAll<BoxStream<'static, Frame>> = SelectAll::new();
+    // The watched conversations' own frames (messages, typing, "seen"), one stream each.
+    let mut for_watchers: SelectAll<BoxStream<'static, Watched>> = SelectAll::new();
     let mut list = DashboardList::new(backend::ids::now_ms());
     // conversation id -> last seq sent on this connection
     let mut watched: HashMap<String, i64> = HashMap::new();
@@ -433,16 +433,9 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
             frame = live.recv() => {
                 let ok = match frame {
                     Ok(f) => match &*f {
-                        ServerFrame::Message { message } => match watched.get_mut(&message.conversation_id) {
-                            Some(last) => deliver(&mut socket, &backend, &message.conversation_id, last, Some(message), std::convert::identity).await,
-                            None => true,
-                        },
-                        ServerFrame::MessageUpdated { message }
-                            if watched.get(&message.conversation_id).is_none_or(|last| message.seq > *last) => true,
-                        ServerFrame::Typing { conversation_id }
-                        | ServerFrame::Draft { conversation_id, .. }
-                        | ServerFrame::DraftEnd { conversation_id }
-                        | ServerFrame::VisitorContext { conversation_id }
+                                // Messages, typing and drafts come on the watched conversations' own
+                        // streams (`backend::hub::watched_only`).
+                        ServerFrame::VisitorContext { conversation_id }
                         | ServerFrame::NotesChanged { conversation_id }
                             if !watched.contains_key(conversation_id) => true,
                         ServerFrame::Conversation { summary } => {
@@ -451,14 +444,30 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         }
                         other => send(&mut socket, other).await,
                     },
-                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access, &mut list, &mut watched).await,
+                    Err(RecvError::Lagged(_)) => agent_resync(&mut socket, &backend, &access, &mut list, &watched).await,
                     Err(RecvError::Closed) => return,
                 };
                 if !ok { return; }
             }
-            // Typing and "seen" in the conversations this socket watches.
-            Some(hint) = for_watchers.next(), if !for_watchers.is_empty() => {
-                if !send(&mut socket, &hint).await { return; }
+            // Messages, typing and "seen" in the conversations this socket watches.
+            Some(item) = for_watchers.next(), if !for_watchers.is_empty() => {
+                let ok = match item {
+                    Watched::Frame(f) => match &*f {
+                        ServerFrame::Message { message } => match watched.get_mut(&message.conversation_id) {
+                            Some(last) => deliver(&mut socket, &backend, &message.conversation_id, last, Some(message), std::convert::identity).await,
+                            None => true,
+                        },
+                        ServerFrame::MessageUpdated { message }
+                            if watched.get(&message.conversation_id).is_none_or(|last| message.seq > *last) => true,
+                        other => send(&mut socket, other).await,
+                    },
+                    // Messages may have been lost: read them.
+                    Watched::Lagged(conv) => match watched.get_mut(&conv) {
+                        Some(last) => deliver(&mut socket, &backend, &conv, last, None, std::convert::identity).await,
+                        None => true,
+                    },
+                };
+                if !ok { return; }
             }
             _ = until(list.due()) => {
                 for frame in list.flush() {
@@ -474,19 +483,43 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
     }
 }
 
-/// A conversation's typing hints and "seen" marks for a dashboard watching it; a lag loses hints
-/// only (typing expires anyway; a lost mark shows with the next one or the next read).
-fn watcher_frames(backend: &Backend, conversation_id: &str) -> BoxStream<'static, Frame> {
-    futures::stream::unfold(backend.hub.subscribe_watchers(conversation_id), |mut rx| async move {
+/// What a watched conversation's stream yields to the dashboard watching it.
+enum Watched {
+    Frame(Frame),
+    /// Frames of this conversation were lost: its messages are to be read again.
+    Lagged(String),
+}
+
+/// A watched conversation's own frames for a dashboard, subscribed at once (before the caller
+/// reads the backlog): its messages, the AI's typing and drafts from the conversation's channel
+/// (`backend::hub::watched_only`; a lag there is reported, to read the messages again), and the
+/// typing hints and "seen" marks meant for dashboards (a lag loses hints only: typing expires
+/// anyway; a lost mark shows with the next one or the next read).
+fn watcher_frames(backend: &Backend, conversation_id: &str) -> BoxStream<'static, Watched> {
+    let hints = futures::stream::unfold(backend.hub.subscribe_watchers(conversation_id), |mut rx| async move {
         loop {
             match rx.recv().await {
-                Ok(frame) => return Some((frame, rx)),
+                Ok(frame) => return Some((Watched::Frame(frame), rx)),
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
             }
         }
-    })
-    .boxed()
+    });
+    let conv = conversation_id.to_string();
+    let own = futures::stream::unfold(backend.hub.subscribe_conversation(conversation_id), move |mut rx| {
+        let conv = conv.clone();
+        async move {
+            loop {
+                match rx.recv().await {
+                    Ok(frame) if backend::hub::watched_only(&frame) => return Some((Watched::Frame(frame), rx)),
+                    Ok(_) => continue, // the visitor's, or also on the organization's channel
+                    Err(RecvError::Lagged(_)) => return Some((Watched::Lagged(conv), rx)),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    futures::stream::select(hints, own).boxed()
 }
 
 /// Sends the filters' counts as they are now (a failed read is logged, not fatal: the next
@@ -501,15 +534,16 @@ async fn send_counts(socket: &mut WebSocket, backend: &Backend, access: &Access)
     }
 }
 
-/// After lagging: re-send every conversation changed since the socket opened that it has not
-/// sent in its newest version (at once), and fill every watched conversation from the database
-/// (and have its notes read again: a `NotesChanged` may be among the frames lost).
+/// After lagging on the organization's channel: re-send every conversation changed since the
+/// socket opened that it has not sent in its newest version (at once), and have every watched
+/// conversation's notes read again (a `NotesChanged` may be among the frames lost). Their
+/// messages travel on their own channels, which this lag did not touch.
 async fn agent_resync(
     socket: &mut WebSocket,
     backend: &Backend,
     access: &Access,
     list: &mut DashboardList,
-    watched: &mut HashMap<String, i64>,
+    watched: &HashMap<String, i64>,
 ) -> bool {
     match backend.conversations_changed_since(&access.user, &access.scope, list.since()).await {
         Ok(changed) => {
@@ -520,10 +554,8 @@ async fn agent_resync(
         }
         Err(e) => tracing::warn!(error = %e, "could not re-read the conversation list"),
     }
-    for (conv, last) in watched.iter_mut() {
-        if !deliver(socket, backend, conv, last, None, std::convert::identity).await
-            || !send(socket, &ServerFrame::NotesChanged { conversation_id: conv.clone() }).await
-        {
+    for conv in watched.keys() {
+        if !send(socket, &ServerFrame::NotesChanged { conversation_id: conv.clone() }).await {
             return false;
         }
     }

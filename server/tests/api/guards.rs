@@ -118,6 +118,34 @@ async fn a_gap_in_live_frames_is_filled_from_the_database(db: Db) {
 }
 on_both_databases!(a_gap_in_live_frames_is_filled_from_the_database);
 
+/// Invariant 6, "a lagging receiver re-reads", for a dashboard: a watched conversation's messages
+/// reach it on that conversation's own channel (not the organization's, `backend::hub::
+/// watched_only`), so a lag there must make it read the conversation again. Node A never hears
+/// the visitor's message (stored through node B); then far more frames than a channel holds are
+/// published on the conversation's channel at A without yielding: Ann's socket lags on it and
+/// reads the message from the database, with nothing else to tell her of it.
+async fn a_dashboard_lagging_on_a_watched_conversation_reads_it_again(db: Db) {
+    let a = spawn_app_with(db, |c| c.relay_events = false).await;
+    let b = spawn_node_sharing(&a, |_| {}).await;
+    let mut ann = a.agent(ANN).await;
+    let mut v = b.visitor().await;
+    let conv = v.conversation_id();
+    v.message(is_ai).await;
+    ann.act(&a, "handoff/continue", &conv).await.ok();
+    let joined = a.stored(&conv).await.last().unwrap().seq;
+    ann.watch(&conv, 0).await;
+    ann.message(|m| m.seq == joined).await;
+
+    v.send("v1", "unheard at A").await;
+    let s1 = v.ack("v1").await;
+    for _ in 0..2000 {
+        a.backend.hub.publish("demo-org", &conv, ServerFrame::Typing { conversation_id: conv.clone() });
+    }
+    let got = ann.message(|m| m.seq >= s1).await;
+    assert_eq!((got.seq, got.text.as_str()), (s1, "unheard at A"), "read again after the lag");
+}
+on_both_databases!(a_dashboard_lagging_on_a_watched_conversation_reads_it_again);
+
 /// Invariant 10, "sent by one process at a time": two processes send from one outbox, through a
 /// slow mail server (each mail takes 400 ms, ten times the workers' polling interval). Each mail
 /// is claimed with a lease (`UPDATE … WHERE lease_until < now`), so the other process skips it
