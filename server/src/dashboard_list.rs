@@ -15,7 +15,10 @@
 //!   without waiting. Such changes are rare next to messages.
 //! * **Counts follow.** A flush that showed a conversation this socket had not sent, or changed a
 //!   conversation's state, asks for the filters' counts to be read again and sent
-//!   ([`DashboardList::take_recount`]): messages alone change no count.
+//!   ([`DashboardList::take_recount`]): messages alone change no count. At most one read per
+//!   [`RECOUNT_EVERY`]: the first at once, those asked meanwhile together at the end of it (the
+//!   final counts are never skipped) — a busy organization's state changes would otherwise cost
+//!   every socket one count query each.
 //! * **Nothing lost.** A socket that lagged behind its live frames re-reads every conversation
 //!   changed since it opened (less [`STAMP_MARGIN_MS`]) and sends those it has not sent in that
 //!   version (`Backend::conversations_changed_since`).
@@ -27,6 +30,9 @@ use tokio::time::Instant;
 
 /// Least time between two list frames of one socket, urgent changes aside.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// Least time between two reads of the filters' counts for one socket.
+pub const RECOUNT_EVERY: Duration = Duration::from_secs(1);
 
 /// Most rows in one `Conversations` frame (about 300 bytes each).
 pub const ROWS_PER_FRAME: usize = 100;
@@ -45,6 +51,7 @@ pub struct DashboardList {
     urgent: bool,
     /// A flushed change may have changed the filters' counts.
     recount: bool,
+    last_recount: Option<Instant>,
     last_flush: Option<Instant>,
     /// Resyncs read changes stamped from here on (ms since epoch).
     since: i64,
@@ -58,6 +65,7 @@ impl DashboardList {
             pending: HashMap::new(),
             urgent: false,
             recount: false,
+            last_recount: None,
             last_flush: None,
             since: opened_ms - STAMP_MARGIN_MS,
         }
@@ -122,10 +130,26 @@ impl DashboardList {
 }
 
 impl DashboardList {
-    /// Whether the filters' counts should be sent again (once per flush that may have changed
-    /// them); resets the question.
+    /// When the filters' counts are due to be read again; `None` while no flush asked for it.
+    pub fn recount_due(&self) -> Option<Instant> {
+        if !self.recount {
+            return None;
+        }
+        match self.last_recount {
+            Some(last) => Some(last + RECOUNT_EVERY),
+            None => Some(Instant::now()),
+        }
+    }
+
+    /// Whether the filters' counts are to be read and sent now (a flush asked for it and the
+    /// last read is [`RECOUNT_EVERY`] old); resets the question when it answers yes.
     pub fn take_recount(&mut self) -> bool {
-        std::mem::take(&mut self.recount)
+        if self.recount_due().is_some_and(|due| due <= Instant::now()) {
+            self.recount = false;
+            self.last_recount = Some(Instant::now());
+            return true;
+        }
+        false
     }
 }
 
@@ -200,21 +224,41 @@ mod tests {
         assert!(list.due() <= now(), "a conversation first seen in a request goes at once");
     }
 
-    #[test]
-    fn counts_are_read_again_after_new_conversations_and_state_changes_only() {
+    #[tokio::test(start_paused = true)]
+    async fn counts_are_read_again_after_new_conversations_and_state_changes_only() {
         let mut list = DashboardList::new(0);
         assert!(!list.take_recount());
         list.note(summary("a", 1, HandoffState::Ai));
         list.flush();
         assert!(list.take_recount(), "a conversation this socket had not shown");
         assert!(!list.take_recount(), "asked once");
+        tokio::time::advance(RECOUNT_EVERY).await;
         list.note(summary("a", 2, HandoffState::Ai));
         list.flush();
         assert!(!list.take_recount(), "a message changes no count");
+        assert_eq!(list.recount_due(), None);
         list.note(summary("a", 3, HandoffState::Requested));
         assert!(!list.take_recount(), "only once it is sent");
         list.flush();
         assert!(list.take_recount(), "a request");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_asked_for_meanwhile_are_read_once_at_the_end_of_the_interval() {
+        let mut list = DashboardList::new(0);
+        list.note(summary("a", 1, HandoffState::Requested));
+        list.flush();
+        assert!(list.take_recount(), "the first at once");
+        for (v, state) in [(2, HandoffState::Ai), (3, HandoffState::Requested), (4, HandoffState::Ai)] {
+            list.note(summary("a", v, state));
+            list.flush();
+            assert!(!list.take_recount(), "not again within the interval");
+        }
+        assert_eq!(list.recount_due(), Some(Instant::now() + RECOUNT_EVERY));
+        tokio::time::advance(RECOUNT_EVERY).await;
+        assert!(list.take_recount(), "the changes meanwhile, counted once");
+        assert!(!list.take_recount());
+        assert_eq!(list.recount_due(), None);
     }
 
     #[test]

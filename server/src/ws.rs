@@ -475,6 +475,9 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 }
                 if list.take_recount() && !send_counts(&mut socket, &backend, &access).await { return; }
             }
+            _ = until(list.recount_due()) => {
+                if list.take_recount() && !send_counts(&mut socket, &backend, &access).await { return; }
+            }
             _ = stopping(&mut stop) => return close(socket, RESTART, RESTART_REASON).await,
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
