@@ -12,7 +12,7 @@ use domain::email::{CheckedFile, UploadedFile};
 use domain::handoff::HandoffState;
 use domain::values::ClientMsgId;
 use domain::wire::{AttachmentDto, Author, Delivery, MessageDto, MessageExtra, ServerFrame};
-use sqlx::AssertSqlSafe;
+use sqlx::{AnyConnection, AssertSqlSafe};
 use std::collections::HashMap;
 
 impl Backend {
@@ -67,56 +67,59 @@ impl Backend {
             .write(move |conn| {
                 Box::pin(async move {
                     let (_, _, _, sender) = author_columns(&author);
-                    // Take the sequence number first: that locks the conversation (both
-                    // engines), so the duplicate check below cannot race another append to it.
-                    let taken = messages::take_seq(conn, &conversation_id, &org_id, guard, &author, &content.preview()).await;
-                    let existing: Option<MessageRow> = sqlx::query_as(AssertSqlSafe(format!(
-                        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
-                    )))
-                    .bind(&conversation_id)
-                    .bind(&sender)
-                    .bind(client_msg_id.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    match (existing, taken) {
+                    let replay = |old: MessageRow| {
                         // Rolled back: gives the sequence number back.
-                        (Some(old), _) => {
-                            Ok(Done::Rollback(AppendOutcome { message: old.dto(), duplicate: true, row: None, bell_changed: false }))
-                        }
-                        (None, Ok(row)) => {
-                            if matches!(author, Author::Visitor) {
-                                messages::check_visitor_rate(conn, &conversation_id, rate_limit).await?;
+                        let outcome =
+                            AppendOutcome { message: old.dto(), duplicate: true, row: None, bell_changed: false };
+                        Ok(Done::Rollback(outcome))
+                    };
+                    // Take the sequence number first: that locks the conversation (both
+                    // engines), so no other append to it runs until this one ends. A refusal
+                    // (closed, not the holder…) still answers a resend with what was stored.
+                    let row =
+                        match messages::take_seq(conn, &conversation_id, &org_id, guard, &author, &content.preview())
+                            .await
+                        {
+                            Ok(row) => row,
+                            Err(e) => {
+                                return stored_under(conn, &conversation_id, &sender, &client_msg_id)
+                                    .await?
+                                    .map_or(Err(e), replay)
                             }
-                            let (text, extra) = match content {
-                                Content::Text(text) => (text, MessageExtra::Chat),
-                                Content::File(file) => {
-                                    if matches!(author, Author::Visitor) {
-                                        messages::check_visitor_files(conn, &conversation_id).await?;
-                                        let size = file.bytes.len() as i64;
-                                        messages::check_upload_budget(conn, &org_id, size, upload_mb).await?;
-                                    }
-                                    let attachment = messages::insert_file(conn, &row, 0, &file).await?;
-                                    (file.name, MessageExtra::File { attachment })
-                                }
-                            };
-                            let message = messages::insert_message(
-                                conn,
-                                &row,
-                                &author,
-                                Some(&client_msg_id),
-                                &text,
-                                &extra,
-                            )
-                            .await?;
-                            // The bell, in the message's own write: one commit, in sequence.
-                            let bell = notifications::message_text(&row.visitor_name, &message_line(&message));
-                            let bell_changed =
-                                notifications::note_message(conn, &org_id, &conversation_id, &bell, message.created_at, batch_ms)
-                                    .await?;
-                            Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row), bell_changed }))
+                        };
+                    // A file's resend is found before its bytes are stored again.
+                    if matches!(content, Content::File(_)) {
+                        if let Some(old) = stored_under(conn, &conversation_id, &sender, &client_msg_id).await? {
+                            return replay(old);
                         }
-                        (None, Err(e)) => Err(e),
                     }
+                    let fresh =
+                        store_content(conn, &row, &author, &client_msg_id, content, (rate_limit, upload_mb)).await;
+                    let message = match fresh {
+                        Ok(Some(message)) => message,
+                        // Stored before under this id (the insert found it), or refused by a
+                        // limit that the stored message had not met: the resend's answer.
+                        other => {
+                            let old = stored_under(conn, &conversation_id, &sender, &client_msg_id).await?;
+                            return match (old, other) {
+                                (Some(old), _) => replay(old),
+                                (None, Err(e)) => Err(e),
+                                (None, Ok(_)) => Err(BackendError::Internal("a resend vanished".into())),
+                            };
+                        }
+                    };
+                    // The bell, in the message's own write: one commit, in sequence.
+                    let bell = notifications::message_text(&row.visitor_name, &message_line(&message));
+                    let bell_changed = notifications::note_message(
+                        conn,
+                        &org_id,
+                        &conversation_id,
+                        &bell,
+                        message.created_at,
+                        batch_ms,
+                    )
+                    .await?;
+                    Ok(Done::Commit(AppendOutcome { message, duplicate: false, row: Some(row), bell_changed }))
                 })
             })
             .await?;
@@ -204,6 +207,52 @@ impl Backend {
             Err(e) => tracing::warn!(conversation = conversation_id, seq, error = %e, "could not re-read a message"),
         }
     }
+}
+
+/// The message `sender` stored under `client_msg_id` in the conversation, if any.
+async fn stored_under(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    sender: &str,
+    client_msg_id: &ClientMsgId,
+) -> Result<Option<MessageRow>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_msg_id = $3"
+    )))
+    .bind(conversation_id)
+    .bind(sender)
+    .bind(client_msg_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Inside [`Backend::append_or_replay`]'s write, under the sequence number `row` took: the
+/// visitor's limits (`limits`: messages a minute, megabytes an hour), then the message and its
+/// file. `None` when the sender already stored a message under this id (nothing written).
+async fn store_content(
+    conn: &mut AnyConnection,
+    row: &SummaryRow,
+    author: &Author,
+    client_msg_id: &ClientMsgId,
+    content: Content,
+    (rate_limit, upload_mb): (i64, u32),
+) -> Result<Option<MessageDto>> {
+    let visitor = matches!(author, Author::Visitor);
+    if visitor {
+        messages::check_visitor_rate(conn, &row.id, rate_limit).await?;
+    }
+    let (text, extra) = match content {
+        Content::Text(text) => (text, MessageExtra::Chat),
+        Content::File(file) => {
+            if visitor {
+                messages::check_visitor_files(conn, &row.id).await?;
+                messages::check_upload_budget(conn, &row.org_id, file.bytes.len() as i64, upload_mb).await?;
+            }
+            let attachment = messages::insert_file(conn, row, 0, &file).await?;
+            (file.name, MessageExtra::File { attachment })
+        }
+    };
+    messages::insert_message_once(conn, row, author, Some(client_msg_id), &text, &extra).await
 }
 
 /// What a message appended by [`Backend::append_or_replay`] holds.

@@ -72,12 +72,27 @@ pub(crate) async fn insert_message(
     text: &str,
     extra: &MessageExtra,
 ) -> Result<MessageDto> {
+    insert_message_once(tx, row, author, client_msg_id, text, extra)
+        .await?
+        .ok_or_else(|| BackendError::Conflict("this message was already sent".into()))
+}
+
+/// Like [`insert_message`], but `None` (and nothing stored) when the sender already stored a
+/// message under this client message id: one statement finds a resend and stores a new message.
+pub(crate) async fn insert_message_once(
+    tx: &mut AnyConnection,
+    row: &SummaryRow,
+    author: &Author,
+    client_msg_id: Option<&ClientMsgId>,
+    text: &str,
+    extra: &MessageExtra,
+) -> Result<Option<MessageDto>> {
     let (conversation_id, now) = (row.id.as_str(), row.last_activity);
     let (kind, author_id, author_name, sender) = author_columns(author);
     let (extra_kind, meta) = extra_columns(extra);
-    sqlx::query(
+    let stored = sqlx::query(
         "INSERT INTO messages (conversation_id, seq, sender, author_kind, author_id, author_name, body, client_msg_id, created_at, kind, meta)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
     )
     .bind(conversation_id)
     .bind(row.last_seq)
@@ -92,7 +107,10 @@ pub(crate) async fn insert_message(
     .bind(meta)
     .execute(&mut *tx)
     .await?;
-    Ok(MessageDto {
+    if stored.rows_affected() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(MessageDto {
         conversation_id: conversation_id.to_string(),
         seq: row.last_seq,
         author: author.clone(),
@@ -100,7 +118,7 @@ pub(crate) async fn insert_message(
         client_msg_id: client_msg_id.map(|c| c.as_str().to_string()),
         created_at: now,
         extra: extra.clone(),
-    })
+    }))
 }
 
 pub(crate) async fn explain_refusal(

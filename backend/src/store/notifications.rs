@@ -121,23 +121,14 @@ pub(crate) async fn note_message(
     batch_ms: i64,
 ) -> Result<bool> {
     let all = format!("{ELIGIBLE} AND p.events = 'all'");
-    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE notifications SET text = $3, created_at = $4
-         WHERE conversation_id = $2 AND kind = 'message' AND read_at IS NULL AND user_id IN ({all})"
-    )))
-    .bind(org_id)
-    .bind(conversation_id)
-    .bind(text)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+    // One statement: a new notification, or the unread one (`notifications_unread_message`)
+    // given the newest text.
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO notifications (id, org_id, user_id, conversation_id, kind, text, created_at)
          SELECT $3 || u.id, $1, u.id, $2, 'message', $4, $5 FROM ({all}) u
-         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = $2
-                           AND n.kind = 'message' AND n.read_at IS NULL)
-         ON CONFLICT DO NOTHING"
+         WHERE true -- (SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT)
+         ON CONFLICT (user_id, conversation_id) WHERE kind = 'message' AND read_at IS NULL
+         DO UPDATE SET text = excluded.text, created_at = excluded.created_at"
     )))
     .bind(org_id)
     .bind(conversation_id)
@@ -146,8 +137,8 @@ pub(crate) async fn note_message(
     .bind(now)
     .execute(&mut *conn)
     .await?
-    .rows_affected();
-    let changed = updated + inserted > 0;
+    .rows_affected()
+        > 0;
     if changed {
         outbox::enqueue_digests(conn, org_id, conversation_id, now + batch_ms, now).await?;
     }
