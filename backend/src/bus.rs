@@ -49,7 +49,7 @@ pub async fn start(backend: &Backend, url: &str) -> Result<()> {
         loop {
             match listener.try_recv().await {
                 Ok(Some(n)) if n.payload().starts_with(&own) => {}
-                Ok(Some(n)) => match serde_json::from_str::<Vec<Envelope>>(n.payload()) {
+                Ok(Some(n)) => match decode(n.payload()) {
                     Ok(envs) => {
                         for env in envs {
                             receiver.deliver_relayed(env).await;
@@ -86,6 +86,16 @@ fn encode(mut env: Envelope) -> Option<String> {
             tracing::warn!("live event too large to relay; clients will catch up from the database");
             None
         }
+    }
+}
+
+/// A payload's envelopes: a packed array, or one envelope alone (as a process of the previous
+/// release sends them during a rolling upgrade).
+fn decode(payload: &str) -> serde_json::Result<Vec<Envelope>> {
+    if payload.starts_with('[') {
+        serde_json::from_str(payload)
+    } else {
+        serde_json::from_str(payload).map(|env| vec![env])
     }
 }
 
@@ -182,6 +192,7 @@ mod tests {
             }
         }
         assert_eq!(seen, texts);
+        assert_eq!(decode(&encode(env("alone")).unwrap()).unwrap().len(), 1, "a previous release's payload");
         let big = pack([encode(env(&"\"".repeat(4096))).unwrap()].into_iter());
         assert_eq!(big.len(), 1);
         assert!(big[0].len() <= MAX_PAYLOAD);

@@ -18,11 +18,12 @@ pub type Frame = Arc<ServerFrame>;
 
 /// Frames a conversation's channel holds for a receiver that has not read them yet.
 const CAPACITY: usize = 256;
-/// The same for an organization's channel, which carries every conversation's messages and
-/// summaries: at 1,000 busy conversations that is a few thousand frames a second, and a dashboard
-/// socket held up for a moment (a database read) must not lag by it — a lag makes it re-read its
-/// list and watched conversations from the database, which holds it up longer (BENCHMARKS.md §1).
-/// Slots hold shared pointers: about 200 KB per organization with a dashboard open.
+/// The same for an organization's channel, which every dashboard reads: every conversation's
+/// summary and state changes, the bell's hints — at 1,000 busy conversations over a thousand
+/// frames a second — and a dashboard socket held up for a moment (a database read) must not lag
+/// by it: a lag makes it re-read its list from the database, which holds it up longer
+/// (BENCHMARKS.md §1). Slots hold shared pointers: about 200 KB per organization with a
+/// dashboard open.
 pub const ORG_CAPACITY: usize = 4096;
 
 /// Most typing hints a process relays to the others per second.
@@ -153,7 +154,8 @@ impl Hub {
         self.watchers.subscribe(conversation_id)
     }
 
-    /// Sends a frame about a conversation to its visitor and to its organization's dashboards.
+    /// Sends a frame about a conversation to its visitor and to its organization's dashboards
+    /// (a [`watched_only`] frame only to those watching the conversation).
     pub fn publish(&self, org_id: &str, conversation_id: &str, frame: ServerFrame) {
         self.relay(org_id, Some(conversation_id), &frame);
         self.local(org_id, Some(conversation_id), frame);

@@ -412,9 +412,17 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                         }
                         Ok(AgentFrame::Unwatch { conversation_id }) => {
                             if watched.remove(&conversation_id).is_some() {
+                                // The streams are subscribed afresh: what the old ones held
+                                // unread is read from the database.
                                 for_watchers = watched.keys().map(|c| watcher_frames(&backend, c)).collect();
+                                let mut ok = true;
+                                for (conv, last) in watched.iter_mut() {
+                                    ok = ok && deliver(&mut socket, &backend, conv, last, None, std::convert::identity).await;
+                                }
+                                ok
+                            } else {
+                                true
                             }
-                            true
                         }
                         Ok(AgentFrame::Typing { conversation_id }) => match backend.human_typing(&access.user, &conversation_id).await {
                             Ok(()) => true,
@@ -433,7 +441,7 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
             frame = live.recv() => {
                 let ok = match frame {
                     Ok(f) => match &*f {
-                                // Messages, typing and drafts come on the watched conversations' own
+                        // Messages, typing and drafts come on the watched conversations' own
                         // streams (`backend::hub::watched_only`).
                         ServerFrame::VisitorContext { conversation_id }
                         | ServerFrame::NotesChanged { conversation_id }

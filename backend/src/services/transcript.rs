@@ -98,8 +98,9 @@ impl Backend {
                     let message = match fresh {
                         Ok(Some(message)) => message,
                         // Stored before under this id (the insert found it), or refused by a
-                        // limit that the stored message had not met: the resend's answer.
-                        other => {
+                        // limit that the stored message had not met: the resend's answer. (Any
+                        // other error is the database's: on PostgreSQL the transaction is void.)
+                        other @ (Ok(None) | Err(BackendError::RateLimited(_))) => {
                             let old = stored_under(conn, &conversation_id, &sender, &client_msg_id).await?;
                             return match (old, other) {
                                 (Some(old), _) => replay(old),
@@ -107,6 +108,7 @@ impl Backend {
                                 (None, Ok(_)) => Err(BackendError::Internal("a resend vanished".into())),
                             };
                         }
+                        Err(e) => return Err(e),
                     };
                     // The bell, in the message's own write: one commit, in sequence.
                     let bell = notifications::message_text(&row.visitor_name, &message_line(&message));
