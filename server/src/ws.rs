@@ -481,8 +481,8 @@ async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access)
                 for frame in list.flush() {
                     if !send(&mut socket, &frame).await { return; }
                 }
-                if list.take_recount() && !send_counts(&mut socket, &backend, &access).await { return; }
             }
+            // The filters' counts, once a flush asked for them (at most once per RECOUNT_EVERY).
             _ = until(list.recount_due()) => {
                 if list.take_recount() && !send_counts(&mut socket, &backend, &access).await { return; }
             }
