@@ -9,9 +9,11 @@
 //! depend on this relay: messages carry sequence numbers and sockets fill gaps from the database;
 //! handoff transitions are compare-and-set in the database. The relay makes other processes'
 //! events *live*. NOTIFY payloads are limited to 8000 bytes; a larger message frame is relayed as
-//! its sequence number and read from the database by the receivers.
+//! its sequence number and read from the database by the receivers. The same connection hears
+//! readiness pings on `handoff_ready` (`services::health`): proof that it is listening.
 use crate::error::Result;
 use crate::hub::Envelope;
+use crate::services::health::READY_CHANNEL;
 use crate::services::Backend;
 use domain::wire::ServerFrame;
 use sqlx::postgres::PgListener;
@@ -26,7 +28,7 @@ const BATCH: usize = 256;
 /// Starts relaying this process's hub to and from the other processes.
 pub async fn start(backend: &Backend, url: &str) -> Result<()> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, READY_CHANNEL]).await?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Envelope>();
     backend.hub.relay_to(tx);
 
@@ -43,11 +45,18 @@ pub async fn start(backend: &Backend, url: &str) -> Result<()> {
         }
     });
     let own = format!("[{{\"node\":{}", serde_json::to_string(backend.hub.node_id()).unwrap_or_default());
+    let own_ping = format!("{}:", backend.hub.node_id());
 
     let receiver = backend.clone();
     tokio::spawn(async move {
         loop {
             match listener.try_recv().await {
+                Ok(Some(n)) if n.channel() == READY_CHANNEL => {
+                    // Readiness pings (`services::health`): this process's own only.
+                    if let Some(seq) = n.payload().strip_prefix(&own_ping).and_then(|s| s.parse().ok()) {
+                        receiver.relay_pings.heard(seq);
+                    }
+                }
                 Ok(Some(n)) if n.payload().starts_with(&own) => {}
                 Ok(Some(n)) => match decode(n.payload()) {
                     Ok(envs) => {

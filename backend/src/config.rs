@@ -97,6 +97,24 @@ pub struct Config {
     /// Visitor context updates (page changes, reconnects) per conversation per minute, in each
     /// process (0 = unlimited). A conversation keeps its newest 50 pages whatever the rate.
     pub visitor_context_per_minute: u32,
+    /// `/metrics` (Prometheus) answers only requests with `Authorization: Bearer <this token>`.
+    /// Empty, and without `metrics_addr`: `/metrics` is off (404).
+    pub metrics_token: String,
+    /// `host:port` of a separate listener serving only `/metrics` (and `/healthz`, `/readyz`),
+    /// e.g. `127.0.0.1:9090` reachable by the monitoring system alone; the main address then
+    /// has no `/metrics`. A token, if set, is required there too. Empty: none.
+    pub metrics_addr: String,
+    /// `text` (one readable line per event) or `json` (one JSON object per line, with the
+    /// request id of the HTTP request or WebSocket it belongs to).
+    pub log_format: LogFormat,
+}
+
+/// How the server writes its log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -135,6 +153,9 @@ impl Default for Config {
             secret_key_file: PathBuf::new(),
             previews_per_minute: 30,
             visitor_context_per_minute: 30,
+            metrics_token: String::new(),
+            metrics_addr: String::new(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -208,7 +229,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 35] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -241,6 +262,9 @@ const KEYS: [&str; 32] = [
     "secret_key_file",
     "previews_per_minute",
     "visitor_context_per_minute",
+    "metrics_token",
+    "metrics_addr",
+    "log_format",
 ];
 
 /// A comma-separated list, trimmed, without empty items.
@@ -304,6 +328,27 @@ impl Config {
             "secret_key_file" => self.secret_key_file = PathBuf::from(v),
             "previews_per_minute" => self.previews_per_minute = int(v)?.clamp(0, 100_000) as u32,
             "visitor_context_per_minute" => self.visitor_context_per_minute = int(v)?.clamp(0, 100_000) as u32,
+            "metrics_token" => {
+                let token = v.trim();
+                if !token.is_empty() && token.len() < 16 {
+                    return Err("the token must be at least 16 characters long (or empty: no token)".into());
+                }
+                self.metrics_token = token.to_string()
+            }
+            "metrics_addr" => {
+                let addr = v.trim();
+                if !addr.is_empty() && addr.parse::<std::net::SocketAddr>().is_err() {
+                    return Err(format!("`{addr}` is not an address with a port, e.g. 127.0.0.1:9090"));
+                }
+                self.metrics_addr = addr.to_string()
+            }
+            "log_format" => {
+                self.log_format = match v.trim() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => return Err(format!("`{other}` is not a log format (text or json)")),
+                }
+            }
             other => return Err(format!("unknown setting `{other}`")),
         }
         Ok(())
@@ -359,5 +404,14 @@ mod tests {
         assert!(c.apply_toml("[handoff]\nai_typing_delay_ms = soon\n").unwrap_err().contains("line 2"));
         assert!(c.apply_toml("[handoff]\nnope = 1\n").unwrap_err().contains("unknown setting"));
         assert!(c.apply_env(|k| (k == "HANDOFF_SEED_DEMO").then(|| "maybe".into())).is_err());
+        let short = c.apply_env(|k| (k == "HANDOFF_METRICS_TOKEN").then(|| "secret".into())).unwrap_err();
+        assert!(short.to_string().contains("at least 16 characters"), "{short}");
+        let addr = c.apply_env(|k| (k == "HANDOFF_METRICS_ADDR").then(|| "localhost".into())).unwrap_err();
+        assert!(addr.to_string().contains("not an address with a port"), "{addr}");
+        assert_eq!((c.metrics_token.as_str(), c.metrics_addr.as_str()), ("", ""));
+        let format = c.apply_env(|k| (k == "HANDOFF_LOG_FORMAT").then(|| "xml".into())).unwrap_err();
+        assert!(format.to_string().contains("not a log format"), "{format}");
+        c.apply_env(|k| (k == "HANDOFF_LOG_FORMAT").then(|| "json".into())).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
     }
 }

@@ -4,13 +4,18 @@
 use crate::error::{BackendError, Result};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use prometheus_client::metrics::histogram::Histogram;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection};
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbKind {
@@ -53,6 +58,11 @@ pub struct Db {
     batch: Option<mpsc::UnboundedSender<Job>>,
     /// Commits of [`Db::write`] jobs so far (SQLite: batches), for benchmarks and tests.
     commits: Arc<AtomicU64>,
+    /// How long writes waited for the writer before they could start (see [`crate::metrics`]).
+    pub write_wait: Histogram,
+    /// SQLite only: the database file as opened (path, and on Unix its device and inode), to
+    /// tell when it is gone or replaced under the running server ([`Db::file_in_place`]).
+    file: Option<(PathBuf, u64, u64)>,
 }
 
 /// What a [`Db::write`] job decided: keep its writes, or undo them (the value goes back to the
@@ -106,9 +116,39 @@ impl Db {
             tokio::spawn(run_batches(writer.clone(), jobs, commits.clone()));
             queue
         });
-        let db = Self { pool, writer, kind, batch, commits };
+        let write_wait = crate::metrics::seconds_histogram();
+        let file = match kind {
+            DbKind::Sqlite => sqlite_file(url),
+            DbKind::Postgres => None,
+        };
+        let db = Self { pool, writer, kind, batch, commits, write_wait, file };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// SQLite: whether the database file this process opened is still at its path (not
+    /// deleted, moved away or replaced by another file — the server would go on writing into a
+    /// file nobody will open again). Always true on PostgreSQL and for an in-memory database.
+    pub fn file_in_place(&self) -> bool {
+        let Some((path, dev, ino)) = &self.file else {
+            return true;
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) => file_identity(&meta) == (*dev, *ino),
+            Err(_) => false,
+        }
+    }
+
+    /// The versions of this release's migrations that the database does not record as applied
+    /// (empty when it is up to date; the server applies them at start).
+    pub async fn missing_migrations(&self) -> Result<Vec<i64>> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?;
+        let migrator = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        Ok(migrator.iter().map(|m| m.version).filter(|v| !applied.iter().any(|(a,)| a == v)).collect())
     }
 
     /// Runs `job` in a write transaction and returns its value once its writes are committed
@@ -128,7 +168,9 @@ impl Db {
         F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<Done<T>>> + Send + 'static,
     {
         let Some(queue) = &self.batch else {
+            let asked = Instant::now();
             let mut tx = self.writer.begin().await?;
+            self.write_wait.observe(asked.elapsed().as_secs_f64());
             return match job(&mut tx).await? {
                 Done::Commit(value) => {
                     tx.commit().await?;
@@ -142,8 +184,10 @@ impl Db {
             };
         };
         let (reply, answer) = oneshot::channel::<Result<T>>();
+        let (asked, write_wait) = (Instant::now(), self.write_wait.clone());
         let erased: Job = Box::new(move |conn| {
             Box::pin(async move {
+                write_wait.observe(asked.elapsed().as_secs_f64());
                 let outcome = match conn {
                     Ok(conn) => AssertUnwindSafe(job(conn))
                         .catch_unwind()
@@ -174,10 +218,13 @@ impl Db {
     /// a deferred one that reads and then writes fails at once with SQLITE_BUSY when another
     /// process (a second server on the same file) wrote in between, instead of waiting.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.kind {
+        let asked = Instant::now();
+        let tx = match self.kind {
             DbKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             DbKind::Postgres => self.writer.begin().await?,
-        })
+        };
+        self.write_wait.observe(asked.elapsed().as_secs_f64());
+        Ok(tx)
     }
 
     /// How many commits [`Db::write`] has made (on SQLite one per batch of jobs).
@@ -187,11 +234,33 @@ impl Db {
 
     async fn migrate(&self) -> Result<()> {
         match self.kind {
-            DbKind::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?,
-            DbKind::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.writer).await?,
+            DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
+            DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
         }
         Ok(())
     }
+}
+
+/// The file of a `sqlite://path?…` URL and its identity now (`None` in memory or if missing).
+fn sqlite_file(url: &str) -> Option<(PathBuf, u64, u64)> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    let meta = std::fs::metadata(path).ok()?;
+    let (dev, ino) = file_identity(&meta);
+    Some((PathBuf::from(path), dev, ino))
+}
+
+#[cfg(unix)]
+fn file_identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
 }
 
 /// Every SQLite connection: WAL, a busy timeout (another process, e.g. a second server started

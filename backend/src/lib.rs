@@ -5,7 +5,7 @@
 //! 1. **Foundation** — no knowledge of chats: [`error`], [`config`], [`ids`] (clock and ids),
 //!    [`db`] (sqlx `Any` pools, group commit, migrations), [`hub`] (fan-out of live frames),
 //!    [`limits`] (in-memory rate windows), [`auth`] (passwords, tokens, cookies), [`mailer`]
-//!    (sending one e-mail), [`outbound`] (the one guarded HTTP client for requests made on behalf
+//!    (sending one e-mail), [`metrics`] (this process's Prometheus registry), [`outbound`] (the one guarded HTTP client for requests made on behalf
 //!    of a tenant), [`secrets`] (secrets at rest — LLM keys, the VAPID key — sealed with the
 //!    server's key).
 //! 2. **Model** — what things are: [`principal`] (who the caller is and every permission check),
@@ -36,6 +36,7 @@ pub mod hub;
 pub mod ids;
 pub mod limits;
 pub mod mailer;
+pub mod metrics;
 pub mod outbound;
 pub mod secrets;
 // 2. model

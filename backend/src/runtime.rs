@@ -34,6 +34,7 @@ impl Backend {
             tracing::info!("seeded the demo organization");
         }
         let kind = db.kind;
+        let metrics = crate::metrics::Metrics::new(db.write_wait.clone());
         let new_visitors =
             crate::limits::RateWindow::new(config.new_chats_per_ip_per_hour, std::time::Duration::from_secs(3600));
         let backend = Self(Arc::new(Inner {
@@ -57,6 +58,8 @@ impl Backend {
                 .map(Arc::new)
                 .map_err(|e| BackendError::Internal(e.to_string()))?,
             outbound: crate::outbound::Outbound::from_config(&config)?,
+            metrics,
+            relay_pings: Default::default(),
         }));
         backend.upgrade_legacy_knowledge().await?;
         crate::secrets::seal_stored_plaintext(backend.writer(), &backend.secrets).await?;
@@ -73,14 +76,9 @@ impl Backend {
     pub fn start_workers(&self) {
         if self.config.email_offer_check_ms > 0 {
             let this = self.clone();
-            let every = std::time::Duration::from_millis(self.config.email_offer_check_ms);
-            tokio::spawn(async move {
-                loop {
-                    if let Err(e) = this.offer_email_forms().await {
-                        tracing::warn!(error = %e, "e-mail offer check failed");
-                    }
-                    tokio::time::sleep(every).await;
-                }
+            repeat("email_offer", Duration::from_millis(self.config.email_offer_check_ms), move || {
+                let this = this.clone();
+                async move { this.offer_email_forms().await.map(drop) }
             });
         }
         start_outbox_worker(self);
@@ -113,9 +111,31 @@ pub(crate) fn start_outbox_worker(backend: &Backend) {
                 }
             }
         };
+        let couriers = Arc::new(couriers);
+        repeat("outbox", every, move || {
+            let (this, couriers) = (this.clone(), couriers.clone());
+            async move { this.run_outbox(&couriers).await.map(drop) }
+        });
+    });
+}
+
+/// Runs `round` forever, `every` apart, on a task of its own: each round in a `work` span with a
+/// fresh `work_id` (a JSON log tells one round's lines from the next's); a failed round is
+/// logged, and so is a panicking one — a worker never dies of one bad round.
+fn repeat<F, Fut>(task: &'static str, every: Duration, mut round: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+{
+    use futures::FutureExt;
+    use tracing::Instrument;
+    tokio::spawn(async move {
         loop {
-            if let Err(e) = this.run_outbox(&couriers).await {
-                tracing::warn!(error = %e, "outbox round failed");
+            let span = tracing::info_span!("work", task, work_id = %crate::ids::new_id());
+            match std::panic::AssertUnwindSafe(round()).catch_unwind().instrument(span.clone()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => span.in_scope(|| tracing::warn!(error = %e, "{task} round failed")),
+                Err(_) => span.in_scope(|| tracing::error!("{task} round panicked; the next round runs as usual")),
             }
             tokio::time::sleep(every).await;
         }
@@ -128,17 +148,15 @@ pub(crate) fn start_purge_worker(backend: &Backend) {
     if backend.config.purge_every_ms == 0 {
         return;
     }
-    let (this, every) = (backend.clone(), Duration::from_millis(backend.config.purge_every_ms));
-    tokio::spawn(async move {
-        loop {
-            match this.purge_expired().await {
-                Ok((s, t, c)) if s + t + c > 0 => {
-                    tracing::info!(sessions = s, visitor_tokens = t, sign_in_counts = c, "purged expired rows")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "purge failed"),
+    let this = backend.clone();
+    repeat("purge", Duration::from_millis(backend.config.purge_every_ms), move || {
+        let this = this.clone();
+        async move {
+            let (s, t, c) = this.purge_expired().await?;
+            if s + t + c > 0 {
+                tracing::info!(sessions = s, visitor_tokens = t, sign_in_counts = c, "purged expired rows");
             }
-            tokio::time::sleep(every).await;
+            Ok(())
         }
     });
 }

@@ -12,7 +12,10 @@ use std::path::Path;
 /// The layers, lowest first, and the top-level modules in each. A submodule (`services::handoff`,
 /// `ai::intent`) is in the layer of its top-level module.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("foundation", &["error", "config", "ids", "db", "hub", "limits", "auth", "mailer", "outbound", "secrets"]),
+    (
+        "foundation",
+        &["error", "config", "ids", "db", "hub", "limits", "auth", "mailer", "metrics", "outbound", "secrets"],
+    ),
     ("model", &["principal", "conversation", "ai_agent", "ai", "webpush"]),
     ("stores", &["store"]),
     ("services", &["services", "bus"]),

@@ -12,10 +12,13 @@
 //!   see [`chat_files`].
 //! * Pages rendered on a thread of their own, away from Leptos' SSR deadlock — see [`render`].
 //! * Security headers and a same-origin check on state-changing requests — see [`security`].
+//! * `/healthz`, `/readyz` and `/metrics` (Prometheus; off unless configured, or on a listener
+//!   of its own) — see [`ops`].
 #![recursion_limit = "256"]
 pub mod chat_files;
 pub mod dashboard_list;
 pub mod embed;
+pub mod ops;
 pub mod render;
 pub mod security;
 pub mod upload;
@@ -89,7 +92,9 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
         .route("/demo", get(embed::demo_page))
         .route("/widget/{id}", get(widget::page))
         .route("/widget-pkg/{hash}/{file}", get(widget::asset))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics_on_main))
         .route(
             "/api/widget/email",
             axum::routing::post(upload::submit_email_form)
@@ -111,6 +116,7 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))
         .layer(axum::extract::DefaultBodyLimit::max(security::MAX_BODY))
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(ops::request_span))
         .with_state(state)
 }
 

@@ -8,9 +8,20 @@ use tracing_subscriber::EnvFilter;
 const THREAD_STACK: usize = 8 * 1024 * 1024;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .init();
+    let log_format = match Config::load() {
+        Ok(config) => config.log_format,
+        Err(e) => {
+            eprintln!("handoff: {e}");
+            std::process::exit(1);
+        }
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")));
+    match log_format {
+        // One object per line; `span`/`spans` carry the request id (see `ops::request_span`).
+        backend::config::LogFormat::Json => logs.json().with_current_span(true).with_span_list(true).init(),
+        backend::config::LogFormat::Text => logs.init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(THREAD_STACK)
@@ -100,6 +111,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Handoff listening on {url}");
+    if !config.metrics_addr.is_empty() {
+        let ops = tokio::net::TcpListener::bind(&config.metrics_addr).await?;
+        println!("  metrics:   http://{}/metrics", ops.local_addr()?);
+        tokio::spawn(handoff_server::ops::serve_ops(ops, backend.clone()));
+    } else if !config.metrics_token.is_empty() {
+        println!("  metrics:   {url}/metrics (with the token)");
+    }
     println!(
         "  storage:   {}",
         match backend.db.kind {

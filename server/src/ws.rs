@@ -134,11 +134,13 @@ pub async fn visitor_socket(ws: WebSocketUpgrade, headers: HeaderMap, State(back
     if !origin_allowed(&headers, &backend) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    limits(ws).on_upgrade(move |s| visitor_loop(s, backend))
+    // The socket lives on in its upgrade request's span (its request id, see `ops`).
+    let span = tracing::Span::current();
+    limits(ws).on_upgrade(move |s| tracing::Instrument::instrument(visitor_loop(s, backend), span))
 }
 
 async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
-    let _open = backend.socket_opened();
+    let _open = backend.socket_opened(backend::services::SocketSide::Visitor);
     let mut stop = backend.on_shutdown();
     // 1. hello
     let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
@@ -164,6 +166,7 @@ async fn visitor_loop(mut socket: WebSocket, backend: Backend) {
         }
     };
     let conv = visitor.conversation_id.clone();
+    tracing::debug!(conversation = %conv, "visitor socket open");
     // 2. subscribe before reading the backlog, so nothing falls between the two
     let mut live = backend.hub.subscribe_conversation(&conv);
     let (state, last_seq, human_seen_seq) = match backend.visitor_welcome(&visitor).await {
@@ -302,7 +305,8 @@ pub async fn agent_socket(
         },
     };
     let access = Access { token, user, revoked, scope, org };
-    limits(ws).on_upgrade(move |s| agent_loop(s, backend, access))
+    let span = tracing::Span::current();
+    limits(ws).on_upgrade(move |s| tracing::Instrument::instrument(agent_loop(s, backend, access), span))
 }
 
 /// What a dashboard socket was opened with, to re-check it (see `backend::services::revocation`).
@@ -355,7 +359,7 @@ const REVOKED: u16 = 1008;
 const REVOKED_REASON: &str = "signed out or no longer allowed";
 
 async fn agent_loop(mut socket: WebSocket, backend: Backend, mut access: Access) {
-    let _open = backend.socket_opened();
+    let _open = backend.socket_opened(backend::services::SocketSide::Agent);
     let mut stop = backend.on_shutdown();
     let mut live = backend.hub.subscribe_org(&access.org);
     // The watched conversations' own frames (messages, typing, "seen"), one stream each.

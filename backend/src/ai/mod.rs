@@ -91,6 +91,8 @@ pub enum AiReply {
     Say(String),
     /// Say this, then ask for a human (the visitor wants one).
     Handoff(String),
+    /// The model failed (unreachable, too slow, refusing): say this, the agent's fallback text.
+    Failed(String),
 }
 
 pub type ReplyFuture<'a> = Pin<Box<dyn Future<Output = AiReply> + Send + 'a>>;

@@ -231,7 +231,7 @@ impl AiResponder for OpenAiResponder {
                         error = %e,
                         "LLM request failed; answering with the fallback text"
                     );
-                    AiReply::Say(ctx.agent.fallback.clone())
+                    AiReply::Failed(ctx.agent.fallback.clone())
                 }
             }
         })

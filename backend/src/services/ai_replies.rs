@@ -24,21 +24,26 @@ impl Backend {
     pub(crate) fn spawn_ai_reply(&self, conversation_id: String, org_id: String, version: i64) {
         let this = self.clone();
         let key = conversation_id.clone();
-        let task = tokio::spawn(async move {
-            this.hub.publish(
-                &org_id,
-                &conversation_id,
-                ServerFrame::Typing { conversation_id: conversation_id.clone() },
-            );
-            if let Err(e) = this.ai_reply(&conversation_id, &org_id, version).await {
-                match e {
-                    BackendError::Conflict(_) | BackendError::Transition(_) => {
-                        tracing::debug!(conversation = %conversation_id, "AI reply dropped: {e}")
+        // In the span of whatever asked for it (a visitor's socket: its request id).
+        let asked_in = tracing::Span::current();
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                this.hub.publish(
+                    &org_id,
+                    &conversation_id,
+                    ServerFrame::Typing { conversation_id: conversation_id.clone() },
+                );
+                if let Err(e) = this.ai_reply(&conversation_id, &org_id, version).await {
+                    match e {
+                        BackendError::Conflict(_) | BackendError::Transition(_) => {
+                            tracing::debug!(conversation = %conversation_id, "AI reply dropped: {e}")
+                        }
+                        e => tracing::error!(conversation = %conversation_id, error = %e, "AI reply failed"),
                     }
-                    e => tracing::error!(conversation = %conversation_id, error = %e, "AI reply failed"),
                 }
-            }
-        });
+            },
+            asked_in,
+        ));
         let mut map = self.generating.lock().expect("generating lock");
         let handles = map.entry(key).or_default();
         handles.retain(|h| !h.is_finished());
@@ -86,13 +91,21 @@ impl Backend {
         } else {
             // A visitor cannot make the server call a model in a loop: at most N AI replies a minute.
             match self.ai_rate_limited(conversation_id, &ctx.history).await? {
-                None => self.ai.reply(&ctx, self.draft_sink(conversation_id, org_id)).await,
+                None => {
+                    let asked = std::time::Instant::now();
+                    let reply = self.ai.reply(&ctx, self.draft_sink(conversation_id, org_id)).await;
+                    self.metrics.ai_reply.observe(asked.elapsed().as_secs_f64());
+                    if matches!(reply, AiReply::Failed(_)) {
+                        self.metrics.ai_errors.inc();
+                    }
+                    reply
+                }
                 Some(Some(notice)) => AiReply::Say(notice.into()),
                 Some(None) => return Ok(()),
             }
         };
         let (text, then_handoff) = match reply {
-            AiReply::Say(t) => (t, false),
+            AiReply::Say(t) | AiReply::Failed(t) => (t, false),
             AiReply::Handoff(t) => (t, true),
         };
         let stored = self.store_ai_reply(conversation_id, org_id, version, &text, then_handoff).await;
@@ -129,6 +142,7 @@ impl Backend {
             })
             .await?;
         self.after_append(&message, &row);
+        tracing::debug!(conversation = %conversation_id, seq = message.seq, "AI answered");
         if then_handoff {
             self.handoff(conversation_id, org_id, HandoffEvent::RequestHuman { by: Requester::Ai }).await?;
         }

@@ -47,6 +47,9 @@ impl Backend {
         .bind(now - ONLINE_WINDOW_MS)
         .fetch_all(self.pool())
         .await?;
+        if !due.is_empty() {
+            tracing::debug!(due = due.len(), "requests due for the e-mail offer");
+        }
         let mut offered = 0;
         for (conversation_id, org_id, version) in due {
             let mut tx = self.begin_write().await?;

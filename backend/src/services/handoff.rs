@@ -40,6 +40,9 @@ impl Backend {
             let Some((announced, bell_changed)) = applied else {
                 continue; // re-read and re-decide
             };
+            if matches!((&from, &to), (HandoffState::Requested, HandoffState::Human { .. })) {
+                self.metrics.time_to_handle.observe((now_ms() - row.state_since).max(0) as f64 / 1000.0);
+            }
             if bell_changed {
                 self.hub.publish_org(org_id, ServerFrame::Notifications);
             }

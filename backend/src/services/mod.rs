@@ -21,7 +21,8 @@
 //!   [`transcript_email`] — a visitor's transcript by e-mail once their conversation ended;
 //! * [`notifications`] — the bell as users read it and their preferences;
 //! * [`push`], [`outbox`] — browser push subscriptions and the outbox's sending;
-//! * [`orgs`], [`users`], [`ai_agent_assignment`], [`widgets`] — the admin pages.
+//! * [`orgs`], [`users`], [`ai_agent_assignment`], [`widgets`] — the admin pages;
+//! * [`health`] — readiness (database, migrations, relay) and the metrics' scrape.
 //!
 //! Services call each other through `Backend` methods; start-up and workers live in
 //! `crate::runtime`.
@@ -43,6 +44,7 @@ pub mod chat_files;
 pub mod email_form;
 pub mod email_offer;
 pub mod handoff;
+pub mod health;
 pub mod human_agent_chat;
 pub mod inbox;
 pub mod knowledge;
@@ -103,14 +105,26 @@ pub struct Inner {
     pub(crate) secrets: Arc<crate::secrets::SecretBox>,
     /// Checks where tenants' outbound requests may go (see [`crate::outbound`]).
     pub(crate) outbound: crate::outbound::Outbound,
+    /// This process's metrics (see [`health`]).
+    pub metrics: crate::metrics::Metrics,
+    /// Whether the relay between processes hears its own pings (see [`health`]).
+    pub(crate) relay_pings: health::RelayPings,
+}
+
+/// Which side a WebSocket serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketSide {
+    Visitor,
+    Agent,
 }
 
 /// Counts one open WebSocket while it lives.
-pub struct SocketGuard(Arc<std::sync::atomic::AtomicUsize>);
+pub struct SocketGuard(Arc<std::sync::atomic::AtomicUsize>, prometheus_client::metrics::gauge::Gauge);
 
 impl Drop for SocketGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.1.dec();
     }
 }
 
@@ -133,9 +147,15 @@ impl Backend {
     }
 
     /// Registers an open WebSocket until the guard is dropped.
-    pub fn socket_opened(&self) -> SocketGuard {
+    pub fn socket_opened(&self, side: SocketSide) -> SocketGuard {
         self.open_sockets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        SocketGuard(self.open_sockets.clone())
+        let side = match side {
+            SocketSide::Visitor => "visitor",
+            SocketSide::Agent => "agent",
+        };
+        let gauge = self.metrics.sockets.get_or_create(&crate::metrics::SocketLabel { side }).clone();
+        gauge.inc();
+        SocketGuard(self.open_sockets.clone(), gauge)
     }
 
     /// How many WebSockets are open in this process.

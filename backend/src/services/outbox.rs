@@ -189,6 +189,7 @@ impl Backend {
                 .bind(error.chars().take(500).collect::<String>())
                 .execute(self.writer())
                 .await?;
+                self.metrics.outbox_failures.inc();
                 tracing::warn!(outbox = %row.id, kind = %row.kind, attempt = row.attempts, give_up, error = %error, "not sent");
                 give_up
             }

@@ -136,6 +136,12 @@ impl Backend {
 
     /// Publishes a committed message and the conversation's new summary.
     pub(crate) fn after_append(&self, message: &MessageDto, row: &SummaryRow) {
+        self.metrics.message_stored(match message.author {
+            Author::Visitor => "visitor",
+            Author::Agent { .. } => "agent",
+            Author::Ai => "ai",
+            Author::System => "system",
+        });
         self.hub.publish(&row.org_id, &row.id, ServerFrame::Message { message: message.clone() });
         if let Ok(summary) = row.summary() {
             self.hub.publish_org(&row.org_id, ServerFrame::Conversation { summary });

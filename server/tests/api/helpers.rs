@@ -69,7 +69,7 @@ pub struct TestApp {
     pub database_url: Option<String>,
     pub backend: Backend,
     pub http: reqwest::Client,
-    data_dir: std::path::PathBuf,
+    pub data_dir: std::path::PathBuf,
 }
 
 /// The widget bundle each test server serves: small stand-in files (the real bundle is WASM
@@ -347,6 +347,18 @@ impl Socket {
     }
 
     /// A socket to the server at `base` (e.g. another process), from its own origin.
+    /// A socket to `base` (as its own origin) whose upgrade request also carries `headers`.
+    pub async fn connect_with(base: &str, path: &str, headers: &[(&str, &str)]) -> Self {
+        let mut req = format!("{}{path}", base.replacen("http", "ws", 1)).into_client_request().unwrap();
+        req.headers_mut().insert("origin", base.parse().unwrap());
+        for (name, value) in headers {
+            let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            req.headers_mut().insert(name, value.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket upgrade");
+        Self { ws }
+    }
+
     pub async fn connect_at(base: &str, path: &str, cookie: Option<&str>) -> Self {
         Self::try_connect_at(base, path, cookie, Some(base)).await.expect("websocket upgrade")
     }

@@ -18,6 +18,7 @@ mod labels;
 mod limits;
 mod list;
 mod notes;
+mod ops;
 mod outbound;
 mod process;
 mod push;
