@@ -139,6 +139,11 @@ impl Db {
         }
     }
 
+    /// The versions of this release's SQLite migrations.
+    pub fn sqlite_migration_versions() -> Vec<i64> {
+        SQLITE_MIGRATIONS.iter().map(|m| m.version).collect()
+    }
+
     /// The versions of this release's migrations that the database does not record as applied
     /// (empty when it is up to date; the server applies them at start).
     pub async fn missing_migrations(&self) -> Result<Vec<i64>> {

@@ -16,7 +16,8 @@
 //!    transition and its effects, notification routing, outbox queue, knowledge entries).
 //! 4. **Services** — [`services`]: the [`Backend`] and one `impl Backend` block per capability;
 //!    [`bus`] relays live frames between processes (PostgreSQL LISTEN/NOTIFY).
-//! 5. **Runtime** — [`runtime`] (start-up, workers) and [`seed`] (the demo organization).
+//! 5. **Runtime** — [`runtime`] (start-up, workers), [`seed`] (the demo organization) and
+//!    [`backup`] (the `backup` and `restore` commands, the data directory's lock).
 //!
 //! SECURITY.md is the threat model: sign-in limits counted in the database
 //! (`services::sign_in_limits`), revocation of live dashboard sockets across processes
@@ -51,6 +52,7 @@ pub mod store;
 pub mod bus;
 pub mod services;
 // 5. runtime
+pub mod backup;
 pub mod runtime;
 pub mod seed;
 

@@ -24,11 +24,13 @@ impl Backend {
     }
 
     pub async fn start_with_ai(config: Config, ai: Arc<dyn AiResponder>) -> Result<Self> {
-        if config.database_url.is_none() {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-                BackendError::Internal(format!("cannot create data dir {}: {e}", config.data_dir.display()))
-            })?;
-        }
+        // SQLite: a shared lock on the data directory while the process lives (several servers
+        // may share the file; a restore waits for none of them — it refuses, see `backup`).
+        let data_dir_lock = if config.effective_database_url().starts_with("sqlite:") {
+            Some(crate::backup::DataDirLock::shared(&config.data_dir)?)
+        } else {
+            None
+        };
         let db = Db::connect(&config.effective_database_url()).await?;
         if config.seed_demo && crate::seed::seed_demo(&db, &config.demo_password).await? {
             tracing::info!("seeded the demo organization");
@@ -60,6 +62,7 @@ impl Backend {
             outbound: crate::outbound::Outbound::from_config(&config)?,
             metrics,
             relay_pings: Default::default(),
+            _data_dir_lock: data_dir_lock,
         }));
         backend.upgrade_legacy_knowledge().await?;
         crate::secrets::seal_stored_plaintext(backend.writer(), &backend.secrets).await?;

@@ -19,7 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("model", &["principal", "conversation", "ai_agent", "ai", "webpush"]),
     ("stores", &["store"]),
     ("services", &["services", "bus"]),
-    ("runtime", &["runtime", "seed"]),
+    ("runtime", &["runtime", "seed", "backup"]),
 ];
 
 /// Most lines of one source file (backend and server).

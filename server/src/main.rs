@@ -32,6 +32,7 @@ fn main() {
         None => runtime.block_on(run()),
         Some("create-admin") => runtime.block_on(create_admin(&args[1..])),
         Some("rotate-secret-key") => runtime.block_on(rotate_secret_key()),
+        Some(command @ ("backup" | "restore")) => runtime.block_on(backup_or_restore(command, &args[1..])),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -50,7 +51,37 @@ const USAGE: &str = "usage:
                                    create a platform admin; the password is read from
                                    HANDOFF_ADMIN_PASSWORD or, without it, from standard input
   handoff-server rotate-secret-key re-seal the stored secrets under a new secret key (stop every
-                                   server process first; see SECURITY.md)";
+                                   server process first; see SECURITY.md)
+  handoff-server backup <file> [--force]
+                                   SQLite: a consistent copy of the database (files included)
+                                   while the server runs; --force replaces an existing file
+  handoff-server restore <file> [--force]
+                                   SQLite: put a backup back (every server stopped); --force
+                                   replaces an existing database, which is kept beside it
+  (PostgreSQL: pg_dump and pg_restore, see README)";
+
+/// `backup` and `restore`: see `backend::backup`.
+async fn backup_or_restore(command: &str, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut file, mut force) = (None, false);
+    for a in args {
+        match a.as_str() {
+            "--force" => force = true,
+            other if other.starts_with("--") => return Err(format!("unknown option `{other}`\n\n{USAGE}").into()),
+            other if file.is_none() => file = Some(std::path::PathBuf::from(other)),
+            other => return Err(format!("unexpected argument `{other}`\n\n{USAGE}").into()),
+        }
+    }
+    let Some(file) = file else {
+        return Err(format!("{command} needs a file\n\n{USAGE}").into());
+    };
+    let config = Config::load()?;
+    let done = match command {
+        "backup" => backend::backup::backup(&config, &file, force).await?,
+        _ => backend::backup::restore(&config, &file, force).await?,
+    };
+    println!("{done}");
+    Ok(())
+}
 
 /// `rotate-secret-key`: see `backend::secrets::rotate`.
 async fn rotate_secret_key() -> Result<(), Box<dyn std::error::Error>> {

@@ -109,6 +109,8 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Whether the relay between processes hears its own pings (see [`health`]).
     pub(crate) relay_pings: health::RelayPings,
+    /// SQLite: this process's shared lock on the data directory (see [`crate::backup`]).
+    pub(crate) _data_dir_lock: Option<crate::backup::DataDirLock>,
 }
 
 /// Which side a WebSocket serves.

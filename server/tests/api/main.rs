@@ -2,6 +2,7 @@
 mod admin;
 mod admin_tab;
 mod ai;
+mod backup;
 mod canned;
 mod chaos;
 mod chat_files;

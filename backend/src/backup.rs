@@ -1,0 +1,227 @@
+//! `handoff-server backup <file>` and `restore <file>` for SQLite (PostgreSQL: `pg_dump`, see
+//! README). Attachments live in the database, so a backup holds them.
+//!
+//! * **Backup** is online: SQLite's `VACUUM INTO` reads one consistent snapshot of the database
+//!   (WAL lets the running server go on writing meanwhile) into a new file beside the target,
+//!   which is synced and renamed over it only when whole. An existing file is replaced only with
+//!   `--force`. Every message acknowledged before the backup started is in it: an
+//!   acknowledgement is sent after its commit.
+//! * **Restore** needs every server on the data directory stopped: each running server holds a
+//!   shared lock on `<data_dir>/handoff.lock` ([`DataDirLock::shared`]) and a restore takes it
+//!   exclusively, or refuses. The file must be a sound SQLite database of Handoff (integrity
+//!   check, its migrations table) from this release or an earlier one (the server migrates it
+//!   forward at start). The database it replaces (only with `--force`) is kept beside it as
+//!   `handoff.sqlite3.before-restore-<time>`, with its WAL.
+//!
+//! Secrets in the database (LLM keys, the VAPID key) are sealed with the server's key, which is
+//! not in the backup: keep the key file (or `HANDOFF_SECRET_KEY`) with it.
+use crate::config::Config;
+use crate::error::{BackendError, Result};
+use sqlx::{Connection, SqliteConnection};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The database file's name in the data directory.
+pub const DB_FILE: &str = "handoff.sqlite3";
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "handoff.lock";
+
+/// A refusal or failure, told to the operator as it is (not hidden like an internal error).
+fn refuse(msg: impl Into<String>) -> BackendError {
+    BackendError::Conflict(msg.into())
+}
+
+fn io(e: std::io::Error) -> BackendError {
+    refuse(e.to_string())
+}
+
+/// A lock on a data directory, held while the value lives.
+pub struct DataDirLock(#[allow(dead_code)] File);
+
+impl DataDirLock {
+    fn open(data_dir: &Path) -> Result<File> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| refuse(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
+        let path = data_dir.join(LOCK_FILE);
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
+    }
+
+    /// A running server's lock: shared (several processes may serve one SQLite file); refused
+    /// while a restore holds it.
+    pub fn shared(data_dir: &Path) -> Result<Self> {
+        let file = Self::open(data_dir)?;
+        file.try_lock_shared().map_err(|_| {
+            refuse(format!("a restore into {} is under way; start the server when it is done", data_dir.display()))
+        })?;
+        Ok(Self(file))
+    }
+
+    /// A restore's lock: exclusive; refused while any server runs on the directory.
+    pub fn exclusive(data_dir: &Path) -> Result<Self> {
+        let file = Self::open(data_dir)?;
+        file.try_lock().map_err(|_| {
+            refuse(format!(
+                "a server is running on {}: stop every server process first (a restore replaces its database)",
+                data_dir.display()
+            ))
+        })?;
+        Ok(Self(file))
+    }
+}
+
+fn sqlite_only(config: &Config, what: &str) -> Result<PathBuf> {
+    if config.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
+        return Err(refuse(format!(
+            "`{what}` is for SQLite; on PostgreSQL use pg_dump and pg_restore (see README, Backups)"
+        )));
+    }
+    Ok(match &config.database_url {
+        Some(url) => PathBuf::from(
+            url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or_default(),
+        ),
+        None => config.data_dir.join(DB_FILE),
+    })
+}
+
+/// A temporary name beside `path` (same directory, so the final rename is atomic).
+fn partial(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial-{}", crate::ids::new_id()))
+}
+
+async fn open(path: &Path, read_only: bool) -> Result<SqliteConnection> {
+    let mode = if read_only { "ro" } else { "rw" };
+    SqliteConnection::connect(&format!("sqlite://{}?mode={mode}", path.display()))
+        .await
+        .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
+}
+
+/// What a Handoff database holds, for the commands' reports.
+async fn describe(conn: &mut SqliteConnection) -> Result<String> {
+    let mut counts = Vec::new();
+    for table in ["conversations", "messages", "attachments"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| refuse(format!("cannot read the database: {e}")))?;
+        counts.push(n);
+    }
+    let (conversations, messages, files) = (counts[0], counts[1], counts[2]);
+    Ok(format!("{conversations} conversations, {messages} messages, {files} files"))
+}
+
+/// `backup <target>`: see the module's documentation.
+pub async fn backup(config: &Config, target: &Path, force: bool) -> Result<String> {
+    let source = sqlite_only(config, "backup")?;
+    if !source.exists() {
+        return Err(refuse(format!("there is no database at {}", source.display())));
+    }
+    if target.exists() && !force {
+        return Err(refuse(format!("{} exists; add --force to replace it", target.display())));
+    }
+    if target.is_dir() {
+        return Err(refuse(format!("{} is a directory; name the backup file", target.display())));
+    }
+    let temp = partial(target);
+    let result = async {
+        let mut conn = open(&source, false).await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(temp.to_string_lossy().to_string())
+            .execute(&mut conn)
+            .await
+            .map_err(|e| refuse(format!("cannot write {}: {e}", temp.display())))?;
+        let report = describe(&mut open(&temp, true).await?).await?;
+        File::open(&temp).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::rename(&temp, target).map_err(io)?;
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok::<_, BackendError>(report)
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    let report = result?;
+    Ok(format!(
+        "backup written to {} ({report}); keep the server's key ({}) with it: stored secrets are sealed with it",
+        target.display(),
+        crate::secrets::key_file(config).display()
+    ))
+}
+
+/// `restore <source>`: see the module's documentation.
+pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<String> {
+    let target = sqlite_only(config, "restore")?;
+    if !source.is_file() {
+        return Err(refuse(format!("there is no backup file at {}", source.display())));
+    }
+    let _lock = DataDirLock::exclusive(&config.data_dir)?;
+    let report = check_backup(source).await?;
+    if target.exists() && !force {
+        return Err(refuse(format!(
+            "{} already has a database; add --force to replace it (it is kept beside as {DB_FILE}.before-restore-<time>)",
+            config.data_dir.display()
+        )));
+    }
+    let temp = partial(&target);
+    std::fs::copy(source, &temp).map_err(io)?;
+    File::open(&temp).and_then(|f| f.sync_all()).map_err(io)?;
+    let mut kept = None;
+    if target.exists() {
+        let stamp = chrono_stamp();
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", target.display()));
+            if from.exists() {
+                std::fs::rename(&from, format!("{}.before-restore-{stamp}{suffix}", target.display())).map_err(io)?;
+            }
+        }
+        kept = Some(format!("{}.before-restore-{stamp}", target.display()));
+    }
+    std::fs::rename(&temp, &target).map_err(io)?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(match kept {
+        Some(kept) => format!("restored {} ({report}); the database it replaced is kept as {kept}", target.display()),
+        None => format!("restored {} ({report})", target.display()),
+    })
+}
+
+/// A backup must be a sound SQLite database of Handoff, from this release or an earlier one.
+async fn check_backup(source: &Path) -> Result<String> {
+    let not_ours = || refuse(format!("{} is not a Handoff database backup", source.display()));
+    let mut conn = open(source, true).await.map_err(|_| not_ours())?;
+    let (check,): (String,) =
+        sqlx::query_as("PRAGMA integrity_check(1)").fetch_one(&mut conn).await.map_err(|_| not_ours())?;
+    if check != "ok" {
+        return Err(refuse(format!("{} is damaged: {check}", source.display())));
+    }
+    let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|_| not_ours())?;
+    let known = crate::db::Db::sqlite_migration_versions();
+    if applied.is_empty() {
+        return Err(not_ours());
+    }
+    if let Some((newer,)) = applied.iter().find(|(v,)| !known.contains(v)) {
+        return Err(refuse(format!(
+            "{} comes from a newer release of Handoff (migration {newer}); restore it with that release",
+            source.display()
+        )));
+    }
+    describe(&mut conn).await.map_err(|_| not_ours())
+}
+
+/// `2026-12-07-15-30-00`, UTC.
+fn chrono_stamp() -> String {
+    let ms = crate::ids::now_ms();
+    format!("{}-{:02}", crate::ids::utc_time(ms).trim_end_matches(" UTC").replace([' ', ':'], "-"), (ms / 1000) % 60)
+}
