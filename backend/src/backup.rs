@@ -7,7 +7,7 @@
 //!   `--force`. Every message acknowledged before the backup started is in it: an
 //!   acknowledgement is sent after its commit.
 //! * **Restore** needs every server on the data directory stopped: each running server holds a
-//!   shared lock on `<data_dir>/handoff.lock` ([`DataDirLock::shared`]) and a restore takes it
+//!   shared lock on `<data_dir>/handoff.lock` ([`DataDirLock::shared`], in `db`) and a restore takes it
 //!   exclusively, or refuses. The file must be a sound SQLite database of Handoff (integrity
 //!   check, its migrations table) from this release or an earlier one (the server migrates it
 //!   forward at start). The database it replaces (only with `--force`) is kept beside it as
@@ -16,6 +16,7 @@
 //! Secrets in the database (LLM keys, the VAPID key) are sealed with the server's key, which is
 //! not in the backup: keep the key file (or `HANDOFF_SECRET_KEY`) with it.
 use crate::config::Config;
+use crate::db::DataDirLock;
 use crate::error::{BackendError, Result};
 use sqlx::{Connection, SqliteConnection};
 use std::fs::File;
@@ -23,8 +24,6 @@ use std::path::{Path, PathBuf};
 
 /// The database file's name in the data directory.
 pub const DB_FILE: &str = "handoff.sqlite3";
-/// The lock file's name in the data directory.
-pub const LOCK_FILE: &str = "handoff.lock";
 
 /// A refusal or failure, told to the operator as it is (not hidden like an internal error).
 fn refuse(msg: impl Into<String>) -> BackendError {
@@ -33,45 +32,6 @@ fn refuse(msg: impl Into<String>) -> BackendError {
 
 fn io(e: std::io::Error) -> BackendError {
     refuse(e.to_string())
-}
-
-/// A lock on a data directory, held while the value lives.
-pub struct DataDirLock(#[allow(dead_code)] File);
-
-impl DataDirLock {
-    fn open(data_dir: &Path) -> Result<File> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| refuse(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
-        let path = data_dir.join(LOCK_FILE);
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
-    }
-
-    /// A running server's lock: shared (several processes may serve one SQLite file); refused
-    /// while a restore holds it.
-    pub fn shared(data_dir: &Path) -> Result<Self> {
-        let file = Self::open(data_dir)?;
-        file.try_lock_shared().map_err(|_| {
-            refuse(format!("a restore into {} is under way; start the server when it is done", data_dir.display()))
-        })?;
-        Ok(Self(file))
-    }
-
-    /// A restore's lock: exclusive; refused while any server runs on the directory.
-    pub fn exclusive(data_dir: &Path) -> Result<Self> {
-        let file = Self::open(data_dir)?;
-        file.try_lock().map_err(|_| {
-            refuse(format!(
-                "a server is running on {}: stop every server process first (a restore replaces its database)",
-                data_dir.display()
-            ))
-        })?;
-        Ok(Self(file))
-    }
 }
 
 fn sqlite_only(config: &Config, what: &str) -> Result<PathBuf> {

@@ -246,6 +246,53 @@ impl Db {
     }
 }
 
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "handoff.lock";
+
+/// A lock on a SQLite data directory, held while the value lives: a server holds it shared while
+/// it runs, `backup::restore` exclusively.
+pub struct DataDirLock(#[allow(dead_code)] std::fs::File);
+
+impl DataDirLock {
+    fn open(data_dir: &std::path::Path) -> Result<std::fs::File> {
+        let refuse = BackendError::Conflict;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| refuse(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
+        let path = data_dir.join(LOCK_FILE);
+        std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
+    }
+
+    /// A running server's lock: shared (several processes may serve one SQLite file); refused
+    /// while a restore holds it.
+    pub fn shared(data_dir: &std::path::Path) -> Result<Self> {
+        let file = Self::open(data_dir)?;
+        file.try_lock_shared().map_err(|_| {
+            BackendError::Conflict(format!(
+                "a restore into {} is under way; start the server when it is done",
+                data_dir.display()
+            ))
+        })?;
+        Ok(Self(file))
+    }
+
+    /// A restore's lock: exclusive; refused while any server runs on the directory.
+    pub fn exclusive(data_dir: &std::path::Path) -> Result<Self> {
+        let file = Self::open(data_dir)?;
+        file.try_lock().map_err(|_| {
+            BackendError::Conflict(format!(
+                "a server is running on {}: stop every server process first (a restore replaces its database)",
+                data_dir.display()
+            ))
+        })?;
+        Ok(Self(file))
+    }
+}
+
 /// The file of a `sqlite://path?…` URL and its identity now (`None` in memory or if missing).
 fn sqlite_file(url: &str) -> Option<(PathBuf, u64, u64)> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?.split('?').next()?;

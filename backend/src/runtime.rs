@@ -27,7 +27,7 @@ impl Backend {
         // SQLite: a shared lock on the data directory while the process lives (several servers
         // may share the file; a restore waits for none of them — it refuses, see `backup`).
         let data_dir_lock = if config.effective_database_url().starts_with("sqlite:") {
-            Some(crate::backup::DataDirLock::shared(&config.data_dir)?)
+            Some(crate::db::DataDirLock::shared(&config.data_dir)?)
         } else {
             None
         };

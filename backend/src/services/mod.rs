@@ -109,8 +109,8 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Whether the relay between processes hears its own pings (see [`health`]).
     pub(crate) relay_pings: health::RelayPings,
-    /// SQLite: this process's shared lock on the data directory (see [`crate::backup`]).
-    pub(crate) _data_dir_lock: Option<crate::backup::DataDirLock>,
+    /// SQLite: this process's shared lock on the data directory (see [`crate::db::DataDirLock`]).
+    pub(crate) _data_dir_lock: Option<crate::db::DataDirLock>,
 }
 
 /// Which side a WebSocket serves.
