@@ -4,7 +4,7 @@
 // sends mail to the suite's mail server stand-in (global-setup.ts), so a reply ends up "sent".
 import { type Browser } from '@playwright/test';
 import * as fs from 'node:fs';
-import { allowConsole, BASE, expect, openWidget, signIn, test } from './support';
+import { allowConsole, BASE, expect, live, openWidget, signIn, test } from './support';
 
 const QUESTION = 'My order <img src=x onerror="window.__xss=1"> never arrived.\nSecond line: <b>bold?</b>';
 const NOTES = Buffer.from('order 1234\nparcel size 42\n');
@@ -18,6 +18,9 @@ const PIXEL = Buffer.from(
 async function handoffSettings(browser: Browser) {
   const ann = await signIn(browser, 'ann@demo.test');
   await ann.goto(`${BASE()}/settings/ai`);
+  // Typing into the server-rendered form before it is live would be lost: the save would send
+  // the value the page was rendered with (and the offer would wait for the old timeout).
+  await live(ann);
   const card = ann.locator('.handoff-settings');
   const timeout = card.getByLabel('Offer the e-mail form after (seconds)');
   await expect(timeout).not.toHaveValue('');
@@ -93,6 +96,7 @@ test('nobody answers in time: the visitor e-mails the question with files, an ag
   originalTimeout ??= await timeout.inputValue();
   await timeout.fill('10');
   await save();
+  await expect(timeout).toHaveValue('10');
   await ann.goto(`${BASE()}/conversations`);
   await expect(ann.locator('.conn')).toHaveText('live');
 

@@ -2,7 +2,7 @@
 // read on scrolling, closed conversations open read-only, a filtered list rendered without
 // JavaScript.
 import { type Browser, type Page } from '@playwright/test';
-import { BASE, allowConsole, expect, expectContrast, listedRows, newRow, noWaitingRequests, openWidget, signIn, signInAs, test, visitorWrites } from './support';
+import { BASE, allowConsole, expect, expectContrast, listedRows, live, newRow, noWaitingRequests, openWidget, signIn, signInAs, test, visitorWrites } from './support';
 
 /** A new visitor writes `text` and asks for a human: the row that appears on `agent`'s list,
  * waiting, and the visitor's widget. */
@@ -120,6 +120,7 @@ test('search finds a message in an old closed conversation and opens it at that 
     await widget.getByLabel('Message').press('Enter');
   }
   await ann.goto(`${BASE()}${href}`);
+  await live(ann);
   await ann.getByRole('button', { name: 'Continue chat yourself' }).click();
   await ann.locator('.conv-head .actions').getByRole('button', { name: 'Close' }).click();
   await expect(ann.locator('.conv-head')).toContainText('Closed');

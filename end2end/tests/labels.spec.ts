@@ -111,6 +111,7 @@ test('labels are made, added to a conversation, filter the list and are removed'
 
   // Deleted under Settings › Labels (after a confirmation).
   await ann.goto(`${BASE()}/settings/labels`);
+  await live(ann);
   await row.getByRole('button', { name: 'Delete' }).click();
   await row.getByRole('button', { name: 'Delete label' }).click();
   await expect(row).toHaveCount(0);
