@@ -88,6 +88,18 @@ pub async fn backup(config: &Config, target: &Path, force: bool) -> Result<Strin
     if target.is_dir() {
         return Err(refuse(format!("{} is a directory; name the backup file", target.display())));
     }
+    // Never over the live database (or its WAL): the server would go on writing into a file
+    // replaced under it.
+    let live = std::fs::canonicalize(&source).map_err(io)?;
+    let aimed = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| std::env::current_dir().map_err(io), |d| std::fs::canonicalize(d).map_err(io))?;
+    let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let live_name = live.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    if Some(aimed.as_path()) == live.parent() && name.starts_with(&live_name) {
+        return Err(refuse(format!("{} is the server's own database; name another file", target.display())));
+    }
     let temp = partial(target);
     let result = async {
         let mut conn = open(&source, false).await?;
@@ -123,26 +135,31 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<Stri
         return Err(refuse(format!("there is no backup file at {}", source.display())));
     }
     let _lock = DataDirLock::exclusive(&config.data_dir)?;
-    let report = check_backup(source).await?;
+    let (report, mut checked) = check_backup(source).await?;
     if target.exists() && !force {
         return Err(refuse(format!(
             "{} already has a database; add --force to replace it (it is kept beside as {DB_FILE}.before-restore-<time>)",
             config.data_dir.display()
         )));
     }
+    // A copy read through SQLite (the backup's own WAL, if it has one, included), not its bytes.
     let temp = partial(&target);
-    std::fs::copy(source, &temp).map_err(io)?;
+    let copied = sqlx::query("VACUUM INTO $1").bind(temp.to_string_lossy().to_string()).execute(&mut checked).await;
+    drop(checked);
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&temp);
+        return Err(refuse(format!("cannot write {}: {e}", temp.display())));
+    }
     File::open(&temp).and_then(|f| f.sync_all()).map_err(io)?;
-    let mut kept = None;
-    if target.exists() {
-        let stamp = chrono_stamp();
-        for suffix in ["", "-wal", "-shm"] {
-            let from = PathBuf::from(format!("{}{suffix}", target.display()));
-            if from.exists() {
-                std::fs::rename(&from, format!("{}.before-restore-{stamp}{suffix}", target.display())).map_err(io)?;
-            }
+    // The database it replaces and its WAL move aside together; a WAL left without its database
+    // moves too (SQLite would replay it into the restored file).
+    let stamp = format!("{}-{}", chrono_stamp(), &crate::ids::new_id()[..6]);
+    let kept = target.exists().then(|| format!("{}.before-restore-{stamp}", target.display()));
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", target.display()));
+        if from.exists() {
+            std::fs::rename(&from, format!("{}.before-restore-{stamp}{suffix}", target.display())).map_err(io)?;
         }
-        kept = Some(format!("{}.before-restore-{stamp}", target.display()));
     }
     std::fs::rename(&temp, &target).map_err(io)?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -155,7 +172,8 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<Stri
 }
 
 /// A backup must be a sound SQLite database of Handoff, from this release or an earlier one.
-async fn check_backup(source: &Path) -> Result<String> {
+/// Returns what it holds and the connection that checked it.
+async fn check_backup(source: &Path) -> Result<(String, SqliteConnection)> {
     let not_ours = || refuse(format!("{} is not a Handoff database backup", source.display()));
     let mut conn = open(source, true).await.map_err(|_| not_ours())?;
     let (check,): (String,) =
@@ -177,7 +195,8 @@ async fn check_backup(source: &Path) -> Result<String> {
             source.display()
         )));
     }
-    describe(&mut conn).await.map_err(|_| not_ours())
+    let report = describe(&mut conn).await.map_err(|_| not_ours())?;
+    Ok((report, conn))
 }
 
 /// `2026-12-07-15-30-00`, UTC.

@@ -238,9 +238,69 @@ impl Db {
     }
 
     async fn migrate(&self) -> Result<()> {
+        self.repair_edited_migrations().await?;
         match self.kind {
             DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
             DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Migrations whose file was edited after a release had applied it: (version, the SHA-384 of the
+/// released file per engine, what brings such a database level with the edited file). sqlx
+/// refuses to start on a checksum it does not know ("previously applied but has been
+/// modified"), so [`Db::repair_edited_migrations`] applies the difference and records the
+/// current checksum first. 0013 (labels) gained two indexes after the release of 8b237f6 had
+/// shipped it; `server/tests/api/upgrade.rs` keeps a database of that release.
+const EDITED_MIGRATIONS: [(i64, &str, &str, &str); 1] = [(
+    13,
+    "1788fd0323b2632f61bf95ece43a993d430d069f976d912a29a43ba83b3a7bf595ff2f4dc8d3a8012c7222f86cc439af",
+    "a9166aaa9439ad6e23a34ba8236f58c496111760d60cf8245a282c31b6ac7f5b0f69fb6d9314ebbead99892e97e0999d",
+    "CREATE INDEX IF NOT EXISTS conversations_org_labels_at ON conversations(org_id, labels_at);
+     CREATE INDEX IF NOT EXISTS conversations_agent_labels_at ON conversations(agent_id, labels_at);",
+)];
+
+impl Db {
+    /// See [`EDITED_MIGRATIONS`]: a database that applied a since-edited migration's released
+    /// file gets the difference and the current checksum, in one transaction. Nothing happens
+    /// on a new database or one that applied the current file.
+    async fn repair_edited_migrations(&self) -> Result<()> {
+        let migrator = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        for (version, sqlite_sum, postgres_sum, difference) in EDITED_MIGRATIONS {
+            let released = match self.kind {
+                DbKind::Sqlite => sqlite_sum,
+                DbKind::Postgres => postgres_sum,
+            };
+            // No table yet (a new database): nothing to repair.
+            let Ok(Some((stored,))) =
+                sqlx::query_as::<_, (Vec<u8>,)>("SELECT checksum FROM _sqlx_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&self.pool)
+                    .await
+            else {
+                continue;
+            };
+            if hex::encode(&stored) != released {
+                continue;
+            }
+            let Some(current) = migrator.iter().find(|m| m.version == version) else {
+                continue;
+            };
+            let mut tx = self.begin_write().await?;
+            for statement in difference.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE _sqlx_migrations SET checksum = $2 WHERE version = $1")
+                .bind(version)
+                .bind(current.checksum.to_vec())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, "brought a since-edited migration level with this release");
         }
         Ok(())
     }
@@ -271,11 +331,14 @@ impl DataDirLock {
     /// while a restore holds it.
     pub fn shared(data_dir: &std::path::Path) -> Result<Self> {
         let file = Self::open(data_dir)?;
-        file.try_lock_shared().map_err(|_| {
-            BackendError::Conflict(format!(
+        file.try_lock_shared().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => BackendError::Conflict(format!(
                 "a restore into {} is under way; start the server when it is done",
                 data_dir.display()
-            ))
+            )),
+            std::fs::TryLockError::Error(e) => {
+                BackendError::Conflict(format!("cannot lock {}: {e}", data_dir.display()))
+            }
         })?;
         Ok(Self(file))
     }
@@ -283,11 +346,14 @@ impl DataDirLock {
     /// A restore's lock: exclusive; refused while any server runs on the directory.
     pub fn exclusive(data_dir: &std::path::Path) -> Result<Self> {
         let file = Self::open(data_dir)?;
-        file.try_lock().map_err(|_| {
-            BackendError::Conflict(format!(
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => BackendError::Conflict(format!(
                 "a server is running on {}: stop every server process first (a restore replaces its database)",
                 data_dir.display()
-            ))
+            )),
+            std::fs::TryLockError::Error(e) => {
+                BackendError::Conflict(format!("cannot lock {}: {e}", data_dir.display()))
+            }
         })?;
         Ok(Self(file))
     }

@@ -139,6 +139,12 @@ async fn backup_and_restore_refuse_bad_input_and_change_nothing() {
     assert!(ok, "{said}");
     assert!(stored_in(&file).await.iter().any(|(_, _, t)| t == "the first message"));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no partial file left behind");
+    // Never over the live database or its WAL.
+    for own in ["handoff.sqlite3", "handoff.sqlite3-wal"] {
+        let (ok, said) =
+            cli(&app.data_dir, &["backup", app.data_dir.join(own).to_str().unwrap(), "--force"], &[]).await;
+        assert!(!ok && said.contains("is the server's own database"), "{said}");
+    }
 
     // Onto the running server: refused, its database untouched.
     let live = app.data_dir.join("handoff.sqlite3");

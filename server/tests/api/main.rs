@@ -32,6 +32,7 @@ mod smtp;
 mod transcripts;
 mod transfer;
 mod typing;
+mod upgrade;
 mod visitor_context;
 mod widget;
 

@@ -63,7 +63,17 @@ pub async fn start_server(
     database_url: Option<&str>,
     env: &[(&str, &str)],
 ) -> ServerProcess {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff-server"));
+    start_server_binary(env!("CARGO_BIN_EXE_handoff-server").as_ref(), data_dir, database_url, env).await
+}
+
+/// [`start_server`] with another `handoff-server` binary (e.g. an earlier release's).
+pub async fn start_server_binary(
+    binary: &std::path::Path,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> ServerProcess {
+    let mut cmd = Command::new(binary);
     cmd.env("HANDOFF_DATA_DIR", data_dir)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "handoff")
