@@ -17,7 +17,7 @@
 //! 4. **Services** — [`services`]: the [`Backend`] and one `impl Backend` block per capability;
 //!    [`bus`] relays live frames between processes (PostgreSQL LISTEN/NOTIFY).
 //! 5. **Runtime** — [`runtime`] (start-up, workers), [`seed`] (the demo organization) and
-//!    [`backup`] (the `backup` and `restore` commands, the data directory's lock).
+//!    [`backup`] (the `backup` and `restore` commands).
 //!
 //! SECURITY.md is the threat model: sign-in limits counted in the database
 //! (`services::sign_in_limits`), revocation of live dashboard sockets across processes

@@ -62,6 +62,9 @@ pub struct Metrics {
     pub outbox_failed: Gauge,
     /// This process's database connections.
     pub pool: Family<PoolLabel, Gauge>,
+    /// 1 when the installation's gauges were read at this scrape, 0 when the database did not
+    /// answer (they then keep their last values).
+    pub installation_up: Gauge,
 }
 
 impl Metrics {
@@ -128,6 +131,12 @@ impl Metrics {
         );
         let pool = Family::<PoolLabel, Gauge>::default();
         registry.register("db_connections", "This process's database connections", pool.clone());
+        let installation_up = Gauge::default();
+        registry.register(
+            "installation_gauges_up",
+            "1 when the whole installation's gauges were read from the database at this scrape",
+            installation_up.clone(),
+        );
         Self {
             registry,
             sockets,
@@ -142,6 +151,7 @@ impl Metrics {
             outbox_queued,
             outbox_failed,
             pool,
+            installation_up,
         }
     }
 

@@ -8,6 +8,11 @@ use tracing_subscriber::EnvFilter;
 const THREAD_STACK: usize = 8 * 1024 * 1024;
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.first().map(String::as_str), Some("-h" | "--help" | "help")) {
+        println!("{USAGE}");
+        return;
+    }
     let log_format = match Config::load() {
         Ok(config) => config.log_format,
         Err(e) => {
@@ -27,7 +32,6 @@ fn main() {
         .thread_stack_size(THREAD_STACK)
         .build()
         .expect("tokio runtime");
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         None => runtime.block_on(run()),
         Some("create-admin") => runtime.block_on(create_admin(&args[1..])),

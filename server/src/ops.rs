@@ -55,13 +55,8 @@ pub async fn metrics(State(backend): State<Backend>, headers: HeaderMap) -> Resp
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")], "token required")
             .into_response();
     }
-    match backend.render_metrics().await {
-        Ok(text) => ([(header::CONTENT_TYPE, OPENMETRICS), (header::CACHE_CONTROL, "no-store")], text).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "metrics unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable: the database does not answer").into_response()
-        }
-    }
+    let text = backend.render_metrics().await;
+    ([(header::CONTENT_TYPE, OPENMETRICS), (header::CACHE_CONTROL, "no-store")], text).into_response()
 }
 
 /// Whether the request carries the token (always, when none is configured). Compared as

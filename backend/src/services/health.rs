@@ -108,8 +108,30 @@ impl Backend {
         }
     }
 
-    /// The metrics in the Prometheus text format, the installation's gauges read now.
-    pub async fn render_metrics(&self) -> Result<String> {
+    /// The metrics in the Prometheus text format, the installation's gauges read now. When the
+    /// database does not answer, this process's own figures are still rendered, the
+    /// installation's keep their last values and `handoff_installation_gauges_up` says 0.
+    pub async fn render_metrics(&self) -> String {
+        let fresh = matches!(timeout(CHECK_TIMEOUT, self.read_installation_gauges()).await, Ok(Ok(())));
+        if !fresh {
+            tracing::warn!("metrics: the installation's gauges could not be read from the database");
+        }
+        self.metrics.installation_up.set(i64::from(fresh));
+        let m = &self.metrics;
+        let pools: &[(&'static str, &sqlx::AnyPool)] = match self.db.kind {
+            DbKind::Sqlite => &[("read", &self.db.pool), ("write", &self.db.writer)],
+            DbKind::Postgres => &[("main", &self.db.pool)],
+        };
+        for (name, pool) in pools {
+            let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
+            m.pool.get_or_create(&PoolLabel { pool: name, state: "idle" }).set(idle);
+            m.pool.get_or_create(&PoolLabel { pool: name, state: "busy" }).set((size - idle).max(0));
+        }
+        m.render()
+    }
+
+    /// Requests waiting and the outbox, for the whole installation.
+    async fn read_installation_gauges(&self) -> Result<()> {
         let now = now_ms();
         let (waiting, oldest): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(state_since) FROM conversations WHERE state = 'requested'")
@@ -125,15 +147,6 @@ impl Backend {
         let count = |status: &str| outbox.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
         m.outbox_queued.set(count("queued"));
         m.outbox_failed.set(count("failed"));
-        let pools: &[(&'static str, &sqlx::AnyPool)] = match self.db.kind {
-            DbKind::Sqlite => &[("read", &self.db.pool), ("write", &self.db.writer)],
-            DbKind::Postgres => &[("main", &self.db.pool)],
-        };
-        for (name, pool) in pools {
-            let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
-            m.pool.get_or_create(&PoolLabel { pool: name, state: "idle" }).set(idle);
-            m.pool.get_or_create(&PoolLabel { pool: name, state: "busy" }).set((size - idle).max(0));
-        }
-        Ok(m.render())
+        Ok(())
     }
 }

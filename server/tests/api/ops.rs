@@ -40,6 +40,7 @@ async fn readiness_follows_the_database(db: Db) {
         if let Some(url) = c.database_url.take() {
             c.database_url = Some(format!("{url}&application_name={app_name}"));
         }
+        c.metrics_token = TOKEN.into();
     })
     .await;
     let (status, body) = readyz(&app).await;
@@ -84,6 +85,10 @@ async fn readiness_follows_the_database(db: Db) {
         Db::Postgres => {
             assert_eq!(body["checks"]["migrations"], "cannot read the applied migrations", "{body}");
             assert!(!body.to_string().contains(schema.as_deref().unwrap()), "no database detail: {body}");
+            // The process's own figures are still scraped; the installation's say they are stale.
+            let text = scrape(&app, &app.base).await;
+            assert_eq!(value(&text, "handoff_installation_gauges_up"), 0.0, "{text}");
+            assert!(text.contains("handoff_open_sockets"), "{text}");
         }
     }
 
@@ -96,6 +101,7 @@ async fn readiness_follows_the_database(db: Db) {
     }
     let body = readyz_until(&app, 200).await;
     assert_eq!(body["ready"], true, "{body}");
+    assert_eq!(value(&scrape(&app, &app.base).await, "handoff_installation_gauges_up"), 1.0);
     // And it serves again.
     let mut v = app.visitor().await;
     v.send("back", "hello again").await;
