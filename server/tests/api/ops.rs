@@ -256,16 +256,7 @@ async fn json_logs_carry_request_ids_and_nothing_secret() {
     assert!(fresh.len() == 32 && fresh.bytes().all(|b| b.is_ascii_hexdigit()), "a fresh id: {fresh}");
 
     let cookie = crate::process::sign_in_at(&base, ANN, password).await.expect("signs in");
-    let session: Value = http
-        .post(format!("{base}/api/widget/session"))
-        .form(&[("widget_id", "demo")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let session = crate::process::widget_session_at(&base).await;
     let token = session["token"].as_str().unwrap().to_string();
     let mut socket = Socket::connect_with(&base, "/ws/visitor", &[("x-request-id", "visitor-socket-1")]).await;
     socket.send_json(json!({"type": "hello", "token": token, "last_seq": 0})).await;

@@ -36,6 +36,18 @@ pub async fn sign_in_at(base: &str, email: &str, password: &str) -> Result<Strin
     }
 }
 
+/// A new visitor on the demo widget of the server at `base`: its session as JSON (read loosely:
+/// the server may be an earlier release).
+pub async fn widget_session_at(base: &str) -> serde_json::Value {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/widget/session"))
+        .form(&[("widget_id", "demo")])
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&res.text().await.unwrap()).unwrap()
+}
+
 /// A fresh storage for a server process: a temporary data dir and, on PostgreSQL, a new schema.
 pub async fn fresh_storage(db: crate::helpers::Db, name: &str) -> (std::path::PathBuf, Option<String>) {
     let data_dir = std::env::temp_dir().join(format!("handoff_{name}_{}_{:?}", std::process::id(), db));

@@ -3,7 +3,7 @@
 //! (`server/tests/fixtures/upgrade/`), made by [`make_upgrade_fixture`] with that release's
 //! binary; `fixture.json` beside it says which commit and what it holds.
 use crate::helpers::*;
-use crate::process::{sign_in_at, start_server_binary};
+use crate::process::{sign_in_at, start_server_binary, widget_session_at};
 use domain::wire::ServerFrame;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -128,20 +128,8 @@ async fn make_upgrade_fixture() {
     .await;
     let base = server.base.clone();
     let http = reqwest::Client::new();
-    let session = |http: reqwest::Client, base: String| async move {
-        let text = http
-            .post(format!("{base}/api/widget/session"))
-            .form(&[("widget_id", "demo")])
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        serde_json::from_str::<Value>(&text).unwrap()
-    };
 
-    let held = session(http.clone(), base.clone()).await;
+    let held = widget_session_at(&base).await;
     let (held_token, held_id) = (held["token"].as_str().unwrap(), held["conversation_id"].as_str().unwrap());
     // The release of then speaks frames this one's types may not read: plain JSON here.
     use futures::{SinkExt, StreamExt};
@@ -182,7 +170,7 @@ async fn make_upgrade_fixture() {
     let ann_text = "Ann here: your parcel ships tomorrow.";
     call("chat/send", vec![("id", held_id), ("client_msg_id", "a1"), ("text", ann_text)]).await;
 
-    let emailed = session(http.clone(), base.clone()).await;
+    let emailed = widget_session_at(&base).await;
     let form = reqwest::multipart::Form::new()
         .text("token", emailed["token"].as_str().unwrap().to_string())
         .text("submission_id", "form-1")
