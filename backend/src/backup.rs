@@ -23,7 +23,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The database file's name in the data directory.
-pub const DB_FILE: &str = "handoff.sqlite3";
+pub const DB_FILE: &str = crate::config::SQLITE_FILE;
 
 /// A refusal or failure, told to the operator as it is (not hidden like an internal error).
 fn refuse(msg: impl Into<String>) -> BackendError {
@@ -34,18 +34,20 @@ fn io(e: std::io::Error) -> BackendError {
     refuse(e.to_string())
 }
 
+/// The SQLite database file the configuration names (the server's own, see
+/// `Config::effective_database_url`).
 fn sqlite_only(config: &Config, what: &str) -> Result<PathBuf> {
-    if config.database_url.as_deref().is_some_and(|u| !u.starts_with("sqlite:")) {
-        return Err(refuse(format!(
-            "`{what}` is for SQLite; on PostgreSQL use pg_dump and pg_restore (see README, Backups)"
-        )));
-    }
-    Ok(match &config.database_url {
-        Some(url) => PathBuf::from(
-            url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or_default(),
-        ),
-        None => config.data_dir.join(DB_FILE),
+    crate::db::sqlite_path(&config.effective_database_url()).ok_or_else(|| {
+        refuse(format!("`{what}` is for SQLite; on PostgreSQL use pg_dump and pg_restore (see README, Backups)"))
     })
+}
+
+/// Makes a rename in `path`'s directory durable.
+fn sync_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => File::open(dir).and_then(|d| d.sync_all()).map_err(io),
+        None => Ok(()),
+    }
 }
 
 /// A temporary name beside `path` (same directory, so the final rename is atomic).
@@ -59,6 +61,24 @@ async fn open(path: &Path, read_only: bool) -> Result<SqliteConnection> {
     SqliteConnection::connect(&format!("sqlite://{}?mode={mode}", path.display()))
         .await
         .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
+}
+
+/// A consistent copy of the database behind `conn` (its WAL included) written to `temp` and
+/// synced to disk; nothing is left at `temp` when it fails.
+async fn copy_into(conn: &mut SqliteConnection, temp: &Path) -> Result<()> {
+    let copied = async {
+        sqlx::query("VACUUM INTO $1")
+            .bind(temp.to_string_lossy().to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| refuse(format!("cannot write {}: {e}", temp.display())))?;
+        File::open(temp).and_then(|f| f.sync_all()).map_err(io)
+    }
+    .await;
+    if copied.is_err() {
+        let _ = std::fs::remove_file(temp);
+    }
+    copied
 }
 
 /// What a Handoff database holds, for the commands' reports.
@@ -102,18 +122,10 @@ pub async fn backup(config: &Config, target: &Path, force: bool) -> Result<Strin
     }
     let temp = partial(target);
     let result = async {
-        let mut conn = open(&source, false).await?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(temp.to_string_lossy().to_string())
-            .execute(&mut conn)
-            .await
-            .map_err(|e| refuse(format!("cannot write {}: {e}", temp.display())))?;
+        copy_into(&mut open(&source, false).await?, &temp).await?;
         let report = describe(&mut open(&temp, true).await?).await?;
-        File::open(&temp).and_then(|f| f.sync_all()).map_err(io)?;
         std::fs::rename(&temp, target).map_err(io)?;
-        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-        }
+        sync_parent(target)?;
         Ok::<_, BackendError>(report)
     }
     .await;
@@ -144,13 +156,9 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<Stri
     }
     // A copy read through SQLite (the backup's own WAL, if it has one, included), not its bytes.
     let temp = partial(&target);
-    let copied = sqlx::query("VACUUM INTO $1").bind(temp.to_string_lossy().to_string()).execute(&mut checked).await;
+    let copied = copy_into(&mut checked, &temp).await;
     drop(checked);
-    if let Err(e) = copied {
-        let _ = std::fs::remove_file(&temp);
-        return Err(refuse(format!("cannot write {}: {e}", temp.display())));
-    }
-    File::open(&temp).and_then(|f| f.sync_all()).map_err(io)?;
+    copied?;
     // The database it replaces and its WAL move aside together; a WAL left without its database
     // moves too (SQLite would replay it into the restored file).
     let stamp = format!("{}-{}", chrono_stamp(), &crate::ids::new_id()[..6]);
@@ -162,9 +170,7 @@ pub async fn restore(config: &Config, source: &Path, force: bool) -> Result<Stri
         }
     }
     std::fs::rename(&temp, &target).map_err(io)?;
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-    }
+    sync_parent(&target)?;
     Ok(match kept {
         Some(kept) => format!("restored {} ({report}); the database it replaced is kept as {kept}", target.display()),
         None => format!("restored {} ({report})", target.display()),

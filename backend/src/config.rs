@@ -4,6 +4,9 @@
 //! (site address, site root) come from cargo-leptos or the environment.
 use std::path::PathBuf;
 
+/// The SQLite database's file name in `data_dir`.
+pub const SQLITE_FILE: &str = "handoff.sqlite3";
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Where the SQLite database (and later, attachments) live. Created at start.
@@ -364,7 +367,7 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("handoff.sqlite3").display()),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join(SQLITE_FILE).display()),
         }
     }
 }

@@ -139,6 +139,14 @@ impl Db {
         }
     }
 
+    /// This release's migrations for the engine.
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
     /// The versions of this release's SQLite migrations.
     pub fn sqlite_migration_versions() -> Vec<i64> {
         SQLITE_MIGRATIONS.iter().map(|m| m.version).collect()
@@ -149,11 +157,7 @@ impl Db {
     pub async fn missing_migrations(&self) -> Result<Vec<i64>> {
         let applied: Vec<(i64,)> =
             sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?;
-        let migrator = match self.kind {
-            DbKind::Sqlite => &SQLITE_MIGRATIONS,
-            DbKind::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        Ok(migrator.iter().map(|m| m.version).filter(|v| !applied.iter().any(|(a,)| a == v)).collect())
+        Ok(self.migrator().iter().map(|m| m.version).filter(|v| !applied.iter().any(|(a,)| a == v)).collect())
     }
 
     /// Runs `job` in a write transaction and returns its value once its writes are committed
@@ -239,10 +243,7 @@ impl Db {
 
     async fn migrate(&self) -> Result<()> {
         self.repair_edited_migrations().await?;
-        match self.kind {
-            DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
-            DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
-        }
+        self.migrator().run(&self.writer).await?;
         Ok(())
     }
 }
@@ -266,10 +267,6 @@ impl Db {
     /// file gets the difference and the current checksum, in one transaction. Nothing happens
     /// on a new database or one that applied the current file.
     async fn repair_edited_migrations(&self) -> Result<()> {
-        let migrator = match self.kind {
-            DbKind::Sqlite => &SQLITE_MIGRATIONS,
-            DbKind::Postgres => &POSTGRES_MIGRATIONS,
-        };
         for (version, sqlite_sum, postgres_sum, difference) in EDITED_MIGRATIONS {
             let released = match self.kind {
                 DbKind::Sqlite => sqlite_sum,
@@ -287,7 +284,7 @@ impl Db {
             if hex::encode(&stored) != released {
                 continue;
             }
-            let Some(current) = migrator.iter().find(|m| m.version == version) else {
+            let Some(current) = self.migrator().iter().find(|m| m.version == version) else {
                 continue;
             };
             let mut tx = self.begin_write().await?;
@@ -330,27 +327,27 @@ impl DataDirLock {
     /// A running server's lock: shared (several processes may serve one SQLite file); refused
     /// while a restore holds it.
     pub fn shared(data_dir: &std::path::Path) -> Result<Self> {
-        let file = Self::open(data_dir)?;
-        file.try_lock_shared().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => BackendError::Conflict(format!(
-                "a restore into {} is under way; start the server when it is done",
-                data_dir.display()
-            )),
-            std::fs::TryLockError::Error(e) => {
-                BackendError::Conflict(format!("cannot lock {}: {e}", data_dir.display()))
-            }
-        })?;
-        Ok(Self(file))
+        Self::take(data_dir, false, || {
+            format!("a restore into {} is under way; start the server when it is done", data_dir.display())
+        })
     }
 
     /// A restore's lock: exclusive; refused while any server runs on the directory.
     pub fn exclusive(data_dir: &std::path::Path) -> Result<Self> {
-        let file = Self::open(data_dir)?;
-        file.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => BackendError::Conflict(format!(
+        Self::take(data_dir, true, || {
+            format!(
                 "a server is running on {}: stop every server process first (a restore replaces its database)",
                 data_dir.display()
-            )),
+            )
+        })
+    }
+
+    /// Takes the lock without waiting: `held` says why when another process holds it.
+    fn take(data_dir: &std::path::Path, exclusive: bool, held: impl FnOnce() -> String) -> Result<Self> {
+        let file = Self::open(data_dir)?;
+        let taken = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+        taken.map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => BackendError::Conflict(held()),
             std::fs::TryLockError::Error(e) => {
                 BackendError::Conflict(format!("cannot lock {}: {e}", data_dir.display()))
             }
@@ -359,15 +356,17 @@ impl DataDirLock {
     }
 }
 
+/// The file of a `sqlite:` URL (`None` for another engine or an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
 /// The file of a `sqlite://path?…` URL and its identity now (`None` in memory or if missing).
 fn sqlite_file(url: &str) -> Option<(PathBuf, u64, u64)> {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?.split('?').next()?;
-    if path.is_empty() || path == ":memory:" {
-        return None;
-    }
-    let meta = std::fs::metadata(path).ok()?;
-    let (dev, ino) = file_identity(&meta);
-    Some((PathBuf::from(path), dev, ino))
+    let path = sqlite_path(url)?;
+    let (dev, ino) = file_identity(&std::fs::metadata(&path).ok()?);
+    Some((path, dev, ino))
 }
 
 #[cfg(unix)]
