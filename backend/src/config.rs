@@ -85,6 +85,9 @@ pub struct Config {
     /// How often each server process purges expired sessions, sign-in counts and old visitor
     /// tokens, in milliseconds (0: never).
     pub purge_every_ms: u64,
+    /// How often each server process deletes the closed conversations organizations no longer
+    /// keep (their retention setting), in milliseconds (0: this process never does).
+    pub retention_every_ms: u64,
     /// Internal destinations tenants' outbound requests (the AI backend's base URL) may reach
     /// after all: `host` or `host:port` as written in the URL, an address, or a range
     /// (`10.0.0.0/8`). Everything else internal (loopback, private, link-local, …) is refused.
@@ -151,6 +154,7 @@ impl Default for Config {
             relay_events: true,
             visitor_token_days: 90,
             purge_every_ms: 600_000,
+            retention_every_ms: 300_000,
             outbound_allow: Vec::new(),
             ai_key_env_allow: vec!["HANDOFF_AI_KEY_*".into()],
             secret_key_file: PathBuf::new(),
@@ -232,7 +236,7 @@ impl Config {
 
 /// Every setting, as named in Leptos.toml (and, upper-cased with a `HANDOFF_` prefix, in the
 /// environment).
-const KEYS: [&str; 35] = [
+const KEYS: [&str; 36] = [
     "data_dir",
     "database_url",
     "seed_demo",
@@ -260,6 +264,7 @@ const KEYS: [&str; 35] = [
     "push_endpoints",
     "visitor_token_days",
     "purge_every_ms",
+    "retention_every_ms",
     "outbound_allow",
     "ai_key_env_allow",
     "secret_key_file",
@@ -326,6 +331,7 @@ impl Config {
             }
             "visitor_token_days" => self.visitor_token_days = int(v)?.clamp(0, 36_500),
             "purge_every_ms" => self.purge_every_ms = int(v)?.max(0) as u64,
+            "retention_every_ms" => self.retention_every_ms = int(v)?.max(0) as u64,
             "outbound_allow" => self.outbound_allow = list(v),
             "ai_key_env_allow" => self.ai_key_env_allow = list(v),
             "secret_key_file" => self.secret_key_file = PathBuf::from(v),

@@ -50,6 +50,8 @@ pub struct Metrics {
     pub ai_errors: Counter,
     /// Outbox deliveries (e-mail, push) that failed an attempt in this process.
     pub outbox_failures: Counter,
+    /// Closed conversations this process deleted under their organization's retention setting.
+    pub retention_deleted: Counter,
     /// How long a write waited for the database's writer before it could start, in seconds.
     pub db_write_wait: Histogram,
     /// *Installation*: conversations waiting for a human now.
@@ -98,6 +100,12 @@ impl Metrics {
             "Failed delivery attempts (e-mail, push) of this process",
             outbox_failures.clone(),
         );
+        let retention_deleted = Counter::default();
+        registry.register(
+            "retention_deleted_conversations",
+            "Closed conversations this process deleted under their organization's retention setting",
+            retention_deleted.clone(),
+        );
         registry.register_with_unit(
             "db_write_wait",
             "Wait for the database's writer before a write could start",
@@ -145,6 +153,7 @@ impl Metrics {
             ai_reply,
             ai_errors,
             outbox_failures,
+            retention_deleted,
             db_write_wait,
             requests_waiting,
             oldest_request,

@@ -2,7 +2,7 @@
 //!
 //! [`Backend::start`] opens and migrates the database, seeds the demo if configured, upgrades
 //! legacy data, starts the relays between processes (PostgreSQL: live frames, revocations) and
-//! this process's workers (the e-mail offer check, the outbox, the purge). Stopping is [`Backend::begin_shutdown`] (`services`).
+//! this process's workers (the e-mail offer check, the outbox, the purge, retention). Stopping is [`Backend::begin_shutdown`] (`services`).
 use crate::ai::{AiResponder, Responders};
 use crate::config::Config;
 use crate::db::Db;
@@ -74,7 +74,7 @@ impl Backend {
         Ok(backend)
     }
 
-    /// Starts this process's background workers (e-mail offers, the outbox, the purge), as
+    /// Starts this process's background workers (e-mail offers, the outbox, the purge, retention), as
     /// configured.
     pub fn start_workers(&self) {
         if self.config.email_offer_check_ms > 0 {
@@ -86,6 +86,7 @@ impl Backend {
         }
         start_outbox_worker(self);
         start_purge_worker(self);
+        start_retention_worker(self);
     }
 }
 
@@ -161,5 +162,18 @@ pub(crate) fn start_purge_worker(backend: &Backend) {
             }
             Ok(())
         }
+    });
+}
+
+/// Starts this process's retention worker (see [`crate::services::retention`]) unless
+/// `retention_every_ms` is 0.
+pub(crate) fn start_retention_worker(backend: &Backend) {
+    if backend.config.retention_every_ms == 0 {
+        return;
+    }
+    let this = backend.clone();
+    repeat("retention", Duration::from_millis(backend.config.retention_every_ms), move || {
+        let this = this.clone();
+        async move { this.apply_retention().await.map(drop) }
     });
 }

@@ -15,6 +15,9 @@
 //! * [`handoff`] — the conversation control state machine (who answers the visitor: the AI or a
 //!   human agent) as a pure `transition(state, event)` function; [`transfer`] — passing a held
 //!   chat to a colleague.
+//! * [`privacy`] — a visitor's data on request: the export's layout, what erasure deletes, the
+//!   audit log.
+//! * [`retention`] — an organization's choice to delete closed conversations after some days.
 //! * [`seen`] — how far each side of a conversation has read it ("Seen").
 //! * [`transcript`] — the transcript e-mailed to a visitor who asks for it.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary
@@ -37,6 +40,8 @@ pub mod inbox;
 pub mod labels;
 pub mod notes;
 pub mod notifications;
+pub mod privacy;
+pub mod retention;
 pub mod seen;
 pub mod summary;
 #[cfg(test)]

@@ -6,7 +6,10 @@
 //! * `/widget.js` (the one-tag embed script) and `/demo` (a sample customer page) — see [`embed`].
 //! * `/widget/{id}` (the chat page in the iframe) and `/widget-pkg/{hash}/…` (the widget's own
 //!   WASM bundle, cached for a year under content-hashed addresses) — see [`widget`].
-//! * `/pkg/…` (the dashboard's bundle) with long-lived caching when cargo-leptos hashes its names.
+//! * `/pkg/…` (the dashboard's bundle) with long-lived caching when cargo-leptos hashes its names;
+//!   from memory in a self-contained binary (the site and the widget appended to it) — see
+//!   [`assets`].
+//! * `/api/visitor/export` (a visitor's data as a zip) — see [`privacy`].
 //! * `/api/widget/email` (the visitor's e-mail form, multipart) and `/attachments/{id}` — see
 //!   [`upload`]; `/api/widget/file` and `/api/chat/file` (files sent in the chat, both ways) —
 //!   see [`chat_files`].
@@ -15,10 +18,12 @@
 //! * `/healthz`, `/readyz` and `/metrics` (Prometheus; off unless configured, or on a listener
 //!   of its own) — see [`ops`].
 #![recursion_limit = "256"]
+pub mod assets;
 pub mod chat_files;
 pub mod dashboard_list;
 pub mod embed;
 pub mod ops;
+pub mod privacy;
 pub mod render;
 pub mod security;
 pub mod upload;
@@ -40,10 +45,19 @@ pub struct AppState {
     pub widget: widget::WidgetBundle,
 }
 
-/// Opens storage and builds the whole router.
-pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<(Router, Backend), backend::BackendError> {
+/// Opens storage and builds the whole router, with the site and the widget from `embedded` when
+/// the binary carries them (see [`assets`]), else from the site root and the widget's directory.
+pub async fn build(
+    config: Config,
+    leptos_options: LeptosOptions,
+    embedded: Option<std::sync::Arc<assets::Embedded>>,
+) -> Result<(Router, Backend), Box<dyn std::error::Error>> {
     let backend = Backend::start(config).await?;
-    Ok((router(backend.clone(), leptos_options), backend))
+    let widget = match &embedded {
+        Some(e) => widget::WidgetBundle::embedded(&e.widget)?.ok_or("the binary's widget bundle is incomplete")?,
+        None => widget::WidgetBundle::for_site_root(&leptos_options.site_root),
+    };
+    Ok((router_with_assets(backend.clone(), leptos_options, widget, embedded), backend))
 }
 
 pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
@@ -53,12 +67,33 @@ pub fn router(backend: Backend, leptos_options: LeptosOptions) -> Router {
 
 /// [`router`] with the widget bundle taken from `widget`.
 pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widget::WidgetBundle) -> Router {
+    router_with_assets(backend, leptos_options, widget, None)
+}
+
+/// [`router_with`] for a self-contained binary: the site's files served from `embedded` (what
+/// it does not carry is still looked for in the site root, then rendered as a page).
+pub fn router_with_assets(
+    backend: Backend,
+    leptos_options: LeptosOptions,
+    widget: widget::WidgetBundle,
+    embedded: Option<std::sync::Arc<assets::Embedded>>,
+) -> Router {
     // Warm the bundle (it is compressed once) so that the first visitor does not wait.
     let warm = widget.clone();
     tokio::spawn(async move {
         warm.current().await;
     });
-    let hashed_pkg = leptos_options.hash_files;
+    let hashed_pkg = leptos_options.hash_files || embedded.is_some();
+    let files = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
+    let fallback = move |uri: axum::http::Uri, state: axum::extract::State<AppState>, req: axum::extract::Request| {
+        let embedded = embedded.clone();
+        async move {
+            match embedded.as_ref().and_then(|e| e.response(uri.path())) {
+                Some(res) => res,
+                None => files(uri, state, req).await,
+            }
+        }
+    };
     let state = AppState { leptos_options: leptos_options.clone(), backend: backend.clone(), widget };
     let routes = generate_route_list(app::App);
     let ctx_backend = backend.clone();
@@ -111,7 +146,8 @@ pub fn router_with(backend: Backend, leptos_options: LeptosOptions, widget: widg
                 .layer(axum::extract::DefaultBodyLimit::max(chat_files::MAX_CHAT_FILE_BODY)),
         )
         .route("/attachments/{id}", get(upload::download_attachment))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .route("/api/visitor/export", get(privacy::export_visitor))
+        .fallback(fallback)
         .layer(axum::middleware::from_fn(move |req, next| security::pkg_caching(hashed_pkg, req, next)))
         .layer(axum::middleware::from_fn_with_state(backend, security::guard))
         .layer(axum::extract::DefaultBodyLimit::max(security::MAX_BODY))

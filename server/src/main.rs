@@ -1,5 +1,6 @@
 //! `handoff-server`: starts Handoff. Configuration: see `Leptos.toml` and README.
 use backend::Config;
+use handoff_server::assets::Embedded;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
@@ -37,6 +38,7 @@ fn main() {
         Some("create-admin") => runtime.block_on(create_admin(&args[1..])),
         Some("rotate-secret-key") => runtime.block_on(rotate_secret_key()),
         Some(command @ ("backup" | "restore")) => runtime.block_on(backup_or_restore(command, &args[1..])),
+        Some("bundle") => bundle(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -50,7 +52,7 @@ fn main() {
 }
 
 const USAGE: &str = "usage:
-  handoff-server                   serve (configuration: Leptos.toml, HANDOFF_* variables)
+  handoff-server                   serve (settings below)
   handoff-server create-admin --email <address> --name <name>
                                    create a platform admin; the password is read from
                                    HANDOFF_ADMIN_PASSWORD or, without it, from standard input
@@ -62,7 +64,47 @@ const USAGE: &str = "usage:
   handoff-server restore <file> [--force]
                                    SQLite: put a backup back (every server stopped); --force
                                    replaces an existing database, which is kept beside it
-  (PostgreSQL: pg_dump and pg_restore, see README)";
+  (PostgreSQL: pg_dump and pg_restore, see README)
+  handoff-server bundle <file>     write a self-contained copy of this binary: the dashboard,
+                                   the widget, styles and public files inside (after
+                                   `cargo leptos build --release` and scripts/build-widget.sh)
+
+settings: the [handoff] table of Leptos.toml (another file: HANDOFF_CONFIG=<path>), each
+overridden by HANDOFF_<NAME> in the environment; the ones that matter most:
+  LEPTOS_SITE_ADDR          address to listen on (default 127.0.0.1:3000)
+  HANDOFF_DATA_DIR          SQLite database and files (default ./data)
+  DATABASE_URL              postgres://… to use PostgreSQL (several server processes)
+  HANDOFF_PUBLIC_URL        the address people reach this server at (links in e-mails)
+  HANDOFF_ALLOWED_ORIGINS   other origins the dashboard is served from, if any
+  HANDOFF_SMTP_URL, HANDOFF_MAIL_FROM
+                            outgoing e-mail (empty: .eml files in <data_dir>/mail)
+  HANDOFF_SECRET_KEY        the key sealing stored secrets (default: the file <data_dir>.key)
+  HANDOFF_OUTBOUND_ALLOW    internal addresses AI agents may reach (default: none)
+  HANDOFF_METRICS_TOKEN or HANDOFF_METRICS_ADDR
+                            turn /metrics on (off by default)
+  HANDOFF_LOG_FORMAT        text (default) or json
+  HANDOFF_SEED_DEMO         true: the demo organization and its published password (never in
+                            production)
+every setting with its meaning: Leptos.toml in the repository, and README";
+
+/// `bundle <file>`: this binary with the site and the widget appended (see
+/// `handoff_server::assets`). The site root is `LEPTOS_SITE_ROOT` (default `target/site`), the
+/// widget's directory `HANDOFF_WIDGET_DIR` (default: `widget` beside the site root), the hashes
+/// cargo-leptos left beside this binary.
+fn bundle(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let [out] = args else {
+        return Err(format!("bundle needs one file\n\n{USAGE}").into());
+    };
+    let options = get_configuration(None)?.leptos_options;
+    let site = std::path::PathBuf::from(options.site_root.as_ref());
+    let widget = std::env::var_os("HANDOFF_WIDGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| site.parent().map(|p| p.join("widget")).unwrap_or_else(|| "widget".into()));
+    let exe_dir = std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let hashes = exe_dir.join(options.hash_file.as_ref());
+    println!("{}", handoff_server::assets::bundle(&site, &widget, &hashes, std::path::Path::new(out))?);
+    Ok(())
+}
 
 /// `backup` and `restore`: see `backend::backup`.
 async fn backup_or_restore(command: &str, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
@@ -134,15 +176,27 @@ async fn create_admin(args: &[String]) -> Result<(), Box<dyn std::error::Error>>
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut leptos_options = get_configuration(None)?.leptos_options;
-    // cargo-leptos hashes the bundle's file names (`hash-files`) and leaves the hashes beside the
-    // binary; a binary started without cargo-leptos' environment finds them there too.
-    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+    // A self-contained binary (`bundle`) carries the site and the widget, and names the
+    // dashboard's bundle by their hashes itself (see `handoff_server::assets`).
+    let embedded = Embedded::in_current_exe(&leptos_options.output_name, &leptos_options.site_pkg_dir)
+        .map_err(|e| format!("the assets appended to this binary are unreadable: {e}"))?
+        .map(std::sync::Arc::new);
+    if let Some(e) = &embedded {
+        leptos_options.output_name = e.output_name.clone().into();
+        leptos_options.hash_files = false;
+    } else if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        // cargo-leptos hashes the bundle's file names (`hash-files`) and leaves the hashes beside
+        // the binary; a binary started without cargo-leptos' environment finds them there too.
         let exe_dir = std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         leptos_options.hash_files = exe_dir.join(leptos_options.hash_file.as_ref()).exists();
     }
     let config = Config::load()?;
     let addr = leptos_options.site_addr;
-    let (router, backend) = handoff_server::build(config.clone(), leptos_options).await?;
+    let site = match &embedded {
+        Some(e) => format!("in this binary ({} files and the widget)", e.site_files()),
+        None => format!("{} and its widget directory", leptos_options.site_root),
+    };
+    let (router, backend) = handoff_server::build(config.clone(), leptos_options, embedded).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Handoff listening on {url}");
@@ -153,6 +207,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else if !config.metrics_token.is_empty() {
         println!("  metrics:   {url}/metrics (with the token)");
     }
+    println!("  assets:    {site}");
     println!(
         "  storage:   {}",
         match backend.db.kind {

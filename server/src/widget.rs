@@ -39,11 +39,16 @@ const FILES: [(&str, &str); 3] = [
     ("handoff_widget.css", "text/css; charset=utf-8"),
 ];
 
+/// The bundle's file names (what `handoff-server bundle` takes along).
+pub const FILE_NAMES: [&str; 3] = [FILES[0].0, FILES[1].0, FILES[2].0];
+
 /// Where the bundle is and what of it is loaded.
 #[derive(Clone)]
 pub struct WidgetBundle {
     dir: PathBuf,
     loaded: Arc<tokio::sync::Mutex<Option<Arc<Loaded>>>>,
+    /// The bundle a self-contained binary carries (`crate::assets`): never read from disk.
+    fixed: Option<Arc<Loaded>>,
 }
 
 /// One loaded version of the bundle: its files, their hash, and the stamps it was read at.
@@ -69,7 +74,25 @@ impl WidgetBundle {
     }
 
     pub fn in_dir(dir: PathBuf) -> Self {
-        Self { dir, loaded: Default::default() }
+        Self { dir, loaded: Default::default(), fixed: None }
+    }
+
+    /// The bundle carried by a self-contained binary (its files by name); `None` when one of
+    /// them is missing.
+    pub fn embedded(files: &[(String, Vec<u8>)]) -> std::io::Result<Option<Self>> {
+        let mut raws = Vec::new();
+        for name in FILE_NAMES {
+            match files.iter().find(|(n, _)| n == name) {
+                Some((_, bytes)) => raws.push(bytes.clone()),
+                None => return Ok(None),
+            }
+        }
+        let loaded = load_bytes(raws, Vec::new())?;
+        Ok(Some(Self {
+            dir: PathBuf::from("(in the binary)"),
+            loaded: Default::default(),
+            fixed: Some(Arc::new(loaded)),
+        }))
     }
 
     /// Modification time and length of every file; `None` when one is missing.
@@ -82,6 +105,9 @@ impl WidgetBundle {
 
     /// The current bundle, (re)loaded if its files changed; `None` while it is not built.
     pub async fn current(&self) -> Option<Arc<Loaded>> {
+        if let Some(fixed) = &self.fixed {
+            return Some(fixed.clone());
+        }
         let stamps = self.stamps()?;
         let mut slot = self.loaded.lock().await;
         if let Some(l) = slot.as_ref().filter(|l| l.stamps == stamps) {
@@ -105,10 +131,15 @@ impl WidgetBundle {
 }
 
 fn load(dir: &std::path::Path, stamps: Vec<(SystemTime, u64)>) -> std::io::Result<Loaded> {
+    let raws = FILES.iter().map(|(name, _)| std::fs::read(dir.join(name))).collect::<std::io::Result<Vec<_>>>()?;
+    load_bytes(raws, stamps)
+}
+
+/// The bundle from its files' bytes (in [`FILES`]' order): hashed, each compressed once.
+fn load_bytes(raws: Vec<Vec<u8>>, stamps: Vec<(SystemTime, u64)>) -> std::io::Result<Loaded> {
     let mut digest = Sha256::new();
     let mut files = Vec::new();
-    for (name, _) in FILES {
-        let raw = std::fs::read(dir.join(name))?;
+    for raw in raws {
         digest.update((raw.len() as u64).to_le_bytes());
         digest.update(&raw);
         let mut brotli = Vec::new();

@@ -19,5 +19,6 @@ pub mod org;
 pub mod push;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod visitor;
 pub mod widget;
 pub mod widgets;

@@ -1,5 +1,8 @@
-//! `org/*`: the organization's handoff settings (request timeout, reply-to address).
+//! `org/*`: the organization's handoff settings (request timeout, reply-to address) and how long
+//! it keeps closed conversations (retention), its audit log.
 use crate::error::AppError;
+use domain::privacy::AuditEntry;
+use domain::retention::Retention;
 use domain::wire::OrgSettings;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -19,4 +22,31 @@ pub async fn save_org_settings(settings: OrgSettings) -> Result<OrgSettings, App
     use super::ssr::*;
     let (backend, user) = require_user().await?;
     backend.save_org_settings(&user, settings).await.map_err(fail)
+}
+
+/// The caller's organization's retention setting and how many closed conversations are past it.
+/// Auth: any user of the organization.
+#[server(name = GetRetention, prefix = "/api", endpoint = "org/retention", input = Json)]
+pub async fn get_retention() -> Result<Retention, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.retention(&user).await.map_err(fail)
+}
+
+/// Saves how many days closed conversations are kept (`None`: forever). Auth: the *settings*
+/// permission (else `Forbidden`); a value outside 1–3650 is a `Field` error (`closed_days`).
+#[server(name = SaveRetention, prefix = "/api", endpoint = "org/save_retention", input = Json)]
+pub async fn save_retention(closed_days: Option<i64>) -> Result<Retention, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.save_retention(&user, closed_days).await.map_err(fail)
+}
+
+/// The organization's newest audit entries (visitors' data exported or erased): when, who, what —
+/// never the visitor. Auth: the *settings* permission.
+#[server(name = GetAuditLog, prefix = "/api", endpoint = "org/audit", input = Json)]
+pub async fn get_audit_log() -> Result<Vec<AuditEntry>, AppError> {
+    use super::ssr::*;
+    let (backend, user) = require_user().await?;
+    backend.audit_log(&user).await.map_err(fail)
 }

@@ -1,18 +1,20 @@
 //! `/settings/ai`: the organization's handoff settings (when to offer visitors the e-mail form,
-//! the reply-to address of e-mail answers), the AI agent's settings (texts, handoff popup,
-//! backend) and its knowledge base (Q&A pairs and articles: add, edit, delete, import a
-//! Markdown/plain-text file, try a question). Users without the *settings* permission see
-//! everything read-only; the server refuses changes anyway. Everything is read with the page (its
-//! resources are created here, before its `<Suspense>`), so it renders on the server.
+//! the reply-to address of e-mail answers), how long it keeps closed conversations and its audit
+//! log (`super::privacy`), the AI agent's settings (texts, handoff popup, backend) and its
+//! knowledge base (Q&A pairs and articles: add, edit, delete, import a Markdown/plain-text file,
+//! try a question). Users without the *settings* permission see everything read-only; the server
+//! refuses changes anyway. Everything is read with the page (its resources are created here,
+//! before its `<Suspense>`), so it renders on the server.
 use crate::api::agents::{list_agents, update_agent};
 use crate::api::auth::current_user;
 #[cfg(feature = "browser")]
 use crate::api::knowledge::import_knowledge;
 use crate::api::knowledge::{delete_knowledge, list_knowledge, preview_answer, save_knowledge};
-use crate::api::org::{get_org_settings, save_org_settings};
+use crate::api::org::{get_audit_log, get_org_settings, get_retention, save_org_settings};
 use crate::components::form::{field_error, form_status, submit_form, Feedback};
 use crate::components::topbar::TopBar;
 use crate::error::AppError;
+use crate::pages::privacy::{AuditLog, RetentionSettings};
 use domain::agent::{
     AgentDto, AgentUpdate, AiBackendKind, ApiKeyChange, KnowledgeEntry, KnowledgeInput, KnowledgeKind, LlmSettings,
 };
@@ -24,13 +26,16 @@ use leptos_router::components::Redirect;
 
 #[component]
 pub fn AiAgentsPage() -> impl IntoView {
-    // The user and, for one who belongs to an organization, its handoff settings.
+    // The user and, for one who belongs to an organization, its handoff and retention settings.
     let me = Resource::new(
         || (),
         |_| async {
             let Some(user) = current_user().await? else { return Ok(None) };
             let settings = match user.org_name {
-                Some(_) => Some(get_org_settings().await),
+                Some(_) => {
+                    let audit = if user.can_settings { Some(get_audit_log().await) } else { None };
+                    Some((get_org_settings().await, get_retention().await, audit))
+                }
                 None => None,
             };
             Ok::<_, AppError>(Some((user, settings)))
@@ -61,7 +66,11 @@ pub fn AiAgentsPage() -> impl IntoView {
                     // Handoff settings belong to an organization; platform admins without one
                     // edit the agents only.
                     {move || me.get().and_then(Result::ok).flatten().map(|(user, settings)| match settings {
-                        Some(read) => view! { <HandoffSettings editable=user.can_settings read/> }.into_any(),
+                        Some((read, retention, audit)) => view! {
+                            <HandoffSettings editable=user.can_settings read/>
+                            <RetentionSettings editable=user.can_settings read=retention/>
+                            {audit.map(|read| view! { <AuditLog read/> })}
+                        }.into_any(),
                         None => view! { <p class="muted">"You belong to no organization: below are every organization's AI agents. Assign agents to organizations under Admin."</p> }.into_any(),
                     })}
                     {move || agents.get().map(|r| match r {

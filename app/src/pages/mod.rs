@@ -5,5 +5,6 @@ pub mod canned;
 pub mod dashboard;
 pub mod labels;
 pub mod login;
+pub mod privacy;
 pub mod users;
 pub mod widgets;

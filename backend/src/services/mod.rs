@@ -4,6 +4,8 @@
 //!   sign-ins counted in the database, the same work for unknown addresses;
 //! * [`revocation`] — live dashboard sockets re-check their user, across processes;
 //! * [`purge`] — deleting expired sessions and sign-in counts, retiring old visitor tokens;
+//!   [`retention`] — deleting an organization's closed conversations after the days it chose;
+//!   [`visitor_data`] — one visitor's data exported or erased on request, the audit log;
 //! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
 //!   [`visitor_context`] — what the widget tells about the visitor (pages, browser), the panel;
 //! * [`human_agent_chat`] — what a human agent does in the dashboard: list, read, reply, take over;
@@ -57,6 +59,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod purge;
 pub mod push;
+pub mod retention;
 pub mod revocation;
 pub mod seen;
 pub mod sign_in;
@@ -68,6 +71,7 @@ pub mod typing;
 pub mod users;
 pub mod visitor_chat;
 pub mod visitor_context;
+pub mod visitor_data;
 pub mod widgets;
 
 #[derive(Clone)]

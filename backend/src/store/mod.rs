@@ -6,7 +6,9 @@
 //! * [`notifications`] — who is notified of what (the bell's routing rules, in SQL);
 //! * [`notes`] — writing a private note;
 //! * [`outbox`] — queueing e-mail and push digests;
-//! * [`knowledge`] — storing knowledge entries.
+//! * [`knowledge`] — storing knowledge entries;
+//! * [`erase`] — deleting a conversation with every row about it.
+pub mod erase;
 pub mod handoff;
 pub mod knowledge;
 pub mod messages;

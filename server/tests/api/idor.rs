@@ -164,6 +164,8 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("admin/orgs/create", json!({"name": "Spy"})),
         ("labels/save", json!({"label_id": beta_label, "input": {"name": "Taken", "color": "gray"}})),
         ("labels/delete", json!({"label_id": beta_label})),
+        ("visitor/erasure", json!({"conversation_id": conv})),
+        ("visitor/erase", json!({"conversation_id": conv, "confirm": true})),
         ("canned/save", json!({"canned_id": beta_canned, "input": {"title": "Mine", "shortcut": "mine", "text": "x"}})),
         ("canned/delete", json!({"canned_id": beta_canned})),
         ("labels/conversation", json!({"conversation_id": conv, "label_id": beta_label, "on": false})),
@@ -213,6 +215,8 @@ async fn organizations_cannot_reach_each_other(db: Db) {
         ("org/settings", json!({})),
         ("labels/list", json!({})),
         ("canned/list", json!({})),
+        ("org/retention", json!({})),
+        ("org/audit", json!({})),
     ];
     for (endpoint, body) in &lists {
         assert_no_leak(endpoint, &app.call_json(endpoint, &ann, body.clone()).await.ok());
@@ -223,6 +227,15 @@ async fn organizations_cannot_reach_each_other(db: Db) {
     assert_eq!(labelled["conversations"], json!([]), "B's label filters A's list to nothing");
     // Marking "all of B's conversation" read touches nothing of Zed's.
     app.call_json("notifications/read_all", &ann, json!({"conversation_id": conv})).await.ok();
+
+    // B's visitor's data cannot be exported by A (the same 404 as a missing conversation).
+    let exported = app
+        .http
+        .get(format!("{}/api/visitor/export?conversation_id={conv}", app.base))
+        .header("cookie", &ann)
+        .send()
+        .await;
+    assert_eq!(exported.unwrap().status().as_u16(), 404);
 
     // The attachment: not for A's users, not for A's visitors.
     assert_eq!(download(&app, &attachment, Some(&ann), None).await.status(), 404);

@@ -24,6 +24,7 @@ mod outbound;
 mod process;
 mod push;
 mod render;
+mod retention;
 mod revocation;
 mod secrets;
 mod security;
@@ -34,6 +35,7 @@ mod transfer;
 mod typing;
 mod upgrade;
 mod visitor_context;
+mod visitor_data;
 mod widget;
 
 use domain::handoff::HandoffState;

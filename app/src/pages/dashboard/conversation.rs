@@ -43,6 +43,8 @@ pub(super) fn ConversationView(
     live: Live,
     labels: Labels,
     me_id: String,
+    /// The user may export and erase visitors' data (the *settings* permission).
+    can_settings: bool,
     /// The organization's canned responses (`None` in an AI agent's conversations tab).
     canned: Option<Canned>,
     /// The list this conversation was opened from.
@@ -246,7 +248,7 @@ pub(super) fn ConversationView(
                 <NoteComposer conversation_id=note_conv.get_value() notes notice canned visitor_name draft=note_draft/>
             </Show>
             </div>
-            <VisitorPanel conversation_id=id.clone() read=context live base=back.clone()/>
+            <VisitorPanel conversation_id=id.clone() read=context live base=back.clone() privacy=can_settings/>
             </div>
         </Show>
     }

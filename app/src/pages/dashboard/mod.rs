@@ -26,6 +26,7 @@ mod labels;
 mod list;
 mod notes;
 mod outgoing;
+mod privacy;
 mod seen;
 mod shortcuts;
 mod transfer;
@@ -471,6 +472,7 @@ fn Dashboard(
     // rendered on the server, when this page's signals may already be gone: read it softly.
     let waiting = move || requested.try_with(Vec::len).unwrap_or(0);
     let me_id = user.id.clone();
+    let can_settings = user.can_settings;
     // Canned responses are the organization's: not in an AI agent's conversations tab.
     let canned = (ai_agent.is_none() && user.org_name.is_some()).then(|| canned::Canned::new(&user));
 
@@ -493,7 +495,7 @@ fn Dashboard(
                 {move || match selected.get() {
                     Some(id) => {
                         let read = opened.try_with_value(|o| o.as_ref().filter(|(o, _)| *o == id).map(|(_, d)| d.clone())).flatten();
-                        view! { <ConversationView id read opened live labels me_id=me_id.clone() canned back=base.clone()/> }.into_any()
+                        view! { <ConversationView id read opened live labels me_id=me_id.clone() can_settings canned back=base.clone()/> }.into_any()
                     }
                     None => view! { <p class="muted pad">"Select a conversation."</p> }.into_any(),
                 }}

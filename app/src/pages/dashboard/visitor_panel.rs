@@ -1,12 +1,14 @@
 //! The visitor context panel beside the open conversation: the page the visitor is on now and
 //! the pages before it, where they came from, their browser, language and local time, the
-//! e-mail address they gave, and their earlier conversations. Everything comes from the
+//! e-mail address they gave, and their earlier conversations; for users with *settings*, the
+//! visitor's data on request (`super::privacy`). Everything comes from the
 //! visitor's own widget (see `domain::visitor_context`) and is shown as text; page addresses are
 //! links only when they are `http(s)` ones, opened in a new tab without an opener or referrer.
 //!
 //! Read with the conversation; read again when the socket says it changed (a `VisitorContext`
 //! frame) and whenever the socket opens. On wide screens a column of its own; on narrower ones a
 //! row under the labels that opens.
+use super::privacy::VisitorPrivacy;
 use super::Live;
 use crate::api::conversations::get_visitor_context;
 use crate::util::relative_time;
@@ -22,7 +24,11 @@ pub(super) fn VisitorPanel(
     live: Live,
     /// Where conversations open: `{base}/{id}`.
     base: String,
+    /// Show the visitor's data export and erasure (`super::privacy`).
+    privacy: bool,
 ) -> impl IntoView {
+    let privacy =
+        privacy.then(|| view! { <VisitorPrivacy conversation_id=conversation_id.clone() base=base.clone()/> });
     let reread = RwSignal::new(None::<VisitorContext>);
     live.context_bumps.reread(conversation_id, get_visitor_context, reread);
     let context = Signal::derive(move || reread.get().or_else(|| read.get()).unwrap_or_default());
@@ -77,6 +83,7 @@ pub(super) fn VisitorPanel(
                         </ul>
                     })
                 }}
+                {privacy}
             </div>
         </aside>
     }

@@ -1,0 +1,99 @@
+//! Retention (issue 27): an organization's users with *settings* choose to have closed
+//! conversations deleted some days after their last message (off by default); every
+//! `retention_every_ms` each process's worker (started in `crate::runtime`) deletes those past
+//! their organization's age, a few conversations per transaction (`store::erase`), pausing
+//! between transactions so that chats' writes are never held behind a long deletion.
+use crate::error::{BackendError, Result};
+use crate::ids::now_ms;
+use crate::principal::UserCtx;
+use crate::services::Backend;
+use crate::store::erase;
+use domain::retention::{check_days, Retention};
+use std::time::Duration;
+
+/// Conversations deleted per transaction.
+const BATCH: i64 = 20;
+/// The pause between two transactions of the worker, leaving the writer to the chats.
+const PAUSE: Duration = Duration::from_millis(25);
+const DAY_MS: i64 = 86_400_000;
+
+impl Backend {
+    /// The user's organization's retention setting (any of its users may read it).
+    pub async fn retention(&self, user: &UserCtx) -> Result<Retention> {
+        let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
+        let (days,): (Option<i64>,) = sqlx::query_as("SELECT retention_days FROM organizations WHERE id = $1")
+            .bind(org)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(BackendError::NotFound("organization"))?;
+        let due = match days {
+            None => 0,
+            Some(d) => {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM conversations WHERE org_id = $1 AND state = 'closed' AND last_activity < $2 AND state_since < $2",
+                )
+                .bind(org)
+                .bind(now_ms() - d * DAY_MS)
+                .fetch_one(self.pool())
+                .await?;
+                n
+            }
+        };
+        Ok(Retention { closed_days: days, due })
+    }
+
+    /// Saves the retention setting (the *settings* permission is required; 1 to 3,650 days, or
+    /// `None` to keep everything).
+    pub async fn save_retention(&self, user: &UserCtx, closed_days: Option<i64>) -> Result<Retention> {
+        let org = user.org_id.as_deref().ok_or(BackendError::NotFound("organization"))?;
+        user.require_settings("change how long conversations are kept")?;
+        let days = check_days(closed_days)?;
+        sqlx::query("UPDATE organizations SET retention_days = $2 WHERE id = $1")
+            .bind(org)
+            .bind(days)
+            .execute(self.writer())
+            .await?;
+        tracing::info!(org_id = org, user_id = %user.id, days = ?days, "retention setting changed");
+        self.retention(user).await
+    }
+
+    /// One round of the retention worker: for every organization with retention on, deletes its
+    /// closed conversations past the age, [`BATCH`] per transaction. Returns how many went.
+    pub async fn apply_retention(&self) -> Result<u64> {
+        let orgs: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, retention_days FROM organizations WHERE retention_days IS NOT NULL")
+                .fetch_all(self.pool())
+                .await?;
+        let mut deleted = 0;
+        for (org, days) in orgs {
+            // A stored value outside the range (written by hand) is never read as "delete all".
+            let Ok(Some(days)) = check_days(Some(days)) else { continue };
+            let cutoff = now_ms() - days * DAY_MS;
+            loop {
+                let n = self.delete_closed_batch(&org, cutoff).await?;
+                deleted += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+                tokio::time::sleep(PAUSE).await;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes up to [`BATCH`] of the organization's closed conversations older than `cutoff`, in
+    /// one transaction.
+    async fn delete_closed_batch(&self, org: &str, cutoff: i64) -> Result<u64> {
+        let mut tx = self.db.begin_write().await?;
+        let ids = erase::lock_closed_before(&mut tx, self.db.kind, org, cutoff, BATCH).await?;
+        for id in &ids {
+            erase::delete_conversation(&mut tx, id).await?;
+        }
+        tx.commit().await?;
+        if !ids.is_empty() {
+            self.metrics.retention_deleted.inc_by(ids.len() as u64);
+            tracing::info!(org_id = org, conversations = ids.len(), "retention deleted closed conversations");
+        }
+        Ok(ids.len() as u64)
+    }
+}
