@@ -1,6 +1,8 @@
-// Starts the Handoff server (release build) and a "customer website" on another origin that
-// embeds the widget with one script tag. Exposes BASE_URL and CUSTOMER_URL to the tests and
-// returns the teardown.
+// Starts the Handoff server — the self-contained release binary (`handoff-server bundle`), copied
+// alone into an empty directory and started there, so every page, bundle and style the suite
+// loads comes out of the binary itself — and a "customer website" on another origin that embeds
+// the widget with one script tag. Exposes BASE_URL, CUSTOMER_URL and HANDOFF_LONE_BIN (the copy)
+// to the tests and returns the teardown.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -10,8 +12,15 @@ import * as path from 'node:path';
 
 export default async function globalSetup() {
   const root = path.resolve(__dirname, '..');
-  const bin = process.env.HANDOFF_SERVER_BIN || path.join(root, 'target/release/handoff-server');
-  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo leptos build --release\` first`);
+  const bundled = process.env.HANDOFF_SERVER_BIN || path.join(root, 'target/release/handoff');
+  if (!fs.existsSync(bundled)) {
+    throw new Error(`${bundled} is missing: run \`cargo leptos build --release\`, scripts/build-widget.sh and ` +
+      '`target/release/handoff-server bundle target/release/handoff` first (scripts/test.sh does)');
+  }
+  const binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-bin-'));
+  const bin = path.join(binDir, 'handoff');
+  fs.copyFileSync(bundled, bin);
+  fs.chmodSync(bin, 0o755);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-e2e-'));
   const smtp = await mailServer(path.join(dataDir, 'smtp'));
   fs.mkdirSync(path.join(__dirname, 'test-results'), { recursive: true });
@@ -32,14 +41,13 @@ export default async function globalSetup() {
     HANDOFF_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as net.AddressInfo).port}`,
     HANDOFF_OUTBOX_POLL_MS: '200',
     LEPTOS_SITE_ADDR: '127.0.0.1:0',
-    LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
-    LEPTOS_SITE_PKG_DIR: 'pkg',
-    LEPTOS_OUTPUT_NAME: 'handoff',
     LEPTOS_ENV: 'PROD',
     RUST_LOG: process.env.RUST_LOG || 'info,sqlx=warn',
   };
   delete env.DATABASE_URL;
-  const server = spawn(bin, [], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Nothing of the build may help the lone binary: no site root, no widget directory, no config.
+  for (const k of ['LEPTOS_SITE_ROOT', 'LEPTOS_SITE_PKG_DIR', 'LEPTOS_OUTPUT_NAME', 'LEPTOS_HASH_FILES', 'HANDOFF_WIDGET_DIR', 'HANDOFF_CONFIG']) delete env[k];
+  const server = spawn(bin, [], { cwd: binDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stderr.pipe(log);
 
   const baseUrl = await new Promise<string>((resolve, reject) => {
@@ -94,6 +102,7 @@ export default async function globalSetup() {
   process.env.BASE_URL = baseUrl;
   process.env.CUSTOMER_URL = `http://127.0.0.1:${port}`;
   process.env.SMTP_DIR = smtp.dir;
+  process.env.HANDOFF_LONE_BIN = bin;
   process.env.LLM_URL = `http://127.0.0.1:${(llm.address() as { port: number }).port}/v1`;
 
   return async () => {
@@ -103,6 +112,7 @@ export default async function globalSetup() {
     server.kill('SIGTERM');
     await new Promise((resolve) => { const t = setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 5000); server.on('exit', () => { clearTimeout(t); resolve(null); }); });
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(binDir, { recursive: true, force: true });
     fs.rmSync(`${dataDir}.key`, { force: true }); // the server's secret key, beside its data dir
     // A panic on the server (e.g. while streaming a page) can leave pages looking right but dead:
     // fail the run whatever the scenarios said.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Handoff test: unit tests, the server's HTTP/WebSocket tests on SQLite and
 # PostgreSQL (127.0.0.1:5432, database `test`; mandatory when CI=true), a release build, and the
-# Playwright browser suite against it in Debian's Chromium. Installs missing tools first.
+# Playwright browser suite against it (the self-contained binary, copied alone into an empty
+# directory) in Debian's Chromium. Installs missing tools first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh --browser
@@ -20,9 +21,8 @@ fi
 step "unit and server tests (SQLite and PostgreSQL)"
 cargo test -p handoff-domain -p handoff-backend -p app -p handoff-server
 
-step "release build (server + dashboard WASM + widget WASM)"
-cargo leptos build --release
-scripts/build-widget.sh
+step "release build (server + dashboard WASM + widget WASM, bundled into target/release/handoff)"
+scripts/build-release.sh
 
 # After the release build: `latency` drives target/release/handoff-server in its own process.
 step "benchmark smoke run (small; the real figures are in BENCHMARKS.md)"
