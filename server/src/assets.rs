@@ -8,8 +8,9 @@
 //! before (development, `cargo leptos watch`).
 //!
 //! Content-hashed names stay: the pages name the dashboard's files `<output>.<hash>.{js,wasm,css}`
-//! where the hash covers the three files' own hashes (Leptos reads `hash.txt` only from beside the
-//! executable, which a lone binary has not), so each build gets new addresses, cached for a year.
+//! where the hash covers the three files' content (Leptos reads cargo-leptos' `hash.txt` only from
+//! beside the executable, which a lone binary has not), so each build gets new addresses, cached
+//! for a year.
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -62,28 +63,40 @@ impl Embedded {
                 hashes = Some(String::from_utf8_lossy(&bytes).into_owned());
             }
         }
-        let output = match hashes {
-            // cargo-leptos' lines `js: <hash>`, `wasm: <hash>`, `css: <hash>`.
-            Some(text) => {
-                let named = |kind: &str| {
-                    text.lines().find_map(|l| {
-                        l.split_once(':').filter(|(k, _)| k.trim() == kind).map(|(_, h)| h.trim().to_string())
-                    })
-                };
-                let whole = format!("{output_name}.{}", &hex::encode(Sha256::digest(text.trim()))[..16]);
-                for (kind, ext) in [("js", "js"), ("wasm", "wasm"), ("css", "css")] {
-                    let Some(hash) = named(kind) else { continue };
-                    if let Some(bytes) = site.get(&format!("{pkg_dir}/{output_name}.{hash}.{ext}")).cloned() {
-                        site.insert(format!("{pkg_dir}/{whole}.{ext}"), bytes.clone());
-                        if ext == "wasm" {
-                            site.insert(format!("{pkg_dir}/{whole}_bg.wasm"), bytes);
-                        }
-                    }
-                }
-                whole
-            }
-            None => output_name.to_string(),
+        // The dashboard's three files, as cargo-leptos named them (`hash.txt`: `js: <hash>`,
+        // `wasm: <hash>`, `css: <hash>`; without it, plain names), served under one name made of
+        // their content's hash.
+        let hash_of = |kind: &str| {
+            hashes.as_deref().and_then(|text| {
+                text.lines().find_map(|l| {
+                    l.split_once(':').filter(|(k, _)| k.trim() == kind).map(|(_, h)| h.trim().to_string())
+                })
+            })
         };
+        let mut digest = Sha256::new();
+        let mut found = Vec::new();
+        for (kind, ext) in [("js", "js"), ("wasm", "wasm"), ("css", "css")] {
+            let names = match hash_of(kind) {
+                Some(h) => vec![format!("{pkg_dir}/{output_name}.{h}.{ext}")],
+                None if ext == "wasm" => {
+                    vec![format!("{pkg_dir}/{output_name}.wasm"), format!("{pkg_dir}/{output_name}_bg.wasm")]
+                }
+                None => vec![format!("{pkg_dir}/{output_name}.{ext}")],
+            };
+            if let Some(bytes) = names.iter().find_map(|n| site.get(n)).cloned() {
+                digest.update(ext.as_bytes());
+                digest.update((bytes.len() as u64).to_le_bytes());
+                digest.update(&bytes);
+                found.push((ext, bytes));
+            }
+        }
+        let output = format!("{output_name}.{}", &hex::encode(digest.finalize())[..16]);
+        for (ext, bytes) in found {
+            if ext == "wasm" {
+                site.insert(format!("{pkg_dir}/{output}_bg.wasm"), bytes.clone());
+            }
+            site.insert(format!("{pkg_dir}/{output}.{ext}"), bytes);
+        }
         Ok(Self { site, widget, output_name: output })
     }
 
@@ -239,9 +252,15 @@ mod tests {
         assert_eq!(e.response("/favicon.svg").unwrap().headers()[header::CONTENT_TYPE], "image/svg+xml");
         assert!(e.response("/pkg/other.js").is_none());
         assert_eq!(e.widget, vec![("handoff_widget.js".to_string(), b"w".to_vec())]);
-        // Another build (one file changed) gets another name.
-        let zip = zip_of(&[("hash.txt", b"js: aaa\nwasm: bbd\ncss: ccc\n")]);
-        assert_ne!(Embedded::from_zip(zip, "handoff", "pkg").unwrap().output_name, e.output_name);
+        // Another build (one file changed) gets another name; plain names (no hashes) work too.
+        let zip = zip_of(&[
+            ("site/pkg/handoff.js", b"js"),
+            ("site/pkg/handoff_bg.wasm", b"wasm"),
+            ("site/pkg/handoff.css", b"css2"),
+        ]);
+        let other = Embedded::from_zip(zip, "handoff", "pkg").unwrap();
+        assert_ne!(other.output_name, e.output_name);
+        assert!(other.response(&format!("/pkg/{}.wasm", other.output_name)).is_some());
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod secrets;
 mod security;
 mod seen;
 mod smtp;
+mod standalone;
 mod transcripts;
 mod transfer;
 mod typing;

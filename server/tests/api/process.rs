@@ -85,7 +85,21 @@ pub async fn start_server_binary(
     database_url: Option<&str>,
     env: &[(&str, &str)],
 ) -> ServerProcess {
+    start_server_in(binary, None, data_dir, database_url, env).await
+}
+
+/// [`start_server_binary`] started in the directory `cwd` (default: the test's own).
+pub async fn start_server_in(
+    binary: &std::path::Path,
+    cwd: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> ServerProcess {
     let mut cmd = Command::new(binary);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     cmd.env("HANDOFF_DATA_DIR", data_dir)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "handoff")
