@@ -1,7 +1,8 @@
-//! Retention: an organization may have its closed conversations deleted — messages, files,
-//! notifications, events, notes, labels and the visitor's context with them — once they are
-//! older than a number of days it chooses. Off by default (nothing is ever deleted unless an
-//! organization asks for it).
+//! Retention: an organization may have the conversations that ended — closed, or left with the
+//! AI — deleted, with their messages, files, notifications, events, notes, labels and the
+//! visitor's context, a number of days after their last message; a conversation waiting for or
+//! held by a person is kept. Off by default (nothing is ever deleted unless an organization asks
+//! for it).
 use crate::field::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -12,9 +13,9 @@ pub const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
 /// An organization's retention setting, and what it means today.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {
-    /// Closed conversations older than this many days are deleted; `None`: kept forever.
+    /// Conversations that ended this many days ago are deleted; `None`: kept forever.
     pub closed_days: Option<i64>,
-    /// How many closed conversations are past that age now (deleted by the next rounds of the
+    /// How many ended conversations are past that age now (deleted by the next rounds of the
     /// retention worker); 0 when retention is off.
     pub due: i64,
 }
@@ -34,13 +35,15 @@ pub fn check_days(days: Option<i64>) -> Result<Option<i64>, FieldError> {
 /// days." / "… kept until deleted by hand.").
 pub fn describe(r: &Retention) -> String {
     match r.closed_days {
-        None => "Closed conversations are kept forever.".into(),
+        None => "Conversations are kept forever.".into(),
         Some(d) => {
             let days = if d == 1 { "1 day".to_string() } else { format!("{d} days") };
+            let rule =
+                format!("Closed conversations and those left with the AI are deleted {days} after their last message");
             match r.due {
-                0 => format!("Closed conversations are deleted {days} after their last message."),
-                1 => format!("Closed conversations are deleted {days} after their last message; 1 is older than that and will be deleted within minutes."),
-                n => format!("Closed conversations are deleted {days} after their last message; {n} are older than that and will be deleted within minutes."),
+                0 => format!("{rule}."),
+                1 => format!("{rule}; 1 is older than that and will be deleted within minutes."),
+                n => format!("{rule}; {n} are older than that and will be deleted within minutes."),
             }
         }
     }
@@ -64,9 +67,12 @@ mod tests {
 
     #[test]
     fn describes_the_setting() {
-        assert_eq!(describe(&Retention::default()), "Closed conversations are kept forever.");
+        assert_eq!(describe(&Retention::default()), "Conversations are kept forever.");
         let r = Retention { closed_days: Some(1), due: 0 };
-        assert_eq!(describe(&r), "Closed conversations are deleted 1 day after their last message.");
+        assert_eq!(
+            describe(&r),
+            "Closed conversations and those left with the AI are deleted 1 day after their last message."
+        );
         let r = Retention { closed_days: Some(30), due: 2 };
         assert!(describe(&r).contains("30 days after their last message; 2 are older"));
     }

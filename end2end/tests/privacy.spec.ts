@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test, expect, BASE, allowBadInput, expectContrast, listedRows, live, newRow, openWidget, signIn } from './support';
+import { test, expect, BASE, allowBadInput, expectContrast, listedRows, live, newRow, signIn, visitorWrites } from './support';
 
 test('retention is chosen on the settings page; bad days are refused', async ({ browser }) => {
   allowBadInput();
@@ -17,14 +17,14 @@ test('retention is chosen on the settings page; bad days are refused', async ({ 
   await ann.goto(`${BASE()}/settings/ai`);
   await live(ann);
   const card = ann.locator('.retention-settings');
-  await expect(card.getByTestId('retention-now')).toHaveText('Closed conversations are kept forever.');
-  const days = card.getByLabel('Keep closed conversations for (days)');
+  await expect(card.getByTestId('retention-now')).toHaveText('Conversations are kept forever.');
+  const days = card.getByLabel('Keep ended conversations for (days)');
   await expect(days).toBeDisabled();
-  await card.getByLabel('Delete closed conversations automatically').check();
+  await card.getByLabel('Delete ended conversations automatically').check();
   await days.fill('0');
   await card.getByRole('button', { name: 'Save retention' }).click();
   await expect(card.locator('.field-error[data-field="closed_days"]')).toHaveText('must be between 1 and 3650 days');
-  await expect(card.getByTestId('retention-now')).toHaveText('Closed conversations are kept forever.');
+  await expect(card.getByTestId('retention-now')).toHaveText('Conversations are kept forever.');
   await days.fill('30');
   await card.getByRole('button', { name: 'Save retention' }).click();
   await expect(card.locator('.form-ok')).toHaveText('Saved.');
@@ -35,11 +35,11 @@ test('retention is chosen on the settings page; bad days are refused', async ({ 
   // Read back after a reload; then off again (the rest of the suite keeps its conversations).
   await ann.reload();
   await live(ann);
-  await expect(card.getByLabel('Delete closed conversations automatically')).toBeChecked();
+  await expect(card.getByLabel('Delete ended conversations automatically')).toBeChecked();
   await expect(days).toHaveValue('30');
-  await card.getByLabel('Delete closed conversations automatically').uncheck();
+  await card.getByLabel('Delete ended conversations automatically').uncheck();
   await card.getByRole('button', { name: 'Save retention' }).click();
-  await expect(card.getByTestId('retention-now')).toHaveText('Closed conversations are kept forever.');
+  await expect(card.getByTestId('retention-now')).toHaveText('Conversations are kept forever.');
 
   // Bob (no settings permission): read-only, and no audit log.
   const bob = await signIn(browser, 'bob@demo.test', { viewport: { width: 390, height: 844 } });
@@ -54,11 +54,7 @@ test('retention is chosen on the settings page; bad days are refused', async ({ 
 test('a visitor\'s data is exported, then erased after a second click', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 1280, height: 800 } });
   const before = await listedRows(ann);
-  const visitorPage = await (await browser.newContext()).newPage();
-  const widget = await openWidget(visitorPage);
-  await widget.getByLabel('Message').fill('Please forget me after this: my order 4711 never came');
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  const { page: visitorPage } = await visitorWrites(browser, 'Please forget me after this: my order 4711 never came');
   const row = await newRow(ann, before);
   const href = (await row.getAttribute('href'))!;
   const id = href.split('/').pop()!;
@@ -110,11 +106,7 @@ test('a visitor\'s data is exported, then erased after a second click', async ({
 test('the privacy buttons fit a phone', async ({ browser }) => {
   const ann = await signIn(browser, 'ann@demo.test', { viewport: { width: 390, height: 844 } });
   const before = await listedRows(ann);
-  const visitorPage = await (await browser.newContext()).newPage();
-  const widget = await openWidget(visitorPage);
-  await widget.getByLabel('Message').fill('Hello from a phone test');
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.msg[data-author="ai"]')).toHaveCount(2);
+  await visitorWrites(browser, 'Hello from a phone test');
   await (await newRow(ann, before)).click();
   await ann.getByRole('button', { name: /Visitor details/ }).click();
   const privacy = ann.getByRole('region', { name: "Visitor's data" });

@@ -110,13 +110,15 @@ test('a lone copy on PostgreSQL serves the widget and the dashboard', async ({ b
     // Ann signs in there and sees that conversation.
     const ann = await (await browser.newContext()).newPage();
     await ann.goto(`${base}/login`);
-    await live(ann);
     await ann.getByLabel('E-mail').fill('ann@demo.test');
     await ann.getByLabel('Password').fill('lone-pg-demo');
     await ann.getByRole('button', { name: 'Sign in' }).click();
     await expect(ann).toHaveURL(/\/conversations$/);
+    await live(ann);
     await expect(ann.locator('.conn')).toHaveText('live');
     await expect(ann.locator('.conv-item').filter({ hasText: 'Iceland' })).toHaveCount(1);
+    await visitor.context().close();
+    await ann.context().close();
   } finally {
     server?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));

@@ -90,6 +90,12 @@ impl Embedded {
                 found.push((ext, bytes));
             }
         }
+        if found.len() < 3 {
+            return Err(std::io::Error::other(format!(
+                "the dashboard's bundle is incomplete: found {} of its script, WebAssembly and styles under {pkg_dir}/{output_name}.*",
+                found.len()
+            )));
+        }
         let output = format!("{output_name}.{}", &hex::encode(digest.finalize())[..16]);
         for (ext, bytes) in found {
             if ext == "wasm" {
@@ -155,7 +161,13 @@ fn content_type(path: &str) -> &'static str {
 
 /// `handoff-server bundle`: writes `out`, this executable with the site root's files, the
 /// widget's bundle and the hashes file appended. Answers what it wrote.
-pub fn bundle(site_root: &Path, widget_dir: &Path, hash_file: &Path, out: &Path) -> Result<String, String> {
+pub fn bundle(
+    site_root: &Path,
+    widget_dir: &Path,
+    hash_file: &Path,
+    (output_name, pkg_dir): (&str, &str),
+    out: &Path,
+) -> Result<String, String> {
     let say = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
     if !site_root.join("pkg").is_dir() {
         return Err(format!("{} has no pkg/: run `cargo leptos build --release` first", site_root.display()));
@@ -196,6 +208,10 @@ pub fn bundle(site_root: &Path, widget_dir: &Path, hash_file: &Path, out: &Path)
         add(&mut zip, HASHES.to_string(), hash_file)?;
     }
     let zip = zip.finish().map_err(|e| say("zip", &e))?.into_inner();
+    // What a bundled binary will find, checked now: never write one that cannot serve the
+    // dashboard (e.g. hashed names without cargo-leptos' hash file beside this binary).
+    Embedded::from_zip(zip.clone(), output_name, pkg_dir)
+        .map_err(|e| format!("{e} (site root {}, hash file {})", site_root.display(), hash_file.display()))?;
     let exe = std::env::current_exe().map_err(|e| say("this executable", &e))?;
     let mut own = std::fs::File::open(&exe).map_err(|e| say(&exe.display().to_string(), &e))?;
     // A bundled binary bundles its plain self, never its own assets twice.
@@ -261,6 +277,15 @@ mod tests {
         let other = Embedded::from_zip(zip, "handoff", "pkg").unwrap();
         assert_ne!(other.output_name, e.output_name);
         assert!(other.response(&format!("/pkg/{}.wasm", other.output_name)).is_some());
+        // Without one of the three (or with hashed names and no hash file), no binary.
+        let zip = zip_of(&[("site/pkg/handoff.js", b"js"), ("site/pkg/handoff.wasm", b"wasm")]);
+        assert!(Embedded::from_zip(zip, "handoff", "pkg").is_err());
+        let zip = zip_of(&[
+            ("site/pkg/handoff.aaa.js", b"js"),
+            ("site/pkg/handoff.bbb.wasm", b"w"),
+            ("site/pkg/handoff.ccc.css", b"c"),
+        ]);
+        assert!(Embedded::from_zip(zip, "handoff", "pkg").is_err());
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub async fn widget_js() -> impl IntoResponse {
 pub async fn demo_page() -> Html<&'static str> {
     Html(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Store (demo)</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2937}</style></head>
 <body><h1>Acme Store</h1><p>This is a sample customer website. The chat bubble in the corner is the Handoff widget,
 embedded with one script tag. Ask about opening hours, shipping or returns — or ask for a human and answer from the

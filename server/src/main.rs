@@ -102,7 +102,8 @@ fn bundle(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| site.parent().map(|p| p.join("widget")).unwrap_or_else(|| "widget".into()));
     let exe_dir = std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let hashes = exe_dir.join(options.hash_file.as_ref());
-    println!("{}", handoff_server::assets::bundle(&site, &widget, &hashes, std::path::Path::new(out))?);
+    let names = (options.output_name.as_ref(), options.site_pkg_dir.as_ref());
+    println!("{}", handoff_server::assets::bundle(&site, &widget, &hashes, names, std::path::Path::new(out))?);
     Ok(())
 }
 

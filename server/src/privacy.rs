@@ -46,11 +46,16 @@ pub async fn export_visitor(
         Ok(a) => a,
         Err(e) => return backend_error(e),
     };
-    let zipped = match tokio::task::spawn_blocking(move || zip_archive(&archive)).await {
+    let archive = std::sync::Arc::new(archive);
+    let zipping = archive.clone();
+    let zipped = match tokio::task::spawn_blocking(move || zip_archive(&zipping)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => return backend_error(BackendError::Internal(format!("the export could not be written: {e}"))),
         Err(_) => return backend_error(BackendError::Internal("the export could not be written".into())),
     };
+    if let Err(e) = backend.record_export(&user, &archive).await {
+        return backend_error(e);
+    }
     let name: String = q.conversation_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
     let mut res = zipped.into_response();
     let h = res.headers_mut();

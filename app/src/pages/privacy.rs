@@ -54,16 +54,16 @@ pub fn RetentionSettings(editable: bool, read: Result<Retention, AppError>) -> i
     view! {
         <form class="card stack retention-settings" novalidate=true on:submit=move |ev| { ev.prevent_default(); save(); }>
             <h2>"Data retention"</h2>
-            <p class="muted">"Closed conversations can be deleted automatically some time after their last message: the messages, files, notes, labels and what the widget told about the visitor, for good. Open conversations are never deleted."</p>
+            <p class="muted">"Conversations that ended — closed, or left with the AI — can be deleted automatically some time after their last message: the messages, files, notes, labels and what the widget told about the visitor, for good. A conversation waiting for or held by a person is never deleted."</p>
             {(!editable).then(|| view! { <p class="muted notice">"You can view this setting. Changing it needs the settings permission."</p> })}
             {unread.map(|e| view! { <p class="form-error">{e}</p> })}
             <label class="check">
                 <input type="checkbox" name="retention_on" checked=on.get_untracked() prop:checked=move || on.get()
                     on:change=move |ev| on.set(event_target_checked(&ev)) disabled=disabled/>
-                "Delete closed conversations automatically"
+                "Delete ended conversations automatically"
             </label>
             <label>
-                "Keep closed conversations for (days)"
+                "Keep ended conversations for (days)"
                 <input type="number" name="closed_days" min="1" max="3650" step="1" inputmode="numeric"
                     value=days.get_untracked() prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev))
                     disabled=move || disabled() || !on.get()/>

@@ -1,8 +1,10 @@
-//! Retention (issue 27): an organization's users with *settings* choose to have closed
-//! conversations deleted some days after their last message (off by default); every
-//! `retention_every_ms` each process's worker (started in `crate::runtime`) deletes those past
-//! their organization's age, a few conversations per transaction (`store::erase`), pausing
-//! between transactions so that chats' writes are never held behind a long deletion.
+//! Retention (issue 27): an organization's users with *settings* choose to have conversations
+//! that ended — closed, or left with the AI (nothing closes an AI chat the visitor walked away
+//! from) — deleted some days after their last message (off by default); a conversation waiting
+//! for or held by a person is never deleted. Every `retention_every_ms` each process's worker
+//! (started in `crate::runtime`) deletes those past their organization's age, a few conversations
+//! per transaction (`store::erase`), with their visitors once none of their conversations is left,
+//! pausing between transactions so that chats' writes are never held behind a long deletion.
 use crate::error::{BackendError, Result};
 use crate::ids::now_ms;
 use crate::principal::UserCtx;
@@ -30,7 +32,8 @@ impl Backend {
             None => 0,
             Some(d) => {
                 let (n,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM conversations WHERE org_id = $1 AND state = 'closed' AND last_activity < $2 AND state_since < $2",
+                    "SELECT COUNT(*) FROM conversations WHERE org_id = $1 AND state IN ('closed', 'ai') AND last_activity < $2
+                     AND state_since < $2",
                 )
                 .bind(org)
                 .bind(now_ms() - d * DAY_MS)
@@ -58,7 +61,7 @@ impl Backend {
     }
 
     /// One round of the retention worker: for every organization with retention on, deletes its
-    /// closed conversations past the age, [`BATCH`] per transaction. Returns how many went.
+    /// ended conversations past the age, [`BATCH`] per transaction. Returns how many went.
     pub async fn apply_retention(&self) -> Result<u64> {
         let orgs: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, retention_days FROM organizations WHERE retention_days IS NOT NULL")
@@ -81,13 +84,17 @@ impl Backend {
         Ok(deleted)
     }
 
-    /// Deletes up to [`BATCH`] of the organization's closed conversations older than `cutoff`, in
+    /// Deletes up to [`BATCH`] of the organization's ended conversations older than `cutoff`, in
     /// one transaction.
     async fn delete_closed_batch(&self, org: &str, cutoff: i64) -> Result<u64> {
         let mut tx = self.db.begin_write().await?;
-        let ids = erase::lock_closed_before(&mut tx, self.db.kind, org, cutoff, BATCH).await?;
+        let ids = erase::lock_ended_before(&mut tx, self.db.kind, org, cutoff, BATCH).await?;
+        let mut visitors = Vec::new();
         for id in &ids {
-            erase::delete_conversation(&mut tx, id).await?;
+            visitors.extend(erase::delete_conversation(&mut tx, org, id).await?);
+        }
+        for visitor in &visitors {
+            erase::forget_visitor_if_unused(&mut tx, visitor).await?;
         }
         tx.commit().await?;
         if !ids.is_empty() {

@@ -67,7 +67,15 @@ impl Backend {
         let (mut conversations, mut files, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
         for (id, started_at) in ids {
             let summary = self.summary_row(&id, &org).await?.summary()?;
-            let messages = self.messages_after(&id, 0).await?;
+            // Every message (a read answers a page at most).
+            let mut messages: Vec<domain::wire::MessageDto> = Vec::new();
+            loop {
+                let page = self.messages_after(&id, messages.last().map_or(0, |m| m.seq)).await?;
+                if page.is_empty() {
+                    break;
+                }
+                messages.extend(page);
+            }
             let mut context = self.read_visitor_context(&id, &org).await?;
             context.previous.clear();
             let notes = self.notes_of(&id, &org).await?;
@@ -131,6 +139,12 @@ impl Backend {
             conversations,
             files,
         };
+        Ok(VisitorArchive { export, files: blobs })
+    }
+
+    /// Writes the audit entry of an export once its zip is made (what it held, counted).
+    pub async fn record_export(&self, user: &UserCtx, archive: &VisitorArchive) -> Result<()> {
+        let export = &archive.export;
         let counts = ErasureCounts {
             conversations: export.conversations.len() as i64,
             messages: export.conversations.iter().map(|c| c.messages.len() as i64).sum(),
@@ -138,9 +152,10 @@ impl Backend {
             open: 0,
         };
         let mut tx = self.db.begin_write().await?;
-        audit(&mut tx, &org, user, &format!("Exported a visitor's data: {}", counts.describe())).await?;
+        let text = format!("Exported a visitor's data: {}", counts.describe());
+        audit(&mut tx, &export.organization, user, &text).await?;
         tx.commit().await?;
-        Ok(VisitorArchive { export, files: blobs })
+        Ok(())
     }
 
     /// What erasing the visitor of `conversation_id` would delete now.
@@ -173,9 +188,9 @@ impl Backend {
             .fetch_all(&mut *tx)
             .await?;
         for (id,) in &ids {
-            erase::delete_conversation(&mut tx, id).await?;
+            erase::delete_conversation(&mut tx, &org, id).await?;
         }
-        sqlx::query("DELETE FROM visitors WHERE id = $1").bind(&visitor).execute(&mut *tx).await?;
+        erase::forget_visitor_if_unused(&mut tx, &visitor).await?;
         audit(&mut tx, &org, user, &format!("Erased a visitor's data: {}", found.describe())).await?;
         tx.commit().await?;
         tracing::info!(org_id = org, user_id = %user.id, conversations = ids.len(), "erased a visitor's data");

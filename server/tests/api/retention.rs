@@ -1,7 +1,8 @@
-//! Retention (issue 27): an organization that chooses to keep closed conversations for N days has
-//! the older ones deleted by the background worker — the conversation and every row about it in
-//! every table, its search entries too — and nothing else: not a recent closed conversation, not
-//! an old one still open, not another organization's. Off by default; the setting is the
+//! Retention (issue 27): an organization that chooses to keep ended conversations (closed, or
+//! left with the AI) for N days has the older ones deleted by the background worker — the
+//! conversation and every row about it in every table, its search entries, the sent digests
+//! quoting it, its visitor once none of theirs is left — and nothing else: not a recent closed
+//! conversation, not an old one a person holds, not another organization's. Off by default; the setting is the
 //! *settings* permission's, between 1 and 3,650 days, and a bad value changes nothing.
 use crate::admin::{field_error, set_up_org, ADMIN};
 use crate::chat_files::{agent_file, visitor_file};
@@ -109,17 +110,55 @@ pub(crate) async fn make_label(app: &TestApp, cookie: &str, name: &str) -> Strin
     made.ok()["id"].as_str().unwrap().to_string()
 }
 
-async fn retention_deletes_exactly_the_old_closed_conversations(db: Db) {
+/// A sent e-mail digest of the demo organization quoting `conversation` (digests are composed
+/// when sent and name their conversations only in their text).
+async fn sent_digest(app: &TestApp, id: &str, conversation: &str) {
+    sqlx::query(
+        "INSERT INTO outbox (id, org_id, kind, user_id, to_addr, subject, body, status, next_attempt_at, created_at)
+         VALUES ($1, 'demo-org', 'digest', NULL, 'ann@demo.test', 'New message', $2, 'sent', 0, 0)",
+    )
+    .bind(id)
+    .bind(format!("New in Handoff:\n\n- Visitor: hello\n  http://127.0.0.1:3000/conversations/{conversation}\n"))
+    .execute(app.backend.writer())
+    .await
+    .unwrap();
+}
+
+async fn outbox_row(app: &TestApp, id: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.backend.pool())
+        .await
+        .unwrap();
+    n
+}
+
+async fn visitor_rows(app: &TestApp, token: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM visitors WHERE token_hash = $1")
+        .bind(backend::auth::token_hash(token))
+        .fetch_one(app.backend.pool())
+        .await
+        .unwrap();
+    n
+}
+
+async fn retention_deletes_exactly_the_old_ended_conversations(db: Db) {
     let app = spawn_app_with(db, |c| c.retention_every_ms = 100).await;
     let ann = app.agent(ANN).await;
     let label = make_label(&app, &ann.cookie, "refund").await;
-    let (old, _) = full_conversation(&app, &ann, &label, "kettle").await;
+    let (old, old_token) = full_conversation(&app, &ann, &label, "kettle").await;
     let (recent, _) = full_conversation(&app, &ann, &label, "teapot").await;
-    // An old conversation that is still open (with the AI).
+    // An old conversation left with the AI (nothing closes it): ended too.
+    let mut a = app.visitor().await;
+    let left = a.conversation_id();
+    a.send("l1", "Do you sell kettles in green?").await;
+    a.ack("l1").await;
+    // An old conversation Ann still holds: never deleted, however old.
     let mut v = app.visitor().await;
-    let open = v.conversation_id();
+    let held = v.conversation_id();
     v.send("o1", "Is my kettle still under warranty?").await;
     v.ack("o1").await;
+    ann.act(&app, "handoff/continue", &held).await.ok();
     // Another organization's old closed conversation (that organization keeps everything).
     let admin = app.login(ADMIN).await;
     let (_org, _agent, globex_widget, gus) = set_up_org(&app, &admin, "Globex", "gus@globex.test").await;
@@ -128,12 +167,15 @@ async fn retention_deletes_exactly_the_old_closed_conversations(db: Db) {
     g.send("g1", "My kettle too").await;
     g.ack("g1").await;
     app.call("handoff/close", Some(&gus), &[("id", &other)]).await.ok();
+    sent_digest(&app, "digest-old", &old).await;
+    sent_digest(&app, "digest-recent", &recent).await;
 
     age(&app, &old, 31).await;
+    age(&app, &left, 31).await;
     age(&app, &recent, 29).await;
-    age(&app, &open, 400).await;
+    age(&app, &held, 400).await;
     age(&app, &other, 400).await;
-    let keep = [(recent.clone(), rows(&app, &recent).await), (open.clone(), rows(&app, &open).await)];
+    let keep = [(recent.clone(), rows(&app, &recent).await), (held.clone(), rows(&app, &held).await)];
     let keep_other = rows(&app, &other).await;
 
     // Off by default: the worker's rounds delete nothing.
@@ -142,32 +184,39 @@ async fn retention_deletes_exactly_the_old_closed_conversations(db: Db) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(rows(&app, &old).await[0], ("conversations", 1), "nothing is deleted while retention is off");
 
-    // 30 days: the old closed conversation is due, then gone with every row about it.
+    // 30 days: the old closed conversation and the one left with the AI are due, then gone with
+    // every row about them, the digest quoting one, and their visitors.
     let saved = app.call_json("org/save_retention", &ann.cookie, json!({"closed_days": 30})).await.ok();
     assert_eq!(saved["closed_days"], 30);
-    assert!(saved["due"] == 1 || saved["due"] == 0, "{saved}");
+    assert!([json!(2), json!(1), json!(0)].contains(&saved["due"]), "{saved}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while rows(&app, &old).await[0].1 > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the worker never deleted the old closed conversation");
+    while rows(&app, &old).await[0].1 + rows(&app, &left).await[0].1 > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the worker never deleted the old ended conversations");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(rows(&app, &old).await.iter().all(|(_, n)| *n == 0), "{:?}", rows(&app, &old).await);
-    assert_eq!(app.call("conversations/get", Some(&ann.cookie), &[("id", &old)]).await.status, 404);
-    assert_eq!(search(&app, &ann.cookie, "kettle").await, vec![open.clone()], "search forgot it too");
+    for gone in [&old, &left] {
+        assert!(rows(&app, gone).await.iter().all(|(_, n)| *n == 0), "{gone}: {:?}", rows(&app, gone).await);
+        assert_eq!(app.call("conversations/get", Some(&ann.cookie), &[("id", gone)]).await.status, 404);
+    }
+    assert_eq!(visitor_rows(&app, &old_token).await, 0, "a visitor left without conversations goes");
+    assert_eq!(visitor_rows(&app, &a.session.token).await, 0);
+    assert_eq!((outbox_row(&app, "digest-old").await, outbox_row(&app, "digest-recent").await), (0, 1));
+    assert_eq!(search(&app, &ann.cookie, "kettle").await, vec![held.clone()], "search forgot them too");
     assert_eq!(app.call_json("org/retention", &ann.cookie, json!({})).await.ok()["due"], 0);
-    assert!(app.backend.metrics.render().contains("handoff_retention_deleted_conversations_total 1\n"));
+    assert!(app.backend.metrics.render().contains("handoff_retention_deleted_conversations_total 2\n"));
 
-    // Nothing else changed: a recent closed one, an old open one, another organization's.
+    // Nothing else changed: a recent closed one, an old held one, another organization's.
     for (id, before) in keep {
         assert_eq!(rows(&app, &id).await, before, "{id} kept whole");
     }
     assert_eq!(rows(&app, &other).await, keep_other, "another organization's conversation kept whole");
     assert_eq!(search(&app, &ann.cookie, "teapot").await, vec![recent.clone()]);
-    // The visitor of the kept open conversation chats on.
+    assert_eq!(visitor_rows(&app, &v.session.token).await, 1);
+    // The visitor of the kept conversation chats on.
     v.send("o2", "Hello again").await;
     v.ack("o2").await;
 }
-on_both_databases!(retention_deletes_exactly_the_old_closed_conversations);
+on_both_databases!(retention_deletes_exactly_the_old_ended_conversations);
 
 /// Bad values are field errors and change nothing; changing it needs *settings*; reading it needs
 /// a user of the organization.

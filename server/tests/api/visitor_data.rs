@@ -67,6 +67,31 @@ async fn export_holds_everything_of_the_visitor_and_nothing_else(db: Db) {
     let mut w = app.visitor().await;
     w.send("w1", "Walter's own kettle question").await;
     w.ack("w1").await;
+    // A long chat: more messages than one read of a transcript answers (500).
+    let (last,): (i64,) = sqlx::query_as("SELECT last_seq FROM conversations WHERE id = $1")
+        .bind(&first)
+        .fetch_one(app.backend.pool())
+        .await
+        .unwrap();
+    for seq in last + 1..=last + 520 {
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender, author_kind, body, created_at)
+             VALUES ($1, $2, 'visitor', 'visitor', $3, $4)",
+        )
+        .bind(&first)
+        .bind(seq)
+        .bind(format!("line {seq}"))
+        .bind(backend::now_ms())
+        .execute(app.backend.writer())
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE conversations SET last_seq = $2 WHERE id = $1")
+        .bind(&first)
+        .bind(last + 520)
+        .execute(app.backend.writer())
+        .await
+        .unwrap();
 
     let (status, kind, body) = get_export(&app, Some(&ann.cookie), &second).await;
     assert_eq!((status, kind.as_str()), (200, "application/zip"));
@@ -78,7 +103,10 @@ async fn export_holds_everything_of_the_visitor_and_nothing_else(db: Db) {
     assert_eq!(export.organization, "demo-org");
     assert_eq!(export.visitor.emails, ["vera@example.com", "v@example.com"]);
     let (one, two) = (&export.conversations[0], &export.conversations[1]);
-    assert_eq!(app.stored(&first).await, one.messages, "the first conversation whole");
+    let seqs: Vec<i64> = one.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=last + 520).collect::<Vec<_>>(), "the first conversation whole, every message in order");
+    assert_eq!(app.stored(&first).await, one.messages[..app.stored(&first).await.len()], "as stored");
+    assert_eq!(one.messages.last().unwrap().text, format!("line {}", last + 520));
     assert_eq!(app.stored(&second).await, two.messages, "the second conversation whole");
     assert!(one.messages.iter().any(|m| m.text == "My kettle arrived broken"));
     assert!(two
@@ -126,8 +154,8 @@ async fn export_holds_everything_of_the_visitor_and_nothing_else(db: Db) {
     let log = audit(&app, &ann.cookie).await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].actor_name, "Ann Agent");
-    assert!(log[0].text.starts_with("Exported a visitor's data: 2 conversations,"), "{}", log[0].text);
-    assert!(log[0].text.ends_with("and 3 files"), "{}", log[0].text);
+    let messages = last + 520 + two.messages.len() as i64;
+    assert_eq!(log[0].text, format!("Exported a visitor's data: 2 conversations, {messages} messages and 3 files"));
     let name = &export.visitor.name;
     assert!(!log[0].text.contains(name.as_str()) && !log[0].text.contains("example.com"));
     assert_eq!(app.call_json("org/audit", &bob, json!({})).await.status, 403);
