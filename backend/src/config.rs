@@ -85,7 +85,7 @@ pub struct Config {
     /// How often each server process purges expired sessions, sign-in counts and old visitor
     /// tokens, in milliseconds (0: never).
     pub purge_every_ms: u64,
-    /// How often each server process deletes the closed conversations organizations no longer
+    /// How often each server process deletes the ended conversations organizations no longer
     /// keep (their retention setting), in milliseconds (0: this process never does).
     pub retention_every_ms: u64,
     /// Internal destinations tenants' outbound requests (the AI backend's base URL) may reach

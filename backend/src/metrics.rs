@@ -50,7 +50,7 @@ pub struct Metrics {
     pub ai_errors: Counter,
     /// Outbox deliveries (e-mail, push) that failed an attempt in this process.
     pub outbox_failures: Counter,
-    /// Closed conversations this process deleted under their organization's retention setting.
+    /// Ended conversations this process deleted under their organization's retention setting.
     pub retention_deleted: Counter,
     /// How long a write waited for the database's writer before it could start, in seconds.
     pub db_write_wait: Histogram,
@@ -103,7 +103,7 @@ impl Metrics {
         let retention_deleted = Counter::default();
         registry.register(
             "retention_deleted_conversations",
-            "Closed conversations this process deleted under their organization's retention setting",
+            "Ended conversations this process deleted under their organization's retention setting",
             retention_deleted.clone(),
         );
         registry.register_with_unit(

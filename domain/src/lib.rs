@@ -17,7 +17,7 @@
 //!   chat to a colleague.
 //! * [`privacy`] — a visitor's data on request: the export's layout, what erasure deletes, the
 //!   audit log.
-//! * [`retention`] — an organization's choice to delete closed conversations after some days.
+//! * [`retention`] — an organization's choice to delete ended conversations after some days.
 //! * [`seen`] — how far each side of a conversation has read it ("Seen").
 //! * [`transcript`] — the transcript e-mailed to a visitor who asks for it.
 //! * [`values`] — validated newtypes for everything that crosses a trust boundary

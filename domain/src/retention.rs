@@ -6,7 +6,7 @@
 use crate::field::FieldError;
 use serde::{Deserialize, Serialize};
 
-/// The days a closed conversation may be kept for, when retention is on: at least a day (a
+/// The days an ended conversation may be kept for, when retention is on: at least a day (a
 /// conversation closed a moment ago is never deleted by mistake), at most ten years.
 pub const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
 

@@ -145,7 +145,7 @@ pub async fn agent_file(State(backend): State<Backend>, request: Request) -> Res
         Ok(Some(user)) => user,
         Ok(None) => {
             drain(request.into_body()).await;
-            return error(StatusCode::UNAUTHORIZED, AppError::Unauthorized { message: "sign in first".into() });
+            return crate::upload::unauthorized();
         }
         Err(e) => return backend_error(e),
     };

@@ -54,7 +54,7 @@ pub async fn build(
 ) -> Result<(Router, Backend), Box<dyn std::error::Error>> {
     let backend = Backend::start(config).await?;
     let widget = match &embedded {
-        Some(e) => widget::WidgetBundle::embedded(&e.widget)?.ok_or("the binary's widget bundle is incomplete")?,
+        Some(e) => widget::WidgetBundle::embedded(&e.widget).ok_or("the binary's widget bundle is incomplete")?,
         None => widget::WidgetBundle::for_site_root(&leptos_options.site_root),
     };
     Ok((router_with_assets(backend.clone(), leptos_options, widget, embedded), backend))

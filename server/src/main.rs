@@ -97,14 +97,16 @@ fn bundle(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     };
     let options = get_configuration(None)?.leptos_options;
     let site = std::path::PathBuf::from(options.site_root.as_ref());
-    let widget = std::env::var_os("HANDOFF_WIDGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| site.parent().map(|p| p.join("widget")).unwrap_or_else(|| "widget".into()));
-    let exe_dir = std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    let hashes = exe_dir.join(options.hash_file.as_ref());
+    let widget = handoff_server::widget::dir_for_site_root(&options.site_root);
+    let hashes = exe_dir()?.join(options.hash_file.as_ref());
     let names = (options.output_name.as_ref(), options.site_pkg_dir.as_ref());
     println!("{}", handoff_server::assets::bundle(&site, &widget, &hashes, names, std::path::Path::new(out))?);
     Ok(())
+}
+
+/// The directory of this executable (where cargo-leptos leaves its hash file).
+fn exe_dir() -> std::io::Result<std::path::PathBuf> {
+    Ok(std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default())
 }
 
 /// `backup` and `restore`: see `backend::backup`.
@@ -188,8 +190,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
         // cargo-leptos hashes the bundle's file names (`hash-files`) and leaves the hashes beside
         // the binary; a binary started without cargo-leptos' environment finds them there too.
-        let exe_dir = std::env::current_exe()?.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        leptos_options.hash_files = exe_dir.join(leptos_options.hash_file.as_ref()).exists();
+        leptos_options.hash_files = exe_dir()?.join(leptos_options.hash_file.as_ref()).exists();
     }
     let config = Config::load()?;
     let addr = leptos_options.site_addr;

@@ -4,10 +4,9 @@
 //! conversation's organization with the *settings* permission (a platform admin: any); another
 //! organization's conversation is the same 404 as a missing one; a request from another site is
 //! refused. A download, never cached.
-use crate::upload::{backend_error, error};
-use app::error::AppError;
+use crate::upload::backend_error;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use backend::services::visitor_data::VisitorArchive;
 use backend::{Backend, BackendError};
@@ -39,7 +38,7 @@ pub async fn export_visitor(
     }
     let user = match crate::security::session_user(&headers, &backend).await {
         Ok(Some(user)) => user,
-        Ok(None) => return error(StatusCode::UNAUTHORIZED, AppError::Unauthorized { message: "sign in first".into() }),
+        Ok(None) => return crate::upload::unauthorized(),
         Err(e) => return backend_error(e),
     };
     let archive = match backend.export_visitor(&user, &q.conversation_id).await {

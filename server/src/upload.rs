@@ -54,6 +54,10 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
     }
 }
 
+pub(crate) fn unauthorized() -> Response {
+    error(StatusCode::UNAUTHORIZED, AppError::Unauthorized { message: "sign in first".into() })
+}
+
 pub(crate) fn forbidden(message: &str) -> Response {
     error(StatusCode::FORBIDDEN, AppError::Forbidden { message: message.into() })
 }

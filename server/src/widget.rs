@@ -42,13 +42,22 @@ const FILES: [(&str, &str); 3] = [
 /// The bundle's file names (what `handoff-server bundle` takes along).
 pub const FILE_NAMES: [&str; 3] = [FILES[0].0, FILES[1].0, FILES[2].0];
 
+/// The bundle's directory for a site root: `HANDOFF_WIDGET_DIR`, or `widget` beside the root.
+pub fn dir_for_site_root(site_root: &str) -> PathBuf {
+    std::env::var_os("HANDOFF_WIDGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let root = PathBuf::from(site_root);
+        root.parent().map(|p| p.join("widget")).unwrap_or_else(|| PathBuf::from("widget"))
+    })
+}
+
 /// Where the bundle is and what of it is loaded.
 #[derive(Clone)]
 pub struct WidgetBundle {
     dir: PathBuf,
     loaded: Arc<tokio::sync::Mutex<Option<Arc<Loaded>>>>,
-    /// The bundle a self-contained binary carries (`crate::assets`): never read from disk.
-    fixed: Option<Arc<Loaded>>,
+    /// The bundle's files as a self-contained binary carries them (`crate::assets`), in
+    /// [`FILES`]' order: loaded (hashed, compressed) like a directory's, never read from disk.
+    fixed: Option<Arc<Vec<Vec<u8>>>>,
 }
 
 /// One loaded version of the bundle: its files, their hash, and the stamps it was read at.
@@ -64,13 +73,9 @@ struct Asset {
 }
 
 impl WidgetBundle {
-    /// The bundle directory for a site root: `HANDOFF_WIDGET_DIR`, or `widget` beside the root.
+    /// The bundle of a site root (see [`dir_for_site_root`]).
     pub fn for_site_root(site_root: &str) -> Self {
-        let dir = std::env::var_os("HANDOFF_WIDGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-            let root = PathBuf::from(site_root);
-            root.parent().map(|p| p.join("widget")).unwrap_or_else(|| PathBuf::from("widget"))
-        });
-        Self::in_dir(dir)
+        Self::in_dir(dir_for_site_root(site_root))
     }
 
     pub fn in_dir(dir: PathBuf) -> Self {
@@ -79,24 +84,20 @@ impl WidgetBundle {
 
     /// The bundle carried by a self-contained binary (its files by name); `None` when one of
     /// them is missing.
-    pub fn embedded(files: &[(String, Vec<u8>)]) -> std::io::Result<Option<Self>> {
-        let mut raws = Vec::new();
-        for name in FILE_NAMES {
-            match files.iter().find(|(n, _)| n == name) {
-                Some((_, bytes)) => raws.push(bytes.clone()),
-                None => return Ok(None),
-            }
-        }
-        let loaded = load_bytes(raws, Vec::new())?;
-        Ok(Some(Self {
-            dir: PathBuf::from("(in the binary)"),
-            loaded: Default::default(),
-            fixed: Some(Arc::new(loaded)),
-        }))
+    pub fn embedded(files: &[(String, Vec<u8>)]) -> Option<Self> {
+        let raws = FILE_NAMES
+            .iter()
+            .map(|name| files.iter().find(|(n, _)| n == name).map(|(_, bytes)| bytes.clone()))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self { dir: PathBuf::from("(in the binary)"), loaded: Default::default(), fixed: Some(Arc::new(raws)) })
     }
 
-    /// Modification time and length of every file; `None` when one is missing.
+    /// Modification time and length of every file; `None` when one is missing. A bundle the
+    /// binary carries never changes: no stamps.
     fn stamps(&self) -> Option<Vec<(SystemTime, u64)>> {
+        if self.fixed.is_some() {
+            return Some(Vec::new());
+        }
         FILES
             .iter()
             .map(|(name, _)| std::fs::metadata(self.dir.join(name)).and_then(|m| Ok((m.modified()?, m.len()))).ok())
@@ -105,16 +106,18 @@ impl WidgetBundle {
 
     /// The current bundle, (re)loaded if its files changed; `None` while it is not built.
     pub async fn current(&self) -> Option<Arc<Loaded>> {
-        if let Some(fixed) = &self.fixed {
-            return Some(fixed.clone());
-        }
         let stamps = self.stamps()?;
         let mut slot = self.loaded.lock().await;
         if let Some(l) = slot.as_ref().filter(|l| l.stamps == stamps) {
             return Some(l.clone());
         }
-        let dir = self.dir.clone();
-        let loaded = tokio::task::spawn_blocking(move || load(&dir, stamps)).await.ok()?;
+        let (dir, carried) = (self.dir.clone(), self.fixed.clone());
+        let loaded = tokio::task::spawn_blocking(move || match carried {
+            Some(raws) => load_bytes(raws.to_vec(), stamps),
+            None => load(&dir, stamps),
+        })
+        .await
+        .ok()?;
         match loaded {
             Ok(l) => {
                 let l = Arc::new(l);

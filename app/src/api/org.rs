@@ -1,5 +1,5 @@
 //! `org/*`: the organization's handoff settings (request timeout, reply-to address) and how long
-//! it keeps closed conversations (retention), its audit log.
+//! it keeps ended conversations (retention), its audit log.
 use crate::error::AppError;
 use domain::privacy::AuditEntry;
 use domain::retention::Retention;
@@ -24,7 +24,7 @@ pub async fn save_org_settings(settings: OrgSettings) -> Result<OrgSettings, App
     backend.save_org_settings(&user, settings).await.map_err(fail)
 }
 
-/// The caller's organization's retention setting and how many closed conversations are past it.
+/// The caller's organization's retention setting and how many ended conversations are past it.
 /// Auth: any user of the organization.
 #[server(name = GetRetention, prefix = "/api", endpoint = "org/retention", input = Json)]
 pub async fn get_retention() -> Result<Retention, AppError> {
@@ -33,7 +33,7 @@ pub async fn get_retention() -> Result<Retention, AppError> {
     backend.retention(&user).await.map_err(fail)
 }
 
-/// Saves how many days closed conversations are kept (`None`: forever). Auth: the *settings*
+/// Saves how many days ended conversations are kept (`None`: forever). Auth: the *settings*
 /// permission (else `Forbidden`); a value outside 1–3650 is a `Field` error (`closed_days`).
 #[server(name = SaveRetention, prefix = "/api", endpoint = "org/save_retention", input = Json)]
 pub async fn save_retention(closed_days: Option<i64>) -> Result<Retention, AppError> {

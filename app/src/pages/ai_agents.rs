@@ -1,5 +1,5 @@
 //! `/settings/ai`: the organization's handoff settings (when to offer visitors the e-mail form,
-//! the reply-to address of e-mail answers), how long it keeps closed conversations and its audit
+//! the reply-to address of e-mail answers), how long it keeps ended conversations and its audit
 //! log (`super::privacy`), the AI agent's settings (texts, handoff popup, backend) and its
 //! knowledge base (Q&A pairs and articles: add, edit, delete, import a Markdown/plain-text file,
 //! try a question). Users without the *settings* permission see everything read-only; the server

@@ -1,7 +1,7 @@
 //! The organization's data on `/settings/ai`: the "Data retention" card — whether, and after how
-//! many days, closed conversations are deleted (with their messages, files and notes), read by
-//! every user of the organization, changed with the *settings* permission — and the "Audit log"
-//! card (visitors' data exported or erased; *settings* only).
+//! many days, ended conversations (closed, or left with the AI) are deleted with their messages,
+//! files and notes; read by every user of the organization, changed with the *settings*
+//! permission — and the "Audit log" card (visitors' data exported or erased; *settings* only).
 use crate::api::org::save_retention;
 use crate::components::form::{field_error, form_status, submit_form, Feedback};
 use crate::error::AppError;

@@ -4,7 +4,7 @@
 //!   sign-ins counted in the database, the same work for unknown addresses;
 //! * [`revocation`] — live dashboard sockets re-check their user, across processes;
 //! * [`purge`] — deleting expired sessions and sign-in counts, retiring old visitor tokens;
-//!   [`retention`] — deleting an organization's closed conversations after the days it chose;
+//!   [`retention`] — deleting an organization's ended conversations after the days it chose;
 //!   [`visitor_data`] — one visitor's data exported or erased on request, the audit log;
 //! * [`visitor_chat`] — widgets' visitor sessions and messages, "talk to a human";
 //!   [`visitor_context`] — what the widget tells about the visitor (pages, browser), the panel;

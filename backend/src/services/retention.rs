@@ -19,6 +19,11 @@ const BATCH: i64 = 20;
 const PAUSE: Duration = Duration::from_millis(25);
 const DAY_MS: i64 = 86_400_000;
 
+/// The instant (epoch ms) before which a conversation is past `days` of retention.
+fn cutoff(days: i64) -> i64 {
+    now_ms() - days * DAY_MS
+}
+
 impl Backend {
     /// The user's organization's retention setting (any of its users may read it).
     pub async fn retention(&self, user: &UserCtx) -> Result<Retention> {
@@ -31,14 +36,9 @@ impl Backend {
         let due = match days {
             None => 0,
             Some(d) => {
-                let (n,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM conversations WHERE org_id = $1 AND state IN ('closed', 'ai') AND last_activity < $2
-                     AND state_since < $2",
-                )
-                .bind(org)
-                .bind(now_ms() - d * DAY_MS)
-                .fetch_one(self.pool())
-                .await?;
+                let sql = format!("SELECT COUNT(*) FROM conversations WHERE {}", erase::ENDED_BEFORE);
+                let (n,): (i64,) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(cutoff(d)).fetch_one(self.pool()).await?;
                 n
             }
         };
@@ -71,9 +71,9 @@ impl Backend {
         for (org, days) in orgs {
             // A stored value outside the range (written by hand) is never read as "delete all".
             let Ok(Some(days)) = check_days(Some(days)) else { continue };
-            let cutoff = now_ms() - days * DAY_MS;
+            let cutoff = cutoff(days);
             loop {
-                let n = self.delete_closed_batch(&org, cutoff).await?;
+                let n = self.delete_ended_batch(&org, cutoff).await?;
                 deleted += n;
                 if n < BATCH as u64 {
                     break;
@@ -86,7 +86,7 @@ impl Backend {
 
     /// Deletes up to [`BATCH`] of the organization's ended conversations older than `cutoff`, in
     /// one transaction.
-    async fn delete_closed_batch(&self, org: &str, cutoff: i64) -> Result<u64> {
+    async fn delete_ended_batch(&self, org: &str, cutoff: i64) -> Result<u64> {
         let mut tx = self.db.begin_write().await?;
         let ids = erase::lock_ended_before(&mut tx, self.db.kind, org, cutoff, BATCH).await?;
         let mut visitors = Vec::new();
@@ -99,7 +99,7 @@ impl Backend {
         tx.commit().await?;
         if !ids.is_empty() {
             self.metrics.retention_deleted.inc_by(ids.len() as u64);
-            tracing::info!(org_id = org, conversations = ids.len(), "retention deleted closed conversations");
+            tracing::info!(org_id = org, conversations = ids.len(), "retention deleted ended conversations");
         }
         Ok(ids.len() as u64)
     }

@@ -38,6 +38,20 @@ impl Backend {
         self.complete_messages(rows.into_iter().map(MessageRow::dto).collect()).await
     }
 
+    /// Every message of a conversation, in order (read page by page). Callers must have
+    /// authorized access to the conversation.
+    pub async fn all_messages(&self, conversation_id: &str) -> Result<Vec<MessageDto>> {
+        let mut messages: Vec<MessageDto> = Vec::new();
+        loop {
+            let page = self.messages_after(conversation_id, messages.last().map_or(0, |m| m.seq)).await?;
+            let full = page.len() as i64 >= PAGE;
+            messages.extend(page);
+            if !full {
+                return Ok(messages);
+            }
+        }
+    }
+
     pub async fn conversation_state(&self, conversation_id: &str, org_id: &str) -> Result<(HandoffState, i64)> {
         let row = self.summary_row(conversation_id, org_id).await?;
         Ok((row.state()?, row.last_seq))

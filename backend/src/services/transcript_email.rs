@@ -81,17 +81,7 @@ impl Backend {
         .bind(conversation_id)
         .fetch_one(self.pool())
         .await?;
-        let mut messages = Vec::new();
-        loop {
-            let page = self
-                .messages_after(conversation_id, messages.last().map_or(0, |m: &domain::wire::MessageDto| m.seq))
-                .await?;
-            let full = page.len() as i64 >= crate::conversation::PAGE;
-            messages.extend(page);
-            if !full {
-                break;
-            }
-        }
+        let messages = self.all_messages(conversation_id).await?;
         Ok((transcript_subject(&org_name), transcript_text(&messages, &ai_name, &org_name, utc_time)))
     }
 }

@@ -67,15 +67,7 @@ impl Backend {
         let (mut conversations, mut files, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
         for (id, started_at) in ids {
             let summary = self.summary_row(&id, &org).await?.summary()?;
-            // Every message (a read answers a page at most).
-            let mut messages: Vec<domain::wire::MessageDto> = Vec::new();
-            loop {
-                let page = self.messages_after(&id, messages.last().map_or(0, |m| m.seq)).await?;
-                if page.is_empty() {
-                    break;
-                }
-                messages.extend(page);
-            }
+            let messages = self.all_messages(&id).await?;
             let mut context = self.read_visitor_context(&id, &org).await?;
             context.previous.clear();
             let notes = self.notes_of(&id, &org).await?;
