@@ -36,7 +36,7 @@ impl Backend {
         let due = match days {
             None => 0,
             Some(d) => {
-                let sql = format!("SELECT COUNT(*) FROM conversations WHERE {}", erase::ENDED_BEFORE);
+                let sql = format!("SELECT COUNT(*) FROM conversations WHERE {}", erase::ended_before());
                 let (n,): (i64,) =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org).bind(cutoff(d)).fetch_one(self.pool()).await?;
                 n

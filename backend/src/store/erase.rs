@@ -27,8 +27,9 @@ const TABLES: [&str; 10] = [
 /// The rule retention deletes by, on `conversations` (`$1` the organization, `$2` the cutoff):
 /// ended — closed, or left with the AI — and quiet since before the cutoff. Retention's count of
 /// what is due ([`crate::services::retention`]) reads the same rule.
-pub(crate) const ENDED_BEFORE: &str =
-    "org_id = $1 AND state IN ('closed', 'ai') AND last_activity < $2 AND state_since < $2";
+pub(crate) fn ended_before() -> &'static str {
+    "org_id = $1 AND state IN ('closed', 'ai') AND last_activity < $2 AND state_since < $2"
+}
 
 /// Up to `limit` of the organization's conversations that ended — closed, or left with the AI —
 /// whose last activity came before `cutoff` (epoch ms), oldest first; never one waiting for or
@@ -46,7 +47,7 @@ pub(crate) async fn lock_ended_before(
         DbKind::Postgres => " FOR UPDATE SKIP LOCKED",
         DbKind::Sqlite => "",
     };
-    let sql = format!("SELECT id FROM conversations WHERE {ENDED_BEFORE} ORDER BY last_activity LIMIT $3{lock}");
+    let sql = format!("SELECT id FROM conversations WHERE {} ORDER BY last_activity LIMIT $3{lock}", ended_before());
     let ids: Vec<(String,)> =
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(cutoff).bind(limit).fetch_all(&mut *conn).await?;
     Ok(ids.into_iter().map(|(id,)| id).collect())
